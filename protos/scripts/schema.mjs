@@ -6,10 +6,11 @@
 // protoc-gen-validate rules; for every enum its values. @xdskit/envoy-api uses
 // it for canonical proto3 JSON and the registry, @xdskit/resources for
 // validation. Its format is documented in docs/design/codegen.md.
-import { createFileRegistry, fromBinary, getOption, hasOption, ScalarType, toJson } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createFileRegistry, fromBinary, getOption, hasOption, ScalarType, toJson } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 
 const SCALAR_NAMES = {
   [ScalarType.DOUBLE]: "double",
@@ -44,7 +45,10 @@ export function tsKey(protoName) {
 
 /** ts-proto's export name for a (possibly nested) message or enum: outer names joined by `_`. */
 function tsName(desc) {
-  return desc.typeName.slice(desc.file.proto.package ? desc.file.proto.package.length + 1 : 0).split(".").join("_");
+  return desc.typeName
+    .slice(desc.file.proto.package ? desc.file.proto.package.length + 1 : 0)
+    .split(".")
+    .join("_");
 }
 
 function moduleOf(file) {
@@ -76,7 +80,11 @@ export function writeSchema(imageBytes, outDir, roots) {
         Object.assign(out, describe(field.listKind, field.scalar, field.message, field.enum), { rep: 1 });
         break;
       case "map":
-        Object.assign(out, { kind: "map", type: "", map: { key: SCALAR_NAMES[field.mapKey], ...describe(field.mapKind, field.scalar, field.message, field.enum) } });
+        Object.assign(out, {
+          kind: "map",
+          type: "",
+          map: { key: SCALAR_NAMES[field.mapKey], ...describe(field.mapKind, field.scalar, field.message, field.enum) },
+        });
         break;
       default:
         Object.assign(out, describe(field.fieldKind, field.scalar, field.message, field.enum));

@@ -2,10 +2,19 @@
 // Messages live under subpaths that mirror the proto files, e.g.
 //   import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 // This entry point holds the runtime around them.
-export { ErrorCode, XdskitError } from "./errors.js";
+
 export type { ErrorCodeValue, XdskitErrorContext } from "./errors.js";
+export { ErrorCode, XdskitError } from "./errors.js";
 export {
-  TYPE_URL_PREFIX,
+  DeltaDiscoveryRequest,
+  DeltaDiscoveryResponse,
+  DiscoveryRequest,
+  DiscoveryResponse,
+  Resource,
+} from "./gen/envoy/service/discovery/v3/discovery.js";
+export { Any } from "./gen/google/protobuf/any.js";
+export type { DeepPartial, MessageType } from "./registry.js";
+export {
   decode,
   encode,
   fullNameOf,
@@ -13,21 +22,13 @@ export {
   messageTypeOf,
   pack,
   registerMessageType,
+  TYPE_URL_PREFIX,
   typeNameOf,
   typeUrlOf,
   unpack,
 } from "./registry.js";
-export type { DeepPartial, MessageType } from "./registry.js";
-export { TypeUrl } from "./type-urls.js";
-export type { XdsTypeUrl } from "./type-urls.js";
-export { enumSchema, messageSchema, schema } from "./schema.js";
 export type { EnumSchema, FieldKind, FieldSchema, MessageSchema, Schema } from "./schema.js";
+export { enumSchema, messageSchema, schema } from "./schema.js";
 export * from "./services.js";
-export { Any } from "./gen/google/protobuf/any.js";
-export {
-  DiscoveryRequest,
-  DiscoveryResponse,
-  DeltaDiscoveryRequest,
-  DeltaDiscoveryResponse,
-  Resource,
-} from "./gen/envoy/service/discovery/v3/discovery.js";
+export type { XdsTypeUrl } from "./type-urls.js";
+export { TypeUrl } from "./type-urls.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ErrorCode, XdskitError } from "./errors.js";
 import { Cluster } from "./gen/envoy/config/cluster/v3/cluster.js";
 import { HttpConnectionManager } from "./gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js";
-import { ErrorCode, XdskitError } from "./errors.js";
 import { fullNameOf, hasMessageType, messageTypeOf, pack, typeUrlOf, unpack } from "./registry.js";
 import { TypeUrl } from "./type-urls.js";
 
@@ -35,10 +35,14 @@ describe("registry", () => {
   });
 
   it("rejects an unknown type URL with a clear error", () => {
-    expect(() => unpack({ typeUrl: "type.googleapis.com/acme.Widget", value: new Uint8Array() })).toThrow(/unknown message type "type.googleapis.com\/acme.Widget"/);
+    expect(() => unpack({ typeUrl: "type.googleapis.com/acme.Widget", value: new Uint8Array() })).toThrow(
+      /unknown message type "type.googleapis.com\/acme.Widget"/,
+    );
   });
 
   it("reports undecodable bytes with the type name", () => {
-    expect(() => unpack({ typeUrl: TypeUrl.Cluster, value: new Uint8Array([0x0a, 0xff]) })).toThrow(/cannot decode 2 bytes as envoy.config.cluster.v3.Cluster/);
+    expect(() => unpack({ typeUrl: TypeUrl.Cluster, value: new Uint8Array([0x0a, 0xff]) })).toThrow(
+      /cannot decode 2 bytes as envoy.config.cluster.v3.Cluster/,
+    );
   });
 });

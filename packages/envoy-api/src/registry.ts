@@ -1,8 +1,8 @@
 import type { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type Long from "long";
-import { Any } from "./gen/google/protobuf/any.js";
-import { messageCodecs } from "./gen/registry.js";
 import { ErrorCode, XdskitError } from "./errors.js";
+import type { Any } from "./gen/google/protobuf/any.js";
+import { messageCodecs } from "./gen/registry.js";
 
 type Builtin = Date | ((...args: never[]) => unknown) | Uint8Array | string | number | boolean | undefined;
 
@@ -154,10 +154,14 @@ export function decode<T>(type: MessageType<T>, bytes: Uint8Array, typeUrl: stri
   try {
     return type.decode(bytes);
   } catch (cause) {
-    throw new XdskitError(ErrorCode.DECODE_FAILED, `cannot decode ${bytes.length} bytes as ${typeNameOf(typeUrl)}: ${(cause as Error).message}`, {
-      typeUrl,
-      cause,
-    });
+    throw new XdskitError(
+      ErrorCode.DECODE_FAILED,
+      `cannot decode ${bytes.length} bytes as ${typeNameOf(typeUrl)}: ${(cause as Error).message}`,
+      {
+        typeUrl,
+        cause,
+      },
+    );
   }
 }
 
