@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Proves the packages are publishable as users consume them: packs every
+// public package with `pnpm pack` (which rewrites workspace:^ to versions),
+// installs the tarballs with plain npm into a scratch project outside the
+// workspace, and runs scripts/pack-smoke.mjs there, which imports every
+// package through its public entry points and serves config to a FakeEnvoy
+// over a real socket.
+//
+// Run after `pnpm build`: `pnpm test:pack`.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const packagesDir = join(root, "packages");
+const publicPackages = readdirSync(packagesDir)
+  .map((dir) => ({ dir: join(packagesDir, dir), manifest: JSON.parse(readFileSync(join(packagesDir, dir, "package.json"), "utf8")) }))
+  .filter((p) => !p.manifest.private);
+
+const scratch = mkdtempSync(join(tmpdir(), "xdskit-pack-"));
+const tarballs = join(scratch, "tarballs");
+mkdirSync(tarballs);
+let failed = 0;
+let passed = 0;
+const check = (name, fn) => {
+  try {
+    fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    failed++;
+    console.log(`FAIL ${name}\n${error.stdout ?? ""}${error.stderr ?? ""}${error.message}`);
+  }
+};
+
+try {
+  for (const { dir, manifest } of publicPackages) {
+    check(`pack ${manifest.name}`, () => {
+      execFileSync("pnpm", ["pack", "--pack-destination", tarballs], { cwd: dir, stdio: "pipe" });
+      for (const field of ["exports", "files", "version", "types"]) {
+        if (!manifest[field]) throw new Error(`${manifest.name}: package.json has no "${field}"`);
+      }
+    });
+  }
+  const app = join(scratch, "app");
+  mkdirSync(app);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }, null, 2));
+  const files = readdirSync(tarballs).map((f) => join(tarballs, f));
+  check("npm install the tarballs outside the workspace", () => {
+    for (const file of files) {
+      const listing = execFileSync("tar", ["-tzf", file], { encoding: "utf8" });
+      if (listing.includes("workspace:")) throw new Error(`${file} still mentions workspace:`);
+      const manifest = execFileSync("tar", ["-xzOf", file, "package/package.json"], { encoding: "utf8" });
+      if (manifest.includes("workspace:")) throw new Error(`${file}: package.json still has a workspace: dependency`);
+    }
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...files, "@grpc/grpc-js@^1.14.0"], {
+      cwd: app,
+      stdio: "pipe",
+    });
+  });
+  copyFileSync(join(root, "scripts", "pack-smoke.mjs"), join(app, "smoke.mjs"));
+  check("the installed packages import and serve a FakeEnvoy", () => {
+    const out = execFileSync("node", ["smoke.mjs"], { cwd: app, encoding: "utf8", stdio: "pipe", timeout: 60_000 });
+    process.stdout.write(out);
+  });
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+console.log(`pack test: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
