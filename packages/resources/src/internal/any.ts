@@ -1,0 +1,27 @@
+import type { Any, MessageType } from "@xdskit/envoy-api";
+import { typeNameOf, typeUrlOf, unpack } from "@xdskit/envoy-api";
+
+/**
+ * Decodes an Any when it holds `type`; returns undefined for any other type,
+ * a missing Any, or bytes that do not decode. Reference extraction and
+ * validation use it so that configs of other types are skipped, not thrown on.
+ */
+export function unpackIf<T>(any: Any | undefined, type: MessageType<T>): T | undefined {
+  if (any === undefined || typeNameOf(any.typeUrl) !== fullName(type)) return undefined;
+  try {
+    return unpack(any, type);
+  } catch {
+    return undefined;
+  }
+}
+
+const names = new Map<MessageType<any>, string>();
+
+function fullName(type: MessageType<any>): string {
+  let name = names.get(type);
+  if (name === undefined) {
+    name = typeNameOf(typeUrlOf(type));
+    names.set(type, name);
+  }
+  return name;
+}

@@ -1,0 +1,222 @@
+// Extraction of the names one xDS resource references in others. Each
+// function appends to `out`; paths use proto field names, `[i]` indexes, and
+// enter Any-packed configs through their field name (`typed_config`).
+
+import type { Any } from "@xdskit/envoy-api";
+import { TypeUrl } from "@xdskit/envoy-api";
+import type { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
+import type { TransportSocket } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import type { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
+import type { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
+import type { FilterChain } from "@xdskit/envoy-api/envoy/config/listener/v3/listener_components";
+import type { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
+import type { RouteAction_RequestMirrorPolicy, VirtualHost } from "@xdskit/envoy-api/envoy/config/route/v3/route_components";
+import type { ScopedRouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/scoped_route";
+import { ClusterConfig } from "@xdskit/envoy-api/envoy/extensions/clusters/aggregate/v3/cluster";
+import {
+  type HttpConnectionManager,
+  HttpConnectionManager as HttpConnectionManagerCodec,
+} from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
+import { TcpProxy } from "@xdskit/envoy-api/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy";
+import type { SdsSecretConfig } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/secret";
+import {
+  type CommonTlsContext,
+  DownstreamTlsContext,
+  UpstreamTlsContext,
+} from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
+import type { ResourceReference } from "../resource-type.js";
+import { unpackIf } from "./any.js";
+
+type Out = ResourceReference[];
+
+const EDS_DISCOVERY_TYPE = 3;
+
+function at(prefix: string, field: string): string {
+  return prefix === "" ? field : `${prefix}.${field}`;
+}
+
+function push(out: Out, typeUrl: string, name: string | undefined, path: string): void {
+  if (name) out.push({ typeUrl, name, path });
+}
+
+function sds(out: Out, config: SdsSecretConfig | undefined, path: string): void {
+  // An SdsSecretConfig without sds_config names a static bootstrap secret, not an SDS resource.
+  if (config?.sdsConfig !== undefined) push(out, TypeUrl.Secret, config.name, at(path, "name"));
+}
+
+function commonTls(out: Out, ctx: CommonTlsContext | undefined, path: string): void {
+  if (!ctx) return;
+  ctx.tlsCertificateSdsSecretConfigs.forEach((c, i) => {
+    sds(out, c, at(path, `tls_certificate_sds_secret_configs[${i}]`));
+  });
+  sds(out, ctx.validationContextSdsSecretConfig, at(path, "validation_context_sds_secret_config"));
+  sds(
+    out,
+    ctx.combinedValidationContext?.validationContextSdsSecretConfig,
+    at(path, "combined_validation_context.validation_context_sds_secret_config"),
+  );
+}
+
+function upstreamTransportSocket(out: Out, socket: TransportSocket | undefined, path: string): void {
+  const tls = unpackIf(socket?.typedConfig, UpstreamTlsContext);
+  if (tls) commonTls(out, tls.commonTlsContext, at(path, "typed_config.common_tls_context"));
+}
+
+function downstreamTransportSocket(out: Out, socket: TransportSocket | undefined, path: string): void {
+  const tls = unpackIf(socket?.typedConfig, DownstreamTlsContext);
+  if (!tls) return;
+  const p = at(path, "typed_config");
+  commonTls(out, tls.commonTlsContext, at(p, "common_tls_context"));
+  sds(out, tls.sessionTicketKeysSdsSecretConfig, at(p, "session_ticket_keys_sds_secret_config"));
+}
+
+/** Cluster: EDS (EDS clusters only), aggregate members, SDS secrets of upstream TLS. */
+export function clusterReferences(cluster: Cluster): ResourceReference[] {
+  const out: Out = [];
+  if (cluster.type === EDS_DISCOVERY_TYPE) {
+    const serviceName = cluster.edsClusterConfig?.serviceName;
+    if (serviceName) push(out, TypeUrl.ClusterLoadAssignment, serviceName, "eds_cluster_config.service_name");
+    else push(out, TypeUrl.ClusterLoadAssignment, cluster.name, "name");
+  }
+  const aggregate = unpackIf(cluster.clusterType?.typedConfig, ClusterConfig);
+  aggregate?.clusters.forEach((name, i) => {
+    push(out, TypeUrl.Cluster, name, `cluster_type.typed_config.clusters[${i}]`);
+  });
+  upstreamTransportSocket(out, cluster.transportSocket, "transport_socket");
+  cluster.transportSocketMatches.forEach((m, i) => {
+    upstreamTransportSocket(out, m.transportSocket, `transport_socket_matches[${i}].transport_socket`);
+  });
+  return out;
+}
+
+function mirrors(out: Out, policies: readonly RouteAction_RequestMirrorPolicy[], path: string): void {
+  policies.forEach((m, i) => {
+    push(out, TypeUrl.Cluster, m.cluster, `${at(path, `request_mirror_policies[${i}]`)}.cluster`);
+  });
+}
+
+function virtualHost(out: Out, vh: VirtualHost, path: string): void {
+  vh.routes.forEach((route, j) => {
+    const action = route.route;
+    if (!action) return;
+    const p = at(path, `routes[${j}].route`);
+    push(out, TypeUrl.Cluster, action.cluster, at(p, "cluster"));
+    action.weightedClusters?.clusters.forEach((w, k) => {
+      push(out, TypeUrl.Cluster, w.name, at(p, `weighted_clusters.clusters[${k}].name`));
+    });
+    mirrors(out, action.requestMirrorPolicies, p);
+  });
+  mirrors(out, vh.requestMirrorPolicies, path);
+}
+
+function routeConfiguration(out: Out, rc: RouteConfiguration, path: string): void {
+  rc.virtualHosts.forEach((vh, i) => {
+    virtualHost(out, vh, at(path, `virtual_hosts[${i}]`));
+  });
+  mirrors(out, rc.requestMirrorPolicies, path);
+  if (rc.vhds) push(out, TypeUrl.VirtualHost, `${rc.name}/*`, at(path, "vhds"));
+}
+
+/** RouteConfiguration: clusters named by routes, weighted clusters and mirrors; VHDS (`<name>/*`). */
+export function routeConfigurationReferences(rc: RouteConfiguration): ResourceReference[] {
+  const out: Out = [];
+  routeConfiguration(out, rc, "");
+  return out;
+}
+
+/** VirtualHost (VHDS): clusters named by its routes. */
+export function virtualHostReferences(vh: VirtualHost): ResourceReference[] {
+  const out: Out = [];
+  virtualHost(out, vh, "");
+  return out;
+}
+
+function scopedRoute(out: Out, scope: ScopedRouteConfiguration, path: string): void {
+  push(out, TypeUrl.RouteConfiguration, scope.routeConfigurationName, at(path, "route_configuration_name"));
+  if (scope.routeConfiguration) routeConfiguration(out, scope.routeConfiguration, at(path, "route_configuration"));
+}
+
+/** ScopedRouteConfiguration: its route configuration (RDS), or the clusters of an inline one. */
+export function scopedRouteReferences(scope: ScopedRouteConfiguration): ResourceReference[] {
+  const out: Out = [];
+  scopedRoute(out, scope, "");
+  return out;
+}
+
+function httpConnectionManager(out: Out, hcm: HttpConnectionManager, path: string): void {
+  if (hcm.rds) push(out, TypeUrl.RouteConfiguration, hcm.rds.routeConfigName, at(path, "rds.route_config_name"));
+  if (hcm.routeConfig) routeConfiguration(out, hcm.routeConfig, at(path, "route_config"));
+  const scoped = hcm.scopedRoutes;
+  if (scoped?.scopedRds) {
+    // Envoy subscribes to SRDS with a wildcard unless a resource locator names a collection.
+    push(out, TypeUrl.ScopedRouteConfiguration, scoped.scopedRds.srdsResourcesLocator || "*", at(path, "scoped_routes.scoped_rds"));
+  }
+  scoped?.scopedRouteConfigurationsList?.scopedRouteConfigurations.forEach((scope, i) => {
+    scopedRoute(out, scope, at(path, `scoped_routes.scoped_route_configurations_list.scoped_route_configurations[${i}]`));
+  });
+  hcm.httpFilters.forEach((f, i) => {
+    if (f.configDiscovery) push(out, TypeUrl.TypedExtensionConfig, f.name, at(path, `http_filters[${i}].name`));
+  });
+  hcm.upgradeConfigs.forEach((u, i) => {
+    u.filters.forEach((f, j) => {
+      if (f.configDiscovery) push(out, TypeUrl.TypedExtensionConfig, f.name, at(path, `upgrade_configs[${i}].filters[${j}].name`));
+    });
+  });
+}
+
+function tcpProxy(out: Out, any: Any | undefined, path: string): void {
+  const proxy = unpackIf(any, TcpProxy);
+  if (!proxy) return;
+  push(out, TypeUrl.Cluster, proxy.cluster, at(path, "cluster"));
+  proxy.weightedClusters?.clusters.forEach((w, i) => {
+    push(out, TypeUrl.Cluster, w.name, at(path, `weighted_clusters.clusters[${i}].name`));
+  });
+}
+
+function filterChain(out: Out, chain: FilterChain, path: string): void {
+  chain.filters.forEach((filter, j) => {
+    const p = at(path, `filters[${j}]`);
+    if (filter.configDiscovery) {
+      push(out, TypeUrl.TypedExtensionConfig, filter.name, at(p, "name"));
+      return;
+    }
+    const hcm = unpackIf(filter.typedConfig, HttpConnectionManagerCodec);
+    if (hcm) httpConnectionManager(out, hcm, at(p, "typed_config"));
+    else tcpProxy(out, filter.typedConfig, at(p, "typed_config"));
+  });
+  downstreamTransportSocket(out, chain.transportSocket, at(path, "transport_socket"));
+}
+
+/**
+ * Listener: per filter chain (and the default one) the HTTP connection
+ * manager's RDS/SRDS/ECDS names and the clusters of inline routes, TCP proxy
+ * clusters, SDS secrets of downstream TLS; ECDS listener filters; and the
+ * HTTP connection manager of an `api_listener` (gRPC clients).
+ */
+export function listenerReferences(listener: Listener): ResourceReference[] {
+  const out: Out = [];
+  listener.listenerFilters.forEach((f, i) => {
+    if (f.configDiscovery) push(out, TypeUrl.TypedExtensionConfig, f.name, `listener_filters[${i}].name`);
+  });
+  listener.filterChains.forEach((chain, i) => {
+    filterChain(out, chain, `filter_chains[${i}]`);
+  });
+  if (listener.defaultFilterChain) filterChain(out, listener.defaultFilterChain, "default_filter_chain");
+  const api = unpackIf(listener.apiListener?.apiListener, HttpConnectionManagerCodec);
+  if (api) httpConnectionManager(out, api, "api_listener.api_listener");
+  return out;
+}
+
+/** ClusterLoadAssignment: LEDS collections named by its localities. */
+export function loadAssignmentReferences(cla: ClusterLoadAssignment): ResourceReference[] {
+  const out: Out = [];
+  cla.endpoints.forEach((locality, i) => {
+    push(
+      out,
+      TypeUrl.LbEndpoint,
+      locality.ledsClusterLocalityConfig?.ledsCollectionName,
+      `endpoints[${i}].leds_cluster_locality_config.leds_collection_name`,
+    );
+  });
+  return out;
+}

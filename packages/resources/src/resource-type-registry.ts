@@ -1,0 +1,55 @@
+import { ErrorCode, hasMessageType, messageSchema, messageTypeOf, typeNameOf, XdskitError } from "@xdskit/envoy-api";
+import { defineResourceType, type ResourceType } from "./resource-type.js";
+import { ResourceTypes } from "./resource-types.js";
+
+const registry = new Map<string, ResourceType<any>>(Object.values(ResourceTypes).map((t) => [t.typeUrl, t]));
+
+/**
+ * Makes {@link resourceTypeOf} return `type` for its type URL. Registering a
+ * type URL again replaces the earlier descriptor (that is how you override a
+ * built-in one, e.g. to add references of your own extensions).
+ *
+ * @example registerResourceType(defineResourceType({ messageType: Quota, nameOf: (q) => q.name }));
+ */
+export function registerResourceType(type: ResourceType<any>): void {
+  if (typeof type !== "object" || type === null || typeof type.typeUrl !== "string" || typeof type.references !== "function") {
+    throw new XdskitError(ErrorCode.INVALID_OPTION, "registerResourceType: expected a ResourceType (make one with defineResourceType())");
+  }
+  registry.set(type.typeUrl, type);
+}
+
+/**
+ * The descriptor for a type URL.
+ *
+ * Lookup order: a descriptor registered with {@link registerResourceType}
+ * (the built-in {@link ResourceTypes} are registered from the start); else,
+ * when the type URL names a registered message type, a generic descriptor,
+ * made once and cached: `nameOf` reads the message's top-level string field
+ * `name` when it has one (otherwise undefined), no references, not full
+ * state, no wildcard. So any message type can be served without ceremony,
+ * and a descriptor of your own refines it.
+ *
+ * @throws XdskitError `XDSKIT_UNKNOWN_TYPE` when the type URL is neither a
+ *   registered resource type nor a registered message type.
+ */
+export function resourceTypeOf(typeUrl: string): ResourceType {
+  const found = registry.get(typeUrl);
+  if (found) return found;
+  if (typeof typeUrl === "string" && hasMessageType(typeUrl)) {
+    const schema = messageSchema(typeNameOf(typeUrl));
+    const nameField = schema?.f.find((f) => f.n === "name" && f.kind === "s" && f.type === "string" && !f.rep);
+    const key = nameField?.k;
+    const generic = defineResourceType<any>({
+      typeUrl,
+      messageType: messageTypeOf(typeUrl),
+      ...(key ? { nameOf: (resource: Record<string, unknown>) => String(resource[key] ?? "") } : {}),
+    });
+    registry.set(typeUrl, generic);
+    return generic;
+  }
+  throw new XdskitError(
+    ErrorCode.UNKNOWN_TYPE,
+    `resourceTypeOf: no resource type for "${String(typeUrl)}": it is neither registered with registerResourceType() nor a known message type`,
+    { typeUrl: String(typeUrl) },
+  );
+}

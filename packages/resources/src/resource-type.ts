@@ -1,0 +1,140 @@
+import type { MessageType } from "@xdskit/envoy-api";
+import { ErrorCode, hasMessageType, registerMessageType, typeNameOf, typeUrlOf, XdskitError } from "@xdskit/envoy-api";
+
+/**
+ * One resource named by another: the type and name a client must also fetch,
+ * and where in the referencing resource the name sits.
+ *
+ * A `name` that ends in `*` is a glob: `"*"` means the whole collection of
+ * the type (SRDS through a wildcard subscription), `"routes/*"` every resource
+ * whose name starts with `routes/` (VHDS), and an `xdstp://` collection URL
+ * ending in `/*` a LEDS collection.
+ */
+export interface ResourceReference {
+  /** Type URL of the referenced resource, e.g. `TypeUrl.ClusterLoadAssignment`. */
+  readonly typeUrl: string;
+  /** Name of the referenced resource (or a glob, see above). */
+  readonly name: string;
+  /**
+   * Field path in the referencing resource, with proto field names and
+   * `[i]` indexes, entering Any-packed configs by their field name, e.g.
+   * `filter_chains[0].filters[0].typed_config.rds.route_config_name`.
+   */
+  readonly path: string;
+}
+
+/**
+ * What xdskit knows about one xDS resource type: its codec, how to read a
+ * resource's name, which other resources it references, and how the protocol
+ * treats it. Caches and servers take these descriptors instead of switching on
+ * type URLs, so user-defined types work the same as Envoy's.
+ *
+ * Built-in descriptors are in {@link ResourceTypes}; make your own with
+ * {@link defineResourceType} and make them findable with
+ * {@link registerResourceType}.
+ */
+export interface ResourceType<T = unknown> {
+  /** The type URL clients send in `DiscoveryRequest.type_url`. */
+  readonly typeUrl: string;
+  /** The generated codec of the resource message. */
+  readonly messageType: MessageType<T>;
+  /**
+   * The name clients subscribe to. Undefined when the message does not carry
+   * its name (LEDS `LbEndpoint`): callers then supply names themselves.
+   */
+  readonly nameOf?: (resource: T) => string;
+  /** Every resource this one references (type URL, name, field path), in document order. */
+  references(resource: T): readonly ResourceReference[];
+  /**
+   * True when a SotW response must carry every resource of the type, so that
+   * an absent name means "deleted" (listeners, clusters, scoped route
+   * configurations). See the xDS protocol spec, "Grouping resources into responses".
+   */
+  readonly fullState: boolean;
+  /**
+   * True when clients may subscribe to the whole type with a wildcard (`*`,
+   * or the legacy empty first request): listeners, clusters and scoped route
+   * configurations. Every other type is subscribed to by name.
+   */
+  readonly wildcardAllowed: boolean;
+}
+
+/** What {@link defineResourceType} takes. */
+export interface ResourceTypeDefinition<T> {
+  /** The resource codec (a generated message constant, or any codec of yours). */
+  readonly messageType: MessageType<T>;
+  /**
+   * The type URL. Default: `type.googleapis.com/` plus the codec's registered
+   * full name. Required when the codec is not registered: it is then
+   * registered under the name after the URL's last `/`, so `pack`/`unpack` know it.
+   */
+  readonly typeUrl?: string;
+  /** Reads a resource's name. Default: none (callers supply names). */
+  readonly nameOf?: (resource: T) => string;
+  /** Lists the resources this one references. Default: none. */
+  readonly references?: (resource: T) => readonly ResourceReference[];
+  /** See {@link ResourceType.fullState}. Default: false. */
+  readonly fullState?: boolean;
+  /** See {@link ResourceType.wildcardAllowed}. Default: false. */
+  readonly wildcardAllowed?: boolean;
+}
+
+const NO_REFERENCES: readonly ResourceReference[] = Object.freeze([]);
+
+function optionError(option: string, expected: string, actual: unknown): XdskitError {
+  const shown = typeof actual === "string" ? JSON.stringify(actual) : actual === null ? "null" : typeof actual;
+  return new XdskitError(ErrorCode.INVALID_OPTION, `defineResourceType: option "${option}" must be ${expected}; got ${shown}`);
+}
+
+/**
+ * Makes a resource-type descriptor, for your own resource types (any type URL
+ * works) or to override how a built-in one is treated.
+ *
+ * The result is frozen. `defineResourceType` does not register it: pass it to
+ * {@link registerResourceType} to make {@link resourceTypeOf} find it.
+ *
+ * @example
+ * const Quota = defineResourceType({
+ *   typeUrl: "type.googleapis.com/acme.mesh.v1.Quota",
+ *   messageType: QuotaCodec,
+ *   nameOf: (q) => q.name,
+ * });
+ * registerResourceType(Quota);
+ * resourceTypeOf("type.googleapis.com/acme.mesh.v1.Quota") === Quota; // true
+ *
+ * @throws XdskitError `XDSKIT_INVALID_OPTION` naming the bad option.
+ */
+export function defineResourceType<T>(def: ResourceTypeDefinition<T>): ResourceType<T> {
+  if (typeof def !== "object" || def === null) throw optionError("(definition)", "an object", def);
+  const codec = def.messageType as MessageType<T> | undefined;
+  if (typeof codec !== "object" || codec === null || typeof codec.encode !== "function" || typeof codec.decode !== "function") {
+    throw optionError("messageType", "a message codec with encode/decode (e.g. Cluster from @xdskit/envoy-api)", codec);
+  }
+  for (const key of ["nameOf", "references"] as const) {
+    if (def[key] !== undefined && typeof def[key] !== "function") throw optionError(key, "a function", def[key]);
+  }
+  for (const key of ["fullState", "wildcardAllowed"] as const) {
+    if (def[key] !== undefined && typeof def[key] !== "boolean") throw optionError(key, "a boolean", def[key]);
+  }
+  let typeUrl = def.typeUrl;
+  if (typeUrl === undefined) {
+    try {
+      typeUrl = typeUrlOf(codec);
+    } catch {
+      throw optionError("typeUrl", "a type URL (the codec is not registered, so it cannot be derived)", undefined);
+    }
+  } else if (typeof typeUrl !== "string" || !/\/[^/]+$/.test(typeUrl)) {
+    throw optionError("typeUrl", 'a type URL such as "type.googleapis.com/acme.v1.Quota"', typeUrl);
+  } else if (!hasMessageType(typeUrl)) {
+    registerMessageType(typeNameOf(typeUrl), codec);
+  }
+  const references = def.references;
+  return Object.freeze({
+    typeUrl,
+    messageType: codec,
+    ...(def.nameOf ? { nameOf: def.nameOf } : {}),
+    references: references ?? (() => NO_REFERENCES),
+    fullState: def.fullState ?? false,
+    wildcardAllowed: def.wildcardAllowed ?? false,
+  });
+}
