@@ -1,3 +1,19 @@
+// @xdskit/cache: caches with exact xDS semantics. See docs/cache.md and docs/protocol.md.
+export type { EntryOptions, EntryStoreOptions, ResourceInput } from "./entry-store.js";
+export { ENTRY_STORE_DEFAULTS, EntryStore } from "./entry-store.js";
+export type { MissingReference } from "./internal/references.js";
+export type { LinearCacheOptions, LinearUpdate } from "./linear-cache.js";
+export { LINEAR_CACHE_DEFAULTS, LinearCache } from "./linear-cache.js";
+export type { MuxCacheOptions } from "./mux-cache.js";
+export { MuxCache } from "./mux-cache.js";
+export type { NodeGroupKey } from "./node-group.js";
+export { groupByIdPrefix, groupByNodeCluster, groupByNodeId } from "./node-group.js";
+export type { GroupStatus, NodeStatus, StatusEvent, TypeStatus } from "./node-status.js";
+export type { ResourceTypeLike, ResourceTypeLookup } from "./resource-type-like.js";
+export type { ResourceUpdate, Snapshot, SnapshotInput, SnapshotViolation, TypeResources } from "./snapshot.js";
+export { InvalidSnapshotError } from "./snapshot.js";
+export type { SnapshotCacheOptions, SnapshotChange, SnapshotValidator } from "./snapshot-cache.js";
+export { SNAPSHOT_CACHE_DEFAULTS, SnapshotCache } from "./snapshot-cache.js";
 export type {
   ConfigWatcher,
   DeltaResponse,

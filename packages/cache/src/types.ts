@@ -6,6 +6,12 @@
 // The server owns the per-stream protocol state (nonces, ACK/NACK detection,
 // subscriptions, what each client holds) and hands the cache a read-only view
 // of it with every watch. The cache decides what the client should get.
+//
+// Changes since the first version of this seam (all backward compatible):
+// - WatchRequestBase.legacyWildcard (optional): tells the cache that
+//   `wildcard` comes only from a legacy empty first request, so a cache can
+//   turn legacy wildcard off per type (gRPC clients) without the server
+//   knowing the option. Servers that omit it get the old behaviour.
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { Observable } from "rxjs";
 
@@ -52,6 +58,13 @@ export interface WatchRequestBase {
    * request with no names.
    */
   readonly wildcard: boolean;
+  /**
+   * True when `wildcard` is set only because of the legacy rule (a first
+   * request with no names, no explicit `*`). Caches whose `legacyWildcard`
+   * option is off for the type then treat the request as subscribing to
+   * nothing. Default (omitted): false.
+   */
+  readonly legacyWildcard?: boolean;
   /** Names subscribed explicitly, without `*`. */
   readonly names: ReadonlySet<string>;
 }

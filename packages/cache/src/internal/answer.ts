@@ -1,0 +1,156 @@
+// The protocol decisions a cache makes for one watch, shared by every cache.
+// Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
+// Each rule cites its row in docs/protocol.md.
+import type { DeltaResponse, DeltaWatchRequest, ResourceEntry, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
+import type { ResourceSetView } from "./resource-set.js";
+import { versionOf } from "./resource-set.js";
+
+/** How a cache treats one type (resolved from options and the type's descriptor). */
+export interface TypePolicy {
+  /** SotW responses carry every subscribed resource and absence means deletion (listeners, clusters). */
+  readonly fullState: boolean;
+  /** A legacy wildcard (empty first request) counts as wildcard for this type. */
+  readonly legacyWildcard: boolean;
+  /** ADS consistency: hold SotW answers over ADS until the request names every resource of the type. */
+  readonly adsConsistency: boolean;
+}
+
+/** The wildcard the cache honours: a legacy wildcard only where the type allows it (protocol.md: legacy-wildcard-off). */
+export function effectiveWildcard(request: WatchRequestBase, policy: TypePolicy): boolean {
+  if (!request.wildcard) return false;
+  return request.legacyWildcard !== true || policy.legacyWildcard;
+}
+
+function subscribed(view: ResourceSetView, request: WatchRequestBase): ResourceEntry[] {
+  const out: ResourceEntry[] = [];
+  for (const name of request.names) {
+    const entry = view.get(name);
+    if (entry) out.push(entry);
+  }
+  return out;
+}
+
+/** What the client should hold for this subscription, and its version. */
+function sotwState(
+  view: ResourceSetView,
+  request: SotwWatchRequest,
+  policy: TypePolicy,
+): { resources: readonly ResourceEntry[]; version: string; wildcard: boolean } {
+  if (effectiveWildcard(request, policy)) return { resources: view.all(), version: view.version, wildcard: true };
+  const resources = subscribed(view, request);
+  // Named subscriptions get the version of what they name, so a change to
+  // another name wakes nobody (protocol.md: sotw-answer-only-when-changed).
+  return { resources, version: versionOf(resources), wildcard: false };
+}
+
+/**
+ * The SotW answer for a watch, or `undefined` to hold it.
+ * `view` is undefined when the cache has nothing for the client yet.
+ */
+export function answerSotw(view: ResourceSetView | undefined, request: SotwWatchRequest, policy: TypePolicy): SotwResponse | undefined {
+  if (!view) return undefined;
+  const { resources, version, wildcard } = sotwState(view, request, policy);
+  const lastSent = request.lastSent;
+  if (!wildcard && resources.length === 0) {
+    // A requested name that does not exist is held, never answered with an
+    // empty list (protocol.md: sotw-missing-names-held). Exception: a
+    // full-state type whose client holds resources it no longer should: the
+    // empty answer is how they are deleted (protocol.md: sotw-full-state).
+    const clientHolds = lastSent ? lastSent.names.size > 0 : request.versionInfo !== "";
+    if (!(policy.fullState && clientHolds && request.names.size > 0)) return undefined;
+  }
+  if (policy.adsConsistency && request.ads && !wildcard) {
+    for (const name of view.names()) if (!request.names.has(name)) return undefined; // protocol.md: ads-consistency
+  }
+  // Never resend what the client rejected (protocol.md: nack-no-resend).
+  if (lastSent?.nacked && lastSent.version === version) return undefined;
+  let namesAdded = false;
+  if (lastSent && !lastSent.nacked) {
+    for (const entry of resources) {
+      if (!lastSent.names.has(entry.name)) {
+        namesAdded = true;
+        break;
+      }
+    }
+  }
+  if (version === request.versionInfo && !request.forceResponse && !namesAdded) return undefined;
+  return { typeUrl: view.typeUrl, version, resources };
+}
+
+/** A SotW TTL heartbeat, when the client is current and holds resources with a TTL. */
+export function heartbeatSotw(view: ResourceSetView | undefined, request: SotwWatchRequest, policy: TypePolicy): SotwResponse | undefined {
+  if (!view) return undefined;
+  const { resources, version } = sotwState(view, request, policy);
+  if (version !== request.versionInfo) return undefined;
+  const ttl = resources.filter((e) => e.ttlMs !== undefined);
+  if (ttl.length === 0) return undefined;
+  return { typeUrl: view.typeUrl, version, resources: ttl, heartbeat: true };
+}
+
+/**
+ * The delta answer for a watch, or `undefined` to hold it.
+ *
+ * `changed` limits the work to names changed since the watch was last
+ * evaluated (a held watch has already seen everything else); `undefined`
+ * evaluates everything.
+ */
+export function answerDelta(
+  view: ResourceSetView | undefined,
+  request: DeltaWatchRequest,
+  policy: TypePolicy,
+  systemVersion: string,
+  changed?: ReadonlySet<string>,
+): DeltaResponse | undefined {
+  if (!view) return undefined;
+  const wildcard = effectiveWildcard(request, policy);
+  const held = request.clientVersions;
+  const force = request.forceNames;
+  const resources: ResourceEntry[] = [];
+  const removed: string[] = [];
+  const seen = new Set<string>();
+  const consider = (name: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    if (!wildcard && !request.names.has(name)) return;
+    const entry = view.get(name);
+    if (entry) {
+      // A name subscribed again is sent even if the client is believed to
+      // hold it (protocol.md: delta-resubscribe-resends).
+      if (force.has(name) || held.get(name) !== entry.version) resources.push(entry);
+    } else if (held.has(name) || force.has(name)) {
+      // Deleted, or subscribed but never existed (protocol.md: delta-removed).
+      removed.push(name);
+    }
+  };
+  if (changed) {
+    for (const name of changed) consider(name);
+    for (const name of force) consider(name);
+  } else {
+    if (wildcard) for (const name of view.names()) consider(name);
+    for (const name of request.names) consider(name);
+    for (const name of force) consider(name);
+    for (const name of held.keys()) consider(name);
+  }
+  // The first wildcard request is always answered, even when empty (protocol.md: delta-first-wildcard).
+  if (resources.length === 0 && removed.length === 0 && !request.forceResponse) return undefined;
+  return { typeUrl: view.typeUrl, systemVersion, resources, removed };
+}
+
+/** A delta TTL heartbeat: the TTL resources the client holds in their current version. */
+export function heartbeatDelta(
+  view: ResourceSetView | undefined,
+  request: DeltaWatchRequest,
+  policy: TypePolicy,
+  systemVersion: string,
+): DeltaResponse | undefined {
+  if (!view) return undefined;
+  const wildcard = effectiveWildcard(request, policy);
+  const resources: ResourceEntry[] = [];
+  for (const [name, version] of request.clientVersions) {
+    if (!wildcard && !request.names.has(name)) continue;
+    const entry = view.get(name);
+    if (entry && entry.ttlMs !== undefined && entry.version === version) resources.push(entry);
+  }
+  if (resources.length === 0) return undefined;
+  return { typeUrl: view.typeUrl, systemVersion, resources, removed: [], heartbeat: true };
+}

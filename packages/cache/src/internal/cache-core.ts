@@ -1,0 +1,131 @@
+import { ErrorCode, TypeUrl, XdskitError } from "@xdskit/envoy-api";
+import type { Observable } from "rxjs";
+import { throwError } from "rxjs";
+import type { StatusTracker } from "../node-status.js";
+import type { ResourceTypeLookup } from "../resource-type-like.js";
+import type { DeltaResponse, DeltaWatchRequest, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
+import { answerDelta, answerSotw, heartbeatDelta, heartbeatSotw, type TypePolicy } from "./answer.js";
+import { perType } from "./options.js";
+import type { ResourceSetView } from "./resource-set.js";
+import { openWatch } from "./watch.js";
+import type { WatchIndex } from "./watch-index.js";
+
+/** Where a watch waits and what it reads, resolved when it is subscribed. */
+export interface WatchPlace {
+  readonly index: WatchIndex;
+  /** The current resources of the watched type; undefined while the cache knows nothing for the client. */
+  view(): ResourceSetView | undefined;
+  /** `system_version_info` for delta responses. */
+  systemVersion(): string;
+}
+
+/** Types held back by the ADS consistency option (endpoints and routes). */
+const ADS_CONSISTENT_TYPES: ReadonlySet<string> = new Set([TypeUrl.ClusterLoadAssignment, TypeUrl.RouteConfiguration]);
+
+/** Watch plumbing shared by the caches: policies per type, status bookkeeping, request checks. */
+export class CacheCore {
+  readonly #owner: string;
+  readonly #resourceTypes: ResourceTypeLookup;
+  readonly #legacyWildcard: boolean | Readonly<Record<string, boolean>>;
+  readonly #adsConsistency: boolean;
+  readonly #tracker: StatusTracker;
+  readonly #policies = new Map<string, TypePolicy>();
+
+  constructor(
+    owner: string,
+    resourceTypes: ResourceTypeLookup,
+    legacyWildcard: boolean | Readonly<Record<string, boolean>>,
+    adsConsistency: boolean,
+    tracker: StatusTracker,
+  ) {
+    this.#owner = owner;
+    this.#resourceTypes = resourceTypes;
+    this.#legacyWildcard = legacyWildcard;
+    this.#adsConsistency = adsConsistency;
+    this.#tracker = tracker;
+  }
+
+  /** How the cache treats a type: from its descriptor (unknown types: named, not full state) and the options. */
+  policy(typeUrl: string): TypePolicy {
+    let policy = this.#policies.get(typeUrl);
+    if (!policy) {
+      let fullState = false;
+      let wildcardAllowed = false;
+      try {
+        const type = this.#resourceTypes(typeUrl);
+        fullState = type.fullState;
+        wildcardAllowed = type.wildcardAllowed;
+      } catch {
+        // A type URL nobody described: served by name, SotW carries what is asked.
+      }
+      policy = Object.freeze({
+        fullState,
+        legacyWildcard: wildcardAllowed && perType(this.#legacyWildcard, typeUrl, true),
+        adsConsistency: this.#adsConsistency && ADS_CONSISTENT_TYPES.has(typeUrl),
+      });
+      this.#policies.set(typeUrl, policy);
+    }
+    return policy;
+  }
+
+  /** Checks the fields every watch request needs; returns the error to emit, if any. */
+  check(method: string, request: WatchRequestBase, delta: boolean): XdskitError | undefined {
+    const bad = (what: string): XdskitError =>
+      new XdskitError(ErrorCode.PROTOCOL_VIOLATION, `${this.#owner}.${method}: ${what}`, {
+        ...(typeof request?.typeUrl === "string" ? { typeUrl: request.typeUrl } : {}),
+      });
+    if (typeof request !== "object" || request === null) return bad("the request must be an object");
+    if (typeof request.typeUrl !== "string" || request.typeUrl === "") return bad("the request has no typeUrl");
+    if (typeof request.node !== "object" || request.node === null)
+      return bad("the request has no node (the server must pass the stream's first node)");
+    if (!(request.names instanceof Set)) return bad("request.names must be a Set of resource names");
+    if (delta) {
+      const d = request as DeltaWatchRequest;
+      if (!(d.clientVersions instanceof Map)) return bad("request.clientVersions must be a Map of name -> version");
+      if (!(d.forceNames instanceof Set)) return bad("request.forceNames must be a Set of names");
+    } else if (typeof (request as SotwWatchRequest).versionInfo !== "string") {
+      return bad('request.versionInfo must be a string ("" when the client has nothing)');
+    }
+    return undefined;
+  }
+
+  watchSotw(request: SotwWatchRequest, place: () => WatchPlace): Observable<SotwResponse> {
+    const error = this.check("watchSotw", request, false);
+    if (error) return throwError(() => error);
+    const policy = this.policy(request.typeUrl);
+    let resolved: WatchPlace | undefined;
+    return openWatch<SotwResponse>({
+      wildcard: request.wildcard,
+      names: request.names,
+      tracksChanges: false,
+      index: () => {
+        resolved = place();
+        return resolved.index;
+      },
+      answer: () => answerSotw(resolved!.view(), request, policy),
+      heartbeat: () => heartbeatSotw(resolved!.view(), request, policy),
+      opened: () => this.#tracker.watchOpened(request.node, request.typeUrl),
+      closed: () => this.#tracker.watchClosed(request.node, request.typeUrl),
+    });
+  }
+
+  watchDelta(request: DeltaWatchRequest, place: () => WatchPlace): Observable<DeltaResponse> {
+    const error = this.check("watchDelta", request, true);
+    if (error) return throwError(() => error);
+    const policy = this.policy(request.typeUrl);
+    let resolved: WatchPlace | undefined;
+    return openWatch<DeltaResponse>({
+      wildcard: request.wildcard,
+      names: request.names,
+      tracksChanges: true,
+      index: () => {
+        resolved = place();
+        return resolved.index;
+      },
+      answer: (changed) => answerDelta(resolved!.view(), request, policy, resolved!.systemVersion(), changed),
+      heartbeat: () => heartbeatDelta(resolved!.view(), request, policy, resolved!.systemVersion()),
+      opened: () => this.#tracker.watchOpened(request.node, request.typeUrl),
+      closed: () => this.#tracker.watchClosed(request.node, request.typeUrl),
+    });
+  }
+}

@@ -1,0 +1,59 @@
+import type { ResourceEntry } from "../types.js";
+import { addLanes, emptyLanes, type Lanes, lanesVersion, memberLanes } from "./digest.js";
+
+/** A read-only view over the resources of one type, as the answer functions need it. */
+export interface ResourceSetView {
+  readonly typeUrl: string;
+  /** Version of the whole set (order-independent content digest). */
+  readonly version: string;
+  readonly size: number;
+  get(name: string): ResourceEntry | undefined;
+  /** Every entry; the same array until the set changes. */
+  all(): readonly ResourceEntry[];
+  names(): Iterable<string>;
+}
+
+const laneCache = new WeakMap<ResourceEntry, Lanes>();
+
+/** The set-digest contribution of one entry (computed once per entry). */
+export function entryLanes(entry: ResourceEntry): Lanes {
+  let lanes = laneCache.get(entry);
+  if (!lanes) {
+    lanes = memberLanes(entry.name, entry.version);
+    laneCache.set(entry, lanes);
+  }
+  return lanes;
+}
+
+/** The version of a set of entries (order-independent). */
+export function versionOf(entries: Iterable<ResourceEntry>): string {
+  const lanes = emptyLanes();
+  let size = 0;
+  for (const entry of entries) {
+    addLanes(lanes, entryLanes(entry), 1);
+    size++;
+  }
+  return lanesVersion(lanes, size);
+}
+
+/** Parses a set version back into lanes and size (for O(1) incremental updates). */
+export function parseVersion(version: string): { lanes: Lanes; size: number } {
+  const lanes: Lanes = [0, 0, 0, 0];
+  for (let i = 0; i < 4; i++) lanes[i] = Number.parseInt(version.slice(i * 8, i * 8 + 8), 16) >>> 0;
+  return { lanes, size: Number.parseInt(version.slice(33), 16) };
+}
+
+/** Applies removals and additions to a set version without touching the other members. */
+export function updateVersion(version: string, removed: Iterable<ResourceEntry>, added: Iterable<ResourceEntry>): string {
+  const { lanes, size } = parseVersion(version);
+  let n = size;
+  for (const entry of removed) {
+    addLanes(lanes, entryLanes(entry), -1);
+    n--;
+  }
+  for (const entry of added) {
+    addLanes(lanes, entryLanes(entry), 1);
+    n++;
+  }
+  return lanesVersion(lanes, n);
+}

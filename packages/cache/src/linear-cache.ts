@@ -1,0 +1,379 @@
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import { type Observable, throwError } from "rxjs";
+import { type EntryOptions, EntryStore, type ResourceInput } from "./entry-store.js";
+import { answerSotw } from "./internal/answer.js";
+import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
+import { addLanes, emptyLanes, type Lanes, lanesVersion } from "./internal/digest.js";
+import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
+import { entryLanes, type ResourceSetView } from "./internal/resource-set.js";
+import { defaultResourceTypeOf } from "./internal/type-info.js";
+import { WatchIndex } from "./internal/watch-index.js";
+import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
+import { type GroupStatus, type NodeStatus, type StatusEvent, StatusTracker } from "./node-status.js";
+import type { ResourceTypeLookup } from "./resource-type-like.js";
+import type {
+  ConfigWatcher,
+  DeltaResponse,
+  DeltaWatchRequest,
+  FetchRequest,
+  ProtocolEvent,
+  ResourceEntry,
+  SotwResponse,
+  SotwWatchRequest,
+} from "./types.js";
+
+/** Options of {@link LinearCache}. */
+export interface LinearCacheOptions {
+  /** The one type URL this cache serves. Required. */
+  readonly typeUrl: string;
+  /** Resources to start with. Default: none. */
+  readonly resources?: readonly ResourceInput[];
+  /** The entry store. Default: a new `EntryStore` using `resourceTypes`. */
+  readonly entries?: EntryStore;
+  /** Resource-type descriptors. Default: `resourceTypeOf` from `@xdskit/resources`. */
+  readonly resourceTypes?: ResourceTypeLookup;
+  /** Honour legacy wildcard (first request without names) if the type allows wildcard. Turn off for gRPC clients. Default: true. */
+  readonly legacyWildcard?: boolean;
+  /** ADS consistency for endpoint/route types (see `SnapshotCacheOptions.adsConsistency`). Default: false. */
+  readonly adsConsistency?: boolean;
+  /** TTL heartbeat interval in milliseconds; 0 turns heartbeats off. Default: 0. */
+  readonly heartbeatIntervalMs?: number;
+  /** How long a node's status is kept after its last stream and watch end, in milliseconds. Default: 300000. */
+  readonly statusRetentionMs?: number;
+  /** Groups nodes in `groupStatus`. Default: {@link groupByNodeId}. */
+  readonly nodeGroup?: NodeGroupKey;
+}
+
+/** The defaults of {@link LinearCacheOptions}. */
+export const LINEAR_CACHE_DEFAULTS = Object.freeze({
+  resources: Object.freeze([]) as readonly ResourceInput[],
+  legacyWildcard: true,
+  adsConsistency: false,
+  heartbeatIntervalMs: 0,
+  statusRetentionMs: 300_000,
+  nodeGroup: groupByNodeId,
+});
+
+const OWNER = "LinearCache";
+const KNOWN = [
+  "typeUrl",
+  "resources",
+  "entries",
+  "resourceTypes",
+  "legacyWildcard",
+  "adsConsistency",
+  "heartbeatIntervalMs",
+  "statusRetentionMs",
+  "nodeGroup",
+];
+
+/** A batch for {@link LinearCache.update}. */
+export interface LinearUpdate {
+  /** Resources to add or replace. */
+  readonly upsert?: readonly ResourceInput[];
+  /** Names to delete (unknown names are ignored). */
+  readonly delete?: readonly string[];
+}
+
+type ResolvedOptions = Required<Omit<LinearCacheOptions, "entries" | "resourceTypes">> & {
+  readonly entries: EntryStore;
+  readonly resourceTypes: ResourceTypeLookup;
+};
+
+/**
+ * A cache of one resource type that changes one resource at a time: every
+ * resource has its own version (the hash of its encoding), and an update
+ * wakes only the watches subscribed to the changed names plus wildcard ones.
+ *
+ * When to use: large, fast-moving types such as endpoints, where rebuilding
+ * a snapshot per change would be wasteful; combine with other caches through
+ * {@link MuxCache}. Every node sees the same resources (no node groups).
+ *
+ * Details: a change costs O(changed resources + woken watches), whatever the
+ * size of the cache: the type version is updated incrementally, no resource
+ * is re-hashed, and watches are indexed by name.
+ *
+ * @example
+ * const endpoints = new LinearCache({ typeUrl: TypeUrl.ClusterLoadAssignment });
+ * endpoints.upsert(ClusterLoadAssignment.fromPartial({ clusterName: "web", endpoints: [...] }));
+ * endpoints.delete("old");
+ */
+export class LinearCache implements ConfigWatcher {
+  readonly #options: ResolvedOptions;
+  readonly #store: EntryStore;
+  readonly #entries = new Map<string, ResourceEntry>();
+  readonly #lanes: Lanes = emptyLanes();
+  #version: string;
+  #all: readonly ResourceEntry[] | undefined;
+  readonly #index = new WatchIndex();
+  readonly #tracker: StatusTracker;
+  readonly #core: CacheCore;
+  readonly #view: ResourceSetView;
+  readonly #place: WatchPlace;
+  readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: LinearCacheOptions) {
+    checkObject(OWNER, options);
+    checkKnown(OWNER, options, KNOWN);
+    if (typeof options.typeUrl !== "string" || !/\/[^/]+$/.test(options.typeUrl)) {
+      throw optionError(
+        OWNER,
+        "typeUrl",
+        'a type URL such as "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"',
+        options.typeUrl,
+      );
+    }
+    if (options.resources !== undefined && !Array.isArray(options.resources))
+      throw optionError(OWNER, "resources", "an array", options.resources);
+    if (options.entries !== undefined && !(options.entries instanceof EntryStore))
+      throw optionError(OWNER, "entries", "an EntryStore", options.entries);
+    checkFunction(OWNER, "resourceTypes", options.resourceTypes);
+    checkFunction(OWNER, "nodeGroup", options.nodeGroup);
+    checkBoolean(OWNER, "legacyWildcard", options.legacyWildcard);
+    checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
+    checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
+    checkDuration(OWNER, "statusRetentionMs", options.statusRetentionMs);
+    const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? defaultResourceTypeOf;
+    this.#store = options.entries ?? new EntryStore({ resourceTypes });
+    this.#options = Object.freeze({
+      ...LINEAR_CACHE_DEFAULTS,
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+      resourceTypes,
+      entries: this.#store,
+    }) as ResolvedOptions;
+    this.#tracker = new StatusTracker(this.#options.nodeGroup, this.#options.statusRetentionMs);
+    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.legacyWildcard, this.#options.adsConsistency, this.#tracker);
+    this.#version = lanesVersion(this.#lanes, 0);
+    const entries = this.#entries;
+    const self = this;
+    this.#view = {
+      typeUrl: this.#options.typeUrl,
+      get version() {
+        return self.#version;
+      },
+      get size() {
+        return entries.size;
+      },
+      get: (name) => entries.get(name),
+      all: () => this.all(),
+      names: () => entries.keys(),
+    };
+    this.#place = { index: this.#index, view: () => this.#view, systemVersion: () => this.#version };
+    if (this.#options.resources.length > 0) this.upsertMany(this.#options.resources);
+    if (this.#options.heartbeatIntervalMs > 0) {
+      this.#heartbeat = setInterval(() => this.#index.heartbeat(), this.#options.heartbeatIntervalMs);
+      this.#heartbeat.unref?.();
+    }
+  }
+
+  /** The resolved options, frozen. */
+  get options(): Readonly<LinearCacheOptions> {
+    return this.#options;
+  }
+
+  /** The served type URL. */
+  get typeUrl(): string {
+    return this.#options.typeUrl;
+  }
+
+  /** The version of the whole type (a content digest; equal content, equal version). */
+  get version(): string {
+    return this.#version;
+  }
+
+  /** How many resources the cache holds. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The entry store (encode count, TTL entries). */
+  get entries(): EntryStore {
+    return this.#store;
+  }
+
+  /** The entry under a name. */
+  get(name: string): ResourceEntry | undefined {
+    return this.#entries.get(name);
+  }
+
+  /** Every entry (the same frozen array until the next change). */
+  all(): readonly ResourceEntry[] {
+    this.#all ??= Object.freeze([...this.#entries.values()]);
+    return this.#all;
+  }
+
+  /**
+   * Adds or replaces one resource; wakes the watches of its name (and
+   * wildcard ones) only if its content changed.
+   * @example cache.upsert(cla); cache.upsert(bytes, { name: "web" }); cache.upsert(cla, { ttlMs: 30_000 });
+   */
+  upsert(resource: ResourceInput, options?: EntryOptions): ResourceEntry {
+    const entry = this.#store.entry(this.typeUrl, resource, options);
+    this.#apply([entry], []);
+    return entry;
+  }
+
+  /** Adds or replaces several resources in one change (one wake per watch). Names must be unique in the batch. */
+  upsertMany(resources: readonly ResourceInput[]): readonly ResourceEntry[] {
+    return this.update({ upsert: resources });
+  }
+
+  /** Deletes one resource; true if it existed. */
+  delete(name: string): boolean {
+    const had = this.#entries.has(name);
+    this.#apply([], [name]);
+    return had;
+  }
+
+  /** Deletes several resources in one change; returns how many existed. */
+  deleteMany(names: readonly string[]): number {
+    let n = 0;
+    for (const name of names) if (this.#entries.has(name)) n++;
+    this.#apply([], names);
+    return n;
+  }
+
+  /**
+   * Upserts and deletes in one change. A name both upserted and deleted is
+   * upserted.
+   * @throws XdskitError `XDSKIT_INVALID_RESOURCE` for a bad resource or a name twice in `upsert` (nothing is applied).
+   */
+  update(batch: LinearUpdate): readonly ResourceEntry[] {
+    if (typeof batch !== "object" || batch === null) {
+      throw new XdskitError(
+        ErrorCode.INVALID_RESOURCE,
+        `${OWNER}.update: expected { upsert?, delete? }; got ${batch === null ? "null" : typeof batch}`,
+      );
+    }
+    const entries = (batch.upsert ?? []).map((r) => this.#store.entry(this.typeUrl, r));
+    const seen = new Set<string>();
+    for (const e of entries) {
+      if (seen.has(e.name)) {
+        throw new XdskitError(ErrorCode.INVALID_RESOURCE, `${OWNER}.update: "${e.name}" appears twice in one batch of ${this.typeUrl}`, {
+          typeUrl: this.typeUrl,
+          resourceName: e.name,
+        });
+      }
+      seen.add(e.name);
+    }
+    this.#apply(
+      entries,
+      (batch.delete ?? []).filter((n) => !seen.has(n)),
+    );
+    return entries;
+  }
+
+  /** Replaces the whole content: resources not in the list are deleted. Wakes only what changed. */
+  replaceAll(resources: readonly ResourceInput[]): readonly ResourceEntry[] {
+    const entries = this.update({ upsert: resources });
+    const keep = new Set(entries.map((e) => e.name));
+    const gone = [...this.#entries.keys()].filter((n) => !keep.has(n));
+    if (gone.length > 0) this.#apply([], gone);
+    return entries;
+  }
+
+  watchSotw(request: SotwWatchRequest): Observable<SotwResponse> {
+    const error = this.#checkType("watchSotw", request?.typeUrl);
+    if (error) return throwError(() => error);
+    return this.#core.watchSotw(request, () => this.#place);
+  }
+
+  watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse> {
+    const error = this.#checkType("watchDelta", request?.typeUrl);
+    if (error) return throwError(() => error);
+    return this.#core.watchDelta(request, () => this.#place);
+  }
+
+  /** Answers a one-shot fetch; `undefined` when the client is up to date. */
+  async fetch(request: FetchRequest): Promise<SotwResponse | undefined> {
+    const error = this.#checkType("fetch", request?.typeUrl);
+    if (error) throw error;
+    return answerSotw(
+      this.#view,
+      {
+        streamId: -1,
+        node: request.node,
+        typeUrl: request.typeUrl,
+        ads: false,
+        wildcard: request.names.size === 0,
+        legacyWildcard: request.names.size === 0,
+        names: request.names,
+        versionInfo: request.versionInfo,
+        forceResponse: false,
+      },
+      this.#core.policy(this.typeUrl),
+    );
+  }
+
+  observe(event: ProtocolEvent): void {
+    this.#tracker.observe(event);
+  }
+
+  /** Status of one node (by id). */
+  nodeStatus(nodeId: string): NodeStatus | undefined {
+    return this.#tracker.nodeStatus(nodeId);
+  }
+
+  /** Status of every known node. */
+  nodes(): NodeStatus[] {
+    return this.#tracker.nodes();
+  }
+
+  /** Status of a node group (by the `nodeGroup` option). */
+  groupStatus(group: string): GroupStatus | undefined {
+    return this.#tracker.groupStatus(group);
+  }
+
+  /** Hot status events, without replay (see `SnapshotCache.statusEvents`). */
+  get statusEvents(): Observable<StatusEvent> {
+    return this.#tracker.events;
+  }
+
+  /** The group of a node (the `nodeGroup` option applied). */
+  groupOf(node: Node): string {
+    return this.#options.nodeGroup(node);
+  }
+
+  /** Stops timers and completes `statusEvents`. */
+  dispose(): void {
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#tracker.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #checkType(method: string, typeUrl: unknown): XdskitError | undefined {
+    if (typeUrl === this.typeUrl) return undefined;
+    return new XdskitError(
+      ErrorCode.PROTOCOL_VIOLATION,
+      `${OWNER}.${method}: this cache serves ${this.typeUrl}, not ${String(typeUrl)} (route types with a MuxCache)`,
+      { typeUrl: String(typeUrl) },
+    );
+  }
+
+  #apply(upserts: readonly ResourceEntry[], deletes: readonly string[]): void {
+    const changed = new Set<string>();
+    for (const entry of upserts) {
+      const old = this.#entries.get(entry.name);
+      if (old === entry) continue;
+      if (old) addLanes(this.#lanes, entryLanes(old), -1);
+      addLanes(this.#lanes, entryLanes(entry), 1);
+      this.#entries.set(entry.name, entry);
+      changed.add(entry.name);
+    }
+    for (const name of deletes) {
+      const old = this.#entries.get(name);
+      if (!old) continue;
+      addLanes(this.#lanes, entryLanes(old), -1);
+      this.#entries.delete(name);
+      changed.add(name);
+    }
+    if (changed.size === 0) return;
+    this.#version = lanesVersion(this.#lanes, this.#entries.size);
+    this.#all = undefined;
+    this.#index.notify(changed);
+  }
+}

@@ -1,0 +1,487 @@
+import { ErrorCode, TypeUrl, XdskitError } from "@xdskit/envoy-api";
+import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import type { Observable } from "rxjs";
+import { EntryStore } from "./entry-store.js";
+import { answerSotw } from "./internal/answer.js";
+import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
+import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, checkPerType, optionError } from "./internal/options.js";
+import { type MissingReference, missingReferences } from "./internal/references.js";
+import { type ResourceSetView, versionOf } from "./internal/resource-set.js";
+import { defaultResourceTypeOf } from "./internal/type-info.js";
+import { WatchIndex } from "./internal/watch-index.js";
+import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
+import { type GroupStatus, type NodeStatus, type StatusEvent, StatusTracker } from "./node-status.js";
+import type { ResourceTypeLookup } from "./resource-type-like.js";
+import {
+  applyUpdate,
+  buildSnapshot,
+  diffSnapshots,
+  InvalidSnapshotError,
+  isBuiltSnapshot,
+  type ResourceUpdate,
+  type Snapshot,
+  type SnapshotInput,
+  type SnapshotViolation,
+  viewOf,
+} from "./snapshot.js";
+import type {
+  ConfigWatcher,
+  DeltaResponse,
+  DeltaWatchRequest,
+  FetchRequest,
+  ProtocolEvent,
+  ResourceEntry,
+  SotwResponse,
+  SotwWatchRequest,
+} from "./types.js";
+
+/**
+ * Checks a whole snapshot and returns every problem (an empty list when it is
+ * fine). Receives the snapshot's entries by type URL; decode an entry with
+ * its type's codec (`messageTypeOf(typeUrl).decode(entry.bytes)`).
+ * `@xdskit/resources` supplies one.
+ */
+export type SnapshotValidator = (resources: { readonly [typeUrl: string]: readonly ResourceEntry[] }) => readonly SnapshotViolation[];
+
+/** Options of {@link SnapshotCache}. */
+export interface SnapshotCacheOptions {
+  /** Maps a node to its group key. Default: {@link groupByNodeId}. See also `groupByNodeCluster`, `groupByIdPrefix`. */
+  readonly nodeGroup?: NodeGroupKey;
+  /** The entry store (encoding, interning, encode count). Default: a new `EntryStore` using `resourceTypes`. */
+  readonly entries?: EntryStore;
+  /** Resource-type descriptors (name, references, full state, wildcard). Default: `resourceTypeOf` from `@xdskit/resources`. */
+  readonly resourceTypes?: ResourceTypeLookup;
+  /** Checks every snapshot before it is set. Default: none. */
+  readonly validator?: SnapshotValidator;
+  /**
+   * What to do when `validator` finds problems: `"refuse"` throws an
+   * `InvalidSnapshotError` (code `XDSKIT_INVALID_SNAPSHOT`) listing them and
+   * keeps the group's last good snapshot serving; `"report"` sets the
+   * snapshot and returns the violations. Default: `"refuse"`.
+   */
+  readonly validation?: "refuse" | "report";
+  /**
+   * ADS consistency: over ADS, hold SotW endpoint and route answers until the
+   * request names every endpoint/route resource of the snapshot. Default:
+   * false (it stalls gRPC clients, which ask for what they need only).
+   */
+  readonly adsConsistency?: boolean;
+  /**
+   * Honour legacy wildcard (a first request without names) for types that
+   * allow wildcard: a boolean for all types or per type URL. Turn it off for
+   * gRPC clients. Default: true.
+   */
+  readonly legacyWildcard?: boolean | Readonly<Record<string, boolean>>;
+  /** Interval of TTL heartbeats in milliseconds; 0 turns them off. Default: 0. */
+  readonly heartbeatIntervalMs?: number;
+  /** How long a node's status is kept after its last stream and watch end, in milliseconds. Default: 300000 (5 minutes). */
+  readonly statusRetentionMs?: number;
+}
+
+/** The defaults of {@link SnapshotCacheOptions}. */
+export const SNAPSHOT_CACHE_DEFAULTS = Object.freeze({
+  nodeGroup: groupByNodeId,
+  validation: "refuse" as const,
+  adsConsistency: false,
+  legacyWildcard: true as boolean | Readonly<Record<string, boolean>>,
+  heartbeatIntervalMs: 0,
+  statusRetentionMs: 300_000,
+});
+
+type ResolvedOptions = Required<Omit<SnapshotCacheOptions, "validator">> & { readonly validator?: SnapshotValidator };
+
+const OWNER = "SnapshotCache";
+const KNOWN = [
+  "nodeGroup",
+  "entries",
+  "resourceTypes",
+  "validator",
+  "validation",
+  "adsConsistency",
+  "legacyWildcard",
+  "heartbeatIntervalMs",
+  "statusRetentionMs",
+];
+
+/** What `setSnapshot` and `updateResources` report. */
+export interface SnapshotChange {
+  /** The group's snapshot now serving. */
+  readonly snapshot: Snapshot;
+  /** Type URLs whose content changed (only their watches were woken). */
+  readonly changedTypes: readonly string[];
+  /** Validator findings accepted under `validation: "report"` (empty otherwise). */
+  readonly violations: readonly SnapshotViolation[];
+}
+
+/** Order in which a change wakes watches: make before break (clusters, endpoints, listeners, routes, the rest). */
+const WAKE_ORDER: readonly string[] = [
+  TypeUrl.Cluster,
+  TypeUrl.ClusterLoadAssignment,
+  TypeUrl.LbEndpoint,
+  TypeUrl.Listener,
+  TypeUrl.RouteConfiguration,
+  TypeUrl.ScopedRouteConfiguration,
+  TypeUrl.VirtualHost,
+];
+
+function wakeOrder(types: Iterable<string>): string[] {
+  return [...types].sort((a, b) => {
+    const ia = WAKE_ORDER.indexOf(a);
+    const ib = WAKE_ORDER.indexOf(b);
+    return (ia < 0 ? WAKE_ORDER.length : ia) - (ib < 0 ? WAKE_ORDER.length : ib);
+  });
+}
+
+interface Group {
+  snapshot?: Snapshot;
+  readonly indexes: Map<string, WatchIndex>;
+}
+
+const EMPTY = Object.freeze(Object.create(null)) as Record<string, ResourceEntry>;
+
+/**
+ * A cache of frozen snapshots, one per node group: the usual way to run a
+ * control plane that computes whole configurations.
+ *
+ * When to use: your control plane knows the full configuration of each group
+ * of proxies (per node, per service cluster, per id prefix). For one type
+ * with many small updates, a {@link LinearCache} is cheaper.
+ *
+ * Details: resources are encoded once into shared entries (see
+ * {@link EntryStore}); a type's version is a digest of its content, so a new
+ * snapshot whose type content is unchanged sends nothing for that type, and
+ * setting a snapshot wakes only the watches subscribed to changed names (and
+ * wildcard watches of changed types). Watches of a group with no snapshot wait
+ * for one. All protocol rules are in docs/protocol.md.
+ *
+ * @example
+ * const cache = new SnapshotCache({ nodeGroup: groupByNodeCluster });
+ * cache.setSnapshot("front", {
+ *   version: "1",
+ *   resources: { [TypeUrl.Cluster]: [Cluster.fromPartial({ name: "web" })] },
+ * });
+ * const server = createXdsServer({ cache }); // @xdskit/server
+ */
+export class SnapshotCache implements ConfigWatcher {
+  readonly #options: ResolvedOptions;
+  readonly #store: EntryStore;
+  readonly #groups = new Map<string, Group>();
+  readonly #tracker: StatusTracker;
+  readonly #core: CacheCore;
+  readonly #validated = new WeakMap<Snapshot, readonly SnapshotViolation[]>();
+  readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: SnapshotCacheOptions = {}) {
+    checkObject(OWNER, options);
+    checkKnown(OWNER, options, KNOWN);
+    checkFunction(OWNER, "nodeGroup", options.nodeGroup);
+    checkFunction(OWNER, "resourceTypes", options.resourceTypes);
+    checkFunction(OWNER, "validator", options.validator);
+    if (options.entries !== undefined && !(options.entries instanceof EntryStore)) {
+      throw optionError(OWNER, "entries", "an EntryStore", options.entries);
+    }
+    if (options.validation !== undefined && options.validation !== "refuse" && options.validation !== "report") {
+      throw optionError(OWNER, "validation", '"refuse" or "report"', options.validation);
+    }
+    checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
+    checkPerType(OWNER, "legacyWildcard", options.legacyWildcard);
+    checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
+    checkDuration(OWNER, "statusRetentionMs", options.statusRetentionMs);
+    const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? defaultResourceTypeOf;
+    this.#store = options.entries ?? new EntryStore({ resourceTypes });
+    this.#options = Object.freeze({
+      ...SNAPSHOT_CACHE_DEFAULTS,
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+      resourceTypes,
+      entries: this.#store,
+    }) as ResolvedOptions;
+    this.#tracker = new StatusTracker(this.#options.nodeGroup, this.#options.statusRetentionMs);
+    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.legacyWildcard, this.#options.adsConsistency, this.#tracker);
+    if (this.#options.heartbeatIntervalMs > 0) {
+      this.#heartbeat = setInterval(() => this.#sendHeartbeats(), this.#options.heartbeatIntervalMs);
+      this.#heartbeat.unref?.();
+    }
+  }
+
+  /** The resolved options (defaults filled in), frozen. */
+  get options(): Readonly<SnapshotCacheOptions> {
+    return this.#options;
+  }
+
+  /** The entry store: `cache.entries.encodeCount`, or `cache.entries.entry(typeUrl, msg, { ttlMs })` to make TTL entries. */
+  get entries(): EntryStore {
+    return this.#store;
+  }
+
+  /** The group key of a node (the `nodeGroup` option applied). */
+  groupOf(node: Node): string {
+    const key = this.#options.nodeGroup(node);
+    if (typeof key !== "string") {
+      throw new XdskitError(
+        ErrorCode.INVALID_OPTION,
+        `${OWNER}: option "nodeGroup" must return a string; got ${typeof key} for node "${node?.id}"`,
+        {
+          nodeId: node?.id,
+        },
+      );
+    }
+    return key;
+  }
+
+  /** Group keys that have a snapshot. */
+  groups(): string[] {
+    return [...this.#groups].filter(([, g]) => g.snapshot).map(([k]) => k);
+  }
+
+  /**
+   * Builds a frozen snapshot with this cache's entry store, without setting
+   * it. Set the result on many groups to share one object (cheapest).
+   * @throws InvalidSnapshotError for an empty version, duplicate names per type, or unencodable resources (all listed).
+   */
+  createSnapshot(input: SnapshotInput): Snapshot {
+    return buildSnapshot(this.#store, input);
+  }
+
+  /**
+   * Sets a group's snapshot, replacing the previous one, and wakes the
+   * watches affected by what changed (by content, not by version label).
+   *
+   * @throws InvalidSnapshotError (`XDSKIT_INVALID_SNAPSHOT`, `.violations`)
+   *   for an empty version, duplicate names per type, or (with a validator in
+   *   `"refuse"` mode) every violation; the previous snapshot keeps serving.
+   * @example cache.setSnapshot("front", { version: "2", resources: { [TypeUrl.Cluster]: clusters } });
+   */
+  setSnapshot(group: string, snapshot: SnapshotInput | Snapshot): SnapshotChange {
+    this.#checkGroup("setSnapshot", group);
+    const state = this.#groups.get(group);
+    const next = isBuiltSnapshot(snapshot) ? snapshot : buildSnapshot(this.#store, snapshot, state?.snapshot);
+    const violations = this.#validate(group, next);
+    const changed = diffSnapshots(state?.snapshot, next);
+    return this.#commit(group, next, state?.snapshot === undefined ? "all" : changed, violations);
+  }
+
+  /**
+   * Changes part of a group's snapshot (upserts and removals) without
+   * rebuilding the rest: unchanged entries and types keep their objects
+   * (immer), and only the watches of changed names wake. A group without a
+   * snapshot starts from an empty one.
+   *
+   * @throws InvalidSnapshotError as {@link setSnapshot}.
+   * @example cache.updateResources("front", { version: "3", upsert: { [TypeUrl.ClusterLoadAssignment]: [cla] } });
+   */
+  updateResources(group: string, update: ResourceUpdate): SnapshotChange {
+    this.#checkGroup("updateResources", group);
+    const state = this.#groups.get(group);
+    const { snapshot, changed } = applyUpdate(this.#store, state?.snapshot, update);
+    const violations = this.#validate(group, snapshot);
+    return this.#commit(group, snapshot, state?.snapshot === undefined ? "all" : changed, violations);
+  }
+
+  /** The group's snapshot, or undefined. */
+  getSnapshot(group: string): Snapshot | undefined {
+    return this.#groups.get(group)?.snapshot;
+  }
+
+  /**
+   * Removes a group's snapshot. Open watches stay open and wait for a new
+   * snapshot (clients keep what they have). Returns true if there was one.
+   */
+  clearSnapshot(group: string): boolean {
+    const state = this.#groups.get(group);
+    if (!state?.snapshot) return false;
+    delete state.snapshot;
+    this.#prune(group, state);
+    return true;
+  }
+
+  /**
+   * Every reference a group's snapshot makes to a resource it lacks:
+   * clusters naming EDS services, listeners naming RDS route configurations,
+   * transport sockets naming SDS secrets, ECDS configs. For one group, or all.
+   * @example cache.validateReferences("front"); // [{ group: "front", typeUrl: Cluster, name: "web", referenceTypeUrl: ClusterLoadAssignment, referenceName: "web", path: "eds_cluster_config.service_name" }]
+   */
+  validateReferences(group?: string): MissingReference[] {
+    const out: MissingReference[] = [];
+    const keys = group === undefined ? this.groups() : [group];
+    for (const key of keys) {
+      const snapshot = this.#groups.get(key)?.snapshot;
+      if (snapshot) out.push(...missingReferences(key, snapshot, this.#options.resourceTypes));
+    }
+    return out;
+  }
+
+  watchSotw(request: SotwWatchRequest): Observable<SotwResponse> {
+    return this.#core.watchSotw(request, () => this.#place(request.node, request.typeUrl));
+  }
+
+  watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse> {
+    return this.#core.watchDelta(request, () => this.#place(request.node, request.typeUrl));
+  }
+
+  /** Answers a REST/`Fetch*` request from the group's snapshot; `undefined` when up to date or no snapshot. */
+  async fetch(request: FetchRequest): Promise<SotwResponse | undefined> {
+    const state = this.#groups.get(this.groupOf(request.node));
+    const view = this.#view(state, request.typeUrl);
+    const policy = this.#core.policy(request.typeUrl);
+    return answerSotw(
+      view,
+      {
+        streamId: -1,
+        node: request.node,
+        typeUrl: request.typeUrl,
+        ads: false,
+        wildcard: request.names.size === 0,
+        legacyWildcard: request.names.size === 0,
+        names: request.names,
+        versionInfo: request.versionInfo,
+        forceResponse: false,
+      },
+      policy,
+    );
+  }
+
+  /** Receives protocol events from the server, for status. */
+  observe(event: ProtocolEvent): void {
+    this.#tracker.observe(event);
+  }
+
+  /** Status of one node (by node id), or undefined when unknown or dropped. */
+  nodeStatus(nodeId: string): NodeStatus | undefined {
+    return this.#tracker.nodeStatus(nodeId);
+  }
+
+  /** Status of every known node. */
+  nodes(): NodeStatus[] {
+    return this.#tracker.nodes();
+  }
+
+  /** Status of a node group: its nodes and totals. */
+  groupStatus(group: string): GroupStatus | undefined {
+    return this.#tracker.groupStatus(group);
+  }
+
+  /**
+   * Status events: every observed protocol event and every dropped node. Hot,
+   * without replay: a subscriber sees events from the moment it subscribes;
+   * read `nodes()` first for the current state.
+   */
+  get statusEvents(): Observable<StatusEvent> {
+    return this.#tracker.events;
+  }
+
+  /** Stops heartbeat and status timers and completes `statusEvents`. Open watches stay usable. */
+  dispose(): void {
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#tracker.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #checkGroup(method: string, group: unknown): void {
+    if (typeof group !== "string") {
+      throw new XdskitError(ErrorCode.INVALID_OPTION, `${OWNER}.${method}: the group key must be a string; got ${typeof group}`);
+    }
+  }
+
+  #validate(group: string, snapshot: Snapshot): readonly SnapshotViolation[] {
+    const validator = this.#options.validator;
+    if (!validator) return [];
+    let violations = this.#validated.get(snapshot);
+    if (!violations) {
+      const byType: Record<string, readonly ResourceEntry[]> = {};
+      for (const [typeUrl, t] of Object.entries(snapshot.resources)) byType[typeUrl] = viewOf(typeUrl, t).all();
+      violations = Object.freeze([...validator(byType)]);
+      this.#validated.set(snapshot, violations);
+    }
+    if (violations.length > 0 && this.#options.validation === "refuse") {
+      throw new InvalidSnapshotError(
+        `${OWNER}: snapshot "${snapshot.version}" for group "${group}" is refused (${violations.length} violation${violations.length === 1 ? "" : "s"}); the previous snapshot keeps serving`,
+        violations,
+      );
+    }
+    return violations;
+  }
+
+  #commit(
+    group: string,
+    next: Snapshot,
+    changed: Map<string, Set<string>> | "all",
+    violations: readonly SnapshotViolation[],
+  ): SnapshotChange {
+    let state = this.#groups.get(group);
+    if (!state) {
+      state = { indexes: new Map() };
+      this.#groups.set(group, state);
+    }
+    state.snapshot = next;
+    const changedTypes = changed === "all" ? Object.keys(next.resources) : [...changed.keys()];
+    if (changed === "all") {
+      for (const typeUrl of wakeOrder([...state.indexes.keys()])) state.indexes.get(typeUrl)?.notify("all");
+    } else {
+      for (const typeUrl of wakeOrder(changed.keys())) {
+        const index = state.indexes.get(typeUrl);
+        if (!index) continue;
+        const names = changed.get(typeUrl)!;
+        index.notify(names.size > 0 ? names : "all");
+      }
+    }
+    return Object.freeze({ snapshot: next, changedTypes: Object.freeze(changedTypes), violations });
+  }
+
+  #view(state: Group | undefined, typeUrl: string): ResourceSetView | undefined {
+    const snapshot = state?.snapshot;
+    if (!snapshot) return undefined;
+    const t = snapshot.resources[typeUrl];
+    return viewOf(typeUrl, t ?? emptyType());
+  }
+
+  #place(node: Node, typeUrl: string): WatchPlace {
+    const group = this.groupOf(node);
+    let state = this.#groups.get(group);
+    if (!state) {
+      state = { indexes: new Map() };
+      this.#groups.set(group, state);
+    }
+    let index = state.indexes.get(typeUrl);
+    if (!index) {
+      index = new PrunedIndex(() => this.#prune(group, state!));
+      state.indexes.set(typeUrl, index);
+    }
+    const s = state;
+    return {
+      index,
+      view: () => this.#view(s, typeUrl),
+      systemVersion: () => s.snapshot?.version ?? "",
+    };
+  }
+
+  #prune(group: string, state: Group): void {
+    for (const [typeUrl, index] of state.indexes) if (index.size === 0) state.indexes.delete(typeUrl);
+    if (!state.snapshot && state.indexes.size === 0 && this.#groups.get(group) === state) this.#groups.delete(group);
+  }
+
+  #sendHeartbeats(): void {
+    for (const state of this.#groups.values()) for (const index of [...state.indexes.values()]) index.heartbeat();
+  }
+}
+
+let emptyTypeResources: { version: string; entries: Record<string, ResourceEntry> } | undefined;
+function emptyType(): { version: string; entries: Record<string, ResourceEntry> } {
+  emptyTypeResources ??= Object.freeze({ version: versionOf([]), entries: EMPTY });
+  return emptyTypeResources;
+}
+
+/** A WatchIndex that reports when it becomes empty, so idle groups are forgotten. */
+class PrunedIndex extends WatchIndex {
+  readonly #onEmpty: () => void;
+  constructor(onEmpty: () => void) {
+    super();
+    this.#onEmpty = onEmpty;
+  }
+  override remove(watch: Parameters<WatchIndex["remove"]>[0]): void {
+    super.remove(watch);
+    if (this.size === 0) this.#onEmpty();
+  }
+}
