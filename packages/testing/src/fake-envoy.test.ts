@@ -84,6 +84,14 @@ describe("FakeEnvoy over SotW ADS", () => {
     expect(last).toContainEqual(["b"]);
   });
 
+  it("sends the node on every request when nodeOnEveryRequest is set", async () => {
+    server.set(TypeUrl.Cluster, "c1", { a: edsCluster("a") });
+    await using envoy = await FakeEnvoy.start({ address: server.address, nodeOnEveryRequest: true, node: { id: "n-7" } });
+    await envoy.waitForVersion(TypeUrl.Cluster, "c1");
+    await envoy.waitFor(() => server.sotwRequests.length >= 4);
+    expect(server.sotwRequests.every((r) => r.node?.id === "n-7" && r.node.cluster === "fake-envoy")).toBe(true);
+  });
+
   it("subscribes to the route configurations its connection managers name and the secrets of TLS sockets", async () => {
     const tls = {
       name: "tls",
@@ -151,6 +159,49 @@ describe("FakeEnvoy over SotW ADS", () => {
     await envoy.waitFor(() => server.sotwRequests.length > count, { description: "a request after reconnect" });
     expect(server.sotwRequests[count]).toMatchObject({ typeUrl: TypeUrl.Cluster, versionInfo: "c1", responseNonce: "" });
     expect(server.sotwRequests[count]!.node?.id).toBe("fake-envoy");
+  });
+});
+
+describe("FakeEnvoy rejections", () => {
+  it("NACKs a response naming a resource twice, and one whose resource has another type URL", async () => {
+    await using envoy = await FakeEnvoy.start({ address: server.address, types: [TypeUrl.Cluster], follow: false });
+    server.set(TypeUrl.Cluster, "dup", { a: edsCluster("a"), b: edsCluster("a") });
+    const dup = await envoy.waitForNack({ resourceName: "a" });
+    expect(dup.errorDetail?.message).toContain("duplicate resource name 'a'");
+    server.set(TypeUrl.Cluster, "mixed", { a: endpoints("a", [1]) });
+    const mixed = await envoy.waitForNack({ after: dup.seq });
+    expect(mixed.errorDetail?.message).toContain("has type URL 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment'");
+    expect(envoy.clusters.size).toBe(0);
+  });
+
+  it("NACKs a connection manager whose last HTTP filter is not the router", async () => {
+    const noRouter = pack(HttpConnectionManager, {
+      statPrefix: "x",
+      rds: { routeConfigName: "r", configSource: { ads: {} } },
+      httpFilters: [router, { name: "envoy.filters.http.router2", typedConfig: pack(Secret, {}) }],
+    });
+    server.set(TypeUrl.Listener, "l1", { web: listener("web", 80, noRouter) });
+    await using envoy = await FakeEnvoy.start({ address: server.address });
+    const nack = await envoy.waitForNack({ typeUrl: TypeUrl.Listener });
+    expect(nack.errorDetail?.message).toMatch(
+      /^Error adding\/updating listener\(s\) web: web: filter_chains\[0\]\.filters\[0\]\.http_filters: the last HTTP filter 'envoy\.filters\.http\.router2' is not a terminal filter/,
+    );
+  });
+
+  it("NACKs by predicate in delta, sending error_detail and the nonce, and ACKs the next response", async () => {
+    await using envoy = await FakeEnvoy.start({
+      address: server.address,
+      protocol: "delta",
+      follow: false,
+      nackRules: [{ predicate: (m) => (m as Cluster).connectTimeout?.seconds.toNumber() === 9, message: "nine is too slow" }],
+    });
+    server.set(TypeUrl.Cluster, "c1", { slow: edsCluster("slow", { connectTimeout: { seconds: 9 } }) });
+    const nack = await envoy.waitForNack({ resourceName: "slow" });
+    const request = await envoy.waitFor(() => server.deltaRequests.find((r) => r.responseNonce === nack.nonce));
+    expect(request.errorDetail).toEqual({ code: 3, message: "Error adding/updating cluster(s) slow: slow: nine is too slow", details: [] });
+    server.set(TypeUrl.Cluster, "c2", { fast: edsCluster("fast") });
+    await envoy.waitForResource(TypeUrl.Cluster, "fast", { version: "c2" });
+    expect(envoy.resources(TypeUrl.Cluster).has("slow")).toBe(false);
   });
 });
 

@@ -98,5 +98,3 @@ export interface StreamEnd {
   readonly details: string;
   readonly at: number;
 }
-
-

@@ -14,7 +14,7 @@ function problemsOf(result: unknown): ResourceProblem[] {
   return list.map((item) => {
     if (typeof item === "string") return { message: item };
     const v = item as { path?: string; field?: string; message?: string };
-    const where = v.path ?? v.field;
+    const where = v.field || v.path;
     return { message: where ? `${where}: ${v.message ?? String(item)}` : (v.message ?? String(item)) };
   });
 }
