@@ -13,6 +13,8 @@ export {
   Resource,
 } from "./gen/envoy/service/discovery/v3/discovery.js";
 export { Any } from "./gen/google/protobuf/any.js";
+export type { FromJsonOptions, JsonValue, ToJsonOptions, ToJsonStringOptions } from "./json.js";
+export { fromJson, fromJsonString, JSON_DEFAULTS, toJson, toJsonString } from "./json.js";
 export type { DeepPartial, MessageType } from "./registry.js";
 export {
   decode,
@@ -32,3 +34,4 @@ export { enumSchema, messageSchema, schema } from "./schema.js";
 export * from "./services.js";
 export type { XdsTypeUrl } from "./type-urls.js";
 export { TypeUrl } from "./type-urls.js";
+export { fromYaml, toYaml } from "./yaml.js";
