@@ -1,0 +1,249 @@
+import { ErrorCode, typeNameOf, XdskitError } from "@xdskit/envoy-api";
+import type { ResourceType } from "./resource-type.js";
+import { resourceTypeOf } from "./resource-type-registry.js";
+import { type ValidationProfile, validateResource } from "./validate.js";
+import { collectionNameOf, resourcePath, type Violation } from "./violation.js";
+
+/**
+ * One resource as a snapshot holds it: either the decoded message, or an
+ * encoded entry `{ name, bytes }` (the shape `@xdskit/cache` stores, its
+ * `ResourceEntry`), which is decoded with the type's codec.
+ */
+export type SnapshotResource = unknown;
+
+/**
+ * The resources of one type: a list (names read with the type's `nameOf`, or
+ * from encoded entries), or a map from name to resource (needed for types
+ * without `nameOf`, such as LEDS `LbEndpoint`).
+ */
+export type ResourceCollection = Iterable<SnapshotResource> | ReadonlyMap<string, SnapshotResource>;
+
+/** Every resource of a snapshot by type URL. */
+export type SnapshotResources = { readonly [typeUrl: string]: ResourceCollection } | ReadonlyMap<string, ResourceCollection>;
+
+/**
+ * Checks a whole snapshot and returns every violation. This is the plug-in
+ * `@xdskit/cache` takes as its `validator` option: it is called with
+ * `{ [typeUrl]: ResourceEntry[] }` and its `Violation`s satisfy the cache's
+ * `SnapshotViolation` (`typeUrl`, `name`, `path`, `message`).
+ */
+export type SnapshotValidator = (resources: SnapshotResources) => Violation[];
+
+/** Options of {@link createSnapshotValidator} and {@link validateSnapshot}. */
+export interface SnapshotValidatorOptions {
+  /** Which client's rules apply to each resource. Default `"envoy"`. */
+  readonly profile?: ValidationProfile;
+  /**
+   * Check cross-references (EDS of EDS clusters, RDS and SRDS of listeners,
+   * SDS secrets, ECDS filters, clusters named by routes, aggregate members).
+   * Default `true`.
+   */
+  readonly references?: boolean;
+  /**
+   * Type URLs served by another source (e.g. secrets from a SPIFFE agent's
+   * SDS): references to them are not checked. Default: none.
+   */
+  readonly externalTypes?: readonly string[];
+  /** See `ValidateOptions.unknownAny`. Default `"ignore"`. */
+  readonly unknownAny?: "ignore" | "report";
+}
+
+/** The defaults of {@link SnapshotValidatorOptions}. */
+export const SNAPSHOT_VALIDATOR_DEFAULTS = Object.freeze({
+  profile: "envoy",
+  references: true,
+  externalTypes: Object.freeze([] as string[]),
+  unknownAny: "ignore",
+} as const);
+
+const OPTION_KEYS = new Set(Object.keys(SNAPSHOT_VALIDATOR_DEFAULTS));
+
+function optionError(option: string, expected: string, actual: unknown): XdskitError {
+  const shown =
+    typeof actual === "string" ? JSON.stringify(actual) : actual === null ? "null" : Array.isArray(actual) ? "an array" : typeof actual;
+  return new XdskitError(ErrorCode.INVALID_OPTION, `createSnapshotValidator: option "${option}" must be ${expected}; got ${shown}`);
+}
+
+function resolve(options: SnapshotValidatorOptions) {
+  if (typeof options !== "object" || options === null) throw optionError("(options)", "an object", options);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw optionError(key, `one of ${[...OPTION_KEYS].join(", ")} (unknown option)`, key);
+  }
+  const o = { ...SNAPSHOT_VALIDATOR_DEFAULTS, ...options };
+  if (o.profile !== "envoy" && o.profile !== "grpc") throw optionError("profile", '"envoy" or "grpc"', o.profile);
+  if (typeof o.references !== "boolean") throw optionError("references", "a boolean", o.references);
+  if (!Array.isArray(o.externalTypes) || o.externalTypes.some((t) => typeof t !== "string")) {
+    throw optionError("externalTypes", "an array of type URLs", o.externalTypes);
+  }
+  if (o.unknownAny !== "ignore" && o.unknownAny !== "report") throw optionError("unknownAny", '"ignore" or "report"', o.unknownAny);
+  return Object.freeze({ ...o, externalTypes: Object.freeze([...o.externalTypes]) });
+}
+
+interface Named {
+  readonly name: string | undefined;
+  readonly resource: unknown;
+  readonly index: number;
+}
+
+function isEncodedEntry(value: unknown): value is { name: string; bytes: Uint8Array } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { bytes?: unknown }).bytes instanceof Uint8Array &&
+    typeof (value as { name?: unknown }).name === "string"
+  );
+}
+
+/**
+ * Makes a snapshot validator: per resource the rules of `validate()` (with
+ * the chosen profile), names (missing, duplicated, or a map key that differs
+ * from the resource's own name), and cross-references between resources.
+ *
+ * Glob references (`*`, `prefix/*`, `xdstp://.../*`: SRDS wildcard, VHDS,
+ * LEDS collections) are not checked: they are satisfied by any set.
+ *
+ * @example
+ * const cache = new SnapshotCache({ validator: createSnapshotValidator({ profile: "grpc" }) });
+ *
+ * @example
+ * createSnapshotValidator()({ [TypeUrl.Cluster]: [edsCluster] }).map(formatViolation);
+ * // ['clusters[web].name: references endpoints "web" (ClusterLoadAssignment), which is not in the snapshot']
+ *
+ * @throws XdskitError `XDSKIT_INVALID_OPTION` naming the bad option.
+ */
+export function createSnapshotValidator(options: SnapshotValidatorOptions = {}): SnapshotValidator {
+  const o = resolve(options);
+  const external = new Set(o.externalTypes);
+  return (resources) => {
+    const out: Violation[] = [];
+    const byType = new Map<string, { type: ResourceType<any> | undefined; items: Named[] }>();
+    const entries = resources instanceof Map ? [...resources] : Object.entries(resources ?? {});
+    for (const [typeUrl, collection] of entries as [string, ResourceCollection][]) {
+      let type: ResourceType<any> | undefined;
+      try {
+        type = resourceTypeOf(typeUrl);
+      } catch {
+        out.push(
+          snapshotViolation(typeUrl, undefined, "", "type.unknown", `is a type URL no resource type or message type is registered for`),
+        );
+        continue;
+      }
+      const items: Named[] = [];
+      const list: [string | undefined, unknown][] =
+        collection instanceof Map ? [...collection] : [...(collection as Iterable<unknown>)].map((r) => [undefined, r]);
+      list.forEach(([key, raw], index) => {
+        let resource = raw;
+        let name = key;
+        if (isEncodedEntry(raw)) {
+          name ??= raw.name;
+          try {
+            resource = type.messageType.decode(raw.bytes);
+          } catch (error) {
+            out.push(
+              snapshotViolation(
+                typeUrl,
+                name,
+                "",
+                "message.decode",
+                `cannot be decoded as ${typeNameOf(typeUrl)}: ${(error as Error).message}`,
+              ),
+            );
+            return;
+          }
+        }
+        let own: string | undefined;
+        if (type.nameOf && resource !== null && typeof resource === "object") {
+          try {
+            own = type.nameOf(resource);
+          } catch {
+            own = undefined;
+          }
+        }
+        if (name !== undefined && own !== undefined && own !== name) {
+          out.push(snapshotViolation(typeUrl, name, "", "name.mismatch", `is keyed as "${name}" but the resource is named "${own}"`));
+        }
+        name ??= own;
+        if (!name) {
+          out.push(
+            snapshotViolation(
+              typeUrl,
+              undefined,
+              "",
+              "name.missing",
+              `has a resource (#${index}) without a name: give ${collectionNameOf(typeUrl)} as a map from name to resource`,
+            ),
+          );
+        }
+        items.push({ name: name || undefined, resource, index });
+      });
+      const seen = new Set<string>();
+      for (const item of items) {
+        if (item.name === undefined) continue;
+        if (seen.has(item.name))
+          out.push(snapshotViolation(typeUrl, item.name, "", "name.duplicate", "appears more than once: names must be unique per type"));
+        seen.add(item.name);
+      }
+      byType.set(typeUrl, { type, items });
+    }
+    for (const [, { type, items }] of byType) {
+      if (!type) continue;
+      for (const item of items) out.push(...validateResource(type, item.resource, item.name, o.profile, o.unknownAny));
+    }
+    if (o.references) {
+      const names = new Map<string, Set<string>>();
+      for (const [typeUrl, { items }] of byType) names.set(typeUrl, new Set(items.map((i) => i.name ?? "")));
+      for (const [typeUrl, { type, items }] of byType) {
+        if (!type) continue;
+        for (const item of items) {
+          if (item.resource === null || typeof item.resource !== "object") continue;
+          let references: readonly { typeUrl: string; name: string; path: string }[];
+          try {
+            references = type.references(item.resource);
+          } catch (error) {
+            out.push(
+              snapshotViolation(typeUrl, item.name, "", "reference.extract", `references could not be read: ${(error as Error).message}`),
+            );
+            continue;
+          }
+          for (const ref of references) {
+            if (external.has(ref.typeUrl) || ref.name.endsWith("*")) continue;
+            if (names.get(ref.typeUrl)?.has(ref.name)) continue;
+            out.push(
+              snapshotViolation(
+                typeUrl,
+                item.name,
+                ref.path,
+                "reference.missing",
+                `references ${collectionNameOf(ref.typeUrl)} "${ref.name}" (${typeNameOf(ref.typeUrl)}), which is not in the snapshot`,
+              ),
+            );
+          }
+        }
+      }
+    }
+    return out;
+  };
+}
+
+function snapshotViolation(typeUrl: string, name: string | undefined, path: string, rule: string, message: string): Violation {
+  const prefix = resourcePath(typeUrl, name);
+  return {
+    typeUrl,
+    ...(name !== undefined ? { name } : {}),
+    path,
+    location: path === "" ? prefix : `${prefix}.${path}`,
+    rule,
+    message,
+    source: "snapshot",
+  };
+}
+
+/**
+ * Checks a whole snapshot once; see {@link createSnapshotValidator}.
+ *
+ * @example
+ * validateSnapshot({ [TypeUrl.Cluster]: clusters, [TypeUrl.ClusterLoadAssignment]: endpoints }, { profile: "grpc" });
+ */
+export function validateSnapshot(resources: SnapshotResources, options: SnapshotValidatorOptions = {}): Violation[] {
+  return createSnapshotValidator(options)(resources);
+}
