@@ -1,1 +1,14 @@
-export {};
+// @xdskit/server: xDS gRPC services (ADS and per-type; SotW, delta, fetch) and
+// Envoy's REST-JSON API on top of any @xdskit/cache ConfigWatcher.
+// See docs/server.md.
+export { ServerChannels } from "./diagnostics.js";
+export type { XdsContext, XdsServerCallbacks, XdsServerEvent, XdsServerEventOf, XdsStatus, XdsTransportKind } from "./events.js";
+export type { ResolvedXdsServerOptions, XdsServerOptions } from "./options.js";
+export { DEFAULT_SERVER_OPTIONS } from "./options.js";
+export type { RestListener } from "./rest.js";
+export type { XdsMethodSpec, XdsServiceName, XdsServiceSpec } from "./services.js";
+export { XDS_SERVICES } from "./services.js";
+export type { LegacyWildcardMode, ResolvedTypeDescriptor, XdsTypeDescriptor } from "./type-descriptors.js";
+export { DEFAULT_TYPE_DESCRIPTORS } from "./type-descriptors.js";
+export type { RegisterOptions, ShutdownOptions, XdsServerStats } from "./xds-server.js";
+export { XdsServer } from "./xds-server.js";

@@ -1,0 +1,351 @@
+// The incremental (delta) protocol state machine of one stream: per type the
+// subscription, the name -> version map of what the client holds (seeded from
+// initial_resource_versions, updated on every send), names to send even if
+// current, ACK/NACK reporting, split responses and make-before-break.
+//
+// Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#incremental-xds
+import type { DeltaResponse, DeltaWatchRequest } from "@xdskit/cache";
+import { type DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { Subscription } from "rxjs";
+import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
+import { encodeDelta, splitDelta } from "./response-encoding.js";
+import {
+  checkNames,
+  GrpcCode,
+  legacyWildcardAllowed,
+  resolveRequestType,
+  type StreamEnv,
+  StreamFailure,
+  unknownNonce,
+  violation,
+} from "./stream-env.js";
+
+const REMEMBERED_NONCES = 16;
+
+/** What one delta stream knows about one type. Exposed read-only for tests. */
+export interface DeltaTypeState {
+  readonly descriptor: ResolvedTypeDescriptor;
+  wildcard: boolean;
+  /** Names subscribed explicitly. */
+  names: Set<string>;
+  /** What the server believes the client holds: name -> version. */
+  readonly clientVersions: Map<string, string>;
+  /** Names of the latest subscribe lists, sent even if the client holds them. */
+  forceNames: Set<string>;
+  /** Answer even if empty (the first wildcard request). */
+  forceResponse: boolean;
+  /** A wildcard request was already answered on this stream. */
+  wildcardAnswered: boolean;
+  /** Recent nonces sent for this type, with their system version. */
+  readonly sentNonces: Map<string, string>;
+  latestNonce: string | undefined;
+  awaitingAck: boolean;
+  /** Make-before-break: the next watch waits until every type is ACKed. */
+  gated: boolean;
+  watch: Subscription | undefined;
+  watchToken: number;
+}
+
+export class DeltaStream {
+  readonly #env: StreamEnv;
+  readonly #types = new Map<string, DeltaTypeState>();
+  #closed = false;
+
+  constructor(env: StreamEnv) {
+    this.#env = env;
+  }
+
+  get types(): ReadonlyMap<string, Readonly<DeltaTypeState>> {
+    return this.#types;
+  }
+
+  /** Handles one request; throws {@link StreamFailure} when the stream must end. */
+  handle(request: DeltaDiscoveryRequest): void {
+    if (this.#closed) return;
+    const env = this.#env;
+    const descriptor = resolveRequestType(env, request.typeUrl);
+    const typeUrl = descriptor.typeUrl;
+    checkNames(env, typeUrl, request.resourceNamesSubscribe, "resource_names_subscribe");
+    checkNames(env, typeUrl, request.resourceNamesUnsubscribe, "resource_names_unsubscribe");
+    const initial = Object.entries(request.initialResourceVersions);
+    checkNames(
+      env,
+      typeUrl,
+      initial.map(([name]) => name),
+      "initial_resource_versions",
+    );
+    let state = this.#types.get(typeUrl);
+    const first = state === undefined;
+    if (state === undefined) {
+      if (this.#types.size >= env.options.maxTypesPerStream) {
+        throw violation(
+          `stream subscribes to more than ${env.options.maxTypesPerStream} types (option maxTypesPerStream)`,
+          { typeUrl, nodeId: env.node.id },
+          GrpcCode.RESOURCE_EXHAUSTED,
+        );
+      }
+      state = newState(descriptor);
+      this.#types.set(typeUrl, state);
+      // Spec: on reconnect the client says what it holds.
+      for (const [name, version] of initial) state.clientVersions.set(name, version);
+    }
+
+    const context = env.context(typeUrl);
+    const at = Date.now();
+    const nonce = request.responseNonce;
+    let ackKind: "ack" | "nack" | undefined;
+    let ackVersion = "";
+    if (nonce !== "") {
+      const version = state.sentNonces.get(nonce);
+      if (version !== undefined) {
+        ackKind = request.errorDetail !== undefined ? "nack" : "ack";
+        ackVersion = version;
+        if (nonce === state.latestNonce) state.awaitingAck = false;
+      } else if (!env.nonces.issued(nonce) && state.latestNonce !== undefined) {
+        throw unknownNonce(env, typeUrl, nonce);
+      }
+      // Otherwise: an old nonce, or one left over from a previous stream: ignored.
+    }
+
+    let changed = first;
+    let wildcardAdded = false;
+    for (const name of request.resourceNamesSubscribe) {
+      if (name === "*") {
+        if (!state.wildcard) wildcardAdded = true;
+        state.wildcard = true;
+      } else {
+        state.names.add(name);
+        state.forceNames.add(name);
+      }
+      changed = true;
+    }
+    if (first && request.resourceNamesSubscribe.length === 0 && legacyWildcardAllowed(descriptor, env.node)) {
+      state.wildcard = true;
+      wildcardAdded = true;
+    }
+    for (const name of request.resourceNamesUnsubscribe) {
+      changed = true;
+      if (name === "*") {
+        state.wildcard = false;
+        for (const held of [...state.clientVersions.keys()]) if (!state.names.has(held)) state.clientVersions.delete(held);
+        continue;
+      }
+      state.names.delete(name);
+      state.forceNames.delete(name);
+      // Spec: the client forgets an unsubscribed resource unless a wildcard still covers it.
+      if (!state.wildcard) state.clientVersions.delete(name);
+    }
+    if (wildcardAdded && !state.wildcardAnswered) state.forceResponse = true;
+    if (state.names.size > env.options.maxSubscribedNames) {
+      throw violation(
+        `stream subscribes to ${state.names.size} names of ${typeUrl}; the limit is ${env.options.maxSubscribedNames} (option maxSubscribedNames)`,
+        { typeUrl, nodeId: env.node.id },
+        GrpcCode.RESOURCE_EXHAUSTED,
+      );
+    }
+
+    env.emit({
+      kind: "request",
+      context,
+      resourceNames: request.resourceNamesSubscribe,
+      unsubscribed: request.resourceNamesUnsubscribe,
+      versionInfo: "",
+      nonce,
+      at,
+    });
+    if (ackKind === "ack") env.emit({ kind: "ack", context, version: ackVersion, nonce, at });
+    if (ackKind === "nack") {
+      const detail = request.errorDetail!;
+      env.emit({
+        kind: "nack",
+        context,
+        rejectedVersion: ackVersion,
+        keptVersion: "",
+        nonce,
+        error: { code: detail.code, message: detail.message },
+        at,
+      });
+    }
+    if (changed) this.#rewatch(state);
+    this.#releaseGates();
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const state of this.#types.values()) {
+      state.watchToken += 1;
+      state.watch?.unsubscribe();
+      state.watch = undefined;
+    }
+  }
+
+  #rewatch(state: DeltaTypeState): void {
+    const env = this.#env;
+    const typeUrl = state.descriptor.typeUrl;
+    state.watchToken += 1;
+    state.watch?.unsubscribe();
+    state.watch = undefined;
+    env.queue.remove(typeUrl);
+    if (this.#closed || state.gated) return;
+    if (!state.wildcard && state.names.size === 0 && state.clientVersions.size === 0) return;
+    const token = state.watchToken;
+    const request: DeltaWatchRequest = {
+      streamId: env.streamId,
+      node: env.node,
+      typeUrl,
+      ads: env.ads,
+      wildcard: state.wildcard,
+      names: new Set(state.names),
+      clientVersions: state.clientVersions,
+      forceNames: new Set(state.forceNames),
+      forceResponse: state.forceResponse,
+    };
+    let subscription: Subscription;
+    try {
+      subscription = env.options.cache.watchDelta(request).subscribe({
+        next: (response) => this.#onResponse(state, token, response),
+        error: (error: unknown) => this.#onWatchError(state, token, error),
+      });
+    } catch (error) {
+      this.#onWatchError(state, token, error);
+      return;
+    }
+    if (state.watchToken === token) state.watch = subscription;
+    else subscription.unsubscribe();
+  }
+
+  #onWatchError(state: DeltaTypeState, token: number, error: unknown): void {
+    if (token !== state.watchToken || this.#closed) return;
+    state.watchToken += 1;
+    state.watch = undefined;
+    const typeUrl = state.descriptor.typeUrl;
+    this.#env.fail(
+      new StreamFailure(
+        GrpcCode.INTERNAL,
+        new XdskitError(
+          ErrorCode.PROTOCOL_VIOLATION,
+          `the cache failed a ${typeUrl} delta watch: ${(error as Error)?.message ?? String(error)}`,
+          {
+            typeUrl,
+            nodeId: this.#env.node.id,
+            cause: error,
+          },
+        ),
+      ),
+    );
+  }
+
+  #onResponse(state: DeltaTypeState, token: number, response: DeltaResponse): void {
+    if (token !== state.watchToken || this.#closed) return;
+    state.watchToken += 1;
+    state.watch?.unsubscribe();
+    state.watch = undefined;
+    const env = this.#env;
+    const typeUrl = state.descriptor.typeUrl;
+    if (response.typeUrl !== typeUrl) {
+      this.#onWatchError(state, state.watchToken, new Error(`delta watch for ${typeUrl} emitted a response for ${response.typeUrl}`));
+      return;
+    }
+    let toSend = response;
+    if (env.ads && env.options.makeBeforeBreak && response.removed.length > 0 && !response.heartbeat) {
+      if (response.resources.length > 0) {
+        // Additions first; the removal follows once every type is ACKed.
+        state.gated = true;
+        toSend = { ...response, removed: [] };
+      } else if (this.#othersBusy(state)) {
+        state.gated = true;
+        return;
+      }
+    }
+    env.queue.enqueue(typeUrl, {
+      prepare: () => this.#prepare(state, toSend),
+      written: () => this.#rewatch(state),
+    });
+  }
+
+  #prepare(state: DeltaTypeState, response: DeltaResponse): Buffer[] {
+    const env = this.#env;
+    const typeUrl = state.descriptor.typeUrl;
+    let resources = response.resources;
+    let plan = splitDelta(response, env.options.maxResponseBytes);
+    while ("tooLarge" in plan) {
+      const culprit = plan.resourceName;
+      const entry = resources.find((e) => e.name === culprit)!;
+      const error = new XdskitError(
+        ErrorCode.RESPONSE_TOO_LARGE,
+        `not sent: ${state.descriptor.name} resource ${JSON.stringify(culprit)} (version ${entry.version}) for node ${JSON.stringify(env.node.id)} needs about ${plan.bytes} bytes, over the client's limit of ${env.options.maxResponseBytes} bytes (option maxResponseBytes); it is retried only when its version changes`,
+        { typeUrl, nodeId: env.node.id, resourceName: culprit! },
+      );
+      env.emit({ kind: "error", context: env.context(typeUrl), error, at: Date.now() });
+      process.emitWarning(error.message, { code: error.code });
+      // Recorded as held so that the cache does not offer the same version again.
+      state.clientVersions.set(entry.name, entry.version);
+      resources = resources.filter((e) => e !== entry);
+      plan = splitDelta({ ...response, resources }, env.options.maxResponseBytes);
+    }
+    const messages: Buffer[] = [];
+    for (const chunk of plan) {
+      const nonce = env.nonces.next();
+      const message = encodeDelta(response, chunk, nonce);
+      if (!response.heartbeat) for (const entry of chunk.resources) state.clientVersions.set(entry.name, entry.version);
+      for (const name of chunk.removed) state.clientVersions.delete(name);
+      state.sentNonces.set(nonce, response.systemVersion);
+      if (state.sentNonces.size > REMEMBERED_NONCES) state.sentNonces.delete(state.sentNonces.keys().next().value!);
+      state.latestNonce = nonce;
+      state.awaitingAck = true;
+      env.emit({
+        kind: "response",
+        context: env.context(typeUrl),
+        version: response.systemVersion,
+        nonce,
+        resourceNames: chunk.resources.map((e) => e.name),
+        removed: chunk.removed,
+        bytes: message.length,
+        at: Date.now(),
+      });
+      messages.push(message);
+    }
+    state.forceNames = new Set();
+    if (state.forceResponse) state.wildcardAnswered = true;
+    state.forceResponse = false;
+    if (messages.length === 0) setImmediate(() => this.#rewatch(state));
+    return messages;
+  }
+
+  #busy(state: DeltaTypeState): boolean {
+    return state.awaitingAck || this.#env.queue.has(state.descriptor.typeUrl);
+  }
+
+  #othersBusy(state: DeltaTypeState): boolean {
+    for (const other of this.#types.values()) if (other !== state && this.#busy(other)) return true;
+    return false;
+  }
+
+  #releaseGates(): void {
+    if (!this.#env.options.makeBeforeBreak) return;
+    for (const state of this.#types.values()) {
+      if (!state.gated) continue;
+      for (const other of this.#types.values()) if (this.#busy(other)) return;
+      state.gated = false;
+      this.#rewatch(state);
+    }
+  }
+}
+
+function newState(descriptor: ResolvedTypeDescriptor): DeltaTypeState {
+  return {
+    descriptor,
+    wildcard: false,
+    names: new Set(),
+    clientVersions: new Map(),
+    forceNames: new Set(),
+    forceResponse: false,
+    wildcardAnswered: false,
+    sentNonces: new Map(),
+    latestNonce: undefined,
+    awaitingAck: false,
+    gated: false,
+    watch: undefined,
+    watchToken: 0,
+  };
+}

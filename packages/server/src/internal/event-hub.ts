@@ -1,0 +1,122 @@
+// One place every server event goes through: the cache's observe(), the
+// user's callbacks, the events Observable and node:diagnostics_channel.
+import type { ConfigWatcher, ProtocolEvent } from "@xdskit/cache";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { Subject } from "rxjs";
+import { publishDiagnostics } from "../diagnostics.js";
+import type { XdsServerCallbacks, XdsServerEvent } from "../events.js";
+
+export class EventHub {
+  readonly subject = new Subject<XdsServerEvent>();
+  readonly #cache: ConfigWatcher;
+  readonly #callbacks: XdsServerCallbacks;
+
+  constructor(cache: ConfigWatcher, callbacks: XdsServerCallbacks) {
+    this.#cache = cache;
+    this.#callbacks = callbacks;
+  }
+
+  emit(event: XdsServerEvent): void {
+    const protocolEvent = toProtocolEvent(event);
+    if (protocolEvent !== undefined && this.#cache.observe !== undefined) {
+      try {
+        this.#cache.observe(protocolEvent);
+      } catch (error) {
+        this.#hookFailed("cache.observe", event, error);
+      }
+    }
+    const hook = hookOf(this.#callbacks, event);
+    if (hook !== undefined) {
+      try {
+        hook(event);
+      } catch (error) {
+        this.#hookFailed(`callbacks.${hookName(event.kind)}`, event, error);
+      }
+    }
+    publishDiagnostics(event);
+    this.subject.next(event);
+  }
+
+  #hookFailed(where: string, event: XdsServerEvent, cause: unknown): void {
+    if (event.kind === "error") return;
+    const error = new XdskitError(
+      ErrorCode.PROTOCOL_VIOLATION,
+      `${where} threw on a ${event.kind} event: ${(cause as Error)?.message ?? String(cause)}`,
+      {
+        cause,
+        ...(event.context?.typeUrl !== undefined ? { typeUrl: event.context.typeUrl } : {}),
+      },
+    );
+    this.emit({ kind: "error", context: event.context, error, at: Date.now() });
+  }
+
+  complete(): void {
+    this.subject.complete();
+  }
+}
+
+function hookName(kind: XdsServerEvent["kind"]): keyof XdsServerCallbacks | undefined {
+  switch (kind) {
+    case "stream-closed":
+      return "onStreamClosed";
+    case "request":
+      return "onRequest";
+    case "response":
+      return "onResponse";
+    case "ack":
+      return "onAck";
+    case "nack":
+      return "onNack";
+    case "fetch":
+      return "onFetch";
+    case "error":
+      return "onError";
+    default:
+      return undefined;
+  }
+}
+
+function hookOf(callbacks: XdsServerCallbacks, event: XdsServerEvent): ((event: XdsServerEvent) => void) | undefined {
+  const name = hookName(event.kind);
+  if (name === undefined || name === "onStreamOpen") return undefined;
+  const hook = callbacks[name] as ((event: XdsServerEvent) => void) | undefined;
+  return hook === undefined ? undefined : (e) => hook.call(callbacks, e);
+}
+
+/** The subset of events a cache keeps per-node status from. */
+export function toProtocolEvent(event: XdsServerEvent): ProtocolEvent | undefined {
+  const context = event.context;
+  if (context === undefined || (context.protocol !== "sotw" && context.protocol !== "delta")) return undefined;
+  const base = { streamId: context.streamId, node: context.node, at: event.at };
+  switch (event.kind) {
+    case "stream-opened":
+      return { kind: "stream-opened", ...base, protocol: context.protocol, ads: context.ads };
+    case "stream-closed":
+      return { kind: "stream-closed", ...base };
+    case "request":
+      return { kind: "request", ...base, typeUrl: context.typeUrl ?? "" };
+    case "response":
+      return {
+        kind: "response",
+        ...base,
+        typeUrl: context.typeUrl ?? "",
+        version: event.version,
+        nonce: event.nonce,
+        resourceNames: event.resourceNames,
+      };
+    case "ack":
+      return { kind: "ack", ...base, typeUrl: context.typeUrl ?? "", version: event.version, nonce: event.nonce };
+    case "nack":
+      return {
+        kind: "nack",
+        ...base,
+        typeUrl: context.typeUrl ?? "",
+        rejectedVersion: event.rejectedVersion,
+        keptVersion: event.keptVersion,
+        nonce: event.nonce,
+        error: event.error,
+      };
+    default:
+      return undefined;
+  }
+}

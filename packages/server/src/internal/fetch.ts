@@ -1,0 +1,86 @@
+// One-shot fetches: gRPC Fetch* methods and REST-JSON share this.
+import type { SotwResponse } from "@xdskit/cache";
+import type { DiscoveryRequest } from "@xdskit/envoy-api";
+import type { XdsContext, XdsStatus, XdsTransportKind } from "../events.js";
+import type { ServerCore } from "./server-core.js";
+import { checkNames, GrpcCode, type StreamFailure, violation } from "./stream-env.js";
+
+/** What a fetch is answered with. */
+export interface FetchOutcome {
+  readonly context: XdsContext;
+  /** `undefined` when the client is up to date. */
+  readonly response: SotwResponse | undefined;
+}
+
+/**
+ * Answers one fetch from the cache. Throws {@link StreamFailure} for bad
+ * requests, refusals and cache errors.
+ */
+export async function answerFetch(
+  core: ServerCore,
+  input: {
+    request: DiscoveryRequest;
+    serviceTypeUrl: string;
+    protocol: Extract<XdsTransportKind, "fetch" | "rest">;
+    peer: string;
+    method: string;
+  },
+): Promise<FetchOutcome> {
+  const refusal = core.admitFetch();
+  if (refusal !== undefined) throw refused(refusal);
+  const { request, serviceTypeUrl } = input;
+  if (request.node === undefined) throw violation("a fetch must carry the node", { typeUrl: serviceTypeUrl });
+  const node = request.node;
+  const typeUrl = request.typeUrl === "" ? serviceTypeUrl : request.typeUrl;
+  if (typeUrl !== serviceTypeUrl) {
+    throw violation(`fetch for type ${JSON.stringify(typeUrl.slice(0, 200))} on the endpoint for ${serviceTypeUrl}`, {
+      typeUrl,
+      nodeId: node.id,
+    });
+  }
+  if (!core.options.types.has(typeUrl)) throw violation(`type_url ${typeUrl} is not served here`, { typeUrl, nodeId: node.id });
+  const context: XdsContext = Object.freeze({
+    streamId: core.nextId(),
+    node,
+    typeUrl,
+    protocol: input.protocol,
+    ads: false,
+    peer: input.peer,
+    method: input.method,
+  });
+  checkNames({ node, options: core.options }, typeUrl, request.resourceNames, "resource_names");
+  const hook = core.options.callbacks.onStreamOpen;
+  if (hook !== undefined) {
+    let status: XdsStatus | undefined;
+    try {
+      status = await hook.call(core.options.callbacks, { context });
+    } catch (error) {
+      status = {
+        code: GrpcCode.INTERNAL,
+        details: `fetch refused: the onStreamOpen hook failed: ${(error as Error)?.message ?? String(error)}`,
+      };
+    }
+    if (status !== undefined && status !== null && status.code !== GrpcCode.OK) {
+      core.hub.emit({ kind: "stream-rejected", context, status, at: Date.now() });
+      throw refused(status);
+    }
+  }
+  const names = new Set(request.resourceNames.filter((n) => n !== "*"));
+  let response: SotwResponse | undefined;
+  try {
+    response = await core.options.cache.fetch({ node, typeUrl, names, versionInfo: request.versionInfo });
+  } catch (error) {
+    throw violation(
+      `the cache failed a ${typeUrl} fetch: ${(error as Error)?.message ?? String(error)}`,
+      { typeUrl, nodeId: node.id },
+      GrpcCode.INTERNAL,
+    );
+  }
+  core.hub.emit({ kind: "fetch", context, resourceNames: request.resourceNames, version: response?.version, at: Date.now() });
+  return { context, response };
+}
+
+function refused(status: XdsStatus): StreamFailure {
+  const failure = violation(status.details, {}, status.code);
+  return failure;
+}

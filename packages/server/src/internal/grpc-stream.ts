@@ -1,0 +1,305 @@
+// One xDS stream on grpc-js: admission, decoding, the node check, the open
+// hook, limits, max age, and ending with a clear status. The protocol itself
+// is in sotw-stream.ts / delta-stream.ts; writing is in outgoing-queue.ts.
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { DeltaDiscoveryRequest, DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import type { XdsContext, XdsStatus } from "../events.js";
+import type { XdsMethodSpec } from "../services.js";
+import { DeltaStream } from "./delta-stream.js";
+import { OutgoingQueue } from "./outgoing-queue.js";
+import type { ServerCore, TrackedStream } from "./server-core.js";
+import { SotwStream } from "./sotw-stream.js";
+import { GrpcCode, Nonces, type StreamEnv, StreamFailure, violation } from "./stream-env.js";
+
+const MAX_WAITING_REQUESTS = 16;
+const EMPTY_NODE: Node = Node.fromPartial({});
+
+type Machine = SotwStream | DeltaStream;
+
+export class GrpcXdsStream implements TrackedStream {
+  readonly id: number;
+  readonly #core: ServerCore;
+  readonly #call: ServerDuplexStream<Buffer, Buffer>;
+  readonly #method: XdsMethodSpec;
+  readonly #serviceTypeUrl: string | undefined;
+  readonly #peer: string;
+  readonly #queue: OutgoingQueue;
+  readonly #nonces = new Nonces();
+  #phase: "new" | "opening" | "open" | "closed" = "new";
+  #node: Node = EMPTY_NODE;
+  #machine: Machine | undefined;
+  #waiting: Buffer[] = [];
+  #ageTimer: NodeJS.Timeout | undefined;
+  #ending = false;
+  #opened = false;
+  readonly #contexts = new Map<string | undefined, XdsContext>();
+
+  constructor(core: ServerCore, call: ServerDuplexStream<Buffer, Buffer>, method: XdsMethodSpec, serviceTypeUrl: string | undefined) {
+    this.#core = core;
+    this.#call = call;
+    this.#method = method;
+    this.#serviceTypeUrl = serviceTypeUrl;
+    this.id = core.nextId();
+    let peer = "unknown";
+    try {
+      peer = call.getPeer();
+    } catch {}
+    this.#peer = peer;
+    this.#queue = new OutgoingQueue({
+      write: (message, done) => {
+        if (this.#phase === "closed") return done();
+        this.#call.write(message, (error: Error | null | undefined) => done(error));
+      },
+      rank: (typeUrl) => core.options.types.get(typeUrl)?.order ?? 100,
+      ordered: core.options.ordered,
+      onError: (error) =>
+        this.#fail(
+          new StreamFailure(
+            GrpcCode.INTERNAL,
+            new XdskitError(ErrorCode.PROTOCOL_VIOLATION, `writing a response failed: ${error.message}`, {
+              nodeId: this.#node.id,
+              cause: error,
+            }),
+          ),
+        ),
+    });
+  }
+
+  /** Starts handling the call. */
+  start(): void {
+    const refusal = this.#core.admitStream();
+    if (refusal !== undefined) {
+      this.#phase = "closed";
+      this.#core.hub.emit({ kind: "stream-rejected", context: undefined, status: refusal, at: Date.now() });
+      this.#sendStatus(refusal);
+      return;
+    }
+    this.#core.track(this);
+    this.#call.on("data", (data: Buffer) => this.#onData(data));
+    this.#call.on("end", () => this.end({ code: GrpcCode.OK, details: "client closed the stream" }));
+    this.#call.on("cancelled", () => this.#cleanup({ code: GrpcCode.CANCELLED, details: "cancelled by the client" }));
+    this.#call.on("error", (error: Error) => {
+      if (!this.#ending) this.#cleanup({ code: GrpcCode.INTERNAL, details: `stream error: ${error.message}` });
+    });
+    this.#call.on("close", () => this.#cleanup({ code: GrpcCode.CANCELLED, details: "stream closed" }));
+  }
+
+  get stats() {
+    return { ...this.#queue.stats, types: this.#machine?.types.size ?? 0 };
+  }
+
+  /** The protocol state machine (for tests). */
+  get machine(): Machine | undefined {
+    return this.#machine;
+  }
+
+  whenIdle(): Promise<void> {
+    return this.#queue.whenIdle();
+  }
+
+  /** Ends the stream: flushes what grpc-js holds, then sends the status. */
+  end(status: XdsStatus): void {
+    if (this.#phase === "closed") return;
+    this.#cleanup(status);
+    this.#sendStatus(status);
+  }
+
+  #context(typeUrl: string | undefined): XdsContext {
+    let context = this.#contexts.get(typeUrl);
+    if (context === undefined) {
+      context = Object.freeze({
+        streamId: this.id,
+        node: this.#node,
+        typeUrl,
+        protocol: this.#method.kind === "delta" ? "delta" : "sotw",
+        ads: this.#serviceTypeUrl === undefined,
+        peer: this.#peer,
+        method: this.#method.path,
+      });
+      if (this.#contexts.size < 64) this.#contexts.set(typeUrl, context);
+    }
+    return context;
+  }
+
+  #onData(data: Buffer): void {
+    if (this.#phase === "closed") return;
+    if (this.#phase === "opening") {
+      this.#waiting.push(data);
+      if (this.#waiting.length >= MAX_WAITING_REQUESTS) this.#call.pause();
+      return;
+    }
+    try {
+      const request = this.#decode(data);
+      if (this.#phase === "new") {
+        this.#open(request);
+        return;
+      }
+      this.#machine!.handle(request as never);
+    } catch (error) {
+      this.#failWith(error);
+    }
+  }
+
+  #decode(data: Buffer): DiscoveryRequest | DeltaDiscoveryRequest {
+    const limit = this.#core.options.maxRequestBytes;
+    if (data.length > limit) {
+      throw violation(
+        `request of ${data.length} bytes is over the limit of ${limit} bytes (option maxRequestBytes)`,
+        { nodeId: this.#node.id },
+        GrpcCode.RESOURCE_EXHAUSTED,
+      );
+    }
+    try {
+      return this.#method.kind === "delta" ? DeltaDiscoveryRequest.decode(data) : DiscoveryRequest.decode(data);
+    } catch (error) {
+      const what = this.#method.kind === "delta" ? "DeltaDiscoveryRequest" : "DiscoveryRequest";
+      throw violation(`could not decode the ${what} (${data.length} bytes): ${(error as Error).message}`, { nodeId: this.#node.id });
+    }
+  }
+
+  #open(request: DiscoveryRequest | DeltaDiscoveryRequest): void {
+    // Spec: the node is only guaranteed on a stream's first request.
+    if (request.node === undefined) {
+      throw violation("the first request of a stream must carry the node (node is required on the first request)", {
+        ...(request.typeUrl ? { typeUrl: request.typeUrl } : {}),
+      });
+    }
+    this.#node = request.node;
+    this.#phase = "opening";
+    const hook = this.#core.options.callbacks.onStreamOpen;
+    const proceed = (status: XdsStatus | undefined) => {
+      if (this.#phase === "closed") return;
+      if (status !== undefined) {
+        this.#phase = "closed";
+        this.#core.untrack(this);
+        this.#core.hub.emit({ kind: "stream-rejected", context: this.#context(undefined), status, at: Date.now() });
+        this.#sendStatus(status);
+        return;
+      }
+      this.#accept(request);
+    };
+    if (hook === undefined) {
+      proceed(undefined);
+      return;
+    }
+    let decision: ReturnType<NonNullable<typeof hook>>;
+    try {
+      decision = hook.call(this.#core.options.callbacks, { context: this.#context(undefined) });
+    } catch (error) {
+      proceed(this.#hookFailure(error));
+      return;
+    }
+    if (decision !== null && typeof decision === "object" && "then" in decision) {
+      decision.then(
+        (status) => proceed(checkStatus(status)),
+        (error: unknown) => proceed(this.#hookFailure(error)),
+      );
+    } else {
+      proceed(checkStatus(decision as XdsStatus | undefined));
+    }
+  }
+
+  #hookFailure(error: unknown): XdsStatus {
+    return {
+      code: GrpcCode.INTERNAL,
+      details: `stream refused: the onStreamOpen hook failed: ${(error as Error)?.message ?? String(error)}`,
+    };
+  }
+
+  #accept(first: DiscoveryRequest | DeltaDiscoveryRequest): void {
+    const options = this.#core.options;
+    const env: StreamEnv = {
+      streamId: this.id,
+      node: this.#node,
+      ads: this.#serviceTypeUrl === undefined,
+      serviceTypeUrl: this.#serviceTypeUrl,
+      options,
+      queue: this.#queue,
+      nonces: this.#nonces,
+      context: (typeUrl) => this.#context(typeUrl),
+      emit: (event) => this.#core.hub.emit(event),
+      fail: (failure) => this.#fail(failure),
+    };
+    this.#machine = this.#method.kind === "delta" ? new DeltaStream(env) : new SotwStream(env);
+    this.#phase = "open";
+    this.#opened = true;
+    this.#core.hub.emit({ kind: "stream-opened", context: this.#context(undefined), at: Date.now() });
+    if (options.maxStreamAgeMs > 0) {
+      const spread = options.maxStreamAgeMs * options.maxStreamAgeJitter;
+      const age = options.maxStreamAgeMs - spread + Math.random() * 2 * spread;
+      this.#ageTimer = setTimeout(() => this.end({ code: GrpcCode.OK, details: "maximum stream age reached; reconnect" }), age);
+      this.#ageTimer.unref();
+    }
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    try {
+      this.#machine.handle(first as never);
+      for (const data of waiting) {
+        if (this.#phase !== "open") return;
+        this.#machine.handle(this.#decode(data) as never);
+      }
+    } catch (error) {
+      this.#failWith(error);
+      return;
+    }
+    if (waiting.length >= MAX_WAITING_REQUESTS) this.#call.resume();
+  }
+
+  #failWith(error: unknown): void {
+    if (error instanceof StreamFailure) {
+      this.#fail(error);
+      return;
+    }
+    this.#fail(
+      new StreamFailure(
+        GrpcCode.INTERNAL,
+        new XdskitError(ErrorCode.PROTOCOL_VIOLATION, `internal error handling a request: ${(error as Error)?.message ?? String(error)}`, {
+          nodeId: this.#node.id,
+          cause: error,
+        }),
+      ),
+    );
+  }
+
+  #fail(failure: StreamFailure): void {
+    if (this.#phase === "closed") return;
+    this.#core.hub.emit({
+      kind: "error",
+      context: this.#node === EMPTY_NODE ? undefined : this.#context(failure.error.typeUrl),
+      error: failure.error,
+      at: Date.now(),
+    });
+    this.end(failure.status);
+  }
+
+  #cleanup(status: XdsStatus): void {
+    if (this.#phase === "closed") return;
+    this.#phase = "closed";
+    if (this.#ageTimer !== undefined) clearTimeout(this.#ageTimer);
+    this.#machine?.close();
+    this.#queue.close();
+    this.#waiting = [];
+    this.#core.untrack(this);
+    if (this.#opened) this.#core.hub.emit({ kind: "stream-closed", context: this.#context(undefined), status, at: Date.now() });
+  }
+
+  #sendStatus(status: XdsStatus): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    try {
+      if (status.code === GrpcCode.OK) this.#call.end();
+      else this.#call.emit("error", { code: status.code, details: status.details });
+    } catch {
+      // The call is already gone.
+    }
+  }
+}
+
+function checkStatus(value: unknown): XdsStatus | undefined {
+  if (value === undefined || value === null) return undefined;
+  const status = value as XdsStatus;
+  if (typeof status.code === "number" && status.code !== GrpcCode.OK)
+    return { code: status.code, details: String(status.details ?? "stream refused") };
+  return undefined;
+}

@@ -1,0 +1,188 @@
+// The per-stream outgoing queue: at most one pending response per type (the
+// newest wins), written one message at a time, the next only after grpc-js
+// has taken the previous one (its write callback), so a slow client holds at
+// most one in-flight response and one pending response per type.
+
+/** One pending response. Encoding happens only when it is its turn. */
+export interface OutgoingItem {
+  /**
+   * Called when the item is about to be written: assigns nonces, updates the
+   * stream state and returns the encoded messages (none to skip the item).
+   */
+  prepare(): readonly Buffer[];
+  /** Called once grpc-js has taken every message of the item. */
+  written?(): void;
+}
+
+/** Writes one message; `done` is called when grpc-js has taken it (or failed). */
+export type MessageWriter = (message: Buffer, done: (error?: Error | null) => void) => void;
+
+/** Counters for tests, stats and shutdown. */
+export interface QueueStats {
+  /** Responses waiting for their turn (at most one per type). */
+  readonly pending: number;
+  /** Messages handed to grpc-js whose write has not completed (0 or 1). */
+  readonly inFlight: number;
+  /** Bytes of the item being written that grpc-js has not yet taken. */
+  readonly inFlightBytes: number;
+}
+
+export class OutgoingQueue {
+  readonly #write: MessageWriter;
+  readonly #rank: (typeUrl: string) => number;
+  readonly #ordered: boolean;
+  readonly #onError: (error: Error) => void;
+  readonly #pending = new Map<string, OutgoingItem>();
+  #writing = false;
+  #scheduled = false;
+  #closed = false;
+  #inFlight = 0;
+  #inFlightBytes = 0;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(options: {
+    write: MessageWriter;
+    rank: (typeUrl: string) => number;
+    ordered: boolean;
+    onError: (error: Error) => void;
+  }) {
+    this.#write = options.write;
+    this.#rank = options.rank;
+    this.#ordered = options.ordered;
+    this.#onError = options.onError;
+  }
+
+  /** Queues the response for a type, replacing one still pending for it. */
+  enqueue(typeUrl: string, item: OutgoingItem): void {
+    if (this.#closed) return;
+    this.#pending.delete(typeUrl);
+    this.#pending.set(typeUrl, item);
+    this.#schedule();
+  }
+
+  /** Drops the pending response of a type (superseded or unsubscribed); true when there was one. */
+  remove(typeUrl: string): boolean {
+    const removed = this.#pending.delete(typeUrl);
+    this.#notifyIdle();
+    return removed;
+  }
+
+  /** True when a response for the type waits for its turn. */
+  has(typeUrl: string): boolean {
+    return this.#pending.has(typeUrl);
+  }
+
+  get stats(): QueueStats {
+    return { pending: this.#pending.size, inFlight: this.#inFlight, inFlightBytes: this.#inFlightBytes };
+  }
+
+  /** True when nothing is pending or being written. */
+  get idle(): boolean {
+    return this.#pending.size === 0 && !this.#writing;
+  }
+
+  /** Resolves once the queue is idle (or closed). */
+  whenIdle(): Promise<void> {
+    if (this.idle || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops writing and drops everything pending. */
+  close(): void {
+    this.#closed = true;
+    this.#pending.clear();
+    this.#notifyIdle(true);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#writing) return;
+    this.#scheduled = true;
+    // Let every response emitted in the same tick (one cache update touching
+    // several types) arrive before choosing what goes first.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#drain();
+    });
+  }
+
+  #next(): [string, OutgoingItem] | undefined {
+    let best: [string, OutgoingItem] | undefined;
+    for (const entry of this.#pending) {
+      if (!this.#ordered) return entry;
+      if (best === undefined || this.#rank(entry[0]) < this.#rank(best[0])) best = entry;
+    }
+    return best;
+  }
+
+  #drain(): void {
+    if (this.#closed || this.#writing) return;
+    const next = this.#next();
+    if (next === undefined) {
+      this.#notifyIdle();
+      return;
+    }
+    const [typeUrl, item] = next;
+    this.#pending.delete(typeUrl);
+    let messages: readonly Buffer[];
+    try {
+      messages = item.prepare();
+    } catch (error) {
+      this.#onError(error as Error);
+      return;
+    }
+    if (messages.length === 0) {
+      this.#drain();
+      return;
+    }
+    this.#writing = true;
+    this.#inFlightBytes = messages.reduce((sum, m) => sum + m.length, 0);
+    this.#writeAll(messages, 0, item);
+  }
+
+  #writeAll(messages: readonly Buffer[], index: number, item: OutgoingItem): void {
+    const message = messages[index]!;
+    this.#inFlight = 1;
+    let settled = false;
+    const done = (error?: Error | null) => {
+      if (settled) return;
+      settled = true;
+      this.#inFlight = 0;
+      this.#inFlightBytes -= message.length;
+      if (this.#closed) {
+        this.#writing = false;
+        this.#notifyIdle(true);
+        return;
+      }
+      if (error) {
+        this.#writing = false;
+        this.#onError(error);
+        return;
+      }
+      if (index + 1 < messages.length) {
+        this.#writeAll(messages, index + 1, item);
+        return;
+      }
+      this.#writing = false;
+      this.#inFlightBytes = 0;
+      try {
+        item.written?.();
+      } catch (e) {
+        this.#onError(e as Error);
+        return;
+      }
+      this.#drain();
+    };
+    try {
+      this.#write(message, done);
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+
+  #notifyIdle(force = false): void {
+    if (!force && !this.idle) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,116 @@
+// Builds response messages from the cache's stored encodings: each resource's
+// `bytes` goes into an Any as is (never decoded or re-encoded). Resources with
+// a TTL, and heartbeats, are wrapped in envoy.service.discovery.v3.Resource.
+import type { DeltaResponse, ResourceEntry, SotwResponse } from "@xdskit/cache";
+import { type Any, DeltaDiscoveryResponse, DiscoveryResponse, Resource, TypeUrl } from "@xdskit/envoy-api";
+import { Duration } from "@xdskit/envoy-api/google/protobuf/duration";
+
+function ttlOf(entry: ResourceEntry): Duration | undefined {
+  if (entry.ttlMs === undefined) return undefined;
+  const ms = Math.max(0, Math.floor(entry.ttlMs));
+  return Duration.fromPartial({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
+}
+
+function wrapped(entry: ResourceEntry, heartbeat: boolean): Resource {
+  return {
+    name: entry.name,
+    resourceName: undefined,
+    aliases: [],
+    version: entry.version,
+    resource: heartbeat ? undefined : { typeUrl: entry.typeUrl, value: entry.bytes },
+    ttl: ttlOf(entry),
+    cacheControl: undefined,
+    metadata: undefined,
+  };
+}
+
+/** The Any a SotW response carries for one resource. */
+export function sotwAny(entry: ResourceEntry, heartbeat: boolean): Any {
+  if (!heartbeat && entry.ttlMs === undefined) return { typeUrl: entry.typeUrl, value: entry.bytes };
+  return { typeUrl: TypeUrl.Resource, value: Resource.encode(wrapped(entry, heartbeat)).finish() };
+}
+
+/** Encodes a SotW response with its nonce. */
+export function encodeSotw(response: SotwResponse, nonce: string): Buffer {
+  const message: DiscoveryResponse = {
+    versionInfo: response.version,
+    resources: response.resources.map((e) => sotwAny(e, response.heartbeat === true)),
+    canary: false,
+    typeUrl: response.typeUrl,
+    nonce,
+    controlPlane: undefined,
+  };
+  const bytes = DiscoveryResponse.encode(message).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** One message of a (possibly split) delta response. */
+export interface DeltaChunk {
+  readonly resources: readonly ResourceEntry[];
+  readonly removed: readonly string[];
+}
+
+/** Encodes one delta message with its nonce. */
+export function encodeDelta(response: DeltaResponse, chunk: DeltaChunk, nonce: string): Buffer {
+  const message: DeltaDiscoveryResponse = {
+    systemVersionInfo: response.systemVersion,
+    resources: chunk.resources.map((e) => wrapped(e, response.heartbeat === true)),
+    typeUrl: response.typeUrl,
+    removedResources: [...chunk.removed],
+    removedResourceNames: [],
+    nonce,
+    controlPlane: undefined,
+  };
+  const bytes = DeltaDiscoveryResponse.encode(message).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** An upper bound of what one resource adds to a response, in bytes. */
+export function estimateEntryBytes(entry: ResourceEntry): number {
+  // Any/Resource framing, name, version, type URL, TTL: generous constants.
+  return entry.bytes.length + 2 * entry.name.length + entry.version.length + entry.typeUrl.length + TypeUrl.Resource.length + 48;
+}
+
+/** Why a response cannot be sent within the size limit. */
+export interface TooLarge {
+  readonly tooLarge: true;
+  /** The resource that alone exceeds the limit, if one does. */
+  readonly resourceName?: string;
+  readonly bytes: number;
+}
+
+/**
+ * Splits a delta response into messages whose estimated size stays under
+ * `limit` bytes. Removed names go in the last message, after every update.
+ */
+export function splitDelta(response: DeltaResponse, limit: number): DeltaChunk[] | TooLarge {
+  const base = 64 + response.typeUrl.length + response.systemVersion.length;
+  const chunks: DeltaChunk[] = [];
+  let current: ResourceEntry[] = [];
+  let size = base;
+  for (const entry of response.resources) {
+    const bytes = estimateEntryBytes(entry);
+    if (base + bytes > limit) return { tooLarge: true, resourceName: entry.name, bytes: base + bytes };
+    if (size + bytes > limit && current.length > 0) {
+      chunks.push({ resources: current, removed: [] });
+      current = [];
+      size = base;
+    }
+    current.push(entry);
+    size += bytes;
+  }
+  let removed: string[] = [];
+  for (const name of response.removed) {
+    const bytes = name.length * 3 + 8;
+    if (size + bytes > limit && (current.length > 0 || removed.length > 0)) {
+      chunks.push({ resources: current, removed });
+      current = [];
+      removed = [];
+      size = base;
+    }
+    removed.push(name);
+    size += bytes;
+  }
+  if (current.length > 0 || removed.length > 0 || chunks.length === 0) chunks.push({ resources: current, removed });
+  return chunks;
+}

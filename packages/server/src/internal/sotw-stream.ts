@@ -1,0 +1,378 @@
+// The state-of-the-world protocol state machine of one stream: per type the
+// subscription (wildcard rules), nonces, ACK/NACK detection, what was last
+// sent, forced answers, and make-before-break. It reads requests, watches the
+// cache, and queues responses; it never writes to the wire itself.
+//
+// Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
+import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
+import { type DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { Subscription } from "rxjs";
+import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
+import { encodeSotw } from "./response-encoding.js";
+import {
+  checkNames,
+  GrpcCode,
+  legacyWildcardAllowed,
+  resolveRequestType,
+  type StreamEnv,
+  StreamFailure,
+  unknownNonce,
+  violation,
+} from "./stream-env.js";
+
+/** Appended to the version of the first half of a make-before-break update. */
+export const MAKE_BEFORE_BREAK_SUFFIX = "+mbb";
+
+interface SentState {
+  readonly version: string;
+  readonly names: ReadonlySet<string>;
+  nacked: boolean;
+  readonly entries: readonly ResourceEntry[];
+}
+
+/** What one SotW stream knows about one type. Exposed read-only for tests. */
+export interface SotwTypeState {
+  readonly descriptor: ResolvedTypeDescriptor;
+  /** Subscribed to everything (explicit `*` or legacy empty first request). */
+  wildcard: boolean;
+  /** Wildcard by the legacy rule (ends when names are sent). */
+  legacy: boolean;
+  /** Names were sent explicitly at least once: from then on an empty list means nothing. */
+  explicit: boolean;
+  names: ReadonlySet<string>;
+  /** The version the client accepted last. */
+  clientVersion: string;
+  latestNonce: string | undefined;
+  /** The latest nonce already got its ACK or NACK. */
+  answered: boolean;
+  /** Sent, and its ACK/NACK has not arrived. */
+  awaitingAck: boolean;
+  lastSent: SentState | undefined;
+  /** A version refused as too large: the cache is told it was NACKed so it waits for other content. */
+  refused: SentState | undefined;
+  /** Answer the next watch even if the client is current. */
+  force: boolean;
+  /** Make-before-break: the next watch waits until every type is ACKed. */
+  gated: boolean;
+  watch: Subscription | undefined;
+  watchToken: number;
+}
+
+export class SotwStream {
+  readonly #env: StreamEnv;
+  readonly #types = new Map<string, SotwTypeState>();
+  #closed = false;
+
+  constructor(env: StreamEnv) {
+    this.#env = env;
+  }
+
+  /** The per-type state (read-only view for tests and stats). */
+  get types(): ReadonlyMap<string, Readonly<SotwTypeState>> {
+    return this.#types;
+  }
+
+  /** Handles one request; throws {@link StreamFailure} when the stream must end. */
+  handle(request: DiscoveryRequest): void {
+    if (this.#closed) return;
+    const env = this.#env;
+    const descriptor = resolveRequestType(env, request.typeUrl);
+    const typeUrl = descriptor.typeUrl;
+    checkNames(env, typeUrl, request.resourceNames, "resource_names");
+    let state = this.#types.get(typeUrl);
+    const first = state === undefined;
+    if (state === undefined) {
+      if (this.#types.size >= env.options.maxTypesPerStream) {
+        throw violation(
+          `stream subscribes to more than ${env.options.maxTypesPerStream} types (option maxTypesPerStream)`,
+          { typeUrl, nodeId: env.node.id },
+          GrpcCode.RESOURCE_EXHAUSTED,
+        );
+      }
+      state = newState(descriptor);
+      this.#types.set(typeUrl, state);
+    }
+
+    // Classify by nonce (spec: ACK and NACK; stale nonces).
+    const nonce = request.responseNonce;
+    let kind: "initial" | "ack" | "nack" | "stale";
+    if (state.latestNonce === undefined) kind = "initial";
+    else if (nonce === state.latestNonce && !state.answered) kind = request.errorDetail !== undefined ? "nack" : "ack";
+    else if (nonce === "" || env.nonces.issued(nonce)) kind = "stale";
+    else throw unknownNonce(env, typeUrl, nonce);
+
+    // Subscription (spec: "How the client specifies what resources to return").
+    const explicitNames = new Set<string>();
+    let star = false;
+    for (const name of request.resourceNames) {
+      if (name === "*") star = true;
+      else explicitNames.add(name);
+    }
+    let wildcard: boolean;
+    let legacy = false;
+    if (star) {
+      wildcard = true;
+      state.explicit = true;
+    } else if (explicitNames.size === 0) {
+      legacy = !state.explicit && (first || state.legacy) && legacyWildcardAllowed(descriptor, env.node);
+      wildcard = legacy;
+    } else {
+      state.explicit = true;
+      wildcard = false;
+    }
+    let added = wildcard && !state.wildcard;
+    for (const name of explicitNames) if (!state.names.has(name)) added = true;
+    let changed = added || wildcard !== state.wildcard || explicitNames.size !== state.names.size;
+    if (!changed) for (const name of state.names) if (!explicitNames.has(name)) changed = true;
+    state.wildcard = wildcard;
+    state.legacy = legacy;
+    if (changed) state.names = explicitNames;
+
+    const context = env.context(typeUrl);
+    const at = Date.now();
+    env.emit({
+      kind: "request",
+      context,
+      resourceNames: request.resourceNames,
+      unsubscribed: [],
+      versionInfo: request.versionInfo,
+      nonce,
+      at,
+    });
+
+    switch (kind) {
+      case "initial":
+        state.clientVersion = request.versionInfo;
+        this.#rewatch(state, false);
+        break;
+      case "ack": {
+        const sent = state.lastSent!;
+        state.answered = true;
+        state.awaitingAck = false;
+        sent.nacked = false;
+        state.clientVersion = sent.version;
+        env.emit({ kind: "ack", context, version: sent.version, nonce, at });
+        // A newer response already waiting stays (the newest wins anyway).
+        if (changed || !env.queue.has(typeUrl)) this.#rewatch(state, added);
+        break;
+      }
+      case "nack": {
+        const sent = state.lastSent!;
+        state.answered = true;
+        state.awaitingAck = false;
+        sent.nacked = true;
+        state.clientVersion = request.versionInfo;
+        const detail = request.errorDetail!;
+        env.emit({
+          kind: "nack",
+          context,
+          rejectedVersion: sent.version,
+          keptVersion: request.versionInfo,
+          nonce,
+          error: { code: detail.code, message: detail.message },
+          at,
+        });
+        this.#rewatch(state, added);
+        break;
+      }
+      case "stale":
+        // Spec: ignore a stale request's version, but honour its subscription change.
+        if (changed) this.#rewatch(state, added);
+        break;
+    }
+    this.#releaseGates();
+  }
+
+  /** Cancels every watch and drops pending responses. */
+  close(): void {
+    this.#closed = true;
+    for (const state of this.#types.values()) {
+      state.watchToken += 1;
+      state.watch?.unsubscribe();
+      state.watch = undefined;
+    }
+  }
+
+  #rewatch(state: SotwTypeState, force: boolean): void {
+    const env = this.#env;
+    const typeUrl = state.descriptor.typeUrl;
+    state.watchToken += 1;
+    state.watch?.unsubscribe();
+    state.watch = undefined;
+    env.queue.remove(typeUrl);
+    if (force) state.force = true;
+    if (this.#closed || state.gated) return;
+    // Nothing subscribed: nothing to answer (spec: an empty list after explicit names means nothing).
+    if (!state.wildcard && state.names.size === 0) return;
+    const token = state.watchToken;
+    const lastSent = state.refused ?? state.lastSent;
+    const request: SotwWatchRequest = {
+      streamId: env.streamId,
+      node: env.node,
+      typeUrl,
+      ads: env.ads,
+      wildcard: state.wildcard,
+      names: state.names,
+      versionInfo: state.clientVersion,
+      lastSent: lastSent && { version: lastSent.version, names: lastSent.names, nacked: lastSent.nacked },
+      forceResponse: state.force,
+    };
+    let subscription: Subscription;
+    try {
+      subscription = env.options.cache.watchSotw(request).subscribe({
+        next: (response) => this.#onResponse(state, token, response),
+        error: (error: unknown) => this.#onWatchError(state, token, error),
+      });
+    } catch (error) {
+      this.#onWatchError(state, token, error);
+      return;
+    }
+    if (state.watchToken === token) state.watch = subscription;
+    else subscription.unsubscribe();
+  }
+
+  #onWatchError(state: SotwTypeState, token: number, error: unknown): void {
+    if (token !== state.watchToken || this.#closed) return;
+    state.watchToken += 1;
+    state.watch = undefined;
+    const typeUrl = state.descriptor.typeUrl;
+    this.#env.fail(
+      new StreamFailure(
+        GrpcCode.INTERNAL,
+        new XdskitError(
+          ErrorCode.PROTOCOL_VIOLATION,
+          `the cache failed a ${typeUrl} watch: ${(error as Error)?.message ?? String(error)}`,
+          {
+            typeUrl,
+            nodeId: this.#env.node.id,
+            cause: error,
+          },
+        ),
+      ),
+    );
+  }
+
+  #onResponse(state: SotwTypeState, token: number, response: SotwResponse): void {
+    if (token !== state.watchToken || this.#closed) return;
+    state.watchToken += 1;
+    state.watch?.unsubscribe();
+    state.watch = undefined;
+    const env = this.#env;
+    const typeUrl = state.descriptor.typeUrl;
+    if (response.typeUrl !== typeUrl) {
+      this.#onWatchError(state, state.watchToken, new Error(`watch for ${typeUrl} emitted a response for ${response.typeUrl}`));
+      return;
+    }
+    let toSend = response;
+    const sent = state.lastSent;
+    if (env.ads && env.options.makeBeforeBreak && state.descriptor.fullState && sent !== undefined && !sent.nacked && !response.heartbeat) {
+      const current = new Map(response.resources.map((e) => [e.name, e.version]));
+      const kept = sent.entries.filter((e) => !current.has(e.name));
+      if (kept.length > 0) {
+        const previous = new Map(sent.entries.map((e) => [e.name, e.version]));
+        const grows = response.resources.some((e) => previous.get(e.name) !== e.version);
+        if (grows) {
+          // First the additions next to what they replace; the removal follows once all is ACKed.
+          state.gated = true;
+          toSend = { ...response, version: `${response.version}${MAKE_BEFORE_BREAK_SUFFIX}`, resources: [...response.resources, ...kept] };
+        } else if (this.#othersBusy(state)) {
+          // Only removals, while other types still wait for ACKs: hold them.
+          state.gated = true;
+          return;
+        }
+      }
+    }
+    env.queue.enqueue(typeUrl, { prepare: () => this.#prepare(state, toSend) });
+  }
+
+  #prepare(state: SotwTypeState, response: SotwResponse): Buffer[] {
+    const env = this.#env;
+    const typeUrl = state.descriptor.typeUrl;
+    const nonce = env.nonces.next();
+    const message = encodeSotw(response, nonce);
+    const names = new Set(response.resources.map((e) => e.name));
+    const keepEntries = env.options.makeBeforeBreak && state.descriptor.fullState ? response.resources : [];
+    if (message.length > env.options.maxResponseBytes) {
+      const error = new XdskitError(
+        ErrorCode.RESPONSE_TOO_LARGE,
+        `not sent: the ${state.descriptor.name} response (version ${response.version}, ${response.resources.length} resources) for node ${JSON.stringify(env.node.id)} is ${message.length} bytes, over the client's limit of ${env.options.maxResponseBytes} bytes (option maxResponseBytes); SotW cannot split it: split the resources, use delta, or raise the client's max receive size`,
+        { typeUrl, nodeId: env.node.id },
+      );
+      env.emit({ kind: "error", context: env.context(typeUrl), error, at: Date.now() });
+      process.emitWarning(error.message, { code: error.code });
+      state.refused = { version: response.version, names, nacked: true, entries: [] };
+      setImmediate(() => {
+        if (state.watch === undefined && !env.queue.has(typeUrl)) this.#rewatch(state, false);
+      });
+      return [];
+    }
+    state.latestNonce = nonce;
+    state.answered = false;
+    state.awaitingAck = true;
+    state.refused = undefined;
+    state.force = false;
+    state.lastSent = { version: response.version, names, nacked: false, entries: keepEntries };
+    env.emit({
+      kind: "response",
+      context: env.context(typeUrl),
+      version: response.version,
+      nonce,
+      resourceNames: [...names],
+      removed: [],
+      bytes: message.length,
+      at: Date.now(),
+    });
+    // Envoy finishes warming a cluster (listener) only on a fresh endpoint (route) response.
+    if (env.ads) {
+      for (const forced of state.descriptor.forces) {
+        const other = this.#types.get(forced);
+        if (other === undefined) continue;
+        other.force = true;
+        if (other.watch !== undefined) this.#rewatch(other, true);
+      }
+    }
+    return [message];
+  }
+
+  #othersBusy(state: SotwTypeState): boolean {
+    for (const other of this.#types.values()) if (other !== state && this.#busy(other)) return true;
+    return false;
+  }
+
+  #busy(state: SotwTypeState): boolean {
+    return state.awaitingAck || this.#env.queue.has(state.descriptor.typeUrl);
+  }
+
+  /** Make-before-break: a held type proceeds once no type of the stream waits for an ACK. */
+  #releaseGates(): void {
+    if (!this.#env.options.makeBeforeBreak) return;
+    for (const state of this.#types.values()) {
+      if (!state.gated) continue;
+      let quiet = true;
+      for (const other of this.#types.values()) if (this.#busy(other)) quiet = false;
+      if (!quiet) return;
+      state.gated = false;
+      this.#rewatch(state, false);
+    }
+  }
+}
+
+function newState(descriptor: ResolvedTypeDescriptor): SotwTypeState {
+  return {
+    descriptor,
+    wildcard: false,
+    legacy: false,
+    explicit: false,
+    names: new Set(),
+    clientVersion: "",
+    latestNonce: undefined,
+    answered: false,
+    awaitingAck: false,
+    lastSent: undefined,
+    refused: undefined,
+    force: false,
+    gated: false,
+    watch: undefined,
+    watchToken: 0,
+  };
+}

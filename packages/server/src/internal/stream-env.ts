@@ -1,0 +1,148 @@
+// What a protocol state machine (SotW or delta) needs from the stream that
+// carries it, plus the checks both share: type URL, names, nonces.
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import type { XdsContext, XdsServerEvent, XdsStatus } from "../events.js";
+import type { ResolvedXdsServerOptions } from "../options.js";
+import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
+import type { OutgoingQueue } from "./outgoing-queue.js";
+
+/** gRPC status codes used here (the numbers of @grpc/grpc-js `status`). */
+export const GrpcCode = Object.freeze({
+  OK: 0,
+  CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+});
+
+/** A failure that ends one stream with a gRPC status. */
+export class StreamFailure extends Error {
+  readonly status: XdsStatus;
+  readonly error: XdskitError;
+  constructor(code: number, error: XdskitError) {
+    super(error.message);
+    this.status = { code, details: error.message };
+    this.error = error;
+  }
+}
+
+/** A protocol violation by the client: ends the stream with `code` (default INVALID_ARGUMENT). */
+export function violation(
+  message: string,
+  context: { typeUrl?: string; nodeId?: string; resourceName?: string },
+  code: number = GrpcCode.INVALID_ARGUMENT,
+): StreamFailure {
+  return new StreamFailure(code, new XdskitError(ErrorCode.PROTOCOL_VIOLATION, message, context));
+}
+
+/** Per-stream nonces: decimal counters, so "was this ever sent here" is a range check. */
+export class Nonces {
+  #last = 0;
+  next(): string {
+    this.#last += 1;
+    return String(this.#last);
+  }
+  /** True when this stream issued the nonce. */
+  issued(nonce: string): boolean {
+    if (!/^[1-9][0-9]{0,15}$/.test(nonce)) return false;
+    return Number(nonce) <= this.#last;
+  }
+}
+
+/** The stream around a protocol state machine. */
+export interface StreamEnv {
+  readonly streamId: number;
+  readonly node: Node;
+  readonly ads: boolean;
+  /** The type a per-type service serves; `undefined` on ADS. */
+  readonly serviceTypeUrl: string | undefined;
+  readonly options: ResolvedXdsServerOptions;
+  readonly queue: OutgoingQueue;
+  readonly nonces: Nonces;
+  /** The context object of events about `typeUrl` on this stream. */
+  context(typeUrl: string | undefined): XdsContext;
+  /** Reports an event (subject, callbacks, diagnostics, cache.observe). */
+  emit(event: XdsServerEvent): void;
+  /** Ends the stream with the failure's status. */
+  fail(failure: StreamFailure): void;
+}
+
+/** The type URL a request is about, checked against the service and the served types. */
+export function resolveRequestType(env: StreamEnv, requested: string): ResolvedTypeDescriptor {
+  const nodeId = env.node.id;
+  let typeUrl = requested;
+  if (env.serviceTypeUrl !== undefined) {
+    if (typeUrl === "") typeUrl = env.serviceTypeUrl;
+    else if (typeUrl !== env.serviceTypeUrl) {
+      throw violation(
+        `request for type ${JSON.stringify(typeUrl)} on the service for ${env.serviceTypeUrl}; use ADS or the matching service`,
+        {
+          typeUrl,
+          nodeId,
+        },
+      );
+    }
+  } else if (typeUrl === "") {
+    throw violation("an ADS request must name its type_url (xDS spec: ADS requests carry the type URL)", { nodeId });
+  }
+  const descriptor = env.options.types.get(typeUrl);
+  if (descriptor === undefined) {
+    throw violation(
+      `type_url ${JSON.stringify(typeUrl.slice(0, 200))} is not served here; served: ${[...env.options.types.values()].map((d) => d.name).join(", ")} (add it with the "types" option)`,
+      { typeUrl, nodeId },
+    );
+  }
+  return descriptor;
+}
+
+/** Checks the count and lengths of names in one request field. */
+export function checkNames(
+  env: Pick<StreamEnv, "node" | "options">,
+  typeUrl: string,
+  names: readonly string[],
+  field: string,
+  limit = env.options.maxSubscribedNames,
+): void {
+  if (names.length > limit) {
+    throw violation(
+      `${field} lists ${names.length} names for ${typeUrl}; the limit is ${limit} (option maxSubscribedNames)`,
+      { typeUrl, nodeId: env.node.id },
+      GrpcCode.RESOURCE_EXHAUSTED,
+    );
+  }
+  const maxLength = env.options.maxNameLength;
+  for (const name of names) {
+    if (name.length > maxLength) {
+      throw violation(
+        `${field} has a name of ${name.length} characters (${JSON.stringify(name.slice(0, 40))}...); the limit is ${maxLength} (option maxNameLength)`,
+        { typeUrl, nodeId: env.node.id },
+        GrpcCode.RESOURCE_EXHAUSTED,
+      );
+    }
+  }
+}
+
+/** Whether an empty first request of this type means wildcard for this node. */
+export function legacyWildcardAllowed(descriptor: ResolvedTypeDescriptor, node: Node): boolean {
+  switch (descriptor.legacyWildcard) {
+    case "always":
+      return true;
+    case "never":
+      return false;
+    case "not-grpc":
+      return !/^grpc/i.test(node.userAgentName ?? "");
+  }
+}
+
+/** The cause of an unknown nonce. */
+export function unknownNonce(env: StreamEnv, typeUrl: string, nonce: string): StreamFailure {
+  return violation(`response_nonce ${JSON.stringify(nonce.slice(0, 40))} was never sent on this stream (for ${typeUrl})`, {
+    typeUrl,
+    nodeId: env.node.id,
+  });
+}

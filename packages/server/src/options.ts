@@ -1,0 +1,175 @@
+// The options of XdsServer: one object, all defaults in one frozen object,
+// validated at construction.
+import type { ConfigWatcher } from "@xdskit/cache";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { XdsServerCallbacks } from "./events.js";
+import {
+  DEFAULT_TYPE_DESCRIPTORS,
+  type ResolvedTypeDescriptor,
+  resolveTypeDescriptor,
+  type XdsTypeDescriptor,
+} from "./type-descriptors.js";
+
+/** Options of {@link XdsServer}. Only `cache` is required. */
+export interface XdsServerOptions {
+  /** What backs every service: a SnapshotCache, LinearCache, MuxCache or any `ConfigWatcher`. Required. */
+  readonly cache: ConfigWatcher;
+  /**
+   * Extra or changed resource types; merged with {@link DEFAULT_TYPE_DESCRIPTORS}
+   * by type URL. A request for a type URL not in the result is refused with
+   * INVALID_ARGUMENT. Default: the ten Envoy types.
+   */
+  readonly types?: readonly XdsTypeDescriptor[];
+  /** Send pending responses of one ADS stream in type order (secrets, clusters, endpoints, listeners, routes). Default true. */
+  readonly ordered?: boolean;
+  /**
+   * On ADS streams, remove resources only after the client ACKed the
+   * additions that replace them, and after every other type's response is
+   * ACKed. Default false.
+   */
+  readonly makeBeforeBreak?: boolean;
+  /** Maximum open streams across the server; more are refused with RESOURCE_EXHAUSTED. 0 means unlimited. Default 10,000. */
+  readonly maxConcurrentStreams?: number;
+  /** Maximum size of one request message, in bytes; larger ones end the stream with RESOURCE_EXHAUSTED. Default 4 MiB. */
+  readonly maxRequestBytes?: number;
+  /**
+   * Maximum size of one response message, in bytes: the client's receive
+   * limit (gRPC clients default to 4 MiB). A SotW response over it is not
+   * sent and reported as an `error` event (and a process warning) naming the
+   * node and sizes; delta responses are split. Default 4 MiB.
+   */
+  readonly maxResponseBytes?: number;
+  /** Maximum names one stream may subscribe to per type (and initial versions per type). Default 100,000. */
+  readonly maxSubscribedNames?: number;
+  /** Maximum length of one resource name, in characters. Default 8,192. */
+  readonly maxNameLength?: number;
+  /** Maximum distinct type URLs per stream; bounds each stream's outgoing queue. Default 32. */
+  readonly maxTypesPerStream?: number;
+  /** New streams accepted per second across the server (token bucket); more are refused with RESOURCE_EXHAUSTED. 0 means unlimited. Default 0. */
+  readonly newStreamsPerSecond?: number;
+  /** Burst of the new-stream rate limit, in streams. Default 100. */
+  readonly newStreamBurst?: number;
+  /** Close streams after this many milliseconds (status OK) so clients reconnect and spread over replicas. 0 means never. Default 0. */
+  readonly maxStreamAgeMs?: number;
+  /** Random spread of `maxStreamAgeMs`, as a fraction (0.1 = ±10%). Default 0.1. */
+  readonly maxStreamAgeJitter?: number;
+  /** Hooks called on stream and protocol events. Default none. */
+  readonly callbacks?: XdsServerCallbacks;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedXdsServerOptions {
+  readonly cache: ConfigWatcher;
+  readonly types: ReadonlyMap<string, ResolvedTypeDescriptor>;
+  readonly ordered: boolean;
+  readonly makeBeforeBreak: boolean;
+  readonly maxConcurrentStreams: number;
+  readonly maxRequestBytes: number;
+  readonly maxResponseBytes: number;
+  readonly maxSubscribedNames: number;
+  readonly maxNameLength: number;
+  readonly maxTypesPerStream: number;
+  readonly newStreamsPerSecond: number;
+  readonly newStreamBurst: number;
+  readonly maxStreamAgeMs: number;
+  readonly maxStreamAgeJitter: number;
+  readonly callbacks: XdsServerCallbacks;
+}
+
+const MiB = 1024 * 1024;
+
+/** Every default of {@link XdsServerOptions}. */
+export const DEFAULT_SERVER_OPTIONS = Object.freeze({
+  ordered: true,
+  makeBeforeBreak: false,
+  maxConcurrentStreams: 10_000,
+  maxRequestBytes: 4 * MiB,
+  maxResponseBytes: 4 * MiB,
+  maxSubscribedNames: 100_000,
+  maxNameLength: 8_192,
+  maxTypesPerStream: 32,
+  newStreamsPerSecond: 0,
+  newStreamBurst: 100,
+  maxStreamAgeMs: 0,
+  maxStreamAgeJitter: 0.1,
+});
+
+const KNOWN_OPTIONS = new Set([...Object.keys(DEFAULT_SERVER_OPTIONS), "cache", "types", "callbacks"]);
+const CALLBACK_NAMES = new Set(["onStreamOpen", "onStreamClosed", "onRequest", "onResponse", "onAck", "onNack", "onFetch", "onError"]);
+
+function invalid(option: string, expected: string, got: unknown): XdskitError {
+  const shown =
+    typeof got === "string" ? JSON.stringify(got) : typeof got === "object" ? (got === null ? "null" : "an object") : String(got);
+  return new XdskitError(ErrorCode.INVALID_OPTION, `XdsServer option "${option}": expected ${expected}, got ${shown}`, { path: option });
+}
+
+function integer(options: Record<string, unknown>, name: keyof typeof DEFAULT_SERVER_OPTIONS, min: number): number {
+  const value = options[name] ?? DEFAULT_SERVER_OPTIONS[name];
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw invalid(name, `an integer >= ${min}`, value);
+  }
+  return value;
+}
+
+function boolean(options: Record<string, unknown>, name: keyof typeof DEFAULT_SERVER_OPTIONS): boolean {
+  const value = options[name] ?? DEFAULT_SERVER_OPTIONS[name];
+  if (typeof value !== "boolean") throw invalid(name, "true or false", value);
+  return value;
+}
+
+/** Checks and completes options; throws `XDSKIT_INVALID_OPTION` naming the option. */
+export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServerOptions {
+  if (typeof input !== "object" || input === null) throw invalid("(options)", "an options object", input);
+  const options = input as unknown as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw invalid(key, `one of ${[...KNOWN_OPTIONS].join(", ")} (unknown option)`, options[key]);
+  }
+  const cache = input.cache;
+  if (typeof cache !== "object" || cache === null || typeof cache.watchSotw !== "function" || typeof cache.watchDelta !== "function") {
+    throw invalid("cache", "a ConfigWatcher (an object with watchSotw, watchDelta and fetch)", cache);
+  }
+  if (typeof cache.fetch !== "function") throw invalid("cache", "a ConfigWatcher with a fetch method", cache);
+  const types = new Map(DEFAULT_TYPE_DESCRIPTORS.map((d) => [d.typeUrl, d]));
+  if (input.types !== undefined) {
+    if (!Array.isArray(input.types)) throw invalid("types", "an array of type descriptors", input.types);
+    input.types.forEach((d: XdsTypeDescriptor, i: number) => {
+      if (typeof d?.typeUrl !== "string" || !d.typeUrl.includes("/"))
+        throw invalid(`types[${i}].typeUrl`, "a type URL such as type.googleapis.com/acme.Foo", d?.typeUrl);
+      if (typeof d.name !== "string" || d.name === "") throw invalid(`types[${i}].name`, "a non-empty short name", d.name);
+      if (d.order !== undefined && !Number.isFinite(d.order)) throw invalid(`types[${i}].order`, "a finite number", d.order);
+      if (d.legacyWildcard !== undefined && !["always", "not-grpc", "never"].includes(d.legacyWildcard)) {
+        throw invalid(`types[${i}].legacyWildcard`, '"always", "not-grpc" or "never"', d.legacyWildcard);
+      }
+      types.set(d.typeUrl, Object.freeze(resolveTypeDescriptor(d)));
+    });
+  }
+  const callbacks = input.callbacks ?? {};
+  if (typeof callbacks !== "object" || callbacks === null) throw invalid("callbacks", "an object of hooks", callbacks);
+  for (const [key, value] of Object.entries(callbacks)) {
+    if (!CALLBACK_NAMES.has(key)) throw invalid(`callbacks.${key}`, `one of ${[...CALLBACK_NAMES].join(", ")}`, value);
+    if (value !== undefined && typeof value !== "function") throw invalid(`callbacks.${key}`, "a function", value);
+  }
+  const jitter = options.maxStreamAgeJitter ?? DEFAULT_SERVER_OPTIONS.maxStreamAgeJitter;
+  if (typeof jitter !== "number" || !(jitter >= 0 && jitter < 1)) throw invalid("maxStreamAgeJitter", "a number in [0, 1)", jitter);
+  const newStreamsPerSecond = options.newStreamsPerSecond ?? DEFAULT_SERVER_OPTIONS.newStreamsPerSecond;
+  if (typeof newStreamsPerSecond !== "number" || !(newStreamsPerSecond >= 0) || !Number.isFinite(newStreamsPerSecond)) {
+    throw invalid("newStreamsPerSecond", "a finite number >= 0", newStreamsPerSecond);
+  }
+  return Object.freeze({
+    cache,
+    types,
+    ordered: boolean(options, "ordered"),
+    makeBeforeBreak: boolean(options, "makeBeforeBreak"),
+    maxConcurrentStreams: integer(options, "maxConcurrentStreams", 0),
+    maxRequestBytes: integer(options, "maxRequestBytes", 1024),
+    maxResponseBytes: integer(options, "maxResponseBytes", 1024),
+    maxSubscribedNames: integer(options, "maxSubscribedNames", 1),
+    maxNameLength: integer(options, "maxNameLength", 1),
+    maxTypesPerStream: integer(options, "maxTypesPerStream", 1),
+    newStreamsPerSecond,
+    newStreamBurst: integer(options, "newStreamBurst", 1),
+    maxStreamAgeMs: integer(options, "maxStreamAgeMs", 0),
+    maxStreamAgeJitter: jitter,
+    callbacks: Object.freeze({ ...callbacks }),
+  });
+}

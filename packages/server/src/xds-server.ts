@@ -1,0 +1,270 @@
+// XdsServer: registers xDS services backed by one cache on a grpc-js Server,
+// serves REST-JSON, reports events, enforces limits, shuts down gracefully.
+import type {
+  Server,
+  ServerDuplexStream,
+  ServerUnaryCall,
+  ServiceDefinition,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { Observable } from "rxjs";
+import type { XdsServerEvent, XdsStatus } from "./events.js";
+import { EventHub } from "./internal/event-hub.js";
+import { answerFetch } from "./internal/fetch.js";
+import { GrpcXdsStream } from "./internal/grpc-stream.js";
+import { TokenBucket } from "./internal/rate-limiter.js";
+import { encodeSotw } from "./internal/response-encoding.js";
+import type { ServerCore, TrackedStream } from "./internal/server-core.js";
+import { GrpcCode, StreamFailure } from "./internal/stream-env.js";
+import { type ResolvedXdsServerOptions, resolveServerOptions, type XdsServerOptions } from "./options.js";
+import { createRestListener, type RestListener } from "./rest.js";
+import { XDS_SERVICES, type XdsMethodSpec, type XdsServiceName } from "./services.js";
+
+/** Options of {@link XdsServer.register}. */
+export interface RegisterOptions {
+  /** The services to add. Default: every service in {@link XDS_SERVICES}. */
+  readonly services?: readonly XdsServiceName[];
+}
+
+/** Options of {@link XdsServer.shutdown}. */
+export interface ShutdownOptions {
+  /** How long to let streams flush pending responses before closing them, in milliseconds. Default 5,000. */
+  readonly deadlineMs?: number;
+}
+
+/** Live counters of a server. */
+export interface XdsServerStats {
+  /** Open streams. */
+  readonly streams: number;
+  /** Responses waiting in outgoing queues, over all streams (at most one per type per stream). */
+  readonly pendingResponses: number;
+  /** Messages handed to grpc-js and not yet taken by HTTP/2 (at most one per stream). */
+  readonly inFlightWrites: number;
+  /** Bytes of those in-flight messages. */
+  readonly inFlightBytes: number;
+}
+
+const identity = (value: Buffer): Buffer => value;
+
+/**
+ * An xDS management server: every xDS gRPC service (ADS and per-type, SotW,
+ * delta and fetch) and Envoy's REST-JSON API, backed by one cache.
+ *
+ * Use it to serve configuration from a SnapshotCache, LinearCache, MuxCache
+ * or your own `ConfigWatcher` to Envoy and gRPC xDS clients. The server owns
+ * the protocol (nonces, ACK/NACK, subscriptions, ordering, limits); the cache
+ * decides what each client gets. See docs/server.md.
+ *
+ * @example
+ * const cache = new SnapshotCache();
+ * const xds = new XdsServer({ cache, callbacks: { onNack: (e) => console.warn(e.context.node.id, e.error.message) } });
+ * const grpcServer = new Server();
+ * xds.register(grpcServer); // every service; or { services: ["ads"] }
+ * grpcServer.bindAsync("0.0.0.0:18000", ServerCredentials.createInsecure(), () => {});
+ * // later: await xds.shutdown({ deadlineMs: 5000 }); grpcServer.tryShutdown(() => {});
+ */
+export class XdsServer {
+  /** The resolved options (defaults filled in). */
+  readonly options: ResolvedXdsServerOptions;
+  /**
+   * Every event (streams opened and closed, requests, responses, ACKs, NACKs,
+   * fetches, errors). Hot: subscribers see events from when they subscribe,
+   * nothing is replayed. Completes after {@link shutdown}.
+   */
+  readonly events: Observable<XdsServerEvent>;
+  readonly #hub: EventHub;
+  readonly #streams = new Set<TrackedStream>();
+  readonly #bucket: TokenBucket;
+  readonly #core: ServerCore;
+  #nextId = 0;
+  #shuttingDown = false;
+
+  constructor(options: XdsServerOptions) {
+    this.options = resolveServerOptions(options);
+    this.#hub = new EventHub(this.options.cache, this.options.callbacks);
+    this.events = this.#hub.subject.asObservable();
+    this.#bucket = new TokenBucket(this.options.newStreamsPerSecond, this.options.newStreamBurst);
+    this.#core = {
+      options: this.options,
+      hub: this.#hub,
+      nextId: () => ++this.#nextId,
+      admitStream: () => this.#admitStream(),
+      admitFetch: () => (this.#shuttingDown ? { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down" } : undefined),
+      track: (stream) => this.#streams.add(stream),
+      untrack: (stream) => this.#streams.delete(stream),
+    };
+  }
+
+  /**
+   * Adds xDS services to a grpc-js server: by default ADS and every per-type
+   * service (Stream*, Delta* and Fetch* methods as Envoy's API defines them).
+   * Call before `server.bindAsync`. Throws `XDSKIT_INVALID_OPTION` for an
+   * unknown service name.
+   *
+   * @example xds.register(grpcServer, { services: ["ads", "clusters"] });
+   */
+  register(server: Server, options: RegisterOptions = {}): void {
+    const wanted = options.services ?? XDS_SERVICES.map((s) => s.name);
+    for (const name of wanted) {
+      if (!XDS_SERVICES.some((s) => s.name === name)) {
+        throw new XdskitError(
+          ErrorCode.INVALID_OPTION,
+          `register option "services": unknown service ${JSON.stringify(name)}; expected some of ${XDS_SERVICES.map((s) => s.name).join(", ")}`,
+          { path: "services" },
+        );
+      }
+    }
+    for (const spec of XDS_SERVICES) {
+      if (!wanted.includes(spec.name)) continue;
+      const definition: Record<string, unknown> = {};
+      const implementation: UntypedServiceImplementation = {};
+      for (const method of spec.methods) {
+        const streaming = method.kind !== "fetch";
+        definition[method.key] = {
+          path: method.path,
+          requestStream: streaming,
+          responseStream: streaming,
+          requestSerialize: identity,
+          requestDeserialize: identity,
+          responseSerialize: identity,
+          responseDeserialize: identity,
+        };
+        implementation[method.key] = streaming
+          ? (call: ServerDuplexStream<Buffer, Buffer>) => this.#handleStream(call, method, spec.typeUrl)
+          : (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
+              this.#handleFetch(call, callback, method, spec.typeUrl!);
+      }
+      server.addService(definition as ServiceDefinition, implementation);
+    }
+  }
+
+  /**
+   * A node:http request listener serving Envoy's REST-JSON API:
+   * `POST /v3/discovery:<name>` for each type (`clusters`, `endpoints`,
+   * `listeners`, `routes`, `scoped-routes`, `secrets`, `runtime`,
+   * `extension_configs`, `virtual-hosts`, `locality-endpoints`, and your own
+   * types' names). Answers 200 with a JSON DiscoveryResponse, 304 when the
+   * client's `version_info` is current, 4xx/5xx with `{"error": ...}`.
+   *
+   * @example http.createServer(xds.restListener()).listen(18001);
+   */
+  restListener(): RestListener {
+    return createRestListener(this.#core);
+  }
+
+  /** Live counters (streams, queued responses, in-flight writes). */
+  get stats(): XdsServerStats {
+    let pendingResponses = 0;
+    let inFlightWrites = 0;
+    let inFlightBytes = 0;
+    for (const stream of this.#streams) {
+      const stats = stream.stats;
+      pendingResponses += stats.pending;
+      inFlightWrites += stats.inFlight;
+      inFlightBytes += stats.inFlightBytes;
+    }
+    return { streams: this.#streams.size, pendingResponses, inFlightWrites, inFlightBytes };
+  }
+
+  /**
+   * Graceful shutdown: refuses new streams and fetches (UNAVAILABLE), lets
+   * open streams finish writing pending responses until the deadline, then
+   * ends every stream with UNAVAILABLE so clients reconnect elsewhere, and
+   * completes {@link events}. Does not stop the grpc-js server: call its
+   * `tryShutdown` (or `forceShutdown`) afterwards.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    const deadlineMs = options.deadlineMs ?? 5_000;
+    if (!Number.isFinite(deadlineMs) || deadlineMs < 0) {
+      throw new XdskitError(ErrorCode.INVALID_OPTION, `shutdown option "deadlineMs": expected a number >= 0, got ${String(deadlineMs)}`, {
+        path: "deadlineMs",
+      });
+    }
+    this.#shuttingDown = true;
+    const streams = [...this.#streams];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(streams.map((s) => s.whenIdle())),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    const status: XdsStatus = { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down; reconnect" };
+    for (const stream of [...this.#streams]) stream.end(status);
+    this.#hub.complete();
+  }
+
+  #admitStream(): XdsStatus | undefined {
+    if (this.#shuttingDown) return { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down" };
+    const max = this.options.maxConcurrentStreams;
+    if (max > 0 && this.#streams.size >= max) {
+      return {
+        code: GrpcCode.RESOURCE_EXHAUSTED,
+        details: `too many open xDS streams (${this.#streams.size}; option maxConcurrentStreams = ${max})`,
+      };
+    }
+    if (!this.#bucket.take()) {
+      return {
+        code: GrpcCode.RESOURCE_EXHAUSTED,
+        details: `new xDS streams are rate-limited to ${this.options.newStreamsPerSecond}/s (option newStreamsPerSecond); retry later`,
+      };
+    }
+    return undefined;
+  }
+
+  #handleStream(call: ServerDuplexStream<Buffer, Buffer>, method: XdsMethodSpec, typeUrl: string | undefined): void {
+    try {
+      new GrpcXdsStream(this.#core, call, method, typeUrl).start();
+    } catch (error) {
+      call.emit("error", { code: GrpcCode.INTERNAL, details: `internal error: ${(error as Error)?.message ?? String(error)}` });
+    }
+  }
+
+  #handleFetch(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>, method: XdsMethodSpec, typeUrl: string): void {
+    const fail = (code: number, details: string) => callback({ code, details, name: "XdsFetchError", message: details });
+    (async () => {
+      if (call.request.length > this.options.maxRequestBytes) {
+        return fail(
+          GrpcCode.RESOURCE_EXHAUSTED,
+          `request of ${call.request.length} bytes is over ${this.options.maxRequestBytes} (option maxRequestBytes)`,
+        );
+      }
+      let request: DiscoveryRequest;
+      try {
+        request = DiscoveryRequest.decode(call.request);
+      } catch (error) {
+        return fail(GrpcCode.INVALID_ARGUMENT, `could not decode the DiscoveryRequest: ${(error as Error).message}`);
+      }
+      let peer = "unknown";
+      try {
+        peer = call.getPeer();
+      } catch {}
+      const outcome = await answerFetch(this.#core, { request, serviceTypeUrl: typeUrl, protocol: "fetch", peer, method: method.path });
+      if (outcome.response === undefined) {
+        return fail(GrpcCode.FAILED_PRECONDITION, `up to date: version_info ${JSON.stringify(request.versionInfo)} is current`);
+      }
+      const message = encodeSotw(outcome.response, "");
+      if (message.length > this.options.maxResponseBytes) {
+        const details = `the ${typeUrl} response for node ${JSON.stringify(request.node?.id)} is ${message.length} bytes, over ${this.options.maxResponseBytes} (option maxResponseBytes)`;
+        this.#hub.emit({
+          kind: "error",
+          context: outcome.context,
+          error: new XdskitError(ErrorCode.RESPONSE_TOO_LARGE, details, { typeUrl }),
+          at: Date.now(),
+        });
+        return fail(GrpcCode.RESOURCE_EXHAUSTED, details);
+      }
+      callback(null, message);
+    })().catch((error: unknown) => {
+      if (error instanceof StreamFailure) {
+        this.#hub.emit({ kind: "error", context: undefined, error: error.error, at: Date.now() });
+        fail(error.status.code, error.status.details);
+      } else {
+        fail(GrpcCode.INTERNAL, `internal error: ${(error as Error)?.message ?? String(error)}`);
+      }
+    });
+  }
+}
