@@ -34,7 +34,9 @@ export function cluster(name: string, tag = 0, opts: { eds?: string; secret?: st
       ? {
           transportSocket: {
             name: "envoy.transport_sockets.tls",
-            typedConfig: pack(UpstreamTlsContext, { commonTlsContext: { tlsCertificateSdsSecretConfigs: [{ name: opts.secret }] } }),
+            typedConfig: pack(UpstreamTlsContext, {
+              commonTlsContext: { tlsCertificateSdsSecretConfigs: [{ name: opts.secret, sdsConfig: { ads: {} } }] },
+            }),
           },
         }
       : {}),
