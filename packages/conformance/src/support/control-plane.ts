@@ -1,0 +1,53 @@
+// The xdskit control plane under test: a SnapshotCache behind an XdsServer on
+// 127.0.0.1 (port 0), torn down by stop() or `await using`.
+import * as grpc from "@grpc/grpc-js";
+import { SnapshotCache, type SnapshotCacheOptions } from "@xdskit/cache";
+import { XdsServer, type XdsServerOptions } from "@xdskit/server";
+
+export interface ControlPlaneOptions {
+  readonly cache?: SnapshotCacheOptions;
+  readonly server?: Omit<XdsServerOptions, "cache">;
+}
+
+export class ControlPlane implements AsyncDisposable {
+  readonly cache: SnapshotCache;
+  readonly xds: XdsServer;
+  readonly grpcServer = new grpc.Server();
+  address = "";
+
+  private constructor(options: ControlPlaneOptions) {
+    this.cache = new SnapshotCache(options.cache);
+    this.xds = new XdsServer({ ...options.server, cache: this.cache });
+    this.xds.register(this.grpcServer);
+  }
+
+  static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const plane = new ControlPlane(options);
+    const port = await new Promise<number>((resolve, reject) =>
+      plane.grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    plane.address = `127.0.0.1:${port}`;
+    return plane;
+  }
+
+  async stop(): Promise<void> {
+    await this.xds.shutdown({ deadlineMs: 0 });
+    this.grpcServer.forceShutdown();
+    this.cache.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Waits until `probe` returns something truthy (polling), or fails naming `what`. */
+export async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
