@@ -67,7 +67,7 @@ describe.each(HARNESSES)("watch lifecycle: $name", ({ make }) => {
   });
 
   it("watch-reentrancy: a subscriber that changes the cache inside next() leaves every other watch answered once with the newest state", () => {
-    const watches = h.nodes.map((n, i) => record(h.cache.watchDelta(delta(n, EDS, { names: ["a"], clientVersions: [["a", "x"]] }))));
+    const watches = h.nodes.map((n) => record(h.cache.watchDelta(delta(n, EDS, { names: ["a"], clientVersions: [["a", "x"]] }))));
     // All three answered at once (version differs); now re-watch and change from inside next().
     for (const w of watches) expect(names(w.one())).toEqual(["a"]);
     const held = h.nodes.map((n) => {

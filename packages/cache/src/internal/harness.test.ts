@@ -109,12 +109,22 @@ export function linearHarness(options: HarnessOptions = {}): Harness {
     nodeStatus(id) {
       const all = [...caches.values()].map((c) => c.nodeStatus(id)).filter((s) => s !== undefined);
       if (all.length === 0) return undefined;
-      return { ...all[0]!, types: Object.assign({}, ...all.map((s) => s.types)) };
+      const last = Math.max(...all.map((s) => s.lastRequestAt ?? Number.NEGATIVE_INFINITY));
+      return {
+        ...all[0]!,
+        types: Object.assign({}, ...all.map((s) => s.types)),
+        ...(Number.isFinite(last) ? { lastRequestAt: last } : {}),
+      };
     },
     groupStatus(g) {
       const all = [...caches.values()].map((c) => c.groupStatus(g)).filter((s) => s !== undefined);
       if (all.length === 0) return undefined;
-      return { ...all[0]!, openWatches: Object.assign({}, ...all.map((s) => s.openWatches)) };
+      const last = Math.max(...all.map((s) => s.lastRequestAt ?? Number.NEGATIVE_INFINITY));
+      return {
+        ...all[0]!,
+        openWatches: Object.assign({}, ...all.map((s) => s.openWatches)),
+        ...(Number.isFinite(last) ? { lastRequestAt: last } : {}),
+      };
     },
     groupOf: groupByIdPrefix,
     store,
