@@ -75,7 +75,11 @@ describe("XdsServer delta over ADS", () => {
     const first = await stream.next();
     stream.send({ typeUrl: CDS, responseNonce: first.nonce, errorDetail: { code: 3, message: "nope" } });
     await until(() => harness!.events.some((e) => e.kind === "nack"));
-    expect(harness.events.find((e) => e.kind === "nack")).toMatchObject({ rejectedVersion: "s1", nonce: first.nonce, error: { message: "nope" } });
+    expect(harness.events.find((e) => e.kind === "nack")).toMatchObject({
+      rejectedVersion: "s1",
+      nonce: first.nonce,
+      error: { message: "nope" },
+    });
     expect(await stream.quiet(150)).toBe(true);
     stream.close();
   });

@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, Metadata, status } from "@grpc/grpc-js";
+import { credentials, Metadata, makeGenericClientConstructor, status } from "@grpc/grpc-js";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
@@ -42,7 +42,12 @@ describe("XdsServer callbacks and events", () => {
     await until(() => seen.some(([k]) => k === "closed"));
     expect(seen.map(([k]) => k)).toEqual(["open", "request", "response", "request", "ack", "closed"]);
     const [, request] = seen[1]!;
-    expect(request).toMatchObject({ typeUrl: CDS, protocol: "sotw", ads: true, method: expect.stringContaining("StreamAggregatedResources") });
+    expect(request).toMatchObject({
+      typeUrl: CDS,
+      protocol: "sotw",
+      ads: true,
+      method: expect.stringContaining("StreamAggregatedResources"),
+    });
     expect(request.node.id).toBe("node-1");
     expect(request.peer).toMatch(/127\.0\.0\.1/);
     expect(new Set(seen.map(([, c]) => c.streamId)).size).toBe(1);
@@ -53,7 +58,9 @@ describe("XdsServer callbacks and events", () => {
     harness = await startServer(cacheWithClusters(), {
       callbacks: {
         onStreamOpen: async ({ context }) =>
-          context.node.id.startsWith("trusted-") ? undefined : { code: status.PERMISSION_DENIED, details: `node ${context.node.id} is not allowed` },
+          context.node.id.startsWith("trusted-")
+            ? undefined
+            : { code: status.PERMISSION_DENIED, details: `node ${context.node.id} is not allowed` },
       },
     });
     const client = adsClient(harness.address);

@@ -1,6 +1,6 @@
 import { credentials, status } from "@grpc/grpc-js";
 import * as api from "@xdskit/envoy-api";
-import { DeltaDiscoveryRequest, DiscoveryRequest, DiscoveryResponse, TypeUrl } from "@xdskit/envoy-api";
+import { DeltaDiscoveryRequest, DiscoveryRequest, type DiscoveryResponse, TypeUrl } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { type Harness, NODE, StreamReader, startServer } from "../test-support/harness.js";
@@ -70,7 +70,10 @@ describe("XdsServer services", () => {
           stream.send({ node: NODE, typeUrl: service.typeUrl === undefined ? typeUrl : "", resourceNamesSubscribe: ["r1"] });
           const response = (await stream.next()) as api.DeltaDiscoveryResponse;
           expect(response.typeUrl, method.path).toBe(typeUrl);
-          expect(response.resources.map((r) => r.name), method.path).toEqual(["r1"]);
+          expect(
+            response.resources.map((r) => r.name),
+            method.path,
+          ).toEqual(["r1"]);
           stream.close();
         }
       }
@@ -114,7 +117,11 @@ describe("XdsServer services", () => {
     harness = await startServer(fullCache());
     const client = clientFor("clusters", harness.address);
     const error = await new Promise<{ code: number; details: string }>((resolve) =>
-      client.fetchClusters!.call(client, DiscoveryRequest.fromPartial({ node: NODE, versionInfo: "v1" }), (e: { code: number; details: string }) => resolve(e)),
+      client.fetchClusters!.call(
+        client,
+        DiscoveryRequest.fromPartial({ node: NODE, versionInfo: "v1" }),
+        (e: { code: number; details: string }) => resolve(e),
+      ),
     );
     expect(error).toMatchObject({ code: status.FAILED_PRECONDITION, details: expect.stringContaining("up to date") });
     const noNode = await new Promise<{ code: number; details: string }>((resolve) =>
