@@ -2,6 +2,106 @@
 // resources, and validation (protoc-gen-validate rules, gRPC profile,
 // snapshot cross-references).
 
+// Builders
+export type { AccessLogOptions } from "./builders/access-log.js";
+export { fileAccessLog, stdoutAccessLog } from "./builders/access-log.js";
+export type {
+  AggregateClusterOptions,
+  CircuitBreakerOptions,
+  ClusterOptions,
+  HealthCheckOptions,
+  OutlierDetectionOptions,
+} from "./builders/cluster.js";
+export { aggregateCluster, circuitBreakers, cluster, healthCheck, outlierDetection } from "./builders/cluster.js";
+export type { ConfigSourceInput, DurationInput, HeaderMatch, QueryParameterMatch, StringMatch } from "./builders/common.js";
+export {
+  configSource,
+  duration,
+  headerMatcher,
+  percent,
+  queryParameterMatcher,
+  socketAddress,
+  stringMatcher,
+  typedExtension,
+} from "./builders/common.js";
+export type { EndpointInput, HealthStatusName, LoadAssignmentOptions, LocalityOptions } from "./builders/endpoint.js";
+export { lbEndpoint, loadAssignment, localityEndpoints } from "./builders/endpoint.js";
+export type {
+  CorsOptions,
+  ExtAuthzOptions,
+  FaultOptions,
+  HealthCheckFilterOptions,
+  JwtAuthnOptions,
+  JwtProviderOptions,
+  JwtRuleOptions,
+  LocalRateLimitOptions,
+  PermissionInput,
+  PrincipalInput,
+  RbacOptions,
+  RouterFilterOptions,
+} from "./builders/http-filters.js";
+export {
+  corsFilter,
+  corsPolicy,
+  extAuthzFilter,
+  faultConfig,
+  faultFilter,
+  healthCheckFilter,
+  httpFilter,
+  jwtAuthnFilter,
+  localRateLimitConfig,
+  localRateLimitFilter,
+  rbacFilter,
+  routerFilter,
+} from "./builders/http-filters.js";
+export type {
+  ApiListenerOptions,
+  FilterChainOptions,
+  HttpConnectionManagerOptions,
+  HttpListenerOptions,
+  ListenerOptions,
+  TcpListenerOptions,
+  TcpProxyOptions,
+} from "./builders/listener.js";
+export {
+  apiListener,
+  filterChain,
+  httpConnectionManager,
+  httpConnectionManagerFilter,
+  httpListener,
+  listener,
+  tcpListener,
+  tcpProxyFilter,
+  tlsInspector,
+} from "./builders/listener.js";
+export type {
+  MatchOptions,
+  RateLimitActionInput,
+  RedirectOptions,
+  RetryOptions,
+  RouteConfigurationOptions,
+  RouteOptions,
+  RouteTarget,
+  VirtualHostOptions,
+} from "./builders/route.js";
+export { retryPolicy, route, routeConfiguration, virtualHost } from "./builders/route.js";
+export type {
+  DataSourceInput,
+  RuntimeValue,
+  SpiffeValidationOptions,
+  TlsCertificateSecretOptions,
+  ValidationContextSecretOptions,
+} from "./builders/secret.js";
+export {
+  dataSource,
+  runtimeLayer,
+  spiffeValidationContextSecret,
+  tlsCertificateSecret,
+  validationContextSecret,
+} from "./builders/secret.js";
+export type { DownstreamTlsOptions, SanMatch, TlsCommonOptions, UpstreamTlsOptions } from "./builders/tls.js";
+export { downstreamTls, upstreamTls } from "./builders/tls.js";
+export { ExtensionTypeUrl, WellKnownName } from "./builders/well-known.js";
 export type { ResourceReference, ResourceType, ResourceTypeDefinition } from "./resource-type.js";
 export { defineResourceType } from "./resource-type.js";
 export { registerResourceType, resourceTypeOf } from "./resource-type-registry.js";

@@ -200,11 +200,13 @@ function compileField(field: FieldSchema): FieldValidator | undefined {
     };
   }
   const plan = elementPlan(rules, field.kind, field.type);
+  // PGV applies a oneof member's rules only when that member is the one set, so `required` never fires for it.
   const required =
-    rules.message?.required === true ||
-    rules.duration?.required === true ||
-    rules.timestamp?.required === true ||
-    rules.any?.required === true;
+    field.oi === undefined &&
+    (rules.message?.required === true ||
+      rules.duration?.required === true ||
+      rules.timestamp?.required === true ||
+      rules.any?.required === true);
   // Present-only fields: messages (and wrappers), oneof members, proto3 `optional`.
   const presence = field.kind === "m" || field.oi !== undefined || field.opt === 1;
   if (!required && plan.checks.length === 0 && !plan.nested) return undefined;
