@@ -45,7 +45,13 @@ for (const [name, type] of Object.entries(messageCodecs)) {
   nameByType.set(type as MessageType, name);
 }
 
-/** The full protobuf name in a type URL: everything after the last `/`. */
+/**
+ * The full protobuf name in a type URL: everything after the last `/`.
+ * A bare full name is returned unchanged.
+ *
+ * @example
+ * typeNameOf("type.googleapis.com/envoy.config.cluster.v3.Cluster"); // "envoy.config.cluster.v3.Cluster"
+ */
 export function typeNameOf(typeUrl: string): string {
   return typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
 }
@@ -66,14 +72,26 @@ export function registerMessageType<T>(fullName: string, type: MessageType<T>): 
   nameByType.set(type as MessageType, fullName);
 }
 
-/** True when the type URL (or full name) names a registered message type. */
+/**
+ * True when the type URL (or full name) names a registered message type.
+ * Use it to check before {@link messageTypeOf} instead of catching its error.
+ *
+ * @example
+ * hasMessageType(TypeUrl.Cluster);                       // true
+ * hasMessageType("type.googleapis.com/acme.Widget");     // false
+ */
 export function hasMessageType(typeUrlOrName: string): boolean {
   return typeByName.has(typeNameOf(typeUrlOrName));
 }
 
 /**
- * The codec for a type URL or full message name.
+ * The codec for a type URL or full message name: every generated message,
+ * plus what was added with {@link registerMessageType}.
+ *
  * @throws XdskitError `XDSKIT_UNKNOWN_TYPE` when nothing is registered under it.
+ * @example
+ * const codec = messageTypeOf(any.typeUrl);
+ * const message = codec.decode(any.value);
  */
 export function messageTypeOf(typeUrlOrName: string): MessageType {
   const type = typeByName.get(typeNameOf(typeUrlOrName));
@@ -88,8 +106,11 @@ export function messageTypeOf(typeUrlOrName: string): MessageType {
 }
 
 /**
- * The full protobuf name of a generated codec, e.g. `envoy.config.cluster.v3.Cluster`.
+ * The full protobuf name of a generated codec.
+ *
  * @throws XdskitError `XDSKIT_UNKNOWN_TYPE` for an object that is not a registered codec.
+ * @example
+ * fullNameOf(Cluster); // "envoy.config.cluster.v3.Cluster"
  */
 export function fullNameOf(type: MessageType<any>): string {
   const name = nameByType.get(type as MessageType);
@@ -102,7 +123,12 @@ export function fullNameOf(type: MessageType<any>): string {
   return name;
 }
 
-/** The type URL of a generated codec: `type.googleapis.com/` plus its full name. */
+/**
+ * The type URL of a generated codec: `type.googleapis.com/` plus its full name.
+ *
+ * @example
+ * typeUrlOf(Cluster) === TypeUrl.Cluster; // true
+ */
 export function typeUrlOf(type: MessageType<any>): string {
   return TYPE_URL_PREFIX + fullNameOf(type);
 }
@@ -126,6 +152,9 @@ export function pack<T>(type: MessageType<T>, message: DeepPartial<T>): Any {
  * @throws XdskitError `XDSKIT_TYPE_MISMATCH` when the Any holds another type,
  *   `XDSKIT_UNKNOWN_TYPE` for an unregistered type URL, `XDSKIT_DECODE_FAILED`
  *   for bytes that do not decode.
+ * @example
+ * const hcm = unpack(filter.typedConfig!, HttpConnectionManager); // typed
+ * const anything = unpack(resource);                               // unknown, decoded by its type URL
  */
 export function unpack<T>(any: Any, type: MessageType<T>): T;
 export function unpack(any: Any): unknown;
@@ -148,7 +177,11 @@ export function unpack<T>(any: Any, type?: MessageType<T>): unknown {
 
 /**
  * Decodes bytes with a codec, turning a decoder failure into an
- * `XDSKIT_DECODE_FAILED` error that names the type.
+ * `XDSKIT_DECODE_FAILED` error that names the type (`type.decode` throws a
+ * bare `Error`). `typeUrl` only labels the error; it defaults to the codec's.
+ *
+ * @example
+ * const cluster = decode(Cluster, bytes);
  */
 export function decode<T>(type: MessageType<T>, bytes: Uint8Array, typeUrl: string = typeUrlOf(type)): T {
   try {
@@ -165,7 +198,13 @@ export function decode<T>(type: MessageType<T>, bytes: Uint8Array, typeUrl: stri
   }
 }
 
-/** Encodes a complete message to bytes. */
+/**
+ * Encodes a complete message to bytes (`type.encode(message).finish()`).
+ * For a partial object, use `type.fromPartial` first, or {@link pack}.
+ *
+ * @example
+ * const bytes = encode(Cluster, Cluster.fromPartial({ name: "web" }));
+ */
 export function encode<T>(type: MessageType<T>, message: T): Uint8Array {
   return type.encode(message).finish();
 }

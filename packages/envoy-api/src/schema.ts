@@ -71,18 +71,35 @@ export interface EnumSchema {
 
 let cached: Schema | undefined;
 
-/** The schema, parsed on first use (about 1 MB of JSON). */
+/**
+ * The runtime schema of every generated message and enum, parsed on first
+ * use (about 1 MB of JSON, ~10 ms). Use it for tooling that walks messages
+ * generically: field names, kinds, oneofs, validation rules.
+ *
+ * @example
+ * Object.keys(schema().messages).length; // 1220
+ */
 export function schema(): Schema {
   cached ??= JSON.parse(schemaJson) as Schema;
   return cached;
 }
 
-/** The schema of a message by full name, or undefined. */
+/**
+ * The schema of a message by full name, or undefined.
+ *
+ * @example
+ * messageSchema("envoy.config.cluster.v3.Cluster")?.f.find((f) => f.n === "connect_timeout")?.j; // "connectTimeout"
+ */
 export function messageSchema(fullName: string): MessageSchema | undefined {
   return schema().messages[fullName];
 }
 
-/** The schema of an enum by full name, or undefined. */
+/**
+ * The schema of an enum by full name, or undefined.
+ *
+ * @example
+ * enumSchema("envoy.config.cluster.v3.Cluster.LbPolicy")?.v.RING_HASH; // 2
+ */
 export function enumSchema(fullName: string): EnumSchema | undefined {
   return schema().enums[fullName];
 }
