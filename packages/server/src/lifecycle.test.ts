@@ -1,9 +1,10 @@
+import diagnosticsChannel from "node:diagnostics_channel";
 import { credentials, Metadata, makeGenericClientConstructor, status } from "@grpc/grpc-js";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { adsClient, type Harness, NODE, node, openSotw, StreamReader, startServer, until } from "../test-support/harness.js";
-import { type XdsContext, XdsServer } from "./index.js";
+import { ServerChannels, type XdsContext, XdsServer, type XdsServerEvent } from "./index.js";
 
 const CDS = TypeUrl.Cluster;
 
@@ -117,6 +118,25 @@ describe("XdsServer callbacks and events", () => {
     const types = [(await stream.next()).typeUrl, (await stream.next()).typeUrl];
     expect(types).toEqual([CDS, TypeUrl.ClusterLoadAssignment]);
     stream.close();
+  });
+});
+
+describe("XdsServer diagnostics channels", () => {
+  it("publishes every event on xdskit:server:<kind>", async () => {
+    const seen: string[] = [];
+    const onMessage = (message: unknown) => seen.push((message as XdsServerEvent).kind);
+    for (const name of Object.values(ServerChannels)) diagnosticsChannel.subscribe(name, onMessage);
+    try {
+      harness = await startServer(cacheWithClusters());
+      const stream = openSotw(adsClient(harness.address));
+      stream.send({ node: NODE, typeUrl: CDS });
+      await stream.next();
+      stream.close();
+      await until(() => seen.includes("stream-closed"));
+      expect(seen).toEqual(["stream-opened", "request", "response", "stream-closed"]);
+    } finally {
+      for (const name of Object.values(ServerChannels)) diagnosticsChannel.unsubscribe(name, onMessage);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { TypeUrl } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
-import { adsClient, type Harness, NODE, node, openDelta, openSotw, startServer, until } from "../test-support/harness.js";
+import { adsClient, type Harness, node, openDelta, openSotw, startServer, until } from "../test-support/harness.js";
 
 const CDS = TypeUrl.Cluster;
 
