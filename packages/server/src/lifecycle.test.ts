@@ -124,12 +124,15 @@ describe("XdsServer callbacks and events", () => {
 describe("XdsServer diagnostics channels", () => {
   it("publishes every event on xdskit:server:<kind>", async () => {
     const seen: string[] = [];
-    const onMessage = (message: unknown) => seen.push((message as XdsServerEvent).kind);
+    const onMessage = (message: unknown) => {
+      const event = message as XdsServerEvent;
+      if (event.context?.node.id === "diag-node") seen.push(event.kind);
+    };
     for (const name of Object.values(ServerChannels)) diagnosticsChannel.subscribe(name, onMessage);
     try {
       harness = await startServer(cacheWithClusters());
       const stream = openSotw(adsClient(harness.address));
-      stream.send({ node: NODE, typeUrl: CDS });
+      stream.send({ node: node("diag-node"), typeUrl: CDS });
       await stream.next();
       stream.close();
       await until(() => seen.includes("stream-closed"));
