@@ -36,7 +36,7 @@ describe("XdsServer with a slow reader", () => {
     let sotwLast = await fastSotw.next();
     fastSotw.send({ typeUrl: CDS, versionInfo: sotwLast.versionInfo, responseNonce: sotwLast.nonce });
 
-    const slowStreamId = harness.events.find((e) => e.kind === "stream-opened" && e.context.node.id === "slow")!.context.streamId;
+    const slowStreamId = harness.events.find((e) => e.kind === "stream-opened" && e.context?.node.id === "slow")!.context!.streamId;
     let maxPending = 0;
     let maxInFlightBytes = 0;
     const updates = 40;
