@@ -242,7 +242,13 @@ function uniqueKey(item: unknown): string {
 
 function compileMessage(fullName: string): MessageValidator {
   const schema: MessageSchema | undefined = messageSchema(fullName);
-  if (!schema || schema.dis || schema.ign || PLAIN_TYPES.has(fullName)) return NOOP;
+  if (!schema || PLAIN_TYPES.has(fullName)) return NOOP;
+  return compileSchema(schema);
+}
+
+/** Compiles a message schema (exported for tests of rule kinds Envoy's protos do not use). */
+export function compileSchema(schema: MessageSchema): MessageValidator {
+  if (schema.dis || schema.ign) return NOOP;
   const fields: FieldValidator[] = [];
   for (const field of schema.f) {
     const v = compileField(field);
