@@ -161,7 +161,7 @@ function readFields(plan: MessagePlan, json: Message, ctx: ReadContext, path: st
     const twice = seen.get(f);
     if (twice !== undefined) throw invalidJson(at, `field ${f.proto} is given twice (as "${twice}" and "${key}")`);
     seen.set(f, key);
-    if (v === null && !(f.kind === "m" && !f.repeated && !f.isMap && WELL_KNOWN.get(f.type)?.nullIsValue)) continue;
+    if (v === null && !nullIsValue(f)) continue;
     if (f.oneof !== undefined) {
       const other = seen.get(f.oneof);
       if (other !== undefined) {
@@ -173,6 +173,12 @@ function readFields(plan: MessagePlan, json: Message, ctx: ReadContext, path: st
     if (value !== SKIP) message[f.key] = value;
   }
   return message;
+}
+
+/** Is JSON null a value for this field (google.protobuf.Value's null, or the NullValue enum), not "unset"? */
+function nullIsValue(f: FieldPlan): boolean {
+  if (f.repeated || f.isMap) return false;
+  return f.kind === "e" ? f.type === NULL_VALUE : f.kind === "m" && WELL_KNOWN.get(f.type)?.nullIsValue === true;
 }
 
 function readField(f: FieldPlan, json: unknown, ctx: ReadContext, path: string): unknown {
