@@ -139,6 +139,13 @@ describe("FakeEnvoy over SotW ADS", () => {
     expect(envoy.listeners.size).toBe(0);
   });
 
+  it("NACKs by default what the protoc-gen-validate rules reject (validate from @xdskit/resources)", async () => {
+    server.set(TypeUrl.Cluster, "c1", { a: edsCluster("a", { connectTimeout: { seconds: -1 } }) });
+    await using envoy = await FakeEnvoy.start({ address: server.address, follow: false });
+    const nack = await envoy.waitForNack({ resourceName: "a" });
+    expect(nack.errorDetail?.message).toMatch(/^Error adding\/updating cluster\(s\) a: a: connect_timeout: /);
+  });
+
   it("NACKs what a pluggable validator rejects", async () => {
     server.set(TypeUrl.Cluster, "c1", { a: edsCluster("a", { connectTimeout: { seconds: 0 } }) });
     const validator = (typeUrl: string, message: unknown) =>
