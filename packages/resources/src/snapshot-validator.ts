@@ -214,7 +214,7 @@ export function createSnapshotValidator(options: SnapshotValidatorOptions = {}):
                 item.name,
                 ref.path,
                 "reference.missing",
-                `references ${collectionNameOf(ref.typeUrl)} "${ref.name}" (${typeNameOf(ref.typeUrl)}), which is not in the snapshot`,
+                `references ${collectionNameOf(ref.typeUrl)} "${ref.name}" (${typeNameOf(ref.typeUrl).split(".").at(-1)}), which is not in the snapshot`,
               ),
             );
           }
