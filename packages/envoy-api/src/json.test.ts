@@ -177,6 +177,13 @@ describe("toJson/fromJson well-known types", () => {
     expect(toJson(ListValue, fromJson(ListValue, [1, { a: null }]))).toEqual([1, { a: null }]);
   });
 
+  it("keeps a __proto__ key in a Struct or map as data", () => {
+    const node = fromJson(Node, JSON.parse('{"metadata":{"__proto__":{"polluted":true}}}'));
+    expect(Object.getPrototypeOf(node.metadata)).toBe(Object.prototype);
+    expect(Object.keys(node.metadata ?? {})).toEqual(["__proto__"]);
+    expect(toJsonString(Node, node)).toBe('{"metadata":{"__proto__":{"polluted":true}}}');
+  });
+
   it("keeps JSON null in a Value field (it is Value's null, not unset)", () => {
     const pair = fromJson(JsonToMetadata_KeyValuePair, { key: "k", value: null });
     expect(pair.value).toBeNull();

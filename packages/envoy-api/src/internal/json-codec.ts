@@ -13,6 +13,7 @@ import {
   isJsonObject,
   mapKeyPath,
   type ReadContext,
+  setOwn,
   type WriteContext,
 } from "./json-context.js";
 import { is64Bit, isScalarDefault, scalarFromJson, scalarToJson } from "./json-scalars.js";
@@ -76,7 +77,7 @@ export function messageToJson(fullName: string, message: Message, ctx: WriteCont
       for (const [key, item] of entries) {
         if (item === undefined) continue;
         const k = String(key);
-        obj[k] = valueToJson(f, item, ctx, mapKeyPath(at, k));
+        setOwn(obj, k, valueToJson(f, item, ctx, mapKeyPath(at, k)));
       }
       out[name] = obj;
     } else if (f.repeated) {
@@ -193,7 +194,7 @@ function readField(f: FieldPlan, json: unknown, ctx: ReadContext, path: string):
       if (value === SKIP) continue;
       const key = mapKeyFromJson(f.mapKey, k, at);
       if (out instanceof Map) out.set(key, value);
-      else out[String(key)] = value;
+      else setOwn(out, String(key), value);
     }
     return out;
   }

@@ -53,3 +53,12 @@ export function encodeFailed(path: string, message: string, typeUrl?: string): X
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
+
+/**
+ * Sets a key that comes from data (a map key, a Struct key) as an own
+ * property, so that a key named `__proto__` is data, not a prototype change.
+ */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}

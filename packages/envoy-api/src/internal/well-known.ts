@@ -8,7 +8,7 @@
 //   FieldMask to `string[]`. Duration, Timestamp and Any stay messages.
 // Any is handled by json-codec.ts, since its body is any message.
 import Long from "long";
-import { encodeFailed, expected, invalidJson, isJsonObject } from "./json-context.js";
+import { encodeFailed, expected, invalidJson, isJsonObject, setOwn } from "./json-context.js";
 import { scalarFromJson, scalarToJson } from "./json-scalars.js";
 
 /** JSON conversion of one well-known type. */
@@ -125,7 +125,7 @@ function plainToJson(value: unknown, path: string): unknown {
   if (Array.isArray(value)) return value.map((v, i) => plainToJson(v, `${path}[${i}]`));
   if (isJsonObject(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = plainToJson(v, `${path}[${JSON.stringify(k)}]`);
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) setOwn(out, k, plainToJson(v, `${path}[${JSON.stringify(k)}]`));
     return out;
   }
   throw encodeFailed(path, `google.protobuf.Value cannot hold a ${typeof value}`);
@@ -141,7 +141,7 @@ function plainFromJson(json: unknown, path: string): unknown {
   if (Array.isArray(json)) return json.map((v, i) => plainFromJson(v, `${path}[${i}]`));
   if (isJsonObject(json)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(json)) out[k] = plainFromJson(v, `${path}[${JSON.stringify(k)}]`);
+    for (const [k, v] of Object.entries(json)) setOwn(out, k, plainFromJson(v, `${path}[${JSON.stringify(k)}]`));
     return out;
   }
   throw expected(path, "a JSON value", json);
