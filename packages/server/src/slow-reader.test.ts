@@ -70,4 +70,29 @@ describe("XdsServer with a slow reader", () => {
     fastDelta.close();
     fastSotw.close();
   });
+
+  it("shutdown does not wait past its deadline for a client that stopped reading", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "0", clusters(0));
+    harness = await startServer(cache);
+    const slow = openDelta(adsClient(harness.address));
+    slow.send({ node: node("slow"), typeUrl: CDS, resourceNamesSubscribe: ["*"] });
+    await slow.next();
+    slow.call.pause();
+    // Push until the stream is stalled: a write in flight that grpc-js has not taken for 300 ms.
+    let stalledFor = 0;
+    for (let v = 1; v <= 300 && stalledFor < 30; v++) {
+      cache.set(CDS, `${v}`, clusters(v));
+      await new Promise((r) => setTimeout(r, 10));
+      stalledFor = harness.xds.stats.inFlightWrites === 1 ? stalledFor + 1 : 0;
+    }
+    expect(stalledFor).toBe(30);
+    const started = Date.now();
+    await harness.xds.shutdown({ deadlineMs: 300 });
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(1000);
+    expect(harness.xds.stats).toEqual({ streams: 0, pendingResponses: 0, inFlightWrites: 0, inFlightBytes: 0 });
+    slow.close();
+  });
 });
