@@ -157,6 +157,15 @@ describe("FakeEnvoy over SotW ADS", () => {
     expect(nack.errorDetail?.message).toBe("Error adding/updating cluster(s) a: a: connect_timeout: value must be greater than 0s");
   });
 
+  it("keeps a legacy wildcard when names are added, by sending * with them", async () => {
+    server.set(TypeUrl.Cluster, "c1", { a: edsCluster("a") });
+    await using envoy = await FakeEnvoy.start({ address: server.address, types: [TypeUrl.Cluster], follow: false });
+    await envoy.waitForVersion(TypeUrl.Cluster, "c1");
+    envoy.subscribe(TypeUrl.Cluster, ["extra"]);
+    const request = await envoy.waitFor(() => server.sotwRequests.find((r) => r.resourceNames.includes("extra")));
+    expect(request.resourceNames).toEqual(["*", "extra"]);
+  });
+
   it("reconnects sending its last accepted version", async () => {
     server.set(TypeUrl.Cluster, "c1", { a: edsCluster("a") });
     await using envoy = await FakeEnvoy.start({ address: server.address, types: [TypeUrl.Cluster], follow: false });

@@ -531,7 +531,7 @@ export class FakeEnvoy implements AsyncDisposable {
       [...names].every((n) => state.sentNames.has(n));
     if (same) return;
     const stream = this.#stream(state.typeUrl);
-    const wildcardNames = state.wildcard && this.options.wildcard === "explicit" ? ["*"] : [];
+    const wildcardNames = this.#wildcardNames(state, names);
     if (this.options.protocol === "sotw") {
       stream.write(
         DiscoveryRequest.fromPartial({
@@ -556,7 +556,9 @@ export class FakeEnvoy implements AsyncDisposable {
     } else {
       const subscribe = [...names].filter((n) => !state.sentNames.has(n));
       const unsubscribe = [...state.sentNames].filter((n) => !names.has(n));
-      if (state.wildcard && !state.sentWildcard) subscribe.unshift("*");
+      // A legacy wildcard ends once names are sent, so "*" goes along with the first names.
+      const legacyEnds = state.wildcard && this.options.wildcard === "legacy" && state.sentNames.size === 0 && names.size > 0;
+      if ((state.wildcard && !state.sentWildcard) || legacyEnds) subscribe.unshift("*");
       if (!state.wildcard && state.sentWildcard) unsubscribe.unshift("*");
       stream.write(
         DeltaDiscoveryRequest.fromPartial({
@@ -570,6 +572,16 @@ export class FakeEnvoy implements AsyncDisposable {
     state.requested = true;
     state.sentNames = names;
     state.sentWildcard = state.wildcard;
+  }
+
+  /**
+   * `["*"]` when the request must name the wildcard: always in explicit mode;
+   * in legacy mode only alongside names (an empty list is the legacy
+   * wildcard, but names without `*` would end it).
+   */
+  #wildcardNames(state: TypeState, names: ReadonlySet<string>): string[] {
+    if (!state.wildcard) return [];
+    return this.options.wildcard === "explicit" || names.size > 0 ? ["*"] : [];
   }
 
   #onResponse(stream: XdsStream, response: AnyResponse): void {
@@ -609,7 +621,7 @@ export class FakeEnvoy implements AsyncDisposable {
         DiscoveryRequest.fromPartial({
           versionInfo: state.version,
           node: this.#node(stream),
-          resourceNames: [...(state.wildcard && this.options.wildcard === "explicit" ? ["*"] : []), ...state.sentNames],
+          resourceNames: [...this.#wildcardNames(state, state.sentNames), ...state.sentNames],
           typeUrl,
           responseNonce: response.nonce,
           errorDetail,
