@@ -3,7 +3,7 @@
 // generated message (ts-proto shape) and report every violation with its
 // field path (proto field names, `[i]` for lists, `[key]` for maps).
 import type { FieldSchema, MessageSchema } from "@xdskit/envoy-api";
-import { hasMessageType, messageSchema, messageTypeOf, typeNameOf } from "@xdskit/envoy-api";
+import { schema as fullSchema, hasMessageType, messageSchema, messageTypeOf, typeNameOf } from "@xdskit/envoy-api";
 import { type Check, ignoresEmpty, type Problem, valueChecks } from "./value-rules.js";
 
 /** Receives violations: field path, rule id, message. */
@@ -103,13 +103,57 @@ interface ElementPlan {
   readonly nested?: MessageValidator | "any";
 }
 
+let withRules: Set<string> | undefined;
+
+/**
+ * The message types whose values can break a rule: own rules, required
+ * oneofs, Any fields (their content is unknown until decoded), or a field of
+ * such a type. Fields of other types are not walked at all, which is what
+ * makes validating large snapshots fast.
+ */
+function typesWithRules(): Set<string> {
+  if (withRules) return withRules;
+  const messages = fullSchema().messages;
+  const found = new Set<string>();
+  // Reverse edges: for each message type, the message types holding a field of it.
+  const holders = new Map<string, string[]>();
+  const queue: string[] = [];
+  for (const [name, m] of Object.entries(messages)) {
+    if (m.dis || m.ign || PLAIN_TYPES.has(name)) continue;
+    let own = (m.req ?? []).length > 0;
+    for (const f of m.f) {
+      const t = f.kind === "map" ? (f.map?.kind === "m" ? f.map.type : "") : f.kind === "m" ? f.type : "";
+      if (f.rules !== undefined || t === ANY) own = true;
+      if (t !== "") {
+        const list = holders.get(t);
+        if (list) list.push(name);
+        else holders.set(t, [name]);
+      }
+    }
+    if (own) {
+      found.add(name);
+      queue.push(name);
+    }
+  }
+  while (queue.length > 0) {
+    for (const holder of holders.get(queue.pop() as string) ?? []) {
+      const m = messages[holder];
+      if (found.has(holder) || !m || m.dis || m.ign) continue;
+      found.add(holder);
+      queue.push(holder);
+    }
+  }
+  withRules = found;
+  return found;
+}
+
 function elementPlan(rules: Record<string, any> | undefined, kind: string, type: string): ElementPlan {
   const r = rules ?? {};
   const checks = valueChecks(r, type, kind === "e");
   let nested: ElementPlan["nested"];
   if (kind === "m" && r.message?.skip !== true) {
     if (type === ANY) nested = "any";
-    else if (!PLAIN_TYPES.has(type) && messageSchema(type)) nested = (m, p, s) => validatorFor(type)(m, p, s);
+    else if (typesWithRules().has(type)) nested = (m, p, s) => validatorFor(type)(m, p, s);
   }
   return { checks, ignoreEmpty: ignoresEmpty(r), ...(nested ? { nested } : {}) };
 }
