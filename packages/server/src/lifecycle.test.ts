@@ -3,7 +3,7 @@ import { credentials, Metadata, makeGenericClientConstructor, status } from "@gr
 import { TypeUrl } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
-import { adsClient, type Harness, NODE, node, openSotw, StreamReader, startServer, until } from "../test-support/harness.js";
+import { adsClient, type Harness, NODE, node, openDelta, openSotw, StreamReader, startServer, until } from "../test-support/harness.js";
 import { ServerChannels, type XdsContext, XdsServer, type XdsServerEvent } from "./index.js";
 
 const CDS = TypeUrl.Cluster;
@@ -192,6 +192,46 @@ describe("XdsServer limits and bad input", () => {
     const big = openSotw(adsClient(harness.address));
     big.send({ node: NODE, typeUrl: CDS, resourceNames: ["x".repeat(5000)] });
     expect(await big.ended).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: expect.stringContaining("maxRequestBytes") });
+  });
+
+  it("survives random requests: each bad stream ends alone and a good client is still served", async () => {
+    harness = await startServer(cacheWithClusters(), { maxRequestBytes: 64 * 1024 });
+    const client = adsClient(harness.address);
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const typeUrls = [CDS, TypeUrl.Listener, "", "type.googleapis.com/x.Y", "garbage"];
+    const nonces = ["", "1", "2", "999", "-1", "abc", "1e3"];
+    const streams = [];
+    for (let i = 0; i < 40; i++) {
+      const stream = i % 2 === 0 ? openSotw(client) : openDelta(client);
+      for (let j = 0; j < 5; j++) {
+        const request = {
+          ...(random() < 0.7 ? { node: node(`fuzz-${i}`) } : {}),
+          typeUrl: pick(typeUrls),
+          responseNonce: pick(nonces),
+          versionInfo: pick(["", "v1", "x"]),
+          resourceNames: random() < 0.5 ? [] : ["*", "a", pick(["b", "", "*"])],
+          resourceNamesSubscribe: random() < 0.5 ? [] : ["*", "a"],
+          resourceNamesUnsubscribe: random() < 0.5 ? [] : ["a", "zz"],
+          initialResourceVersions: random() < 0.5 ? {} : { a: "1", q: "" },
+          ...(random() < 0.3 ? { errorDetail: { code: 3, message: "x" } } : {}),
+        };
+        try {
+          (stream as { send(r: Record<string, unknown>): void }).send(request);
+        } catch {}
+      }
+      streams.push(stream);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    for (const stream of streams) stream.close();
+    const good = openSotw(client);
+    good.send({ node: NODE, typeUrl: CDS });
+    expect((await good.next()).versionInfo).toBe("v1");
+    good.close();
   });
 
   it("limits the types per stream and the length of names", async () => {

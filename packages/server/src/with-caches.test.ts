@@ -1,15 +1,17 @@
-// The server with the real SnapshotCache from @xdskit/cache.
-import { SnapshotCache } from "@xdskit/cache";
-import { TypeUrl, unpack } from "@xdskit/envoy-api";
+// The server with the real caches from @xdskit/cache.
+
+import { credentials } from "@grpc/grpc-js";
+import { LinearCache, SnapshotCache } from "@xdskit/cache";
+import { DeltaDiscoveryRequest, EndpointDiscoveryServiceClient, TypeUrl, unpack } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
 import { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
 import { afterEach, describe, expect, it } from "vitest";
-import { adsClient, type Harness, NODE, openDelta, openSotw, startServer, until } from "../test-support/harness.js";
+import { adsClient, type Harness, NODE, openDelta, openSotw, StreamReader, startServer, until } from "../test-support/harness.js";
 
 let harness: Harness | undefined;
-let cache: SnapshotCache | undefined;
+let cache: SnapshotCache | LinearCache | undefined;
 afterEach(async () => {
   await harness?.close();
   cache?.dispose();
@@ -88,5 +90,23 @@ describe("XdsServer with SnapshotCache", () => {
     expect(second.resources.map((r) => r.name)).toEqual(["api"]);
     expect(second.removedResources).toEqual(["web"]);
     stream.close();
+  });
+
+  it("serves a LinearCache over the per-type endpoint service with delta, sending only what changed", async () => {
+    const linear = new LinearCache({ typeUrl: TypeUrl.ClusterLoadAssignment });
+    cache = linear;
+    linear.upsertMany([ClusterLoadAssignment.fromPartial({ clusterName: "a" }), ClusterLoadAssignment.fromPartial({ clusterName: "b" })]);
+    harness = await startServer(linear, {}, { services: ["endpoints"] });
+    const client = new EndpointDiscoveryServiceClient(harness.address, credentials.createInsecure());
+    const stream = new StreamReader(client.deltaEndpoints(), (p) => DeltaDiscoveryRequest.fromPartial(p));
+    stream.send({ node: NODE, resourceNamesSubscribe: ["a", "b"] });
+    const first = await stream.next();
+    expect(first.resources.map((r) => r.name).sort()).toEqual(["a", "b"]);
+    stream.send({ responseNonce: first.nonce });
+    linear.upsert(ClusterLoadAssignment.fromPartial({ clusterName: "b", policy: { overprovisioningFactor: 140 } }));
+    const second = await stream.next();
+    expect(second.resources.map((r) => r.name)).toEqual(["b"]);
+    stream.close();
+    client.close();
   });
 });
