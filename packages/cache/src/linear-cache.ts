@@ -6,7 +6,7 @@ import { answerSotw } from "./internal/answer.js";
 import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
 import { addLanes, emptyLanes, type Lanes, lanesVersion } from "./internal/digest.js";
 import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
-import { entryLanes, type ResourceSetView } from "./internal/resource-set.js";
+import { entryLanes, type ResourceSetView, sameEntry } from "./internal/resource-set.js";
 import { defaultResourceTypeOf } from "./internal/type-info.js";
 import { WatchIndex } from "./internal/watch-index.js";
 import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
@@ -358,7 +358,7 @@ export class LinearCache implements ConfigWatcher {
     const changed = new Set<string>();
     for (const entry of upserts) {
       const old = this.#entries.get(entry.name);
-      if (old === entry) continue;
+      if (sameEntry(old, entry)) continue;
       if (old) addLanes(this.#lanes, entryLanes(old), -1);
       addLanes(this.#lanes, entryLanes(entry), 1);
       this.#entries.set(entry.name, entry);

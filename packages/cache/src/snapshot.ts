@@ -1,7 +1,7 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { produce } from "immer";
 import type { EntryStore, ResourceInput } from "./entry-store.js";
-import { type ResourceSetView, updateVersion, versionOf } from "./internal/resource-set.js";
+import { type ResourceSetView, sameEntry, updateVersion, versionOf } from "./internal/resource-set.js";
 import type { ResourceEntry } from "./types.js";
 
 /** The resources of one type in a snapshot, frozen. */
@@ -83,6 +83,8 @@ export function viewOf(typeUrl: string, resources: TypeResources): ResourceSetVi
   let view = views.get(resources);
   if (!view) {
     let cached: readonly ResourceEntry[] | undefined;
+    let byName: Map<string, ResourceEntry> | undefined;
+    let keys: readonly string[] | undefined;
     const entries = resources.entries;
     const all = (): readonly ResourceEntry[] => {
       cached ??= Object.freeze(Object.values(entries));
@@ -94,9 +96,15 @@ export function viewOf(typeUrl: string, resources: TypeResources): ResourceSetVi
       get size() {
         return all().length;
       },
-      get: (name) => (Object.hasOwn(entries, name) ? entries[name] : undefined),
+      get: (name) => {
+        byName ??= new Map(Object.entries(entries));
+        return byName.get(name);
+      },
       all,
-      names: () => Object.keys(entries),
+      names: () => {
+        keys ??= Object.freeze(Object.keys(entries));
+        return keys;
+      },
     };
     views.set(resources, view);
   }
@@ -178,6 +186,30 @@ export function buildSnapshot(store: EntryStore, input: SnapshotInput, previous?
   return snapshot;
 }
 
+const diffs = new WeakMap<TypeResources, WeakMap<TypeResources, Set<string>>>();
+
+/** Names whose entries differ between two versions of a type; remembered per pair, so many groups moving between the same objects diff once. */
+function diffType(a: TypeResources | undefined, b: TypeResources | undefined): Set<string> {
+  if (a && b) {
+    const cached = diffs.get(a)?.get(b);
+    if (cached) return cached;
+  }
+  const names = new Set<string>();
+  const ae = a?.entries ?? {};
+  const be = b?.entries ?? {};
+  for (const name in ae) if (!sameEntry(ae[name], Object.hasOwn(be, name) ? be[name] : undefined)) names.add(name);
+  for (const name in be) if (!Object.hasOwn(ae, name)) names.add(name);
+  if (a && b) {
+    let inner = diffs.get(a);
+    if (!inner) {
+      inner = new WeakMap();
+      diffs.set(a, inner);
+    }
+    inner.set(b, names);
+  }
+  return names;
+}
+
 /** Names changed per type between two snapshots (types with equal versions are skipped). */
 export function diffSnapshots(before: Snapshot | undefined, after: Snapshot | undefined): Map<string, Set<string>> {
   const changed = new Map<string, Set<string>>();
@@ -186,13 +218,8 @@ export function diffSnapshots(before: Snapshot | undefined, after: Snapshot | un
     const a = before?.resources[typeUrl];
     const b = after?.resources[typeUrl];
     if (a === b || (a && b && a.version === b.version)) continue;
-    const names = new Set<string>();
-    const ae = a?.entries ?? {};
-    const be = b?.entries ?? {};
-    for (const name in ae) if (ae[name] !== be[name] && ae[name]?.version !== be[name]?.version) names.add(name);
-    for (const name in be) if (!Object.hasOwn(ae, name) || ae[name]!.version !== be[name]!.version) names.add(name);
     // A type appearing or disappearing wakes wildcard watches even when empty.
-    changed.set(typeUrl, names);
+    changed.set(typeUrl, diffType(a, b));
   }
   return changed;
 }
@@ -229,45 +256,70 @@ export function applyUpdate(
 
   const changed = new Map<string, Set<string>>();
   const start: Snapshot = base ?? { version: update.version, resources: Object.create(null) };
-  const next = produce(start, (draft) => {
-    (draft as { version: string }).version = update.version;
-    const touched = new Set([...upserts.keys(), ...removes.keys()]);
-    for (const typeUrl of touched) {
-      const current = start.resources[typeUrl];
-      const before = current?.entries ?? {};
-      const removed: ResourceEntry[] = [];
-      const added: ResourceEntry[] = [];
-      const names = new Set<string>();
-      for (const name of removes.get(typeUrl) ?? []) {
-        if (Object.hasOwn(before, name) && !upserts.get(typeUrl)?.has(name)) {
-          removed.push(before[name]!);
-          names.add(name);
-        }
-      }
-      for (const [name, entry] of upserts.get(typeUrl) ?? []) {
-        const old = Object.hasOwn(before, name) ? before[name] : undefined;
-        if (old === entry || (old && old.version === entry.version && old.ttlMs === entry.ttlMs)) continue;
-        if (old) removed.push(old);
-        added.push(entry);
+  const nextTypes = new Map<string, TypeResources>();
+  for (const typeUrl of new Set([...upserts.keys(), ...removes.keys()])) {
+    const current = start.resources[typeUrl];
+    const before = current?.entries ?? {};
+    const removed: ResourceEntry[] = [];
+    const added: ResourceEntry[] = [];
+    const names = new Set<string>();
+    for (const name of removes.get(typeUrl) ?? []) {
+      if (Object.hasOwn(before, name) && !upserts.get(typeUrl)?.has(name) && !names.has(name)) {
+        removed.push(before[name]!);
         names.add(name);
       }
-      if (names.size === 0 && current) continue;
-      changed.set(typeUrl, names);
-      const version = updateVersion(current?.version ?? versionOf([]), removed, added);
-      const resources = draft.resources as Record<string, TypeResources>;
-      if (!current) {
-        const map = new Map<string, ResourceEntry>();
-        for (const e of added) map.set(e.name, e);
-        resources[typeUrl] = freezeType(map, version);
-        continue;
-      }
-      const t = resources[typeUrl] as { version: string; entries: Record<string, ResourceEntry> };
-      t.version = version;
-      const addedNames = new Set(added.map((a) => a.name));
-      for (const e of removed) if (!addedNames.has(e.name)) delete t.entries[e.name];
-      for (const e of added) t.entries[e.name] = e;
     }
+    for (const [name, entry] of upserts.get(typeUrl) ?? []) {
+      const old = Object.hasOwn(before, name) ? before[name] : undefined;
+      if (sameEntry(old, entry)) continue;
+      if (old) removed.push(old);
+      added.push(entry);
+      names.add(name);
+    }
+    if (names.size === 0 && current) continue;
+    changed.set(typeUrl, names);
+    nextTypes.set(typeUrl, updatedType(current, removed, added));
+  }
+  const next = produce(start, (draft) => {
+    (draft as { version: string }).version = update.version;
+    for (const [typeUrl, t] of nextTypes) (draft.resources as Record<string, TypeResources>)[typeUrl] = t;
   });
   built.add(next);
   return { snapshot: next, changed };
+}
+
+/** Results of recent updates per base type, so many groups applying the same change share one result. */
+const updates = new WeakMap<TypeResources, Map<string, TypeResources>>();
+const UPDATE_MEMO = 16;
+
+/** A type with entries removed and added: immer keeps every unchanged entry; the version is updated from the changes only. */
+function updatedType(
+  current: TypeResources | undefined,
+  removed: readonly ResourceEntry[],
+  added: readonly ResourceEntry[],
+): TypeResources {
+  const version = updateVersion(current?.version ?? versionOf([]), removed, added);
+  if (!current) {
+    const map = new Map<string, ResourceEntry>();
+    for (const e of added) map.set(e.name, e);
+    return freezeType(map, version);
+  }
+  const key = `${removed.map((e) => e.name).join("\0")}|${added.map((e) => `${e.name}\0${e.version}\0${e.ttlMs ?? ""}`).join("\0")}`;
+  let memo = updates.get(current);
+  const found = memo?.get(key);
+  if (found) return found;
+  const addedNames = new Set(added.map((a) => a.name));
+  const result = produce(current, (draft) => {
+    const t = draft as { version: string; entries: Record<string, ResourceEntry> };
+    t.version = version;
+    for (const e of removed) if (!addedNames.has(e.name)) delete t.entries[e.name];
+    for (const e of added) t.entries[e.name] = e;
+  });
+  if (!memo) {
+    memo = new Map();
+    updates.set(current, memo);
+  }
+  if (memo.size >= UPDATE_MEMO) memo.delete(memo.keys().next().value!);
+  memo.set(key, result);
+  return result;
 }

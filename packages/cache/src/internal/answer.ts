@@ -37,6 +37,14 @@ function sotwState(
   policy: TypePolicy,
 ): { resources: readonly ResourceEntry[]; version: string; wildcard: boolean } {
   if (effectiveWildcard(request, policy)) return { resources: view.all(), version: view.version, wildcard: true };
+  if (request.names.size >= view.size && view.size > 0) {
+    // Names covering the whole type (an Envoy asking for the endpoints of
+    // every cluster): share the type's array and version instead of building
+    // a per-watch copy.
+    let found = 0;
+    for (const name of request.names) if (view.get(name)) found++;
+    if (found === view.size) return { resources: view.all(), version: view.version, wildcard: false };
+  }
   const resources = subscribed(view, request);
   // Named subscriptions get the version of what they name, so a change to
   // another name wakes nobody (protocol.md: sotw-answer-only-when-changed).
@@ -90,7 +98,7 @@ export function heartbeatSotw(view: ResourceSetView | undefined, request: SotwWa
 /**
  * The delta answer for a watch, or `undefined` to hold it.
  *
- * `changed` limits the work to names changed since the watch was last
+ * `changed` (batches of names) limits the work to names changed since the watch was last
  * evaluated (a held watch has already seen everything else); `undefined`
  * evaluates everything.
  */
@@ -99,7 +107,7 @@ export function answerDelta(
   request: DeltaWatchRequest,
   policy: TypePolicy,
   systemVersion: string,
-  changed?: ReadonlySet<string>,
+  changed?: readonly ReadonlySet<string>[],
 ): DeltaResponse | undefined {
   if (!view) return undefined;
   const wildcard = effectiveWildcard(request, policy);
@@ -107,29 +115,36 @@ export function answerDelta(
   const force = request.forceNames;
   const resources: ResourceEntry[] = [];
   const removed: string[] = [];
-  const seen = new Set<string>();
+  // One name, in scope: send it if the client lacks it or holds another
+  // version, or if it was just subscribed (protocol.md: delta-resubscribe-resends);
+  // say "removed" if it is gone or never existed (protocol.md: delta-removed).
   const consider = (name: string): void => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    if (!wildcard && !request.names.has(name)) return;
     const entry = view.get(name);
     if (entry) {
-      // A name subscribed again is sent even if the client is believed to
-      // hold it (protocol.md: delta-resubscribe-resends).
       if (force.has(name) || held.get(name) !== entry.version) resources.push(entry);
     } else if (held.has(name) || force.has(name)) {
-      // Deleted, or subscribed but never existed (protocol.md: delta-removed).
       removed.push(name);
     }
   };
   if (changed) {
-    for (const name of changed) consider(name);
-    for (const name of force) consider(name);
+    if (changed.length === 1 && force.size === 0) {
+      for (const name of changed[0]!) if (wildcard || request.names.has(name)) consider(name);
+    } else {
+      const seen = new Set<string>();
+      for (const batch of [...changed, force]) {
+        for (const name of batch) {
+          if (seen.has(name)) continue;
+          seen.add(name);
+          if (wildcard || request.names.has(name)) consider(name);
+        }
+      }
+    }
+  } else if (wildcard) {
+    for (const name of view.names()) consider(name);
+    for (const name of held.keys()) if (!view.get(name)) removed.push(name);
+    for (const name of force) if (!view.get(name) && !held.has(name)) removed.push(name);
   } else {
-    if (wildcard) for (const name of view.names()) consider(name);
     for (const name of request.names) consider(name);
-    for (const name of force) consider(name);
-    for (const name of held.keys()) consider(name);
   }
   // The first wildcard request is always answered, even when empty (protocol.md: delta-first-wildcard).
   if (resources.length === 0 && removed.length === 0 && !request.forceResponse) return undefined;

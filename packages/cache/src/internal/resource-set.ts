@@ -19,10 +19,16 @@ const laneCache = new WeakMap<ResourceEntry, Lanes>();
 export function entryLanes(entry: ResourceEntry): Lanes {
   let lanes = laneCache.get(entry);
   if (!lanes) {
-    lanes = memberLanes(entry.name, entry.version);
+    lanes = memberLanes(entry.name, entry.ttlMs === undefined ? entry.version : `${entry.version}/ttl=${entry.ttlMs}`);
     laneCache.set(entry, lanes);
   }
   return lanes;
+}
+
+/** True when two entries would be sent identically (same content and TTL), whichever store made them. */
+export function sameEntry(a: ResourceEntry | undefined, b: ResourceEntry | undefined): boolean {
+  if (a === b) return true;
+  return a !== undefined && b !== undefined && a.name === b.name && a.version === b.version && a.ttlMs === b.ttlMs;
 }
 
 /** The version of a set of entries (order-independent). */

@@ -6,7 +6,7 @@
  * Reentrancy: `notify` evaluates one watch at a time and leaves the others
  * indexed until they are answered, so a subscriber that changes the cache
  * from inside `next()` triggers a nested `notify` that sees every watch still
- * waiting, with the changes merged into their pending sets.
+ * waiting, with the changes added to their pending lists.
  */
 export interface IndexedWatch {
   readonly wildcard: boolean;
@@ -17,18 +17,33 @@ export interface IndexedWatch {
    * Names changed since the watch was last evaluated (kept only by watches
    * that can use it: delta); `undefined` means "anything may have changed".
    */
-  pending: Set<string> | undefined;
+  pending: PendingChanges | undefined;
   /** Computes the response for the pending changes; true when it answered (and deactivated itself). */
   wake(): boolean;
   /** Emits a TTL heartbeat if one is due; true when it answered. */
   heartbeat(): boolean;
 }
 
+/** Change batches a held watch has not looked at yet (shared, never mutated), with their total size. */
+export interface PendingChanges {
+  readonly batches: ReadonlySet<string>[];
+  size: number;
+}
+
 /** Past this many pending names a watch re-evaluates everything instead. */
 const PENDING_LIMIT = 4096;
 
+/**
+ * Watches naming more than this many resources are not indexed name by name
+ * (an Envoy naming the endpoints of 1,000 clusters would cost 1,000 set
+ * insertions per watch); a change tests them directly, stopping at the first
+ * name they share with it.
+ */
+const BROAD_WATCH = 32;
+
 export class WatchIndex {
   readonly #wildcard = new Set<IndexedWatch>();
+  readonly #broad = new Set<IndexedWatch>();
   readonly #byName = new Map<string, Set<IndexedWatch>>();
   readonly #all = new Set<IndexedWatch>();
 
@@ -38,7 +53,14 @@ export class WatchIndex {
 
   add(watch: IndexedWatch): void {
     this.#all.add(watch);
-    if (watch.wildcard) this.#wildcard.add(watch);
+    if (watch.wildcard) {
+      this.#wildcard.add(watch);
+      return;
+    }
+    if (watch.names.size > BROAD_WATCH) {
+      this.#broad.add(watch);
+      return;
+    }
     for (const name of watch.names) {
       let set = this.#byName.get(name);
       if (!set) {
@@ -51,7 +73,14 @@ export class WatchIndex {
 
   remove(watch: IndexedWatch): void {
     if (!this.#all.delete(watch)) return;
-    this.#wildcard.delete(watch);
+    if (watch.wildcard) {
+      this.#wildcard.delete(watch);
+      return;
+    }
+    if (watch.names.size > BROAD_WATCH) {
+      this.#broad.delete(watch);
+      return;
+    }
     for (const name of watch.names) {
       const set = this.#byName.get(name);
       if (set) {
@@ -73,6 +102,7 @@ export class WatchIndex {
       const names = changed instanceof Set ? (changed as Set<string>) : new Set(changed);
       if (names.size === 0) return;
       for (const w of this.#wildcard) affected.add(w);
+      for (const w of this.#broad) if (intersects(names, w.names)) affected.add(w);
       for (const name of names) {
         const set = this.#byName.get(name);
         if (set) for (const w of set) affected.add(w);
@@ -80,8 +110,12 @@ export class WatchIndex {
       for (const w of affected) {
         const pending = w.pending;
         if (!pending) continue;
-        if (pending.size + names.size > PENDING_LIMIT) w.pending = undefined;
-        else for (const name of names) pending.add(name);
+        if (pending.size + names.size > PENDING_LIMIT) {
+          w.pending = undefined;
+        } else {
+          pending.batches.push(names);
+          pending.size += names.size;
+        }
       }
     }
     for (const w of affected) {
@@ -96,4 +130,10 @@ export class WatchIndex {
       if (w.active && w.heartbeat()) this.remove(w);
     }
   }
+}
+
+function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const name of small) if (large.has(name)) return true;
+  return false;
 }

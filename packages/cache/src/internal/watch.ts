@@ -10,7 +10,7 @@ export interface WatchSpec<R> {
   /** The index to wait in, resolved when subscribed. */
   index(): WatchIndex;
   /** The answer for the changes given (`undefined` = everything), or undefined to hold. */
-  answer(changed: ReadonlySet<string> | undefined): R | undefined;
+  answer(changed: readonly ReadonlySet<string>[] | undefined): R | undefined;
   /** A heartbeat, if one is due. */
   heartbeat(): R | undefined;
   /** Runs once when subscribed. */
@@ -49,8 +49,8 @@ export function openWatch<R>(spec: WatchSpec<R>): Observable<R> {
       active: true,
       pending: undefined,
       wake() {
-        const changed = watch.pending;
-        watch.pending = spec.tracksChanges ? new Set() : undefined;
+        const changed = watch.pending?.batches;
+        watch.pending = spec.tracksChanges ? { batches: [], size: 0 } : undefined;
         let response: R | undefined;
         try {
           response = spec.answer(changed);
@@ -84,7 +84,7 @@ export function openWatch<R>(spec: WatchSpec<R>): Observable<R> {
       return close;
     }
     if (!subscriber.closed) {
-      watch.pending = spec.tracksChanges ? new Set() : undefined;
+      watch.pending = spec.tracksChanges ? { batches: [], size: 0 } : undefined;
       index.add(watch);
     }
     return close;
