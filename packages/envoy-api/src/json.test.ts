@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ErrorCode, XdskitError } from "./errors.js";
 import { CertificateDetails } from "./gen/envoy/admin/v3/certs.js";
 import { ConfigDump } from "./gen/envoy/admin/v3/config_dump.js";
+import { Bootstrap } from "./gen/envoy/config/bootstrap/v3/bootstrap.js";
 import { Cluster, Cluster_LbPolicy } from "./gen/envoy/config/cluster/v3/cluster.js";
 import { DataSource, Node } from "./gen/envoy/config/core/v3/base.js";
 import { SocketOption } from "./gen/envoy/config/core/v3/socket_option.js";
@@ -273,6 +274,12 @@ describe("fromJson errors", () => {
     expect(e.message).toContain(
       'unknown value "ROUND_ROBBIN" for enum envoy.config.cluster.v3.Cluster.LbPolicy; expected one of ROUND_ROBIN,',
     );
+  });
+
+  it("names a bad duration deep in a bootstrap", () => {
+    const e = caught(() => fromJson(Bootstrap, { staticResources: { clusters: [{ name: "a", connectTimeout: 5 }] } }));
+    expect(e.message).toBe('$.staticResources.clusters[0].connectTimeout: expected a duration string like "1.5s", got 5');
+    expect(e.path).toBe("$.staticResources.clusters[0].connectTimeout");
   });
 
   it("names a bad duration", () => {
