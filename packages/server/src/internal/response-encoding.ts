@@ -30,18 +30,46 @@ export function sotwAny(entry: ResourceEntry, heartbeat: boolean): Any {
   return { typeUrl: TypeUrl.Resource, value: Resource.encode(wrapped(entry, heartbeat)).finish() };
 }
 
-/** Encodes a SotW response with its nonce. */
-export function encodeSotw(response: SotwResponse, nonce: string): Buffer {
+// The encoded `resources` field of a SotW response, per resource list. Caches
+// hand the same frozen list to every stream of a node group (e.g. a
+// wildcard's full set), so the Anys are framed once per update, not once per
+// stream; each stream only adds its version, type URL and nonce.
+const bodies = new WeakMap<readonly ResourceEntry[], Buffer>();
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function sotwBody(resources: readonly ResourceEntry[], heartbeat: boolean): Buffer {
+  const cached = heartbeat ? undefined : bodies.get(resources);
+  if (cached !== undefined) return cached;
   const message: DiscoveryResponse = {
+    versionInfo: "",
+    resources: resources.map((e) => sotwAny(e, heartbeat)),
+    canary: false,
+    typeUrl: "",
+    nonce: "",
+    controlPlane: undefined,
+  };
+  const body = toBuffer(DiscoveryResponse.encode(message).finish());
+  if (!heartbeat) bodies.set(resources, body);
+  return body;
+}
+
+/**
+ * Encodes a SotW response with its nonce: the stream's own fields followed by
+ * the shared resources field (protobuf fields may come in any order).
+ */
+export function encodeSotw(response: SotwResponse, nonce: string): Buffer {
+  const head: DiscoveryResponse = {
     versionInfo: response.version,
-    resources: response.resources.map((e) => sotwAny(e, response.heartbeat === true)),
+    resources: [],
     canary: false,
     typeUrl: response.typeUrl,
     nonce,
     controlPlane: undefined,
   };
-  const bytes = DiscoveryResponse.encode(message).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Buffer.concat([toBuffer(DiscoveryResponse.encode(head).finish()), sotwBody(response.resources, response.heartbeat === true)]);
 }
 
 /** One message of a (possibly split) delta response. */
@@ -61,8 +89,7 @@ export function encodeDelta(response: DeltaResponse, chunk: DeltaChunk, nonce: s
     nonce,
     controlPlane: undefined,
   };
-  const bytes = DeltaDiscoveryResponse.encode(message).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return toBuffer(DeltaDiscoveryResponse.encode(message).finish());
 }
 
 /** An upper bound of what one resource adds to a response, in bytes. */

@@ -1,0 +1,54 @@
+import { DeltaDiscoveryResponse, DiscoveryResponse, Resource, TypeUrl } from "@xdskit/envoy-api";
+import { describe, expect, it } from "vitest";
+import { entry } from "../../test-support/fake-watcher.js";
+import { encodeDelta, encodeSotw, splitDelta } from "./response-encoding.js";
+
+const CDS = TypeUrl.Cluster;
+
+describe("encodeSotw", () => {
+  it("puts each stored encoding into an Any as is, with the stream's version, type URL and nonce", () => {
+    const resources = [entry(CDS, "a", "1"), entry(CDS, "b", "1", 100)];
+    const first = DiscoveryResponse.decode(encodeSotw({ typeUrl: CDS, version: "v1", resources }, "1"));
+    const second = DiscoveryResponse.decode(encodeSotw({ typeUrl: CDS, version: "v1", resources }, "2"));
+    expect(first).toMatchObject({ versionInfo: "v1", typeUrl: CDS, nonce: "1" });
+    expect(second.nonce).toBe("2");
+    expect(first.resources.map((r) => r.typeUrl)).toEqual([CDS, CDS]);
+    expect([...first.resources[1]!.value]).toEqual([...resources[1]!.bytes]);
+    expect(second.resources).toEqual(first.resources);
+  });
+
+  it("wraps TTL resources and heartbeats (without body) in Resource", () => {
+    const resources = [entry(CDS, "a", "7", 0, 2500)];
+    const normal = DiscoveryResponse.decode(encodeSotw({ typeUrl: CDS, version: "v", resources }, "1"));
+    const wrapped = Resource.decode(normal.resources[0]!.value);
+    expect(wrapped).toMatchObject({ name: "a", version: "7", resource: { typeUrl: CDS } });
+    expect(wrapped.ttl!.seconds.toNumber()).toBe(2);
+    expect(wrapped.ttl!.nanos).toBe(500_000_000);
+    const heartbeat = DiscoveryResponse.decode(encodeSotw({ typeUrl: CDS, version: "v", resources, heartbeat: true }, "2"));
+    expect(Resource.decode(heartbeat.resources[0]!.value).resource).toBeUndefined();
+  });
+});
+
+describe("splitDelta", () => {
+  it("keeps one message when it fits, and splits by size otherwise with removals last", () => {
+    const resources = Array.from({ length: 6 }, (_, i) => entry(CDS, `r${i}`, "1", 1000));
+    const response = { typeUrl: CDS, systemVersion: "s", resources, removed: ["x", "y"] };
+    expect(splitDelta(response, 1_000_000)).toHaveLength(1);
+    const chunks = splitDelta(response, 2500);
+    expect(Array.isArray(chunks)).toBe(true);
+    const list = chunks as Exclude<typeof chunks, { tooLarge: true }>;
+    expect(list.length).toBeGreaterThanOrEqual(3);
+    expect(list.flatMap((c) => c.resources.map((e) => e.name))).toEqual(resources.map((e) => e.name));
+    expect(list.at(-1)!.removed).toEqual(["x", "y"]);
+    for (const [i, chunk] of list.entries()) {
+      const bytes = encodeDelta(response, chunk, String(i));
+      expect(bytes.length).toBeLessThanOrEqual(2500);
+      expect(DeltaDiscoveryResponse.decode(bytes).systemVersionInfo).toBe("s");
+    }
+  });
+
+  it("names a single resource that cannot fit", () => {
+    const result = splitDelta({ typeUrl: CDS, systemVersion: "s", resources: [entry(CDS, "huge", "1", 5000)], removed: [] }, 2048);
+    expect(result).toMatchObject({ tooLarge: true, resourceName: "huge" });
+  });
+});
