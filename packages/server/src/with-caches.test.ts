@@ -1,7 +1,7 @@
 // The server with the real caches from @xdskit/cache.
 
 import { credentials } from "@grpc/grpc-js";
-import { LinearCache, SnapshotCache } from "@xdskit/cache";
+import { EntryStore, LinearCache, SnapshotCache } from "@xdskit/cache";
 import { DeltaDiscoveryRequest, EndpointDiscoveryServiceClient, TypeUrl, unpack } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
@@ -108,5 +108,25 @@ describe("XdsServer with SnapshotCache", () => {
     expect(second.resources.map((r) => r.name)).toEqual(["b"]);
     stream.close();
     client.close();
+  });
+
+  it("encodes each resource once, however many streams receive it", async () => {
+    let encodes = 0;
+    const snapshots = new SnapshotCache({ entries: new EntryStore({ onEncode: () => encodes++ }), nodeGroup: () => "all" });
+    cache = snapshots;
+    snapshots.setSnapshot("all", snapshot("1", "web"));
+    expect(encodes).toBe(4);
+    harness = await startServer(snapshots);
+    const client = adsClient(harness.address);
+    const streams = Array.from({ length: 5 }, () => openSotw(client));
+    for (const [i, stream] of streams.entries()) stream.send({ node: { id: `n${i}` }, typeUrl: TypeUrl.Cluster });
+    const first = await Promise.all(streams.map((s) => s.next()));
+    for (const [i, stream] of streams.entries())
+      stream.send({ typeUrl: TypeUrl.Cluster, versionInfo: first[i]!.versionInfo, responseNonce: first[i]!.nonce });
+    await until(() => harness!.events.filter((e) => e.kind === "ack").length === 5);
+    snapshots.setSnapshot("all", snapshot("2", "web", 2));
+    await Promise.all(streams.map((s) => s.next()));
+    expect(encodes).toBe(8);
+    for (const stream of streams) stream.close();
   });
 });
