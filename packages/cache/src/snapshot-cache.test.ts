@@ -1,4 +1,5 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { createSnapshotValidator } from "@xdskit/resources";
 import { afterEach, describe, expect, it } from "vitest";
 import { EntryStore } from "./entry-store.js";
 import { CDS, cla, cluster, EDS, LDS, listener, node, RDS, record, route, SDS, secret, sotw } from "./internal/fixtures.test.js";
@@ -72,6 +73,16 @@ describe("SnapshotCache.setSnapshot", () => {
     expect(error.message).toMatch(/bad2/);
     expect(cache.getSnapshot("g")!.version).toBe("1");
     expect(w.values).toEqual([]);
+  });
+
+  it("validator-resources: the @xdskit/resources snapshot validator plugs in and refuses a snapshot with a missing EDS reference", () => {
+    const cache = make({ validator: createSnapshotValidator() });
+    cache.setSnapshot("g", { version: "1", resources: { [CDS]: [cluster("a")], [EDS]: [cla("a")] } });
+    const error = refused(() =>
+      cache.setSnapshot("g", { version: "2", resources: { [CDS]: [cluster("a"), cluster("b")], [EDS]: [cla("a")] } }),
+    );
+    expect(error.violations.some((v) => v.name === "b" && /b/.test(v.message + (v.path ?? "")))).toBe(true);
+    expect(cache.getSnapshot("g")!.version).toBe("1");
   });
 
   it("validator-report: in report mode the snapshot is set and the violations are returned", () => {

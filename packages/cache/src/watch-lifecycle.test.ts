@@ -111,6 +111,21 @@ describe.each(HARNESSES)("watch lifecycle: $name", ({ make }) => {
     }
   });
 
+  it("watch-names-copied: a server reusing and changing its names Set after watching does not change the open watch", () => {
+    const n = h.nodes[0]!;
+    const subscribed = new Set(["a"]);
+    const v = versionOf(0, ["a"]);
+    const w = record(h.cache.watchSotw({ ...sotw(n, EDS, { versionInfo: v }), names: subscribed }));
+    subscribed.delete("a");
+    subscribed.add("b");
+    h.set(EDS, [cla("a"), cla("b", 5)]);
+    expect(w.values).toEqual([]);
+    w.subscription.unsubscribe();
+    h.set(EDS, [cla("a", 5), cla("b", 5)]);
+    expect(w.values).toEqual([]);
+    expect(open(n.id)).toBe(0);
+  });
+
   it("watch-bad-request: a malformed request errors the Observable with a clear message instead of throwing", () => {
     const r = record(h.cache.watchSotw({ ...sotw(h.nodes[0]!, EDS), names: ["a"] as unknown as Set<string> }));
     expect(String(r.error)).toMatch(/names must be a Set/);

@@ -89,9 +89,12 @@ export class CacheCore {
     return undefined;
   }
 
-  watchSotw(request: SotwWatchRequest, place: () => WatchPlace): Observable<SotwResponse> {
-    const error = this.check("watchSotw", request, false);
+  watchSotw(given: SotwWatchRequest, place: () => WatchPlace): Observable<SotwResponse> {
+    const error = this.check("watchSotw", given, false);
     if (error) return throwError(() => error);
+    // The watch keeps its own copy of the names: the server may reuse and
+    // change its set for the next request while this watch is still indexed.
+    const request: SotwWatchRequest = { ...given, names: new Set(given.names) };
     const policy = this.policy(request.typeUrl);
     let resolved: WatchPlace | undefined;
     return openWatch<SotwResponse>({
@@ -109,9 +112,10 @@ export class CacheCore {
     });
   }
 
-  watchDelta(request: DeltaWatchRequest, place: () => WatchPlace): Observable<DeltaResponse> {
-    const error = this.check("watchDelta", request, true);
+  watchDelta(given: DeltaWatchRequest, place: () => WatchPlace): Observable<DeltaResponse> {
+    const error = this.check("watchDelta", given, true);
     if (error) return throwError(() => error);
+    const request: DeltaWatchRequest = { ...given, names: new Set(given.names) };
     const policy = this.policy(request.typeUrl);
     let resolved: WatchPlace | undefined;
     return openWatch<DeltaResponse>({
