@@ -217,6 +217,27 @@ staticResources:
     }
   });
 
+  it("reads 64-bit integers exactly and plain integers everywhere else", () => {
+    const bootstrap = fromYaml(
+      Bootstrap,
+      `
+node: { id: n, metadata: { big: 12, ratio: 0.5 } }
+static_resources:
+  clusters:
+  - name: a
+    per_connection_buffer_limit_bytes: 4294967295
+    lb_policy: 2
+    ring_hash_lb_config: { minimum_ring_size: 18446744073709551615 }
+    upstream_connection_options: { tcp_keepalive: { keepalive_time: 7 } }
+`,
+    );
+    const cluster = bootstrap.staticResources?.clusters[0];
+    expect(cluster?.ringHashLbConfig?.minimumRingSize?.toString()).toBe("18446744073709551615");
+    expect(cluster?.perConnectionBufferLimitBytes).toBe(4294967295);
+    expect(cluster?.lbPolicy).toBe(2);
+    expect(bootstrap.node?.metadata).toEqual({ big: 12, ratio: 0.5 });
+  });
+
   it("reports YAML syntax errors with their line", () => {
     expect(() => fromYaml(Cluster, "name: [unclosed\n")).toThrow(/not valid YAML: .*line/);
   });

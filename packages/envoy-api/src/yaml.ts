@@ -16,7 +16,8 @@ const READ_DEFAULTS = Object.freeze({ ignoreUnknownFields: JSON_DEFAULTS.ignoreU
  * Reads YAML, as Envoy users write config (snake_case names, `"@type"` in
  * `typed_config`, durations like `0.25s`), into a message.
  *
- * The YAML is parsed as YAML 1.2 (core schema, merge keys `<<` allowed) and
+ * The YAML is parsed as YAML 1.2 (core schema, merge keys `<<` allowed;
+ * integers are read exactly, so a `uint64` beyond 2^53 keeps every digit) and
  * then read by the same rules as {@link fromJson}, so proto names and JSON
  * names both work. Use it to load an Envoy bootstrap or resources kept as
  * YAML files.
@@ -37,7 +38,7 @@ const READ_DEFAULTS = Object.freeze({ ignoreUnknownFields: JSON_DEFAULTS.ignoreU
  */
 export function fromYaml<T>(type: MessageType<T>, text: string, options?: FromJsonOptions): T {
   const ctx = resolveOptions("fromYaml", READ_DEFAULTS, options);
-  const doc = parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true, intAsBigInt: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0] as Error;
     throw new XdskitError(ErrorCode.INVALID_JSON, `$: not valid YAML: ${first.message}`, { path: "$", cause: first });

@@ -52,7 +52,8 @@ function enumFromJson(type: string, json: unknown, ctx: ReadContext, path: strin
     const list = names.length > 12 ? `${names.slice(0, 12).join(", ")}, ...` : names.join(", ");
     throw invalidJson(path, `unknown value ${JSON.stringify(json)} for enum ${type}; expected one of ${list}`);
   }
-  if (typeof json === "number" && Number.isInteger(json) && json >= -2147483648 && json <= 2147483647) return json;
+  const n = typeof json === "bigint" ? Number(json) : json;
+  if (typeof n === "number" && Number.isInteger(n) && n >= -2147483648 && n <= 2147483647) return n;
   throw expected(path, `an enum value name of ${type} (or its number)`, json);
 }
 

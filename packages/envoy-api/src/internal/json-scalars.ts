@@ -144,6 +144,7 @@ export function base64ToBytes(text: string): Uint8Array | undefined {
 }
 
 function parseInteger(type: string, json: unknown, path: string): bigint {
+  if (typeof json === "bigint") return json; // from YAML, which reads integers exactly
   if (typeof json === "number") {
     if (!Number.isInteger(json)) throw expected(path, `an integer (${type})`, json);
     return BigInt(json);
@@ -178,6 +179,7 @@ export function scalarFromJson(type: string, json: unknown, path: string): unkno
     case "float": {
       let n: number;
       if (typeof json === "number") n = json;
+      else if (typeof json === "bigint") n = Number(json);
       else if (json === "NaN") n = Number.NaN;
       else if (json === "Infinity") n = Number.POSITIVE_INFINITY;
       else if (json === "-Infinity") n = Number.NEGATIVE_INFINITY;

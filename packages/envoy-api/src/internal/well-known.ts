@@ -133,6 +133,7 @@ function plainToJson(value: unknown, path: string): unknown {
 
 /** Reads any JSON value into the plain form the generated code keeps for Struct/Value/ListValue. */
 function plainFromJson(json: unknown, path: string): unknown {
+  if (typeof json === "bigint") return Number(json); // a Value holds a double
   if (json === null || typeof json === "string" || typeof json === "boolean") return json;
   if (typeof json === "number") {
     if (!Number.isFinite(json)) throw expected(path, "a finite number", json);
