@@ -66,7 +66,8 @@ export interface ResourceTypeDefinition<T> {
   /**
    * The type URL. Default: `type.googleapis.com/` plus the codec's registered
    * full name. Required when the codec is not registered: it is then
-   * registered under the name after the URL's last `/`, so `pack`/`unpack` know it.
+   * registered under the name after the URL's last `/`, so `pack`/`unpack`
+   * know it. A codec the registry already knows keeps its own name.
    */
   readonly typeUrl?: string;
   /** Reads a resource's name. Default: none (callers supply names). */
@@ -77,6 +78,15 @@ export interface ResourceTypeDefinition<T> {
   readonly fullState?: boolean;
   /** See {@link ResourceType.wildcardAllowed}. Default: false. */
   readonly wildcardAllowed?: boolean;
+}
+
+function isRegisteredCodec(codec: MessageType<any>): boolean {
+  try {
+    typeUrlOf(codec);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const NO_REFERENCES: readonly ResourceReference[] = Object.freeze([]);
@@ -125,7 +135,9 @@ export function defineResourceType<T>(def: ResourceTypeDefinition<T>): ResourceT
     }
   } else if (typeof typeUrl !== "string" || !/\/[^/]+$/.test(typeUrl)) {
     throw optionError("typeUrl", 'a type URL such as "type.googleapis.com/acme.v1.Quota"', typeUrl);
-  } else if (!hasMessageType(typeUrl)) {
+  } else if (!hasMessageType(typeUrl) && !isRegisteredCodec(codec)) {
+    // Register only codecs the registry does not know at all: registering a
+    // known codec under a second name would change what typeUrlOf() says for it.
     registerMessageType(typeNameOf(typeUrl), codec);
   }
   const references = def.references;

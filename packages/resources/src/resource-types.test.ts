@@ -1,4 +1,4 @@
-import { pack, TypeUrl, XdskitError } from "@xdskit/envoy-api";
+import { pack, TypeUrl, typeUrlOf, XdskitError } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
@@ -347,6 +347,8 @@ describe("defineResourceType / registerResourceType", () => {
     expect(custom.references(Duration.create())).toEqual([]);
     registerResourceType(custom);
     expect(resourceTypeOf("example.com/acme.mesh.v1.Quota")).toBe(custom);
+    // A codec the registry knows keeps its own type URL.
+    expect(typeUrlOf(Duration)).toBe("type.googleapis.com/google.protobuf.Duration");
   });
 
   it("rejects bad definitions with the option name", () => {
