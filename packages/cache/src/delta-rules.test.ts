@@ -169,6 +169,19 @@ describe.each(HARNESSES)("delta rules: $name", ({ make }) => {
     }
   });
 
+  it("delta-xdstp-names: xdstp:// names are subscribed, sent and removed like any other name", () => {
+    const name = "xdstp://mesh.example/envoy.config.endpoint.v3.ClusterLoadAssignment/web";
+    h.set(EDS, [cla(name)]);
+    for (const n of h.nodes) {
+      const first = answer(delta(n, EDS, { names: [name], forceNames: [name] }))!;
+      expect(names(first)).toEqual([name]);
+      const w = record(h.cache.watchDelta(delta(n, EDS, { names: [name], clientVersions: held(first) })));
+      h.remove(EDS, [name]);
+      expect(w.one().removed).toEqual([name]);
+      h.set(EDS, [cla(name)]);
+    }
+  });
+
   it("delta-ttl-heartbeat: a client holding current TTL resources gets heartbeats", () => {
     vi.useFakeTimers();
     try {

@@ -229,6 +229,29 @@ describe("SnapshotCache groups", () => {
     expect(encodes).toBe(41);
   });
 
+  it("wake-order: one change wakes clusters, then endpoints, then listeners, then routes (make before break)", () => {
+    const cache = make();
+    const n = node("g");
+    const order: string[] = [];
+    cache.setSnapshot("g", {
+      version: "1",
+      resources: { [CDS]: [cluster("a")], [EDS]: [cla("a")], [LDS]: [listener("l", "r")], [RDS]: [route("r")] },
+    });
+    const watchType = (typeUrl: string, sub: { wildcard?: boolean; names?: string[] }): void => {
+      const v = record(cache.watchSotw(sotw(n, typeUrl, sub))).one().version;
+      cache.watchSotw(sotw(n, typeUrl, { ...sub, versionInfo: v })).subscribe(() => order.push(typeUrl));
+    };
+    watchType(RDS, { names: ["r"] });
+    watchType(LDS, { wildcard: true });
+    watchType(EDS, { names: ["a"] });
+    watchType(CDS, { wildcard: true });
+    cache.setSnapshot("g", {
+      version: "2",
+      resources: { [RDS]: [route("r", "b")], [LDS]: [listener("l", "r", 1)], [EDS]: [cla("a", 1)], [CDS]: [cluster("a", 1)] },
+    });
+    expect(order).toEqual([CDS, EDS, LDS, RDS]);
+  });
+
   it("clearSnapshot: open watches stay held and are answered by the next snapshot", () => {
     const cache = make();
     const n = node("g");

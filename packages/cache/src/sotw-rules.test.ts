@@ -270,6 +270,12 @@ describe.each(HARNESSES)("SotW rules: $name", ({ make }) => {
     }
   });
 
+  it("xdstp-names: xdstp:// resource names are served like any other name", () => {
+    const name = "xdstp://mesh.example/envoy.config.endpoint.v3.ClusterLoadAssignment/web?shard=1";
+    h.set(EDS, [cla(name)]);
+    for (const n of h.nodes) expect(names(answer(sotw(n, EDS, { names: [name] }))!)).toEqual([name]);
+  });
+
   it("fetch: a one-shot fetch answers like a watch, undefined when current", async () => {
     h.set(CDS, [cluster("a")]);
     for (const n of h.nodes) {
