@@ -274,6 +274,7 @@ describe("fromJson errors", () => {
     expect(e.message).toContain(
       'unknown value "ROUND_ROBBIN" for enum envoy.config.cluster.v3.Cluster.LbPolicy; expected one of ROUND_ROBIN,',
     );
+    expect(caught(() => fromJson(Cluster, { lbPolicy: "constructor" })).code).toBe(ErrorCode.INVALID_JSON);
   });
 
   it("names a bad duration deep in a bootstrap", () => {

@@ -45,8 +45,7 @@ function enumFromJson(type: string, json: unknown, ctx: ReadContext, path: strin
   if (type === NULL_VALUE && (json === null || json === "NULL_VALUE")) return 0;
   if (typeof json === "string") {
     const values = enumSchema(type)?.v ?? {};
-    const n = values[json];
-    if (n !== undefined) return n;
+    if (Object.hasOwn(values, json)) return values[json] as number;
     if (ctx.ignoreUnknownFields) return SKIP;
     const names = Object.keys(values);
     const list = names.length > 12 ? `${names.slice(0, 12).join(", ")}, ...` : names.join(", ");
