@@ -67,9 +67,9 @@ export function messageToJson(fullName: string, message: Message, ctx: WriteCont
   const out: Message = {};
   for (const f of plan.fields) {
     const v = message[f.key];
-    if (v === undefined || (v === null && !(f.kind === "m" && !f.isMap && !f.repeated && WELL_KNOWN.get(f.type)?.nullIsValue))) continue;
+    if (v === undefined || (v === null && !nullIsValue(f))) continue;
     const name = ctx.useProtoNames ? f.proto : f.json;
-    const at = childPath(path, name);
+    const at = path + (ctx.useProtoNames ? f.protoSegment : f.jsonSegment);
     if (f.isMap) {
       const entries: [unknown, unknown][] = v instanceof Map ? [...v] : Object.entries(v as object);
       if (entries.length === 0 && !ctx.emitDefaults) continue;
@@ -152,12 +152,12 @@ function readFields(plan: MessagePlan, json: Message, ctx: ReadContext, path: st
   for (const key of Object.keys(json)) {
     if (key === skipKey) continue;
     const v = json[key];
-    const at = childPath(path, key);
     const f = plan.byName.get(key);
     if (!f) {
       if (ctx.ignoreUnknownFields) continue;
-      throw unknownField(plan, key, at);
+      throw unknownField(plan, key, childPath(path, key));
     }
+    const at = path + (key === f.json ? f.jsonSegment : f.protoSegment);
     seen ??= new Map();
     const twice = seen.get(f);
     if (twice !== undefined) throw invalidJson(at, `field ${f.proto} is given twice (as "${twice}" and "${key}")`);

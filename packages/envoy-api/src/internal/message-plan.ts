@@ -3,6 +3,7 @@
 import { ErrorCode, XdskitError } from "../errors.js";
 import { type MessageType, messageTypeOf } from "../registry.js";
 import { type FieldSchema, messageSchema } from "../schema.js";
+import { childPath } from "./json-context.js";
 
 /** One field, ready for the JSON codec. */
 export interface FieldPlan {
@@ -24,6 +25,9 @@ export interface FieldPlan {
   readonly hasPresence: boolean;
   /** The oneof the field belongs to, if any. */
   readonly oneof: string | undefined;
+  /** Path segments for error messages: `.connectTimeout` and `.connect_timeout`. */
+  readonly jsonSegment: string;
+  readonly protoSegment: string;
 }
 
 /** One message type, ready for the JSON codec. */
@@ -51,6 +55,8 @@ function fieldPlan(f: FieldSchema, oneofs: readonly string[] | undefined): Field
     mapKey: f.map?.key ?? "",
     hasPresence: !isMap && f.rep !== 1 && (f.kind === "m" || f.oi !== undefined || f.opt === 1),
     oneof: f.oi === undefined ? undefined : oneofs?.[f.oi],
+    jsonSegment: childPath("", f.j),
+    protoSegment: childPath("", f.n),
   };
 }
 
