@@ -9,10 +9,12 @@ import type { FilterChain } from "@xdskit/envoy-api/envoy/config/listener/v3/lis
 import type { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
 import type { HeaderMatcher, RetryPolicy, VirtualHost } from "@xdskit/envoy-api/envoy/config/route/v3/route_components";
 import { FilterConfig } from "@xdskit/envoy-api/envoy/config/route/v3/route_components";
+import { RBAC, RBACPerRoute } from "@xdskit/envoy-api/envoy/extensions/filters/http/rbac/v3/rbac";
 import {
   HttpConnectionManager as HcmCodec,
   type HttpConnectionManager,
 } from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
+import { DownstreamTlsContext } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
 import { unpackIf } from "../any.js";
 import { at, checkConfigSource, configTypeName, durationMs, type Out, report, UINT32_MAX } from "./common.js";
 
@@ -31,6 +33,20 @@ const SUPPORTED_OVERRIDES = new Set([
   "envoy.extensions.filters.http.rbac.v3.RBACPerRoute",
   "envoy.extensions.filters.http.stateful_session.v3.StatefulSessionPerRoute",
 ]);
+
+/** A41: gRPC cannot evaluate CEL conditions in RBAC policies. */
+function checkRbacPolicies(out: Out, rbac: RBAC | undefined, path: string): void {
+  for (const [key, rules] of [
+    ["rules", rbac?.rules],
+    ["shadow_rules", rbac?.shadowRules],
+  ] as const) {
+    for (const [name, policy] of Object.entries(rules?.policies ?? {})) {
+      if (policy.condition || policy.checkedCondition) {
+        report(out, `${at(path, key)}.policies[${name}]`, "rbac_condition", "uses a CEL condition, which gRPC does not support (gRFC A41)");
+      }
+    }
+  }
+}
 
 function checkHcm(out: Out, hcm: HttpConnectionManager, path: string, server: boolean): void {
   const names = new Set<string>();
@@ -58,6 +74,8 @@ function checkHcm(out: Out, hcm: HttpConnectionManager, path: string, server: bo
         `holds ${type}, which gRPC clients do not implement: use router, fault, rbac or stateful_session, or set is_optional (gRFC A39)`,
       );
     }
+    if (type === "envoy.extensions.filters.http.rbac.v3.RBAC")
+      checkRbacPolicies(out, unpackIf(filter.typedConfig, RBAC), at(p, "typed_config"));
     const isLast = i === filters.length - 1;
     if (type === ROUTER && !isLast) report(out, p, "router_last", "is the router filter, which must be the last filter (gRFC A39)");
     if (type !== ROUTER && isLast) report(out, p, "router_last", "must be the router filter: gRPC requires the router last (gRFC A39)");
@@ -69,6 +87,42 @@ function checkHcm(out: Out, hcm: HttpConnectionManager, path: string, server: bo
   } else {
     report(out, path, "route_specifier", "must set rds or route_config: gRPC clients do not support scoped routes (gRFC A27)");
   }
+}
+
+/** A29: server-side TLS comes from certificate providers, not SDS; no SNI requirement, lenient OCSP. */
+function checkServerTls(out: Out, chain: FilterChain, path: string): void {
+  const any = chain.transportSocket?.typedConfig;
+  if (!any) return;
+  const p = at(path, "transport_socket.typed_config");
+  const tls = unpackIf(any, DownstreamTlsContext);
+  if (!tls) {
+    report(out, p, "transport_socket", `holds ${typeNameOf(any.typeUrl)}: gRPC servers support only DownstreamTlsContext (gRFC A29)`);
+    return;
+  }
+  const common = tls.commonTlsContext;
+  if (
+    (common?.tlsCertificateSdsSecretConfigs ?? []).length > 0 ||
+    common?.validationContextSdsSecretConfig ||
+    common?.combinedValidationContext?.validationContextSdsSecretConfig
+  ) {
+    report(
+      out,
+      at(p, "common_tls_context"),
+      "tls_sds",
+      "uses SDS, which gRPC servers do not support: use certificate provider instances (gRFC A29)",
+    );
+  }
+  if ((common?.tlsCertificates ?? []).length > 0) {
+    report(
+      out,
+      at(p, "common_tls_context.tls_certificates"),
+      "tls_certificates",
+      "is not supported by gRPC servers: use tls_certificate_provider_instance (gRFC A29)",
+    );
+  }
+  if (tls.requireSni) report(out, at(p, "require_sni"), "require_sni", "must be false for gRPC servers (gRFC A29)");
+  if ((tls.ocspStaplePolicy ?? 0) !== 0)
+    report(out, at(p, "ocsp_staple_policy"), "ocsp_staple_policy", "must be LENIENT_STAPLING for gRPC servers (gRFC A29)");
 }
 
 /** Client listeners carry an HttpConnectionManager in api_listener (A27); server listeners (A36) have filter chains of one HCM each. */
@@ -99,6 +153,7 @@ export function checkListener(out: Out, listener: Listener): void {
     }
     const hcm = unpackIf(filters[hcmIndex]?.typedConfig, HcmCodec);
     if (hcm) checkHcm(out, hcm, at(p, `filters[${hcmIndex}].typed_config`), true);
+    checkServerTls(out, chain, p);
     if (chain.filterChainMatch?.destinationPort !== undefined) {
       report(out, at(p, "filter_chain_match.destination_port"), "server_filter_chain", "is not supported by gRPC servers (gRFC A36)");
     }
@@ -161,6 +216,8 @@ function checkOverrides(out: Out, configs: Readonly<Record<string, Any>> | undef
       optional = wrapper.isOptional;
     }
     const type = configTypeName(inner);
+    const perRoute = unpackIf(inner, RBACPerRoute);
+    if (perRoute) checkRbacPolicies(out, perRoute.rbac, `${at(path, "typed_per_filter_config")}[${name}].rbac`);
     if (!optional && (type === undefined || !SUPPORTED_OVERRIDES.has(type))) {
       report(
         out,

@@ -3,8 +3,9 @@ import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
 import { FilterConfig } from "@xdskit/envoy-api/envoy/config/route/v3/route_components";
 import { Cors } from "@xdskit/envoy-api/envoy/extensions/filters/http/cors/v3/cors";
+import { RBAC, RBACPerRoute } from "@xdskit/envoy-api/envoy/extensions/filters/http/rbac/v3/rbac";
 import { HttpConnectionManager } from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
-import { UpstreamTlsContext } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
+import { DownstreamTlsContext, UpstreamTlsContext } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
 import { describe, expect, it } from "vitest";
 import {
   apiListener,
@@ -102,6 +103,65 @@ describe("grpc profile: listeners (A27, A39, A36)", () => {
     expect(grpc(ResourceTypes.Listener, bad)).toEqual([
       "filter_chains[0].filters [grpc.server_filter_chain]",
       "filter_chains[0].filter_chain_match.destination_port [grpc.server_filter_chain]",
+    ]);
+  });
+});
+
+describe("grpc profile: RBAC and server TLS (A41, A29)", () => {
+  it("refuses CEL conditions in RBAC policies, in the filter and per route", () => {
+    const filter = rbacFilter({ action: "ALLOW", policies: { cel: { permissions: ["any"], principals: [{ principal: {} }] } } });
+    const withCondition = {
+      ...filter,
+      typedConfig: pack(RBAC, {
+        rules: { action: 0, policies: { cel: { permissions: [{ any: true }], principals: [{ any: true }], condition: { id: 1 } } } },
+      }),
+    };
+    const l = apiListener({ name: "svc", rds: { routeConfigName: "r" }, httpFilters: [withCondition] });
+    expect(grpc(ResourceTypes.Listener, l)).toEqual([
+      "api_listener.api_listener.http_filters[0].typed_config.rules.policies[cel] [grpc.rbac_condition]",
+    ]);
+    const rc = routeConfiguration({
+      name: "r",
+      virtualHosts: [
+        virtualHost({
+          name: "vh",
+          routes: [
+            route({
+              match: { prefix: "/" },
+              cluster: "a",
+              perFilterConfig: {
+                "envoy.filters.http.rbac": pack(RBACPerRoute, { rbac: { rules: { policies: { p: { checkedCondition: {} } } } } }),
+              },
+            }),
+          ],
+        }),
+      ],
+    });
+    expect(grpc(ResourceTypes.RouteConfiguration, rc)).toEqual([
+      "virtual_hosts[0].routes[0].typed_per_filter_config[envoy.filters.http.rbac].rbac.rules.policies[p] [grpc.rbac_condition]",
+    ]);
+  });
+
+  it("refuses SDS, require_sni and strict OCSP on server listeners", () => {
+    const server = httpListener({ name: "server", port: 50051, rds: { routeConfigName: "r" }, tls: { certificateSecret: "cert" } });
+    expect(grpc(ResourceTypes.Listener, server)).toEqual([
+      "filter_chains[0].transport_socket.typed_config.common_tls_context [grpc.tls_sds]",
+    ]);
+    const strict = listener({
+      name: "server",
+      port: 50051,
+      filterChains: [
+        Object.assign(filterChain({ filters: [httpConnectionManagerFilter(httpConnectionManager({ rds: { routeConfigName: "r" } }))] }), {
+          transportSocket: {
+            name: "tls",
+            typedConfig: pack(DownstreamTlsContext, { requireSni: true, ocspStaplePolicy: 1, commonTlsContext: {} }),
+          },
+        }),
+      ],
+    });
+    expect(grpc(ResourceTypes.Listener, strict)).toEqual([
+      "filter_chains[0].transport_socket.typed_config.require_sni [grpc.require_sni]",
+      "filter_chains[0].transport_socket.typed_config.ocsp_staple_policy [grpc.ocsp_staple_policy]",
     ]);
   });
 });
