@@ -292,6 +292,12 @@ describe("other built-in descriptors", () => {
     expect(ResourceTypes.ClusterLoadAssignment.references(cla)[0]?.typeUrl).toBe(TypeUrl.LbEndpoint);
   });
 
+  it("never throws on hand-made resources that leave lists out", () => {
+    for (const type of Object.values(ResourceTypes)) {
+      expect(() => type.references({ name: "x", type: 3, vhds: {}, rds: {} } as never)).not.toThrow();
+    }
+  });
+
   it("LbEndpoint has no nameOf: callers supply LEDS names", () => {
     expect(ResourceTypes.LbEndpoint.nameOf).toBeUndefined();
   });

@@ -123,7 +123,11 @@ export function validateResource(
     add("", "message.shape", `could not be walked as a ${typeNameOf(typeUrl)}: ${(error as Error).message}`, "envoy");
   }
   if (profile === "grpc") {
-    for (const v of grpcProfileViolations(typeUrl, resource)) add(v.path, v.rule, v.message, "grpc");
+    try {
+      for (const v of grpcProfileViolations(typeUrl, resource)) add(v.path, v.rule, v.message, "grpc");
+    } catch (error) {
+      add("", "grpc.shape", `could not be checked against the gRPC rules: ${(error as Error).message}`, "grpc");
+    }
   }
   return out;
 }

@@ -31,6 +31,11 @@ type Out = ResourceReference[];
 
 const EDS_DISCOVERY_TYPE = 3;
 
+/** Lists as arrays even when a hand-made resource leaves them out. */
+function each<T>(list: readonly T[] | undefined, fn: (item: T, index: number) => void): void {
+  if (Array.isArray(list)) list.forEach(fn);
+}
+
 function at(prefix: string, field: string): string {
   return prefix === "" ? field : `${prefix}.${field}`;
 }
@@ -46,7 +51,7 @@ function sds(out: Out, config: SdsSecretConfig | undefined, path: string): void 
 
 function commonTls(out: Out, ctx: CommonTlsContext | undefined, path: string): void {
   if (!ctx) return;
-  ctx.tlsCertificateSdsSecretConfigs.forEach((c, i) => {
+  each(ctx.tlsCertificateSdsSecretConfigs, (c, i) => {
     sds(out, c, at(path, `tls_certificate_sds_secret_configs[${i}]`));
   });
   sds(out, ctx.validationContextSdsSecretConfig, at(path, "validation_context_sds_secret_config"));
@@ -79,29 +84,29 @@ export function clusterReferences(cluster: Cluster): ResourceReference[] {
     else push(out, TypeUrl.ClusterLoadAssignment, cluster.name, "name");
   }
   const aggregate = unpackIf(cluster.clusterType?.typedConfig, ClusterConfig);
-  aggregate?.clusters.forEach((name, i) => {
+  each(aggregate?.clusters, (name, i) => {
     push(out, TypeUrl.Cluster, name, `cluster_type.typed_config.clusters[${i}]`);
   });
   upstreamTransportSocket(out, cluster.transportSocket, "transport_socket");
-  cluster.transportSocketMatches.forEach((m, i) => {
+  each(cluster.transportSocketMatches, (m, i) => {
     upstreamTransportSocket(out, m.transportSocket, `transport_socket_matches[${i}].transport_socket`);
   });
   return out;
 }
 
 function mirrors(out: Out, policies: readonly RouteAction_RequestMirrorPolicy[], path: string): void {
-  policies.forEach((m, i) => {
+  each(policies, (m, i) => {
     push(out, TypeUrl.Cluster, m.cluster, `${at(path, `request_mirror_policies[${i}]`)}.cluster`);
   });
 }
 
 function virtualHost(out: Out, vh: VirtualHost, path: string): void {
-  vh.routes.forEach((route, j) => {
+  each(vh.routes, (route, j) => {
     const action = route.route;
     if (!action) return;
     const p = at(path, `routes[${j}].route`);
     push(out, TypeUrl.Cluster, action.cluster, at(p, "cluster"));
-    action.weightedClusters?.clusters.forEach((w, k) => {
+    each(action.weightedClusters?.clusters, (w, k) => {
       push(out, TypeUrl.Cluster, w.name, at(p, `weighted_clusters.clusters[${k}].name`));
     });
     mirrors(out, action.requestMirrorPolicies, p);
@@ -110,7 +115,7 @@ function virtualHost(out: Out, vh: VirtualHost, path: string): void {
 }
 
 function routeConfiguration(out: Out, rc: RouteConfiguration, path: string): void {
-  rc.virtualHosts.forEach((vh, i) => {
+  each(rc.virtualHosts, (vh, i) => {
     virtualHost(out, vh, at(path, `virtual_hosts[${i}]`));
   });
   mirrors(out, rc.requestMirrorPolicies, path);
@@ -151,14 +156,14 @@ function httpConnectionManager(out: Out, hcm: HttpConnectionManager, path: strin
     // Envoy subscribes to SRDS with a wildcard unless a resource locator names a collection.
     push(out, TypeUrl.ScopedRouteConfiguration, scoped.scopedRds.srdsResourcesLocator || "*", at(path, "scoped_routes.scoped_rds"));
   }
-  scoped?.scopedRouteConfigurationsList?.scopedRouteConfigurations.forEach((scope, i) => {
+  each(scoped?.scopedRouteConfigurationsList?.scopedRouteConfigurations, (scope, i) => {
     scopedRoute(out, scope, at(path, `scoped_routes.scoped_route_configurations_list.scoped_route_configurations[${i}]`));
   });
-  hcm.httpFilters.forEach((f, i) => {
+  each(hcm.httpFilters, (f, i) => {
     if (f.configDiscovery) push(out, TypeUrl.TypedExtensionConfig, f.name, at(path, `http_filters[${i}].name`));
   });
-  hcm.upgradeConfigs.forEach((u, i) => {
-    u.filters.forEach((f, j) => {
+  each(hcm.upgradeConfigs, (u, i) => {
+    each(u.filters, (f, j) => {
       if (f.configDiscovery) push(out, TypeUrl.TypedExtensionConfig, f.name, at(path, `upgrade_configs[${i}].filters[${j}].name`));
     });
   });
@@ -168,13 +173,13 @@ function tcpProxy(out: Out, any: Any | undefined, path: string): void {
   const proxy = unpackIf(any, TcpProxy);
   if (!proxy) return;
   push(out, TypeUrl.Cluster, proxy.cluster, at(path, "cluster"));
-  proxy.weightedClusters?.clusters.forEach((w, i) => {
+  each(proxy.weightedClusters?.clusters, (w, i) => {
     push(out, TypeUrl.Cluster, w.name, at(path, `weighted_clusters.clusters[${i}].name`));
   });
 }
 
 function filterChain(out: Out, chain: FilterChain, path: string): void {
-  chain.filters.forEach((filter, j) => {
+  each(chain.filters, (filter, j) => {
     const p = at(path, `filters[${j}]`);
     if (filter.configDiscovery) {
       push(out, TypeUrl.TypedExtensionConfig, filter.name, at(p, "name"));
@@ -195,10 +200,10 @@ function filterChain(out: Out, chain: FilterChain, path: string): void {
  */
 export function listenerReferences(listener: Listener): ResourceReference[] {
   const out: Out = [];
-  listener.listenerFilters.forEach((f, i) => {
+  each(listener.listenerFilters, (f, i) => {
     if (f.configDiscovery) push(out, TypeUrl.TypedExtensionConfig, f.name, `listener_filters[${i}].name`);
   });
-  listener.filterChains.forEach((chain, i) => {
+  each(listener.filterChains, (chain, i) => {
     filterChain(out, chain, `filter_chains[${i}]`);
   });
   if (listener.defaultFilterChain) filterChain(out, listener.defaultFilterChain, "default_filter_chain");
@@ -210,7 +215,7 @@ export function listenerReferences(listener: Listener): ResourceReference[] {
 /** ClusterLoadAssignment: LEDS collections named by its localities. */
 export function loadAssignmentReferences(cla: ClusterLoadAssignment): ResourceReference[] {
   const out: Out = [];
-  cla.endpoints.forEach((locality, i) => {
+  each(cla.endpoints, (locality, i) => {
     push(
       out,
       TypeUrl.LbEndpoint,
