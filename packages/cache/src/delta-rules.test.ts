@@ -182,6 +182,31 @@ describe.each(HARNESSES)("delta rules: $name", ({ make }) => {
     }
   });
 
+  it("delta-wildcard-switch: adding * to a named subscription sends the rest; dropping it sends nothing new", () => {
+    h.set(CDS, [cluster("a"), cluster("b")]);
+    for (const n of h.nodes) {
+      const named = answer(delta(n, CDS, { names: ["a"], forceNames: ["a"] }))!;
+      const wide = answer(delta(n, CDS, { wildcard: true, names: ["a"], clientVersions: held(named), forceResponse: true }))!;
+      expect(names(wide)).toEqual(["b"]);
+      const holding = [...held(named), ...held(wide)];
+      expect(answer(delta(n, CDS, { names: ["a"], clientVersions: holding.filter(([k]) => k === "a") }))).toBeUndefined();
+    }
+  });
+
+  it("delta-no-duplicate-names: a name that is both subscribed and covered by the wildcard is sent once", () => {
+    h.set(CDS, [cluster("a"), cluster("b")]);
+    for (const n of h.nodes) {
+      const r = answer(delta(n, CDS, { wildcard: true, names: ["a"], forceNames: ["a", "ghost"], clientVersions: [["gone", "1"]] }))!;
+      expect(r.resources.map((e) => e.name).sort()).toEqual(["a", "b"]);
+      expect([...r.removed].sort()).toEqual(["ghost", "gone"]);
+      const first = held(r);
+      const w = record(h.cache.watchDelta(delta(n, CDS, { wildcard: true, names: ["a"], clientVersions: first })));
+      h.set(CDS, [cluster("a", 1), cluster("b")]);
+      expect(w.one().resources.map((e) => e.name)).toEqual(["a"]);
+      h.set(CDS, [cluster("a"), cluster("b")]);
+    }
+  });
+
   it("delta-ttl-heartbeat: a client holding current TTL resources gets heartbeats", () => {
     vi.useFakeTimers();
     try {
