@@ -345,6 +345,14 @@ describe("fromJson errors", () => {
     );
   });
 
+  it("refuses to write two members of one oneof", () => {
+    const e = caught(() => toJson(Cluster, Cluster.fromPartial({ type: 1, clusterType: { name: "x" } })));
+    expect(e.code).toBe(ErrorCode.JSON_ENCODE_FAILED);
+    expect(e.message).toBe(
+      '$.clusterType: "type" and "clusterType" are both set, but they belong to the same oneof cluster_discovery_type; set only one',
+    );
+  });
+
   it("refuses a non-object for a message and null inside lists", () => {
     expect(caught(() => fromJson(Cluster, [])).message).toBe("$: expected an object (envoy.config.cluster.v3.Cluster), got an array");
     expect(caught(() => fromJson(Cluster, { healthChecks: [null] })).message).toBe("$.healthChecks[0]: expected a list element, got null");

@@ -65,11 +65,20 @@ export function messageToJson(fullName: string, message: Message, ctx: WriteCont
   if (wkt) return wkt.messageToJson(message, path);
   const plan = planOf(fullName);
   const out: Message = {};
+  let oneofs: Map<string, string> | undefined;
   for (const f of plan.fields) {
     const v = message[f.key];
     if (v === undefined || (v === null && !nullIsValue(f))) continue;
     const name = ctx.useProtoNames ? f.proto : f.json;
     const at = path + (ctx.useProtoNames ? f.protoSegment : f.jsonSegment);
+    if (f.oneof !== undefined) {
+      oneofs ??= new Map();
+      const other = oneofs.get(f.oneof);
+      if (other !== undefined) {
+        throw encodeFailed(at, `"${other}" and "${name}" are both set, but they belong to the same oneof ${f.oneof}; set only one`);
+      }
+      oneofs.set(f.oneof, name);
+    }
     if (f.isMap) {
       const entries: [unknown, unknown][] = v instanceof Map ? [...v] : Object.entries(v as object);
       if (entries.length === 0 && !ctx.emitDefaults) continue;
