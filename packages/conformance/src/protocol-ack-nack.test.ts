@@ -13,7 +13,7 @@ describe.each(VARIANTS)("$name", (variant) => {
   const start = (plane: ControlPlane, extra: Parameters<typeof FakeEnvoy.start>[0] extends infer O ? Partial<O> : never = {}) =>
     FakeEnvoy.start({ address: plane.address, protocol: variant.protocol, ads: variant.ads, node: { id: "n1" }, ...extra });
 
-  it("ACK: the response's nonce, no `error_detail`, that response's version", async () => {
+  it("ack-detection: the ACK (nonce, version, no error_detail) shows in node status", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
     await using envoy = await start(plane);
@@ -24,7 +24,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     expect(plane.cache.nodeStatus("n1")?.types[TypeUrl.Cluster]?.lastNack).toBeUndefined();
   });
 
-  it("NACK: `error_detail` set; `version_info` is the last version the client accepted", async () => {
+  it("nack-detection: the NACK (error_detail, kept and rejected versions) shows in node status", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
     await using envoy = await start(plane, { nackRules: [{ name: "b", message: "b rejected" }] });
@@ -41,7 +41,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     }
   });
 
-  it("Never resend a NACKed version in a loop", async () => {
+  it("nack-no-resend: a NACKed version is not resent; the next different content is", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
     await using envoy = await start(plane, { follow: false, types: [TypeUrl.Cluster], nackRules: [{ name: "b" }] });
@@ -55,7 +55,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     await envoy.waitForResource(TypeUrl.Cluster, "c");
   });
 
-  it("Send only when what the client subscribes to changed; never echo the same set back for an ACK", async () => {
+  it("sotw-answer-when-version-differs: no answer to an ACK, none for changes to names not subscribed", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", {
       version: "1",
@@ -74,7 +74,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     expect(envoy.history.slice(before).filter((r) => r.resourceNames.length > 0 || r.removedNames.length > 0)).toEqual([]);
   });
 
-  it("`version_info` is per type", async () => {
+  it("versions-per-type: an endpoint change does not resend clusters or change their version", async () => {
     await using plane = await ControlPlane.start();
     const resources = { [TypeUrl.Cluster]: [cluster("a")], [TypeUrl.ClusterLoadAssignment]: [assignment("a", 1)] };
     plane.cache.setSnapshot("n1", { version: "1", resources });

@@ -8,7 +8,7 @@ import { assignment, cluster, listener, routes } from "./support/envoy-resources
 import { VARIANTS } from "./support/variants.js";
 
 describe("SotW over ADS", () => {
-  it("Make before break: clusters, then their endpoints, then listeners, then routes", async () => {
+  it("make-before-break: a new cluster comes before the route that names it", async () => {
     await using plane = await ControlPlane.start();
     const v1 = {
       [TypeUrl.Cluster]: [cluster("old")],
@@ -50,7 +50,7 @@ describe("SotW over ADS", () => {
 
 // On ADS: per-type streams are independent, and the EDS stream does not see the CDS change.
 describe.each(VARIANTS.filter((v) => v.protocol === "sotw" && v.ads))("$name", (variant) => {
-  it("After a cluster or listener changes, answer its endpoints or routes again even if unchanged", async () => {
+  it("warming: a changed cluster gets a fresh EDS response", async () => {
     await using plane = await ControlPlane.start();
     const endpoints = [assignment("a", 1)];
     plane.cache.setSnapshot("n1", {

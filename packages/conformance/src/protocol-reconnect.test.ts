@@ -10,7 +10,7 @@ import { VARIANTS } from "./support/variants.js";
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
 describe.each(VARIANTS.filter((v) => v.protocol === "sotw"))("$name", (variant) => {
-  it("On reconnect the client's first request carries its last version", async () => {
+  it("reconnect-version: after a reconnect with the last version, later changes arrive", async () => {
     await using plane = await ControlPlane.start();
     const resources = { [TypeUrl.Cluster]: [cluster("a")], [TypeUrl.ClusterLoadAssignment]: [assignment("a", 1)] };
     plane.cache.setSnapshot("n1", { version: "1", resources });
@@ -24,7 +24,7 @@ describe.each(VARIANTS.filter((v) => v.protocol === "sotw"))("$name", (variant) 
     expect(envoy.nacks).toEqual([]);
   });
 
-  it("On reconnect, changes made while the client was away are sent", async () => {
+  it("reconnect-version: changes made while the client was away are sent on reconnect", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", {
       version: "1",
@@ -44,7 +44,7 @@ describe.each(VARIANTS.filter((v) => v.protocol === "sotw"))("$name", (variant) 
 });
 
 describe.each(VARIANTS.filter((v) => v.protocol === "delta"))("$name", (variant) => {
-  it("Delta reconnect: honour `initial_resource_versions`; send what differs, and `removed_resources` for names the client has that the server does not", async () => {
+  it("delta-initial-versions: only what differs is sent, and removed_resources for what is gone", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", {
       version: "1",
@@ -74,7 +74,7 @@ describe.each(VARIANTS.filter((v) => v.protocol === "delta"))("$name", (variant)
     expect(since.flatMap((r) => r.removedNames)).toEqual(["drop"]);
   });
 
-  it("Delta reconnect with everything up to date sends nothing", async () => {
+  it("delta-initial-versions: a reconnect with everything current sends nothing", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a"), cluster("b")] } });
     await using envoy = await FakeEnvoy.start({

@@ -16,7 +16,7 @@ function clusters(round: number) {
 }
 
 describe.each(VARIANTS)("$name", (variant) => {
-  it("A slow client gets the newest config, not every intermediate one", async () => {
+  it("never-blocks: a slow client gets the newest config, not every intermediate one", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", { version: "0", resources: { [TypeUrl.Cluster]: clusters(0) } });
     await using envoy = await FakeEnvoy.start({

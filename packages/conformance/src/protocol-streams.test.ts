@@ -18,7 +18,7 @@ const FULL = {
 };
 
 describe.each(VARIANTS)("$name", (variant) => {
-  it("SotW and delta, on ADS and on per-type services: a client gets and ACKs clusters, endpoints, listeners and routes", async () => {
+  it("streams-variants: a client gets and ACKs clusters, endpoints, listeners and routes", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", FULL);
     await using envoy = await FakeEnvoy.start({ address: plane.address, protocol: variant.protocol, ads: variant.ads, node: { id: "n1" } });
@@ -31,7 +31,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     }
   });
 
-  it("The node is only guaranteed on a stream's first request: key state by stream", async () => {
+  it("node-first-request: later requests without a node are served as the stream's node", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", FULL);
     // Default FakeEnvoy: node on the first request of each stream only.
@@ -47,7 +47,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     expect(plane.cache.nodeStatus("n1")?.openStreams).toBe(variant.ads ? 1 : 4);
   });
 
-  it("Every response has a nonce; nonces are per stream", async () => {
+  it("nonce-per-stream: every response has a nonce, unique within its stream", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", FULL);
     await using envoy = await FakeEnvoy.start({ address: plane.address, protocol: variant.protocol, ads: variant.ads, node: { id: "n1" } });
@@ -72,7 +72,7 @@ describe.each(VARIANTS)("$name", (variant) => {
 });
 
 describe("ADS", () => {
-  it("On ADS a request must name its type URL", async () => {
+  it("ads-type-url: an ADS request without a type URL ends the stream with INVALID_ARGUMENT", async () => {
     await using plane = await ControlPlane.start();
     await using envoy = await FakeEnvoy.start({ address: plane.address, types: [] });
     envoy.sendRaw({ typeUrl: "", resourceNames: ["x"], node: { id: "n1" } });

@@ -12,14 +12,14 @@ const settle = () => new Promise((r) => setTimeout(r, 300));
 describe.each(VARIANTS)("$name", (variant) => {
   const options = (plane: ControlPlane) => ({ address: plane.address, protocol: variant.protocol, ads: variant.ads, node: { id: "n1" } });
 
-  it.each(["legacy", "explicit"] as const)("Wildcard: `*`, or legacy: the first request with an empty name list (%s)", async (wildcard) => {
+  it.each(["legacy", "explicit"] as const)("wildcard-forms: %s wildcard gets every cluster", async (wildcard) => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a"), cluster("b")] } });
     await using envoy = await FakeEnvoy.start({ ...options(plane), wildcard, follow: false });
     await envoy.waitFor((e) => e.clusters.size === 2, { description: "both clusters" });
   });
 
-  it("Answer with what was asked; clients ignore the rest", async () => {
+  it("named-only-requested: endpoints not subscribed are never sent", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", {
       version: "1",
@@ -32,7 +32,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     expect(eds.flatMap((r) => r.resourceNames)).not.toContain("other");
   });
 
-  it("A requested resource that does not exist yet is remembered and sent when it appears", async () => {
+  it("missing-names-held: endpoints that appear later are sent", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
     await using envoy = await FakeEnvoy.start(options(plane));
@@ -45,7 +45,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     await envoy.waitForEndpoints("a", 1);
   });
 
-  it("SotW listeners and clusters: every response holds the full set (absent = deleted)", async () => {
+  it("full-state: a deleted cluster is absent from the full set (SotW) or removed (delta)", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a"), cluster("b")] } });
     await using envoy = await FakeEnvoy.start({ ...options(plane), follow: false, types: [TypeUrl.Cluster] });
@@ -59,7 +59,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     expect(envoy.clusters.get("b")?.connectTimeout?.seconds.toNumber()).toBe(2);
   });
 
-  it("Never the same name twice in one response", async () => {
+  it("no-duplicate-names: no response names a resource twice", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", {
       version: "1",
@@ -77,7 +77,7 @@ describe.each(VARIANTS)("$name", (variant) => {
 });
 
 describe("SotW", () => {
-  it("Once names were sent explicitly, an empty list means nothing", async () => {
+  it("wildcard-switch: once names were sent, an empty EDS list gets nothing", async () => {
     await using plane = await ControlPlane.start();
     const endpoints = [assignment("a", 1), assignment("b", 2)];
     plane.cache.setSnapshot("n1", {
@@ -97,7 +97,7 @@ describe("SotW", () => {
 });
 
 describe("delta", () => {
-  it.each([true, false])("Delta: unsubscribing an unknown name is harmless (ads: %s)", async (ads) => {
+  it.each([true, false])("delta-unsubscribe: unsubscribing an unknown name is harmless (ads: %s)", async (ads) => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", {
       version: "1",
@@ -114,7 +114,7 @@ describe("delta", () => {
     expect(envoy.streamEnds).toEqual([]);
   });
 
-  it('Delta says "does not exist" with `removed_resources`', async () => {
+  it("delta-removed: a subscribed name that does not exist comes back in removed_resources", async () => {
     await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
     await using envoy = await FakeEnvoy.start({ address: plane.address, protocol: "delta", node: { id: "n1" } });

@@ -1,0 +1,101 @@
+// Conformance, docs/protocol.md "Responses" and "Size and clients": the
+// xdskit server against FakeEnvoy.
+import { ErrorCode, TypeUrl } from "@xdskit/envoy-api";
+import { DEFAULT_TYPE_DESCRIPTORS, type XdsServerEvent } from "@xdskit/server";
+import { FakeEnvoy } from "@xdskit/testing";
+import { describe, expect, it } from "vitest";
+import { ControlPlane, until } from "./support/control-plane.js";
+import { assignment, cluster } from "./support/envoy-resources.js";
+import { VARIANTS } from "./support/variants.js";
+
+const settle = () => new Promise((r) => setTimeout(r, 300));
+
+describe.each(VARIANTS)("$name", (variant) => {
+  const options = (plane: ControlPlane) => ({ address: plane.address, protocol: variant.protocol, ads: variant.ads, node: { id: "n1" } });
+
+  it("xdstp-names: federation names work like any other", async () => {
+    await using plane = await ControlPlane.start();
+    const name = "xdstp://mesh.example/envoy.config.cluster.v3.Cluster/web";
+    const eds = "xdstp://mesh.example/envoy.config.endpoint.v3.ClusterLoadAssignment/web";
+    plane.cache.setSnapshot("n1", {
+      version: "1",
+      resources: {
+        [TypeUrl.Cluster]: [cluster(name, { edsClusterConfig: { edsConfig: { ads: {} }, serviceName: eds } })],
+        [TypeUrl.ClusterLoadAssignment]: [assignment(eds, 1, 2)],
+      },
+    });
+    await using envoy = await FakeEnvoy.start(options(plane));
+    await envoy.waitForEndpoints(name, 2);
+  });
+
+  it('legacy-wildcard-off: server option types[].legacyWildcard "never": an empty first request subscribes to nothing; `*` still works', async () => {
+    const clusters = DEFAULT_TYPE_DESCRIPTORS.find((d) => d.typeUrl === TypeUrl.Cluster)!;
+    await using plane = await ControlPlane.start({ server: { types: [{ ...clusters, legacyWildcard: "never" }] } });
+    plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
+    await using legacy = await FakeEnvoy.start({ ...options(plane), follow: false, types: [TypeUrl.Cluster] });
+    await using explicit = await FakeEnvoy.start({ ...options(plane), follow: false, types: [TypeUrl.Cluster], wildcard: "explicit" });
+    await explicit.waitForResource(TypeUrl.Cluster, "a");
+    await settle();
+    expect(legacy.clusters.size).toBe(0);
+  });
+
+  it("legacy-wildcard-off: by default a gRPC client's empty first request is not a wildcard", async () => {
+    await using plane = await ControlPlane.start();
+    plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
+    const grpcNode = { id: "n1", userAgentName: "grpc-node-js" };
+    await using legacy = await FakeEnvoy.start({ ...options(plane), node: grpcNode, follow: false, types: [TypeUrl.Cluster] });
+    await using envoy = await FakeEnvoy.start({ ...options(plane), follow: false, types: [TypeUrl.Cluster] });
+    await envoy.waitForResource(TypeUrl.Cluster, "a");
+    await settle();
+    expect(legacy.clusters.size).toBe(0);
+  });
+
+  it("legacy-wildcard-off: the SnapshotCache option legacyWildcard: false applies to clients of the server", async () => {
+    await using plane = await ControlPlane.start({ cache: { legacyWildcard: false } });
+    plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
+    await using legacy = await FakeEnvoy.start({ ...options(plane), follow: false, types: [TypeUrl.Cluster] });
+    await using explicit = await FakeEnvoy.start({ ...options(plane), follow: false, types: [TypeUrl.Cluster], wildcard: "explicit" });
+    await explicit.waitForResource(TypeUrl.Cluster, "a");
+    await settle();
+    expect(legacy.clusters.size).toBe(0);
+  });
+});
+
+describe.each(VARIANTS.filter((v) => v.protocol === "sotw"))("$name", (variant) => {
+  it("max-message-size: a SotW response over the client's limit is not sent, and an error event names it", async () => {
+    await using plane = await ControlPlane.start({ server: { maxResponseBytes: 20_000 } });
+    const events: XdsServerEvent[] = [];
+    const subscription = plane.xds.events.subscribe((e) => events.push(e));
+    const big = Array.from({ length: 100 }, (_, i) => cluster(`c${i}`, { altStatName: "x".repeat(500) }));
+    plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: big } });
+    await using envoy = await FakeEnvoy.start({
+      address: plane.address,
+      ads: variant.ads,
+      node: { id: "n1" },
+      follow: false,
+      types: [TypeUrl.Cluster],
+    });
+    const error = await until("an error event", () => events.find((e) => e.kind === "error"));
+    subscription.unsubscribe();
+    expect(error.kind === "error" && error.error.code).toBe(ErrorCode.RESPONSE_TOO_LARGE);
+    expect(envoy.history.filter((r) => r.typeUrl === TypeUrl.Cluster)).toEqual([]);
+  });
+});
+
+describe.each(VARIANTS.filter((v) => v.protocol === "delta"))("$name", (variant) => {
+  it("max-message-size: delta responses over the client's limit are split", async () => {
+    await using plane = await ControlPlane.start({ server: { maxResponseBytes: 20_000 } });
+    const big = Array.from({ length: 100 }, (_, i) => cluster(`c${i}`, { altStatName: "x".repeat(500) }));
+    plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: big } });
+    await using envoy = await FakeEnvoy.start({
+      address: plane.address,
+      protocol: "delta",
+      ads: variant.ads,
+      node: { id: "n1" },
+      follow: false,
+      types: [TypeUrl.Cluster],
+    });
+    await envoy.waitFor((e) => e.clusters.size === 100, { description: "100 clusters" });
+    expect(envoy.history.filter((r) => r.typeUrl === TypeUrl.Cluster).length).toBeGreaterThan(1);
+  });
+});
