@@ -1,11 +1,15 @@
-// Runs every `ts` code block of the resources docs pages, so the examples
-// there stay true. Each block is written to a scratch module (importing this
-// package's source instead of its published name) and imported; a block
-// fails the test by throwing.
+// Type-checks and runs every `ts` code block of the resources docs pages, so
+// the examples there stay true. Each block is written to a scratch module
+// (importing this package's source instead of its published name); the
+// scratch folder is compiled with the repository's TypeScript settings, and
+// each module is imported: a block fails the test by not compiling or by
+// throwing.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const docs = join(here, "../../../docs");
@@ -27,14 +31,41 @@ function blocks(page: string): { title: string; code: string }[] {
 mkdirSync(scratch, { recursive: true });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-for (const page of pages) {
-  describe(`docs/${page}`, () => {
-    blocks(page).forEach(({ title, code }, i) => {
-      it(`runs: ${title}`, async () => {
-        const file = join(scratch, `${page.replace(".md", "")}-${i}.ts`);
-        writeFileSync(file, code.replaceAll('from "@xdskit/resources"', `from ${JSON.stringify(join(here, "index.ts"))}`));
-        await import(file);
-      });
+const files = pages.flatMap((page) =>
+  blocks(page).map(({ title, code }, i) => {
+    const file = join(scratch, `${page.replace(".md", "")}-${i}.ts`);
+    writeFileSync(file, code.replaceAll('from "@xdskit/resources"', 'from "../src/index.js"'));
+    return { page, title, file };
+  }),
+);
+
+describe("docs code blocks", () => {
+  it("type-check with the repository's TypeScript settings", () => {
+    writeFileSync(
+      join(scratch, "tsconfig.json"),
+      JSON.stringify({
+        extends: "../../../tsconfig.base.json",
+        compilerOptions: {
+          noEmit: true,
+          composite: false,
+          incremental: false,
+          declaration: false,
+          declarationMap: false,
+          sourceMap: false,
+        },
+        include: ["*.ts"],
+      }),
+    );
+    const tsc = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc");
+    const result = spawnSync(process.execPath, [tsc, "-p", join(scratch, "tsconfig.json")], { encoding: "utf8", timeout: 120_000 });
+    expect(`${result.stdout}${result.stderr}`.trim()).toBe("");
+    expect(result.status).toBe(0);
+  }, 130_000);
+
+  for (const { page, title, file } of files) {
+    it(`run: ${title}`, async () => {
+      expect(page).toBeTruthy();
+      await import(file);
     });
-  });
-}
+  }
+});
