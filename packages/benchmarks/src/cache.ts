@@ -60,7 +60,7 @@ function node(id: string): Node {
 }
 
 function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return `${bytes >= 0 ? "+" : ""}${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 function heap(): number {
@@ -159,7 +159,7 @@ function snapshotScenario(): void {
     const retained = heap() - heapBefore; // responses are still referenced: what handing them over keeps alive
     const carried = responses.reduce((n, r) => n + r.resources.length, 0);
     console.log(
-      `${label}: ${ms.toFixed(1)} ms, heap +${mb(allocated)} allocated / +${mb(retained)} retained, encodes ${encodes - encodesBefore}, ` +
+      `${label}: ${ms.toFixed(1)} ms, heap delta ${mb(allocated)} (net after GC ${mb(retained)}: the woken watches are freed), encodes ${encodes - encodesBefore}, ` +
         `${responses.length} responses handed over (${carried} resource references)`,
     );
     openAll();
@@ -251,7 +251,7 @@ function linearScenario(): void {
   cache.upsert(cla((97 * 5) % LINEAR, 1));
   const ms = performance.now() - t;
   console.log(
-    `linear: one change among ${LINEAR}: ${ms.toFixed(2)} ms, heap +${mb(process.memoryUsage().heapUsed - heapBefore)}, encodes ${encodes - before}, ` +
+    `linear: one change among ${LINEAR}: ${ms.toFixed(2)} ms, heap delta ${mb(process.memoryUsage().heapUsed - heapBefore)}, encodes ${encodes - before}, ` +
       `${answered} of 2,010 watches answered (2 named + 10 wildcard expected)`,
   );
   for (const s of subs) s.unsubscribe();
