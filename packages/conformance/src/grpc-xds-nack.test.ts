@@ -32,7 +32,7 @@ function snapshot(version: string, cluster: string, lastFilter: "router" | "faul
   };
 }
 
-it("shows the client's NACK in node status and keeps the previous config serving", async () => {
+it("grpc-nacks: grpc-js-xds NACKs an HCM whose last filter is not the router; the NACK shows in node status and the previous config keeps serving", async () => {
   await using plane = await ControlPlane.start({ cache: { legacyWildcard: false } });
   const events: XdsServerEvent[] = [];
   const subscription = plane.xds.events.subscribe((e) => events.push(e));

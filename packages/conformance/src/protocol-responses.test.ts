@@ -1,6 +1,7 @@
 // Conformance, docs/protocol.md "Responses" and "Size and clients": the
 // xdskit server against FakeEnvoy.
-import { ErrorCode, TypeUrl } from "@xdskit/envoy-api";
+import { EntryStore } from "@xdskit/cache";
+import { type DeltaDiscoveryResponse, type DiscoveryResponse, ErrorCode, Resource, TypeUrl } from "@xdskit/envoy-api";
 import { DEFAULT_TYPE_DESCRIPTORS, type XdsServerEvent } from "@xdskit/server";
 import { FakeEnvoy } from "@xdskit/testing";
 import { describe, expect, it } from "vitest";
@@ -58,6 +59,41 @@ describe.each(VARIANTS)("$name", (variant) => {
     await explicit.waitForResource(TypeUrl.Cluster, "a");
     await settle();
     expect(legacy.clusters.size).toBe(0);
+  });
+});
+
+describe.each(VARIANTS)("$name", (variant) => {
+  it("ttl: resources with a TTL go wrapped in Resource, and heartbeats refresh them without a body", async () => {
+    const entries = new EntryStore();
+    await using plane = await ControlPlane.start({ cache: { entries, heartbeatIntervalMs: 100 } });
+    plane.cache.setSnapshot("n1", {
+      version: "1",
+      resources: { [TypeUrl.Cluster]: [entries.entry(TypeUrl.Cluster, cluster("a"), { ttlMs: 60_000 })] },
+    });
+    await using envoy = await FakeEnvoy.start({
+      address: plane.address,
+      protocol: variant.protocol,
+      ads: variant.ads,
+      node: { id: "n1" },
+      follow: false,
+      types: [TypeUrl.Cluster],
+    });
+    await envoy.waitForResource(TypeUrl.Cluster, "a");
+    const first = envoy.history[0]!.raw;
+    if (variant.protocol === "sotw") {
+      const any = (first as DiscoveryResponse).resources[0]!;
+      expect(any.typeUrl).toBe(TypeUrl.Resource);
+      expect(Resource.decode(any.value).ttl?.seconds.toNumber()).toBe(60);
+    } else {
+      expect((first as DeltaDiscoveryResponse).resources[0]!.ttl?.seconds.toNumber()).toBe(60);
+    }
+    // Heartbeats: the same resource without a body; the client keeps running it.
+    await envoy.waitFor((e) => e.history.length >= 3, { description: "two heartbeats" });
+    const heartbeat = envoy.history.at(-1)!.raw;
+    if (variant.protocol === "sotw") expect(Resource.decode((heartbeat as DiscoveryResponse).resources[0]!.value).resource).toBeUndefined();
+    else expect((heartbeat as DeltaDiscoveryResponse).resources[0]!.resource).toBeUndefined();
+    expect(envoy.clusters.has("a")).toBe(true);
+    expect(envoy.nacks).toEqual([]);
   });
 });
 
