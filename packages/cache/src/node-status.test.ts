@@ -100,6 +100,15 @@ describe.each(HARNESSES)("node status: $name", ({ make }) => {
   });
 });
 
+describe("observe", () => {
+  it("rejects a malformed event with a clear error", () => {
+    const cache = new SnapshotCache();
+    expect(() => cache.observe(null as never)).toThrow(/expected a ProtocolEvent/);
+    expect(() => cache.observe({ kind: "request" } as never)).toThrow(/without node/);
+    cache.dispose();
+  });
+});
+
 describe("statusEvents", () => {
   it("status-events: is hot without replay, files events under node and group, and reports dropped nodes", () => {
     vi.useFakeTimers();

@@ -157,6 +157,18 @@ export class StatusTracker {
 
   /** Records a protocol event from the server. */
   observe(event: ProtocolEvent): void {
+    if (
+      typeof event !== "object" ||
+      event === null ||
+      typeof event.kind !== "string" ||
+      typeof event.node !== "object" ||
+      event.node === null
+    ) {
+      throw new XdskitError(
+        ErrorCode.PROTOCOL_VIOLATION,
+        `observe: expected a ProtocolEvent { kind, streamId, node, at, ... }; got ${event === null ? "null" : typeof event === "object" ? `an object without ${typeof event.kind !== "string" ? "kind" : "node"}` : typeof event}`,
+      );
+    }
     const state = this.#node(event.node);
     if (event.node.id) state.node = event.node;
     switch (event.kind) {
