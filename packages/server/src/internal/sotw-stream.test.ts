@@ -1,4 +1,6 @@
-import { DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
+import type { ConfigWatcher, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
+import { DiscoveryRequest, Resource, TypeUrl } from "@xdskit/envoy-api";
+import { NEVER, Observable } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { testEnv } from "../../test-support/env.js";
 import { entry, FakeWatcher } from "../../test-support/fake-watcher.js";
@@ -129,5 +131,41 @@ describe("SotwStream", () => {
     expect(cache.openWatches).toBe(2);
     stream.close();
     expect(cache.openWatches).toBe(0);
+  });
+
+  it("a heartbeat keeps what the client holds and does not force dependent types", async () => {
+    const requests: SotwWatchRequest[] = [];
+    const emit = new Map<string, (r: SotwResponse) => void>();
+    const cache: ConfigWatcher = {
+      watchSotw: (request) => {
+        requests.push(request);
+        return new Observable<SotwResponse>((subscriber) => {
+          emit.set(request.typeUrl, (r) => {
+            subscriber.next(r);
+            subscriber.complete();
+          });
+        });
+      },
+      watchDelta: () => NEVER,
+      fetch: async () => undefined,
+    };
+    const t = testEnv(cache);
+    const stream = new SotwStream(t.env);
+    const a = entry(CDS, "a", "1", 0, 5000);
+    const b = entry(CDS, "b", "1");
+    stream.handle(req({ typeUrl: EDS, resourceNames: ["a"] }));
+    stream.handle(req({ typeUrl: CDS, resourceNames: ["a", "b"] }));
+    emit.get(CDS)!({ typeUrl: CDS, version: "v1", resources: [a, b] });
+    await t.flush();
+    const [first] = t.sotw();
+    stream.handle(req({ typeUrl: CDS, resourceNames: ["a", "b"], versionInfo: "v1", responseNonce: first!.nonce }));
+    const edsWatches = requests.filter((r) => r.typeUrl === EDS).length;
+    emit.get(CDS)!({ typeUrl: CDS, version: "v1", resources: [a], heartbeat: true });
+    await t.flush();
+    const [heartbeat] = t.sotw();
+    expect(Resource.decode(heartbeat!.resources[0]!.value)).toMatchObject({ name: "a", resource: undefined });
+    stream.handle(req({ typeUrl: CDS, resourceNames: ["a", "b"], versionInfo: "v1", responseNonce: heartbeat!.nonce }));
+    expect(requests.at(-1)!.lastSent).toEqual({ version: "v1", names: new Set(["a", "b"]), nacked: false });
+    expect(requests.filter((r) => r.typeUrl === EDS).length).toBe(edsWatches);
   });
 });

@@ -311,7 +311,11 @@ export class SotwStream {
     state.awaitingAck = true;
     state.refused = undefined;
     state.force = false;
-    state.lastSent = { version: response.version, names, nacked: false, entries: keepEntries };
+    // A heartbeat only refreshes TTLs: what the client holds stays as it was.
+    state.lastSent =
+      response.heartbeat && state.lastSent !== undefined
+        ? { ...state.lastSent, version: response.version, nacked: false }
+        : { version: response.version, names, nacked: false, entries: keepEntries };
     env.emit({
       kind: "response",
       context: env.context(typeUrl),
@@ -323,7 +327,7 @@ export class SotwStream {
       at: Date.now(),
     });
     // Envoy finishes warming a cluster (listener) only on a fresh endpoint (route) response.
-    if (env.ads) {
+    if (env.ads && !response.heartbeat) {
       for (const forced of state.descriptor.forces) {
         const other = this.#types.get(forced);
         if (other === undefined) continue;
