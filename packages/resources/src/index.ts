@@ -6,6 +6,16 @@
 export type { AccessLogOptions } from "./builders/access-log.js";
 export { fileAccessLog, stdoutAccessLog } from "./builders/access-log.js";
 export type {
+  ExtAuthzOptions,
+  JwtAuthnOptions,
+  JwtProviderOptions,
+  JwtRuleOptions,
+  PermissionInput,
+  PrincipalInput,
+  RbacOptions,
+} from "./builders/auth-filters.js";
+export { extAuthzFilter, jwtAuthnFilter, rbacFilter } from "./builders/auth-filters.js";
+export type {
   AggregateClusterOptions,
   CircuitBreakerOptions,
   ClusterOptions,
@@ -28,30 +38,20 @@ export type { EndpointInput, HealthStatusName, LoadAssignmentOptions, LocalityOp
 export { lbEndpoint, loadAssignment, localityEndpoints } from "./builders/endpoint.js";
 export type {
   CorsOptions,
-  ExtAuthzOptions,
   FaultOptions,
   HealthCheckFilterOptions,
-  JwtAuthnOptions,
-  JwtProviderOptions,
-  JwtRuleOptions,
   LocalRateLimitOptions,
-  PermissionInput,
-  PrincipalInput,
-  RbacOptions,
   RouterFilterOptions,
 } from "./builders/http-filters.js";
 export {
   corsFilter,
   corsPolicy,
-  extAuthzFilter,
   faultConfig,
   faultFilter,
   healthCheckFilter,
   httpFilter,
-  jwtAuthnFilter,
   localRateLimitConfig,
   localRateLimitFilter,
-  rbacFilter,
   routerFilter,
 } from "./builders/http-filters.js";
 export type {
