@@ -1,3 +1,4 @@
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import { type Observable, Subject } from "rxjs";
 import type { ProtocolEvent } from "./types.js";
