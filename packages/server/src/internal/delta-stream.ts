@@ -26,6 +26,8 @@ const REMEMBERED_NONCES = 16;
 export interface DeltaTypeState {
   readonly descriptor: ResolvedTypeDescriptor;
   wildcard: boolean;
+  /** The wildcard comes only from the legacy rule (an empty first request). */
+  legacy: boolean;
   /** Names subscribed explicitly. */
   names: Set<string>;
   /** What the server believes the client holds: name -> version. */
@@ -113,6 +115,7 @@ export class DeltaStream {
       if (name === "*") {
         if (!state.wildcard) wildcardAdded = true;
         state.wildcard = true;
+        state.legacy = false;
       } else {
         state.names.add(name);
         state.forceNames.add(name);
@@ -121,12 +124,14 @@ export class DeltaStream {
     }
     if (first && request.resourceNamesSubscribe.length === 0 && legacyWildcardAllowed(descriptor, env.node)) {
       state.wildcard = true;
+      state.legacy = true;
       wildcardAdded = true;
     }
     for (const name of request.resourceNamesUnsubscribe) {
       changed = true;
       if (name === "*") {
         state.wildcard = false;
+        state.legacy = false;
         for (const held of [...state.clientVersions.keys()]) if (!state.names.has(held)) state.clientVersions.delete(held);
         continue;
       }
@@ -195,6 +200,7 @@ export class DeltaStream {
       typeUrl,
       ads: env.ads,
       wildcard: state.wildcard,
+      legacyWildcard: state.legacy,
       names: new Set(state.names),
       clientVersions: state.clientVersions,
       forceNames: new Set(state.forceNames),
@@ -336,6 +342,7 @@ function newState(descriptor: ResolvedTypeDescriptor): DeltaTypeState {
   return {
     descriptor,
     wildcard: false,
+    legacy: false,
     names: new Set(),
     clientVersions: new Map(),
     forceNames: new Set(),

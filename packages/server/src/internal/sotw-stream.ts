@@ -212,6 +212,7 @@ export class SotwStream {
       typeUrl,
       ads: env.ads,
       wildcard: state.wildcard,
+      legacyWildcard: state.legacy,
       names: state.names,
       versionInfo: state.clientVersion,
       lastSent: lastSent && { version: lastSent.version, names: lastSent.names, nacked: lastSent.nacked },
