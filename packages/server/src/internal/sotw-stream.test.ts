@@ -19,6 +19,7 @@ describe("SotwStream", () => {
     const stream = new SotwStream(t.env);
     stream.handle(req({ typeUrl: CDS }));
     expect(stream.types.get(CDS)).toMatchObject({ wildcard: true, legacy: true, explicit: false });
+    expect(cache.sotwRequests.at(-1)).toMatchObject({ wildcard: true, legacyWildcard: true });
     stream.handle(req({ typeUrl: CDS, resourceNames: [] }));
     expect(stream.types.get(CDS)!.wildcard).toBe(true);
     stream.handle(req({ typeUrl: CDS, resourceNames: ["a"] }));
@@ -36,6 +37,7 @@ describe("SotwStream", () => {
     expect(cache.sotwRequests.length).toBe(0);
     stream.handle(req({ typeUrl: EDS, resourceNames: ["*", "x"] }));
     expect(stream.types.get(EDS)).toMatchObject({ wildcard: true });
+    expect(cache.sotwRequests.at(-1)).toMatchObject({ wildcard: true, legacyWildcard: false });
     expect(cache.sotwRequests.at(-1)!.names).toEqual(new Set(["x"]));
   });
 
