@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ErrorCode, XdskitError } from "./errors.js";
 import { Cluster } from "./gen/envoy/config/cluster/v3/cluster.js";
 import { HttpConnectionManager } from "./gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js";
-import { fullNameOf, hasMessageType, messageTypeOf, pack, typeUrlOf, unpack } from "./registry.js";
+import { fullNameOf, hasMessageType, messageTypeOf, pack, registerMessageType, typeUrlOf, unpack } from "./registry.js";
 import { TypeUrl } from "./type-urls.js";
 
 describe("registry", () => {
@@ -44,5 +44,17 @@ describe("registry", () => {
     expect(() => unpack({ typeUrl: TypeUrl.Cluster, value: new Uint8Array([0x0a, 0xff]) })).toThrow(
       /cannot decode 2 bytes as envoy.config.cluster.v3.Cluster/,
     );
+  });
+});
+
+describe("registerMessageType", () => {
+  it("treats a second name for a known codec as an alias, keeping its type URL", () => {
+    registerMessageType("acme.mesh.v1.ClusterAlias", Cluster);
+    expect(messageTypeOf("type.googleapis.com/acme.mesh.v1.ClusterAlias")).toBe(Cluster);
+    expect(typeUrlOf(Cluster)).toBe(TypeUrl.Cluster);
+  });
+
+  it("refuses a name already taken by another codec", () => {
+    expect(() => registerMessageType("envoy.config.cluster.v3.Cluster", HttpConnectionManager)).toThrow(/already registered/);
   });
 });
