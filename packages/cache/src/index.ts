@@ -12,8 +12,10 @@ export type { GroupStatus, NodeStatus, StatusEvent, TypeStatus } from "./node-st
 export type { ResourceTypeLike, ResourceTypeLookup } from "./resource-type-like.js";
 export type { ResourceUpdate, Snapshot, SnapshotInput, SnapshotViolation, TypeResources } from "./snapshot.js";
 export { InvalidSnapshotError } from "./snapshot.js";
-export type { SnapshotCacheOptions, SnapshotChange, SnapshotValidator } from "./snapshot-cache.js";
-export { SNAPSHOT_CACHE_DEFAULTS, SnapshotCache } from "./snapshot-cache.js";
+export type { SnapshotChange } from "./snapshot-cache.js";
+export { SnapshotCache } from "./snapshot-cache.js";
+export type { SnapshotCacheOptions, SnapshotValidator } from "./snapshot-cache-options.js";
+export { SNAPSHOT_CACHE_DEFAULTS } from "./snapshot-cache-options.js";
 export type {
   ConfigWatcher,
   DeltaResponse,

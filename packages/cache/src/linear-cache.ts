@@ -273,12 +273,30 @@ export class LinearCache implements ConfigWatcher {
     return entries;
   }
 
+  /**
+   * Watches this cache's type for one SotW subscription. Cold and one-shot: subscribing evaluates at once and emits
+   * when the client should get something (then completes), otherwise waits
+   * for a change to what the subscription names; unsubscribing cancels.
+   * Never emits a version the client NACKed; holds names that do not exist
+   * yet; see docs/protocol.md for every rule. Malformed requests error the
+   * Observable with `XDSKIT_PROTOCOL_VIOLATION`.
+   *
+   * @example
+   * cache.watchSotw({ streamId: 1, node, typeUrl: cache.typeUrl, ads: true, wildcard: false, names: new Set(["web"]),
+   *   versionInfo: "", forceResponse: false }).subscribe((r) => send(r)); // r.resources: the entry "web", once it exists
+   */
   watchSotw(request: SotwWatchRequest): Observable<SotwResponse> {
     const error = this.#checkType("watchSotw", request?.typeUrl);
     if (error) return throwError(() => error);
     return this.#core.watchSotw(request, () => this.#place);
   }
 
+  /**
+   * Watches one type for one delta subscription: emits the resources whose
+   * version differs from `clientVersions` (or that are in `forceNames`) and
+   * the names to remove, or waits for a change. Same lifecycle as
+   * {@link watchSotw}.
+   */
   watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse> {
     const error = this.#checkType("watchDelta", request?.typeUrl);
     if (error) return throwError(() => error);
@@ -306,6 +324,11 @@ export class LinearCache implements ConfigWatcher {
     );
   }
 
+  /**
+   * Receives a protocol event from the server (stream opened/closed, request,
+   * response, ACK, NACK) and updates the node's status.
+   * @throws XdskitError `XDSKIT_PROTOCOL_VIOLATION` for a malformed event.
+   */
   observe(event: ProtocolEvent): void {
     this.#tracker.observe(event);
   }

@@ -82,21 +82,25 @@ export class MuxCache implements ConfigWatcher {
     );
   }
 
+  /** Routes a SotW watch to the cache of its type; an unserved type errors the Observable (`XDSKIT_PROTOCOL_VIOLATION`). */
   watchSotw(request: SotwWatchRequest): Observable<SotwResponse> {
     const cache = this.#route("watchSotw", request?.typeUrl);
     return cache instanceof XdskitError ? throwError(() => cache) : cache.watchSotw(request);
   }
 
+  /** Routes a delta watch to the cache of its type (see {@link watchSotw}). */
   watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse> {
     const cache = this.#route("watchDelta", request?.typeUrl);
     return cache instanceof XdskitError ? throwError(() => cache) : cache.watchDelta(request);
   }
 
+  /** Routes a fetch; an unserved type rejects with `XDSKIT_PROTOCOL_VIOLATION`. */
   fetch(request: FetchRequest): Promise<SotwResponse | undefined> {
     const cache = this.#route("fetch", request?.typeUrl);
     return cache instanceof XdskitError ? Promise.reject(cache) : cache.fetch(request);
   }
 
+  /** Stream events go to every distinct cache once; type events to the type's cache. */
   observe(event: ProtocolEvent): void {
     if (event.kind === "stream-opened" || event.kind === "stream-closed") {
       for (const cache of this.#distinct) cache.observe?.(event);

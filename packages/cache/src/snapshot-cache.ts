@@ -1,17 +1,13 @@
 import { ErrorCode, TypeUrl, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { Observable } from "rxjs";
-import { EntryStore } from "./entry-store.js";
+import type { EntryStore } from "./entry-store.js";
 import { answerSotw } from "./internal/answer.js";
 import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
-import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, checkPerType, optionError } from "./internal/options.js";
 import { type MissingReference, missingReferences } from "./internal/references.js";
 import { type ResourceSetView, versionOf } from "./internal/resource-set.js";
-import { defaultResourceTypeOf } from "./internal/type-info.js";
 import { WatchIndex } from "./internal/watch-index.js";
-import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
 import { type GroupStatus, type NodeStatus, type StatusEvent, StatusTracker } from "./node-status.js";
-import type { ResourceTypeLookup } from "./resource-type-like.js";
 import {
   applyUpdate,
   buildSnapshot,
@@ -24,6 +20,7 @@ import {
   type SnapshotViolation,
   viewOf,
 } from "./snapshot.js";
+import { type ResolvedOptions, resolveSnapshotCacheOptions, type SnapshotCacheOptions } from "./snapshot-cache-options.js";
 import type {
   ConfigWatcher,
   DeltaResponse,
@@ -35,73 +32,7 @@ import type {
   SotwWatchRequest,
 } from "./types.js";
 
-/**
- * Checks a whole snapshot and returns every problem (an empty list when it is
- * fine). Receives the snapshot's entries by type URL; decode an entry with
- * its type's codec (`messageTypeOf(typeUrl).decode(entry.bytes)`).
- * `@xdskit/resources` supplies one.
- */
-export type SnapshotValidator = (resources: { readonly [typeUrl: string]: readonly ResourceEntry[] }) => readonly SnapshotViolation[];
-
-/** Options of {@link SnapshotCache}. */
-export interface SnapshotCacheOptions {
-  /** Maps a node to its group key. Default: {@link groupByNodeId}. See also `groupByNodeCluster`, `groupByIdPrefix`. */
-  readonly nodeGroup?: NodeGroupKey;
-  /** The entry store (encoding, interning, encode count). Default: a new `EntryStore` using `resourceTypes`. */
-  readonly entries?: EntryStore;
-  /** Resource-type descriptors (name, references, full state, wildcard). Default: `resourceTypeOf` from `@xdskit/resources`. */
-  readonly resourceTypes?: ResourceTypeLookup;
-  /** Checks every snapshot before it is set. Default: none. */
-  readonly validator?: SnapshotValidator;
-  /**
-   * What to do when `validator` finds problems: `"refuse"` throws an
-   * `InvalidSnapshotError` (code `XDSKIT_INVALID_SNAPSHOT`) listing them and
-   * keeps the group's last good snapshot serving; `"report"` sets the
-   * snapshot and returns the violations. Default: `"refuse"`.
-   */
-  readonly validation?: "refuse" | "report";
-  /**
-   * ADS consistency: over ADS, hold SotW endpoint and route answers until the
-   * request names every endpoint/route resource of the snapshot. Default:
-   * false (it stalls gRPC clients, which ask for what they need only).
-   */
-  readonly adsConsistency?: boolean;
-  /**
-   * Honour legacy wildcard (a first request without names) for types that
-   * allow wildcard: a boolean for all types or per type URL. Turn it off for
-   * gRPC clients. Default: true.
-   */
-  readonly legacyWildcard?: boolean | Readonly<Record<string, boolean>>;
-  /** Interval of TTL heartbeats in milliseconds; 0 turns them off. Default: 0. */
-  readonly heartbeatIntervalMs?: number;
-  /** How long a node's status is kept after its last stream and watch end, in milliseconds. Default: 300000 (5 minutes). */
-  readonly statusRetentionMs?: number;
-}
-
-/** The defaults of {@link SnapshotCacheOptions}. */
-export const SNAPSHOT_CACHE_DEFAULTS = Object.freeze({
-  nodeGroup: groupByNodeId,
-  validation: "refuse" as const,
-  adsConsistency: false,
-  legacyWildcard: true as boolean | Readonly<Record<string, boolean>>,
-  heartbeatIntervalMs: 0,
-  statusRetentionMs: 300_000,
-});
-
-type ResolvedOptions = Required<Omit<SnapshotCacheOptions, "validator">> & { readonly validator?: SnapshotValidator };
-
 const OWNER = "SnapshotCache";
-const KNOWN = [
-  "nodeGroup",
-  "entries",
-  "resourceTypes",
-  "validator",
-  "validation",
-  "adsConsistency",
-  "legacyWildcard",
-  "heartbeatIntervalMs",
-  "statusRetentionMs",
-];
 
 /** What `setSnapshot` and `updateResources` report. */
 export interface SnapshotChange {
@@ -172,29 +103,9 @@ export class SnapshotCache implements ConfigWatcher {
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: SnapshotCacheOptions = {}) {
-    checkObject(OWNER, options);
-    checkKnown(OWNER, options, KNOWN);
-    checkFunction(OWNER, "nodeGroup", options.nodeGroup);
-    checkFunction(OWNER, "resourceTypes", options.resourceTypes);
-    checkFunction(OWNER, "validator", options.validator);
-    if (options.entries !== undefined && !(options.entries instanceof EntryStore)) {
-      throw optionError(OWNER, "entries", "an EntryStore", options.entries);
-    }
-    if (options.validation !== undefined && options.validation !== "refuse" && options.validation !== "report") {
-      throw optionError(OWNER, "validation", '"refuse" or "report"', options.validation);
-    }
-    checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
-    checkPerType(OWNER, "legacyWildcard", options.legacyWildcard);
-    checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
-    checkDuration(OWNER, "statusRetentionMs", options.statusRetentionMs);
-    const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? defaultResourceTypeOf;
-    this.#store = options.entries ?? new EntryStore({ resourceTypes });
-    this.#options = Object.freeze({
-      ...SNAPSHOT_CACHE_DEFAULTS,
-      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-      resourceTypes,
-      entries: this.#store,
-    }) as ResolvedOptions;
+    this.#options = resolveSnapshotCacheOptions(options);
+    this.#store = this.#options.entries;
+    const resourceTypes = this.#options.resourceTypes;
     this.#tracker = new StatusTracker(this.#options.nodeGroup, this.#options.statusRetentionMs);
     this.#core = new CacheCore(OWNER, resourceTypes, this.#options.legacyWildcard, this.#options.adsConsistency, this.#tracker);
     if (this.#options.heartbeatIntervalMs > 0) {
@@ -310,10 +221,29 @@ export class SnapshotCache implements ConfigWatcher {
     return out;
   }
 
+  /**
+   * Watches one type for one SotW subscription of a node (its group's
+   * snapshot). Cold and one-shot: subscribing evaluates at once and emits
+   * when the client should get something (then completes), otherwise waits
+   * for a change to what the subscription names; unsubscribing cancels.
+   * Never emits a version the client NACKed; holds names that do not exist
+   * yet; see docs/protocol.md for every rule. Malformed requests error the
+   * Observable with `XDSKIT_PROTOCOL_VIOLATION`.
+   *
+   * @example
+   * cache.watchSotw({ streamId: 1, node, typeUrl: TypeUrl.Cluster, ads: true, wildcard: true, names: new Set(),
+   *   versionInfo: "", forceResponse: false }).subscribe((r) => send(r)); // r.resources: every cluster of the group
+   */
   watchSotw(request: SotwWatchRequest): Observable<SotwResponse> {
     return this.#core.watchSotw(request, () => this.#place(request.node, request.typeUrl));
   }
 
+  /**
+   * Watches one type for one delta subscription: emits the resources whose
+   * version differs from `clientVersions` (or that are in `forceNames`) and
+   * the names to remove, or waits for a change. Same lifecycle as
+   * {@link watchSotw}.
+   */
   watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse> {
     return this.#core.watchDelta(request, () => this.#place(request.node, request.typeUrl));
   }
@@ -340,7 +270,11 @@ export class SnapshotCache implements ConfigWatcher {
     );
   }
 
-  /** Receives protocol events from the server, for status. */
+  /**
+   * Receives a protocol event from the server (stream opened/closed, request,
+   * response, ACK, NACK) and updates the node's status.
+   * @throws XdskitError `XDSKIT_PROTOCOL_VIOLATION` for a malformed event.
+   */
   observe(event: ProtocolEvent): void {
     this.#tracker.observe(event);
   }

@@ -1,0 +1,106 @@
+import { EntryStore } from "./entry-store.js";
+import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, checkPerType, optionError } from "./internal/options.js";
+import { defaultResourceTypeOf } from "./internal/type-info.js";
+import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
+import type { ResourceTypeLookup } from "./resource-type-like.js";
+import type { SnapshotViolation } from "./snapshot.js";
+import type { ResourceEntry } from "./types.js";
+
+/**
+ * Checks a whole snapshot and returns every problem (an empty list when it is
+ * fine). Receives the snapshot's entries by type URL; decode an entry with
+ * its type's codec (`messageTypeOf(typeUrl).decode(entry.bytes)`).
+ * `@xdskit/resources` supplies one.
+ */
+export type SnapshotValidator = (resources: { readonly [typeUrl: string]: readonly ResourceEntry[] }) => readonly SnapshotViolation[];
+
+/** Options of {@link SnapshotCache}. */
+export interface SnapshotCacheOptions {
+  /** Maps a node to its group key. Default: {@link groupByNodeId}. See also `groupByNodeCluster`, `groupByIdPrefix`. */
+  readonly nodeGroup?: NodeGroupKey;
+  /** The entry store (encoding, interning, encode count). Default: a new `EntryStore` using `resourceTypes`. */
+  readonly entries?: EntryStore;
+  /** Resource-type descriptors (name, references, full state, wildcard). Default: `resourceTypeOf` from `@xdskit/resources`. */
+  readonly resourceTypes?: ResourceTypeLookup;
+  /** Checks every snapshot before it is set. Default: none. */
+  readonly validator?: SnapshotValidator;
+  /**
+   * What to do when `validator` finds problems: `"refuse"` throws an
+   * `InvalidSnapshotError` (code `XDSKIT_INVALID_SNAPSHOT`) listing them and
+   * keeps the group's last good snapshot serving; `"report"` sets the
+   * snapshot and returns the violations. Default: `"refuse"`.
+   */
+  readonly validation?: "refuse" | "report";
+  /**
+   * ADS consistency: over ADS, hold SotW endpoint and route answers until the
+   * request names every endpoint/route resource of the snapshot. Default:
+   * false (it stalls gRPC clients, which ask for what they need only).
+   */
+  readonly adsConsistency?: boolean;
+  /**
+   * Honour legacy wildcard (a first request without names) for types that
+   * allow wildcard: a boolean for all types or per type URL. Turn it off for
+   * gRPC clients. Default: true.
+   */
+  readonly legacyWildcard?: boolean | Readonly<Record<string, boolean>>;
+  /** Interval of TTL heartbeats in milliseconds; 0 turns them off. Default: 0. */
+  readonly heartbeatIntervalMs?: number;
+  /** How long a node's status is kept after its last stream and watch end, in milliseconds. Default: 300000 (5 minutes). */
+  readonly statusRetentionMs?: number;
+}
+
+/** The defaults of {@link SnapshotCacheOptions}. */
+export const SNAPSHOT_CACHE_DEFAULTS = Object.freeze({
+  nodeGroup: groupByNodeId,
+  validation: "refuse" as const,
+  adsConsistency: false,
+  legacyWildcard: true as boolean | Readonly<Record<string, boolean>>,
+  heartbeatIntervalMs: 0,
+  statusRetentionMs: 300_000,
+});
+
+/** Options with every default filled in. */
+export type ResolvedOptions = Required<Omit<SnapshotCacheOptions, "validator">> & { readonly validator?: SnapshotValidator };
+
+const OWNER = "SnapshotCache";
+const KNOWN = [
+  "nodeGroup",
+  "entries",
+  "resourceTypes",
+  "validator",
+  "validation",
+  "adsConsistency",
+  "legacyWildcard",
+  "heartbeatIntervalMs",
+  "statusRetentionMs",
+];
+
+/**
+ * Validates options and fills in defaults.
+ * @throws XdskitError `XDSKIT_INVALID_OPTION` naming the option, what was expected and what arrived.
+ */
+export function resolveSnapshotCacheOptions(options: SnapshotCacheOptions): ResolvedOptions {
+  checkObject(OWNER, options);
+  checkKnown(OWNER, options, KNOWN);
+  checkFunction(OWNER, "nodeGroup", options.nodeGroup);
+  checkFunction(OWNER, "resourceTypes", options.resourceTypes);
+  checkFunction(OWNER, "validator", options.validator);
+  if (options.entries !== undefined && !(options.entries instanceof EntryStore)) {
+    throw optionError(OWNER, "entries", "an EntryStore", options.entries);
+  }
+  if (options.validation !== undefined && options.validation !== "refuse" && options.validation !== "report") {
+    throw optionError(OWNER, "validation", '"refuse" or "report"', options.validation);
+  }
+  checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
+  checkPerType(OWNER, "legacyWildcard", options.legacyWildcard);
+  checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
+  checkDuration(OWNER, "statusRetentionMs", options.statusRetentionMs);
+  const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? defaultResourceTypeOf;
+  const entries = options.entries ?? new EntryStore({ resourceTypes });
+  return Object.freeze({
+    ...SNAPSHOT_CACHE_DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    resourceTypes,
+    entries,
+  }) as ResolvedOptions;
+}
