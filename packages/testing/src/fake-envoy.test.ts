@@ -146,6 +146,16 @@ describe("FakeEnvoy over SotW ADS", () => {
     expect(nack.errorDetail?.message).toMatch(/^Error adding\/updating cluster\(s\) a: a: connect_timeout: /);
   });
 
+  it("NACKs, and does not crash, when a validator throws", async () => {
+    server.set(TypeUrl.Cluster, "c1", { a: edsCluster("a") });
+    const validator = () => {
+      throw new Error("boom");
+    };
+    await using envoy = await FakeEnvoy.start({ address: server.address, validator, follow: false });
+    const nack = await envoy.waitForNack();
+    expect(nack.errorDetail?.message).toBe("Error adding/updating cluster(s) a: a: the validator threw: boom");
+  });
+
   it("NACKs what a pluggable validator rejects", async () => {
     server.set(TypeUrl.Cluster, "c1", { a: edsCluster("a", { connectTimeout: { seconds: 0 } }) });
     const validator = (typeUrl: string, message: unknown) =>

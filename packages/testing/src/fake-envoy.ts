@@ -32,6 +32,15 @@ import type { NackRule, ResourceProblem, ResponseRecord, RunningResource, Stream
 /** google.rpc.Code INVALID_ARGUMENT: what Envoy puts in `error_detail.code` when it rejects config. */
 const INVALID_ARGUMENT = 3;
 
+/** A NackRule predicate that throws matches (and so NACKs): a test bug shows as a NACK, never a crash. */
+function safePredicate(rule: NackRule, message: unknown, name: string, typeUrl: string): boolean {
+  try {
+    return rule.predicate!(message, name, typeUrl);
+  } catch {
+    return true;
+  }
+}
+
 /** Options of the waits that look at history. */
 export interface HistoryWaitOptions extends WaitOptions {
   /** Only records with a larger `seq` count (take `envoy.seq` before acting). Default `0`: any record. */
@@ -653,14 +662,18 @@ export class FakeEnvoy implements AsyncDisposable {
       const entry = candidate.resources.get(name);
       if (!entry) continue;
       if (validator) {
-        for (const problem of validator(state.typeUrl, entry.message, name)) problems.push({ resourceName: name, ...problem });
+        try {
+          for (const problem of validator(state.typeUrl, entry.message, name)) problems.push({ resourceName: name, ...problem });
+        } catch (error) {
+          problems.push({ resourceName: name, message: `the validator threw: ${(error as Error).message}` });
+        }
       }
       for (const item of this.#rules) {
         const { rule } = item;
         if (item.remaining <= 0) continue;
         if (rule.typeUrl !== undefined && rule.typeUrl !== state.typeUrl) continue;
         if (rule.name !== undefined && rule.name !== name) continue;
-        if (rule.predicate && !rule.predicate(entry.message, name, state.typeUrl)) continue;
+        if (rule.predicate && !safePredicate(rule, entry.message, name, state.typeUrl)) continue;
         item.remaining -= 1;
         problems.push({ resourceName: name, message: rule.message ?? "rejected by a NackRule" });
       }

@@ -34,8 +34,8 @@ export interface FakeEnvoyOptions {
   readonly wildcard?: "legacy" | "explicit";
   /**
    * Checks each resource against its protoc-gen-validate rules; a failing
-   * resource is NACKed. Default: `validate` from `@xdskit/resources` when that
-   * package provides it, else no per-resource validation. `null` turns it off.
+   * resource is NACKed (a validator that throws NACKs too). Default: `validate`
+   * from `@xdskit/resources` with the "envoy" profile. `null` turns it off.
    */
   readonly validator?: ResourceValidator | null;
   /**
