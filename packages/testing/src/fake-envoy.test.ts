@@ -6,7 +6,7 @@ import { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/rout
 import { Router } from "@xdskit/envoy-api/envoy/extensions/filters/http/router/v3/router";
 import { HttpConnectionManager } from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
 import { Secret } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/secret";
-import { UpstreamTlsContext } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
+import { DownstreamTlsContext, UpstreamTlsContext } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeEnvoy } from "./fake-envoy.js";
 import { MiniXdsServer } from "./internal/mini-xds-server.test-helper.js";
@@ -107,6 +107,26 @@ describe("FakeEnvoy over SotW ADS", () => {
     await envoy.waitForResource(TypeUrl.RouteConfiguration, "web-routes");
     await envoy.waitForResource(TypeUrl.Secret, "cert", { version: "s1" });
     expect(envoy.routeConfigurations.get("web-routes")?.virtualHosts[0]?.routes[0]?.route?.cluster).toBe("a");
+  });
+
+  it("follows the default filter chain and an api_listener too, and the secrets of downstream TLS sockets", async () => {
+    const downstream = {
+      name: "tls",
+      typedConfig: pack(DownstreamTlsContext, { commonTlsContext: { validationContextSdsSecretConfig: { name: "ca" } } }),
+    };
+    const rds = (name: string) => hcm({ rds: { routeConfigName: name, configSource: { ads: {} } } });
+    server.set(TypeUrl.Listener, "l1", {
+      edge: pack(Listener, {
+        name: "edge",
+        address: { socketAddress: { address: "0.0.0.0", portValue: 443 } },
+        defaultFilterChain: { filters: [{ name: "hcm", typedConfig: rds("default-routes") }], transportSocket: downstream },
+      }),
+      api: pack(Listener, { name: "api", apiListener: { apiListener: rds("api-routes") } }),
+    });
+    await using envoy = await FakeEnvoy.start({ address: server.address });
+    await envoy.waitFor((e) => e.listeners.size === 2, { description: "two listeners" });
+    expect([...envoy.subscription(TypeUrl.RouteConfiguration).names].sort()).toEqual(["api-routes", "default-routes"]);
+    expect([...envoy.subscription(TypeUrl.Secret).names]).toEqual(["ca"]);
   });
 
   it("NACKs an injected rule with error_detail code 3 naming the resource, and keeps running the previous version", async () => {
