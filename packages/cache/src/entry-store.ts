@@ -70,6 +70,8 @@ export class EntryStore {
   readonly #resourceTypes: ResourceTypeLookup;
   readonly #encodings = new WeakMap<object, Encoding>();
   readonly #interned = new Map<string, WeakRef<ResourceEntry>>();
+  /** Entries this store made (handing one back costs nothing). */
+  readonly #own = new WeakSet<ResourceEntry>();
   readonly #registry = new FinalizationRegistry<string>((key) => {
     const ref = this.#interned.get(key);
     if (ref && ref.deref() === undefined) this.#interned.delete(key);
@@ -136,6 +138,14 @@ export class EntryStore {
       );
     }
     if (isResourceEntry(resource)) {
+      if (
+        this.#own.has(resource) &&
+        resource.typeUrl === typeUrl &&
+        (options.name ?? resource.name) === resource.name &&
+        (ttlMs ?? resource.ttlMs) === resource.ttlMs
+      ) {
+        return resource;
+      }
       if (resource.typeUrl !== typeUrl) {
         throw new XdskitError(
           ErrorCode.INVALID_RESOURCE,
@@ -220,6 +230,7 @@ export class EntryStore {
         ? existing
         : Object.freeze(ttlMs === undefined ? { name, typeUrl, version, bytes } : { name, typeUrl, version, bytes, ttlMs });
     this.#interned.set(key, new WeakRef(entry));
+    this.#own.add(entry);
     this.#registry.register(entry, key);
     return entry;
   }
