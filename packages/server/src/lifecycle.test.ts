@@ -267,6 +267,13 @@ describe("XdsServer limits and bad input", () => {
     good.close();
   });
 
+  it("ends a stream that sends no first request within firstRequestTimeoutMs", async () => {
+    harness = await startServer(cacheWithClusters(), { firstRequestTimeoutMs: 200 });
+    const idle = openSotw(adsClient(harness.address));
+    expect(await idle.ended).toMatchObject({ code: status.DEADLINE_EXCEEDED, details: expect.stringContaining("firstRequestTimeoutMs") });
+    expect(harness.xds.stats.streams).toBe(0);
+  });
+
   it("closes streams after maxStreamAgeMs with status OK", async () => {
     harness = await startServer(cacheWithClusters(), { maxStreamAgeMs: 300, maxStreamAgeJitter: 0 });
     const stream = openSotw(adsClient(harness.address));

@@ -53,6 +53,12 @@ export interface XdsServerOptions {
   readonly maxStreamAgeMs?: number;
   /** Random spread of `maxStreamAgeMs`, as a fraction (0.1 = ±10%). Default 0.1. */
   readonly maxStreamAgeJitter?: number;
+  /**
+   * Time a new stream has to send its first request and be accepted by
+   * `onStreamOpen`, in milliseconds; otherwise it ends with DEADLINE_EXCEEDED
+   * (idle connections never hold a stream slot). 0 means no limit. Default 30,000.
+   */
+  readonly firstRequestTimeoutMs?: number;
   /** Hooks called on stream and protocol events. Default none. */
   readonly callbacks?: XdsServerCallbacks;
 }
@@ -73,6 +79,7 @@ export interface ResolvedXdsServerOptions {
   readonly newStreamBurst: number;
   readonly maxStreamAgeMs: number;
   readonly maxStreamAgeJitter: number;
+  readonly firstRequestTimeoutMs: number;
   readonly callbacks: XdsServerCallbacks;
 }
 
@@ -92,6 +99,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   newStreamBurst: 100,
   maxStreamAgeMs: 0,
   maxStreamAgeJitter: 0.1,
+  firstRequestTimeoutMs: 30_000,
 });
 
 const KNOWN_OPTIONS = new Set([...Object.keys(DEFAULT_SERVER_OPTIONS), "cache", "types", "callbacks"]);
@@ -170,6 +178,7 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
     newStreamBurst: integer(options, "newStreamBurst", 1),
     maxStreamAgeMs: integer(options, "maxStreamAgeMs", 0),
     maxStreamAgeJitter: jitter,
+    firstRequestTimeoutMs: integer(options, "firstRequestTimeoutMs", 0),
     callbacks: Object.freeze({ ...callbacks }),
   });
 }

@@ -31,6 +31,7 @@ export class GrpcXdsStream implements TrackedStream {
   #machine: Machine | undefined;
   #waiting: Buffer[] = [];
   #ageTimer: NodeJS.Timeout | undefined;
+  #firstTimer: NodeJS.Timeout | undefined;
   #ending = false;
   #opened = false;
   readonly #contexts = new Map<string | undefined, XdsContext>();
@@ -83,6 +84,21 @@ export class GrpcXdsStream implements TrackedStream {
       if (!this.#ending) this.#cleanup({ code: GrpcCode.INTERNAL, details: `stream error: ${error.message}` });
     });
     this.#call.on("close", () => this.#cleanup({ code: GrpcCode.CANCELLED, details: "stream closed" }));
+    const timeout = this.#core.options.firstRequestTimeoutMs;
+    if (timeout > 0) {
+      this.#firstTimer = setTimeout(() => {
+        if (this.#phase === "new" || this.#phase === "opening") {
+          this.#fail(
+            violation(
+              `no first request accepted within ${timeout} ms (option firstRequestTimeoutMs)`,
+              { nodeId: this.#node.id },
+              GrpcCode.DEADLINE_EXCEEDED,
+            ),
+          );
+        }
+      }, timeout);
+      this.#firstTimer.unref();
+    }
   }
 
   get stats() {
@@ -223,6 +239,7 @@ export class GrpcXdsStream implements TrackedStream {
     };
     this.#machine = this.#method.kind === "delta" ? new DeltaStream(env) : new SotwStream(env);
     this.#phase = "open";
+    if (this.#firstTimer !== undefined) clearTimeout(this.#firstTimer);
     this.#opened = true;
     this.#core.hub.emit({ kind: "stream-opened", context: this.#context(undefined), at: Date.now() });
     if (options.maxStreamAgeMs > 0) {
@@ -277,6 +294,7 @@ export class GrpcXdsStream implements TrackedStream {
     if (this.#phase === "closed") return;
     this.#phase = "closed";
     if (this.#ageTimer !== undefined) clearTimeout(this.#ageTimer);
+    if (this.#firstTimer !== undefined) clearTimeout(this.#firstTimer);
     this.#machine?.close();
     this.#queue.close();
     this.#waiting = [];
