@@ -92,9 +92,9 @@ export class CacheCore {
   watchSotw(given: SotwWatchRequest, place: () => WatchPlace): Observable<SotwResponse> {
     const error = this.check("watchSotw", given, false);
     if (error) return throwError(() => error);
-    // The watch keeps its own copy of the names: the server may reuse and
-    // change its set for the next request while this watch is still indexed.
-    const request: SotwWatchRequest = { ...given, names: new Set(given.names) };
+    // The index keeps its own record of the names a watch was filed under, so
+    // a server reusing its set for the next request cannot corrupt it.
+    const request = given;
     const policy = this.policy(request.typeUrl);
     let resolved: WatchPlace | undefined;
     return openWatch<SotwResponse>({
@@ -115,7 +115,7 @@ export class CacheCore {
   watchDelta(given: DeltaWatchRequest, place: () => WatchPlace): Observable<DeltaResponse> {
     const error = this.check("watchDelta", given, true);
     if (error) return throwError(() => error);
-    const request: DeltaWatchRequest = { ...given, names: new Set(given.names) };
+    const request = given;
     const policy = this.policy(request.typeUrl);
     let resolved: WatchPlace | undefined;
     return openWatch<DeltaResponse>({

@@ -41,27 +41,42 @@ const PENDING_LIMIT = 4096;
  */
 const BROAD_WATCH = 32;
 
+const WILDCARD = Symbol("wildcard");
+const BROAD = Symbol("broad");
+
+/**
+ * How a watch was registered: wildcard, broad, or the names it was indexed
+ * under (a copy: the server may change its own set for the next request
+ * while this watch is still registered, and removal must undo exactly what
+ * adding did).
+ */
+type Registration = typeof WILDCARD | typeof BROAD | readonly string[];
+
 export class WatchIndex {
   readonly #wildcard = new Set<IndexedWatch>();
   readonly #broad = new Set<IndexedWatch>();
   readonly #byName = new Map<string, Set<IndexedWatch>>();
-  readonly #all = new Set<IndexedWatch>();
+  readonly #all = new Map<IndexedWatch, Registration>();
 
   get size(): number {
     return this.#all.size;
   }
 
   add(watch: IndexedWatch): void {
-    this.#all.add(watch);
+    if (this.#all.has(watch)) return;
     if (watch.wildcard) {
+      this.#all.set(watch, WILDCARD);
       this.#wildcard.add(watch);
       return;
     }
     if (watch.names.size > BROAD_WATCH) {
+      this.#all.set(watch, BROAD);
       this.#broad.add(watch);
       return;
     }
-    for (const name of watch.names) {
+    const names = [...watch.names];
+    this.#all.set(watch, names);
+    for (const name of names) {
       let set = this.#byName.get(name);
       if (!set) {
         set = new Set();
@@ -72,20 +87,20 @@ export class WatchIndex {
   }
 
   remove(watch: IndexedWatch): void {
-    if (!this.#all.delete(watch)) return;
-    if (watch.wildcard) {
+    const registration = this.#all.get(watch);
+    if (registration === undefined) return;
+    this.#all.delete(watch);
+    if (registration === WILDCARD) {
       this.#wildcard.delete(watch);
-      return;
-    }
-    if (watch.names.size > BROAD_WATCH) {
+    } else if (registration === BROAD) {
       this.#broad.delete(watch);
-      return;
-    }
-    for (const name of watch.names) {
-      const set = this.#byName.get(name);
-      if (set) {
-        set.delete(watch);
-        if (set.size === 0) this.#byName.delete(name);
+    } else {
+      for (const name of registration) {
+        const set = this.#byName.get(name);
+        if (set) {
+          set.delete(watch);
+          if (set.size === 0) this.#byName.delete(name);
+        }
       }
     }
   }
@@ -94,7 +109,7 @@ export class WatchIndex {
   notify(changed: Iterable<string> | "all"): void {
     const affected = new Set<IndexedWatch>();
     if (changed === "all") {
-      for (const w of this.#all) {
+      for (const w of this.#all.keys()) {
         w.pending = undefined;
         affected.add(w);
       }
@@ -126,7 +141,7 @@ export class WatchIndex {
 
   /** Offers every open watch a heartbeat. */
   heartbeat(): void {
-    for (const w of [...this.#all]) {
+    for (const w of [...this.#all.keys()]) {
       if (w.active && w.heartbeat()) this.remove(w);
     }
   }
