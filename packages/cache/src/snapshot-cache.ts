@@ -91,7 +91,7 @@ const EMPTY = Object.freeze(Object.create(null)) as Record<string, ResourceEntry
  *   version: "1",
  *   resources: { [TypeUrl.Cluster]: [Cluster.fromPartial({ name: "web" })] },
  * });
- * const server = createXdsServer({ cache }); // @xdskit/server
+ * const xds = new XdsServer({ cache }); // from @xdskit/server
  */
 export class SnapshotCache implements ConfigWatcher {
   readonly #options: ResolvedOptions;
