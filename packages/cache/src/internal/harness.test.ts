@@ -80,7 +80,7 @@ export function snapshotHarness(options: HarnessOptions = {}): Harness {
 export function linearHarness(options: HarnessOptions = {}): Harness {
   const store = options.entries ?? new EntryStore();
   const { legacyWildcard, ...rest } = options;
-  const caches = new Map(
+  const caches = new Map<string, LinearCache>(
     [CDS, EDS, LDS, RDS, SDS].map((typeUrl) => [
       typeUrl,
       new LinearCache({
