@@ -265,6 +265,21 @@ describe("SnapshotCache groups", () => {
     expect(w.one().resources[0]!.name).toBe("b");
   });
 
+  it("absent-types: each type a snapshot lacks is answered under its own type URL", () => {
+    // Regression: the views of absent types shared one cache slot, so the
+    // second absent type was answered under the first one's type URL.
+    const cache = make();
+    const n = node("g");
+    cache.setSnapshot("g", { version: "1", resources: { [CDS]: [cluster("a")] } });
+    const listeners = record(cache.watchSotw(sotw(n, LDS, { wildcard: true })));
+    expect(listeners.one().typeUrl).toBe(LDS);
+    const routes = record(
+      cache.watchDelta({ ...sotw(n, RDS, { names: ["r"] }), clientVersions: new Map(), forceNames: new Set(["r"]), forceResponse: false }),
+    );
+    expect(routes.one().typeUrl).toBe(RDS);
+    expect(routes.one().removed).toEqual(["r"]);
+  });
+
   it("no-snapshot-held: watches of a group without a snapshot wait, for SotW and delta", () => {
     const cache = make();
     const n = node("later");

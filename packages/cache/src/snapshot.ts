@@ -71,16 +71,24 @@ export class InvalidSnapshotError extends XdskitError {
 }
 
 const built = new WeakSet<Snapshot>();
-const views = new WeakMap<TypeResources, ResourceSetView>();
+// Keyed by the resources object and then the type URL: one frozen empty
+// TypeResources is shared by every type a snapshot lacks, and each of those
+// types needs its own view.
+const views = new WeakMap<TypeResources, Map<string, ResourceSetView>>();
 
 /** True when the object was made by this package's snapshot builder. */
 export function isBuiltSnapshot(value: unknown): value is Snapshot {
   return typeof value === "object" && value !== null && built.has(value as Snapshot);
 }
 
-/** A read-only set view over one type of a snapshot (cached per object). */
+/** A read-only set view over one type of a snapshot (cached per object and type URL). */
 export function viewOf(typeUrl: string, resources: TypeResources): ResourceSetView {
-  let view = views.get(resources);
+  let byType = views.get(resources);
+  if (!byType) {
+    byType = new Map();
+    views.set(resources, byType);
+  }
+  let view = byType.get(typeUrl);
   if (!view) {
     let cached: readonly ResourceEntry[] | undefined;
     let byName: Map<string, ResourceEntry> | undefined;
@@ -106,7 +114,7 @@ export function viewOf(typeUrl: string, resources: TypeResources): ResourceSetVi
         return keys;
       },
     };
-    views.set(resources, view);
+    byType.set(typeUrl, view);
   }
   return view;
 }
