@@ -151,7 +151,7 @@ describe("loadAssignment", () => {
     expect(cla.endpoints.map((e) => [e.locality?.zone, e.priority, e.loadBalancingWeight])).toEqual([
       ["eu-1a", 0, 80],
       ["eu-1b", 0, 20],
-      ["us-1a", 1, undefined],
+      ["us-1a", 1, 1], // default weight 1: gRPC clients ignore unweighted localities
     ]);
     expect(cla.endpoints[0]?.lbEndpoints[1]?.healthStatus).toBe(1);
     expect(cla.endpoints[2]?.lbEndpoints[0]?.endpoint?.address?.socketAddress?.address).toBe("2001:db8::1");

@@ -45,7 +45,11 @@ export interface LocalityOptions {
   readonly subZone?: string;
   /** Default 0 (highest). Priorities must be contiguous from 0. */
   readonly priority?: number;
-  /** Locality weight (needed for locality-weighted balancing). Default: none. */
+  /**
+   * Locality weight. Default 1: gRPC clients ignore a locality without a
+   * weight (gRFC A27), while Envoy uses weights only with locality-weighted
+   * balancing, so 1 is right for both.
+   */
   readonly weight?: number;
   readonly endpoints: readonly EndpointInput[];
 }
@@ -56,7 +60,7 @@ export function localityEndpoints(options: LocalityOptions): LocalityLbEndpoints
     locality: { region: options.region ?? "", zone: options.zone ?? "", subZone: options.subZone ?? "" },
     lbEndpoints: options.endpoints.map(lbEndpoint),
     priority: options.priority ?? 0,
-    ...(options.weight !== undefined ? { loadBalancingWeight: options.weight } : {}),
+    loadBalancingWeight: options.weight ?? 1,
   };
   return LocalityLbEndpoints.fromPartial(partial);
 }

@@ -169,6 +169,14 @@ export function checkEndpoints(out: Out, cla: ClusterLoadAssignment): void {
         report(out, at(p, "locality"), "locality_duplicate", `repeats an earlier locality at priority ${priority} (gRFC A27)`);
       localities.add(key);
     }
+    if (!locality.loadBalancingWeight) {
+      report(
+        out,
+        at(p, "load_balancing_weight"),
+        "locality_weight",
+        "must be set above 0: gRPC clients ignore a locality without a weight, so its endpoints would get no traffic (gRFC A27)",
+      );
+    }
     (locality.lbEndpoints ?? []).forEach((lb, j) => {
       const ep = at(p, `lb_endpoints[${j}].endpoint.address.socket_address`);
       const socket = lb.endpoint?.address?.socketAddress;

@@ -316,6 +316,13 @@ describe("grpc profile: endpoints (A27)", () => {
     ]);
   });
 
+  it("requires a locality weight, which gRPC clients need to use a locality", () => {
+    const cla = loadAssignment({ clusterName: "web", localities: [{ zone: "a", weight: 1, endpoints: ["10.0.0.1:80"] }] });
+    expect(grpc(ResourceTypes.ClusterLoadAssignment, cla)).toEqual([]);
+    const unweighted = { ...cla, endpoints: cla.endpoints.map((l) => ({ ...l, loadBalancingWeight: undefined })) };
+    expect(grpc(ResourceTypes.ClusterLoadAssignment, unweighted)).toEqual(["endpoints[0].load_balancing_weight [grpc.locality_weight]"]);
+  });
+
   it("applies no gRPC rules to types gRPC never requests", () => {
     expect(grpc(ResourceTypes.Secret, { name: "s" })).toEqual([]);
   });
