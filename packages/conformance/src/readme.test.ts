@@ -1,0 +1,35 @@
+// The README's "Thirty seconds" example must compile against the published
+// entry points: its ts block is written to a scratch module and type-checked
+// with the repository's TypeScript settings. (It binds a fixed port and runs
+// forever, so it is compiled, not run; examples/ads-server runs the same code
+// in its own test.)
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, expect, it } from "vitest";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const scratch = join(here, `../.readme-snippet-${process.pid}`);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+it("README: the thirty-second example type-checks", () => {
+  const readme = readFileSync(join(here, "../../../README.md"), "utf8");
+  const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+  expect(blocks.length).toBeGreaterThan(0);
+  mkdirSync(scratch, { recursive: true });
+  blocks.forEach((code, i) => writeFileSync(join(scratch, `readme-${i}.ts`), code));
+  writeFileSync(
+    join(scratch, "tsconfig.json"),
+    JSON.stringify({
+      extends: "../../../tsconfig.base.json",
+      compilerOptions: { noEmit: true, composite: false, incremental: false, declaration: false, declarationMap: false, sourceMap: false },
+      include: ["*.ts"],
+    }),
+  );
+  const tsc = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc");
+  const result = spawnSync(process.execPath, [tsc, "-p", join(scratch, "tsconfig.json")], { encoding: "utf8", timeout: 120_000 });
+  expect(result.stdout + result.stderr).toBe("");
+  expect(result.status).toBe(0);
+});
