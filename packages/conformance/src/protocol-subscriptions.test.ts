@@ -89,7 +89,14 @@ describe("SotW", () => {
     // No more EDS clusters: FakeEnvoy sends an EDS request with no names.
     plane.cache.setSnapshot("n1", { version: "2", resources: { [TypeUrl.ClusterLoadAssignment]: endpoints } });
     await envoy.waitForAbsent(TypeUrl.Cluster, "a");
+    await settle();
+    expect(envoy.subscription(TypeUrl.ClusterLoadAssignment).names.size).toBe(0);
+    // Endpoints change: a client subscribed to nothing gets nothing (an empty list is not a wildcard).
     const after = envoy.seq;
+    plane.cache.setSnapshot("n1", {
+      version: "3",
+      resources: { [TypeUrl.ClusterLoadAssignment]: [assignment("a", 7), assignment("b", 8)] },
+    });
     await settle();
     const later = envoy.history.filter((r) => r.seq > after && r.typeUrl === TypeUrl.ClusterLoadAssignment);
     expect(later.flatMap((r) => r.resourceNames)).toEqual([]);
