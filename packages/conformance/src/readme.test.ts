@@ -19,7 +19,7 @@ it("README: the thirty-second example type-checks", () => {
   const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
   expect(blocks.length).toBeGreaterThan(0);
   mkdirSync(scratch, { recursive: true });
-  blocks.forEach((code, i) => writeFileSync(join(scratch, `readme-${i}.ts`), code));
+  for (const [i, code] of blocks.entries()) writeFileSync(join(scratch, `readme-${i}.ts`), code);
   writeFileSync(
     join(scratch, "tsconfig.json"),
     JSON.stringify({
