@@ -18,6 +18,7 @@ import {
   httpListener,
   listener,
   loadAssignment,
+  type ResourceType,
   ResourceTypes,
   rbacFilter,
   route,
@@ -27,8 +28,8 @@ import {
   virtualHost,
 } from "../../index.js";
 
-const grpc = (type: Parameters<typeof validate>[0], resource: unknown) =>
-  validate(type, resource as never, { profile: "grpc" })
+const grpc = <T>(type: ResourceType<T> | string, resource: unknown) =>
+  validate(type, resource as T, { profile: "grpc" })
     .filter((v) => v.source === "grpc")
     .map((v) => `${v.path} [${v.rule}]`);
 
