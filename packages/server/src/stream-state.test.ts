@@ -1,3 +1,4 @@
+import { status } from "@grpc/grpc-js";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
@@ -82,5 +83,13 @@ describe("XdsServer stream state", () => {
     after.send({ typeUrl: CDS, versionInfo: "v2", resourceNames: ["a"], responseNonce: fresh.nonce });
     await until(() => harness!.events.filter((e) => e.kind === "ack").length === 2, 2000, "second ack");
     after.close();
+  });
+  it("delta over ADS: a request without type_url ends the stream with INVALID_ARGUMENT", async () => {
+    const cache = new FakeWatcher();
+    harness = await startServer(cache);
+    const stream = openDelta(adsClient(harness.address));
+    stream.send({ node: NODE, resourceNamesSubscribe: ["a"] });
+    expect(await stream.ended).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining("type_url") });
+    expect(cache.deltaRequests.length).toBe(0);
   });
 });
