@@ -6,19 +6,19 @@
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#incremental-xds
 import type { DeltaResponse, DeltaWatchRequest } from "@xdskit/cache";
 import { type DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import type { Subscription } from "rxjs";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeDelta, splitDelta } from "./response-encoding.js";
 import {
   checkNames,
+  checkTypeCount,
   GrpcCode,
   legacyWildcardAllowed,
   resolveRequestType,
   type StreamEnv,
-  StreamFailure,
   unknownNonce,
   violation,
 } from "./stream-env.js";
+import { TypeWatch, watchRequestBase } from "./type-watch.js";
 
 const REMEMBERED_NONCES = 16;
 
@@ -44,8 +44,7 @@ export interface DeltaTypeState {
   awaitingAck: boolean;
   /** Make-before-break: the next watch waits until every type is ACKed. */
   gated: boolean;
-  watch: Subscription | undefined;
-  watchToken: number;
+  readonly watch: TypeWatch<DeltaResponse>;
 }
 
 export class DeltaStream {
@@ -79,14 +78,8 @@ export class DeltaStream {
     let state = this.#types.get(typeUrl);
     const first = state === undefined;
     if (state === undefined) {
-      if (this.#types.size >= env.options.maxTypesPerStream) {
-        throw violation(
-          `stream subscribes to more than ${env.options.maxTypesPerStream} types (option maxTypesPerStream)`,
-          { typeUrl, nodeId: env.node.id },
-          GrpcCode.RESOURCE_EXHAUSTED,
-        );
-      }
-      state = newState(descriptor);
+      checkTypeCount(env, typeUrl, this.#types.size);
+      state = newState(descriptor, env);
       this.#types.set(typeUrl, state);
       // Spec: on reconnect the client says what it holds.
       for (const [name, version] of initial) state.clientVersions.set(name, version);
@@ -177,81 +170,32 @@ export class DeltaStream {
 
   close(): void {
     this.#closed = true;
-    for (const state of this.#types.values()) {
-      state.watchToken += 1;
-      state.watch?.unsubscribe();
-      state.watch = undefined;
-    }
+    for (const state of this.#types.values()) state.watch.cancel();
   }
 
   #rewatch(state: DeltaTypeState): void {
     const env = this.#env;
     const typeUrl = state.descriptor.typeUrl;
-    state.watchToken += 1;
-    state.watch?.unsubscribe();
-    state.watch = undefined;
+    state.watch.cancel();
     env.queue.remove(typeUrl);
     if (this.#closed || state.gated) return;
     if (!state.wildcard && state.names.size === 0 && state.clientVersions.size === 0) return;
-    const token = state.watchToken;
     const request: DeltaWatchRequest = {
-      streamId: env.streamId,
-      node: env.node,
-      typeUrl,
-      ads: env.ads,
-      wildcard: state.wildcard,
-      legacyWildcard: state.legacy,
+      ...watchRequestBase(env, typeUrl, state),
       names: new Set(state.names),
       clientVersions: state.clientVersions,
       forceNames: new Set(state.forceNames),
       forceResponse: state.forceResponse,
     };
-    let subscription: Subscription;
-    try {
-      subscription = env.options.cache.watchDelta(request).subscribe({
-        next: (response) => this.#onResponse(state, token, response),
-        error: (error: unknown) => this.#onWatchError(state, token, error),
-      });
-    } catch (error) {
-      this.#onWatchError(state, token, error);
-      return;
-    }
-    if (state.watchToken === token) state.watch = subscription;
-    else subscription.unsubscribe();
-  }
-
-  #onWatchError(state: DeltaTypeState, token: number, error: unknown): void {
-    if (token !== state.watchToken || this.#closed) return;
-    state.watchToken += 1;
-    state.watch = undefined;
-    const typeUrl = state.descriptor.typeUrl;
-    this.#env.fail(
-      new StreamFailure(
-        GrpcCode.INTERNAL,
-        new XdskitError(
-          ErrorCode.PROTOCOL_VIOLATION,
-          `the cache failed a ${typeUrl} delta watch: ${(error as Error)?.message ?? String(error)}`,
-          {
-            typeUrl,
-            nodeId: this.#env.node.id,
-            cause: error,
-          },
-        ),
-      ),
+    state.watch.open(
+      () => env.options.cache.watchDelta(request),
+      (response) => this.#onResponse(state, response),
     );
   }
 
-  #onResponse(state: DeltaTypeState, token: number, response: DeltaResponse): void {
-    if (token !== state.watchToken || this.#closed) return;
-    state.watchToken += 1;
-    state.watch?.unsubscribe();
-    state.watch = undefined;
+  #onResponse(state: DeltaTypeState, response: DeltaResponse): void {
     const env = this.#env;
     const typeUrl = state.descriptor.typeUrl;
-    if (response.typeUrl !== typeUrl) {
-      this.#onWatchError(state, state.watchToken, new Error(`delta watch for ${typeUrl} emitted a response for ${response.typeUrl}`));
-      return;
-    }
     let toSend = response;
     if (env.ads && env.options.makeBeforeBreak && response.removed.length > 0 && !response.heartbeat) {
       if (response.resources.length > 0) {
@@ -338,7 +282,7 @@ export class DeltaStream {
   }
 }
 
-function newState(descriptor: ResolvedTypeDescriptor): DeltaTypeState {
+function newState(descriptor: ResolvedTypeDescriptor, env: StreamEnv): DeltaTypeState {
   return {
     descriptor,
     wildcard: false,
@@ -352,7 +296,6 @@ function newState(descriptor: ResolvedTypeDescriptor): DeltaTypeState {
     latestNonce: undefined,
     awaitingAck: false,
     gated: false,
-    watch: undefined,
-    watchToken: 0,
+    watch: new TypeWatch(env, descriptor.typeUrl, "delta watch"),
   };
 }

@@ -6,19 +6,10 @@
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
 import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
 import { type DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import type { Subscription } from "rxjs";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeSotw } from "./response-encoding.js";
-import {
-  checkNames,
-  GrpcCode,
-  legacyWildcardAllowed,
-  resolveRequestType,
-  type StreamEnv,
-  StreamFailure,
-  unknownNonce,
-  violation,
-} from "./stream-env.js";
+import { checkNames, checkTypeCount, legacyWildcardAllowed, resolveRequestType, type StreamEnv, unknownNonce } from "./stream-env.js";
+import { TypeWatch, watchRequestBase } from "./type-watch.js";
 
 /** Appended to the version of the first half of a make-before-break update. */
 export const MAKE_BEFORE_BREAK_SUFFIX = "+mbb";
@@ -54,8 +45,7 @@ export interface SotwTypeState {
   force: boolean;
   /** Make-before-break: the next watch waits until every type is ACKed. */
   gated: boolean;
-  watch: Subscription | undefined;
-  watchToken: number;
+  readonly watch: TypeWatch<SotwResponse>;
 }
 
 export class SotwStream {
@@ -82,14 +72,8 @@ export class SotwStream {
     let state = this.#types.get(typeUrl);
     const first = state === undefined;
     if (state === undefined) {
-      if (this.#types.size >= env.options.maxTypesPerStream) {
-        throw violation(
-          `stream subscribes to more than ${env.options.maxTypesPerStream} types (option maxTypesPerStream)`,
-          { typeUrl, nodeId: env.node.id },
-          GrpcCode.RESOURCE_EXHAUSTED,
-        );
-      }
-      state = newState(descriptor);
+      checkTypeCount(env, typeUrl, this.#types.size);
+      state = newState(descriptor, env);
       this.#types.set(typeUrl, state);
     }
 
@@ -186,84 +170,35 @@ export class SotwStream {
   /** Cancels every watch and drops pending responses. */
   close(): void {
     this.#closed = true;
-    for (const state of this.#types.values()) {
-      state.watchToken += 1;
-      state.watch?.unsubscribe();
-      state.watch = undefined;
-    }
+    for (const state of this.#types.values()) state.watch.cancel();
   }
 
   #rewatch(state: SotwTypeState, force: boolean): void {
     const env = this.#env;
     const typeUrl = state.descriptor.typeUrl;
-    state.watchToken += 1;
-    state.watch?.unsubscribe();
-    state.watch = undefined;
+    state.watch.cancel();
     env.queue.remove(typeUrl);
     if (force) state.force = true;
     if (this.#closed || state.gated) return;
     // Nothing subscribed: nothing to answer (spec: an empty list after explicit names means nothing).
     if (!state.wildcard && state.names.size === 0) return;
-    const token = state.watchToken;
     const lastSent = state.refused ?? state.lastSent;
     const request: SotwWatchRequest = {
-      streamId: env.streamId,
-      node: env.node,
-      typeUrl,
-      ads: env.ads,
-      wildcard: state.wildcard,
-      legacyWildcard: state.legacy,
+      ...watchRequestBase(env, typeUrl, state),
       names: state.names,
       versionInfo: state.clientVersion,
       lastSent: lastSent && { version: lastSent.version, names: lastSent.names, nacked: lastSent.nacked },
       forceResponse: state.force,
     };
-    let subscription: Subscription;
-    try {
-      subscription = env.options.cache.watchSotw(request).subscribe({
-        next: (response) => this.#onResponse(state, token, response),
-        error: (error: unknown) => this.#onWatchError(state, token, error),
-      });
-    } catch (error) {
-      this.#onWatchError(state, token, error);
-      return;
-    }
-    if (state.watchToken === token) state.watch = subscription;
-    else subscription.unsubscribe();
-  }
-
-  #onWatchError(state: SotwTypeState, token: number, error: unknown): void {
-    if (token !== state.watchToken || this.#closed) return;
-    state.watchToken += 1;
-    state.watch = undefined;
-    const typeUrl = state.descriptor.typeUrl;
-    this.#env.fail(
-      new StreamFailure(
-        GrpcCode.INTERNAL,
-        new XdskitError(
-          ErrorCode.PROTOCOL_VIOLATION,
-          `the cache failed a ${typeUrl} watch: ${(error as Error)?.message ?? String(error)}`,
-          {
-            typeUrl,
-            nodeId: this.#env.node.id,
-            cause: error,
-          },
-        ),
-      ),
+    state.watch.open(
+      () => env.options.cache.watchSotw(request),
+      (response) => this.#onResponse(state, response),
     );
   }
 
-  #onResponse(state: SotwTypeState, token: number, response: SotwResponse): void {
-    if (token !== state.watchToken || this.#closed) return;
-    state.watchToken += 1;
-    state.watch?.unsubscribe();
-    state.watch = undefined;
+  #onResponse(state: SotwTypeState, response: SotwResponse): void {
     const env = this.#env;
     const typeUrl = state.descriptor.typeUrl;
-    if (response.typeUrl !== typeUrl) {
-      this.#onWatchError(state, state.watchToken, new Error(`watch for ${typeUrl} emitted a response for ${response.typeUrl}`));
-      return;
-    }
     let toSend = response;
     const sent = state.lastSent;
     if (env.ads && env.options.makeBeforeBreak && state.descriptor.fullState && sent !== undefined && !sent.nacked && !response.heartbeat) {
@@ -303,7 +238,7 @@ export class SotwStream {
       process.emitWarning(error.message, { code: error.code });
       state.refused = { version: response.version, names, nacked: true, entries: [] };
       setImmediate(() => {
-        if (state.watch === undefined && !env.queue.has(typeUrl)) this.#rewatch(state, false);
+        if (!state.watch.isOpen && !env.queue.has(typeUrl)) this.#rewatch(state, false);
       });
       return [];
     }
@@ -333,7 +268,7 @@ export class SotwStream {
         const other = this.#types.get(forced);
         if (other === undefined) continue;
         other.force = true;
-        if (other.watch !== undefined) this.#rewatch(other, true);
+        if (other.watch.isOpen) this.#rewatch(other, true);
       }
     }
     return [message];
@@ -362,7 +297,7 @@ export class SotwStream {
   }
 }
 
-function newState(descriptor: ResolvedTypeDescriptor): SotwTypeState {
+function newState(descriptor: ResolvedTypeDescriptor, env: StreamEnv): SotwTypeState {
   return {
     descriptor,
     wildcard: false,
@@ -377,7 +312,6 @@ function newState(descriptor: ResolvedTypeDescriptor): SotwTypeState {
     refused: undefined,
     force: false,
     gated: false,
-    watch: undefined,
-    watchToken: 0,
+    watch: new TypeWatch(env, descriptor.typeUrl, "watch"),
   };
 }

@@ -128,6 +128,17 @@ export function checkNames(
   }
 }
 
+/** Refuses a new type when the stream already has `count` types (option maxTypesPerStream). */
+export function checkTypeCount(env: Pick<StreamEnv, "node" | "options">, typeUrl: string, count: number): void {
+  if (count >= env.options.maxTypesPerStream) {
+    throw violation(
+      `stream subscribes to more than ${env.options.maxTypesPerStream} types (option maxTypesPerStream)`,
+      { typeUrl, nodeId: env.node.id },
+      GrpcCode.RESOURCE_EXHAUSTED,
+    );
+  }
+}
+
 /** Whether an empty first request of this type means wildcard for this node. */
 export function legacyWildcardAllowed(descriptor: ResolvedTypeDescriptor, node: Node): boolean {
   switch (descriptor.legacyWildcard) {

@@ -1,0 +1,112 @@
+// The one open cache watch of one type on one stream, shared by the SotW and
+// delta state machines. A watch is a one-shot cold Observable (see
+// ConfigWatcher in @xdskit/cache): subscribing registers it, its first answer
+// closes it, unsubscribing cancels it. Every opening gets a token, so a late
+// emission from a watch that was cancelled or replaced (also one that arrives
+// while `subscribe` is still running) is ignored.
+import type { WatchRequestBase } from "@xdskit/cache";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { Observable, Subscription } from "rxjs";
+import { GrpcCode, type StreamEnv, StreamFailure } from "./stream-env.js";
+
+/** Which kind of cache watch, as error messages name it. */
+export type WatchKind = "watch" | "delta watch";
+
+/** The fields of a watch request that name the stream, the type and the wildcard mode (not the names). */
+export function watchRequestBase(
+  env: Pick<StreamEnv, "streamId" | "node" | "ads">,
+  typeUrl: string,
+  subscription: { readonly wildcard: boolean; readonly legacy: boolean },
+): Omit<WatchRequestBase, "names"> {
+  return {
+    streamId: env.streamId,
+    node: env.node,
+    typeUrl,
+    ads: env.ads,
+    wildcard: subscription.wildcard,
+    legacyWildcard: subscription.legacy,
+  };
+}
+
+/** The failure that ends a stream when the cache fails (or misbehaves in) one of its watches. */
+export function cacheWatchFailure(env: Pick<StreamEnv, "node">, typeUrl: string, kind: WatchKind, error: unknown): StreamFailure {
+  return new StreamFailure(
+    GrpcCode.INTERNAL,
+    new XdskitError(ErrorCode.PROTOCOL_VIOLATION, `the cache failed a ${typeUrl} ${kind}: ${(error as Error)?.message ?? String(error)}`, {
+      typeUrl,
+      nodeId: env.node.id,
+      cause: error,
+    }),
+  );
+}
+
+/**
+ * Owns the token and subscription of one type's open watch. The stream never
+ * opens a watch once closed and cancels every watch when it closes, so no
+ * emission reaches it after close.
+ */
+export class TypeWatch<R extends { readonly typeUrl: string }> {
+  readonly #env: Pick<StreamEnv, "node" | "fail">;
+  readonly #typeUrl: string;
+  readonly #kind: WatchKind;
+  #token = 0;
+  #subscription: Subscription | undefined;
+
+  constructor(env: Pick<StreamEnv, "node" | "fail">, typeUrl: string, kind: WatchKind) {
+    this.#env = env;
+    this.#typeUrl = typeUrl;
+    this.#kind = kind;
+  }
+
+  /** A watch is registered and has not answered yet. */
+  get isOpen(): boolean {
+    return this.#subscription !== undefined;
+  }
+
+  /** Cancels the open watch, if any; whatever it emits later is ignored. */
+  cancel(): void {
+    this.#token += 1;
+    this.#subscription?.unsubscribe();
+    this.#subscription = undefined;
+  }
+
+  /**
+   * Opens a watch (cancelling one still open). `onResponse` gets its one answer,
+   * after the watch is closed. A cache that throws, errors, or answers for
+   * another type ends the stream through `env.fail`.
+   */
+  open(watch: () => Observable<R>, onResponse: (response: R) => void): void {
+    this.cancel();
+    const token = this.#token;
+    let subscription: Subscription;
+    try {
+      subscription = watch().subscribe({
+        next: (response) => this.#onResponse(token, response, onResponse),
+        error: (error: unknown) => this.#onError(token, error),
+      });
+    } catch (error) {
+      this.#onError(token, error);
+      return;
+    }
+    if (this.#token === token) this.#subscription = subscription;
+    else subscription.unsubscribe();
+  }
+
+  #onResponse(token: number, response: R, onResponse: (response: R) => void): void {
+    if (token !== this.#token) return;
+    this.cancel();
+    if (response.typeUrl !== this.#typeUrl) {
+      this.#onError(this.#token, new Error(`${this.#kind} for ${this.#typeUrl} emitted a response for ${response.typeUrl}`));
+      return;
+    }
+    onResponse(response);
+  }
+
+  #onError(token: number, error: unknown): void {
+    if (token !== this.#token) return;
+    // No unsubscribe: an erroring Observable tears itself down after this returns.
+    this.#token += 1;
+    this.#subscription = undefined;
+    this.#env.fail(cacheWatchFailure(this.#env, this.#typeUrl, this.#kind, error));
+  }
+}
