@@ -22,8 +22,21 @@ export interface SnapshotCacheOptions {
   readonly entries?: EntryStore;
   /** Resource-type descriptors (name, references, full state, wildcard). Default: `resourceTypeOf` from `@xdskit/resources`. */
   readonly resourceTypes?: ResourceTypeLookup;
-  /** Checks every snapshot before it is set. Default: none. */
+  /** Checks every snapshot before it is set, whatever its group. Default: none. */
   readonly validator?: SnapshotValidator;
+  /**
+   * Picks the validator for a node group, for caches whose groups need
+   * different rules (Envoy proxies and proxyless gRPC clients); `undefined`
+   * leaves the group unchecked. Use it instead of `validator`, not with it.
+   * Each snapshot is validated once per distinct validator, however many
+   * groups it is set on. Default: none.
+   *
+   * @example
+   * const envoy = createSnapshotValidator();
+   * const grpc = createSnapshotValidator({ profile: "grpc" });
+   * new SnapshotCache({ validatorForGroup: (group) => (group.startsWith("grpc-") ? grpc : envoy) });
+   */
+  readonly validatorForGroup?: (group: string) => SnapshotValidator | undefined;
   /**
    * What to do when `validator` finds problems: `"refuse"` throws an
    * `InvalidSnapshotError` (code `XDSKIT_INVALID_SNAPSHOT`) listing them and
@@ -60,7 +73,10 @@ export const SNAPSHOT_CACHE_DEFAULTS = Object.freeze({
 });
 
 /** Options with every default filled in. */
-export type ResolvedOptions = Required<Omit<SnapshotCacheOptions, "validator">> & { readonly validator?: SnapshotValidator };
+export type ResolvedOptions = Required<Omit<SnapshotCacheOptions, "validator" | "validatorForGroup">> & {
+  readonly validator?: SnapshotValidator;
+  readonly validatorForGroup?: (group: string) => SnapshotValidator | undefined;
+};
 
 const OWNER = "SnapshotCache";
 const KNOWN = [
@@ -68,6 +84,7 @@ const KNOWN = [
   "entries",
   "resourceTypes",
   "validator",
+  "validatorForGroup",
   "validation",
   "adsConsistency",
   "legacyWildcard",
@@ -85,6 +102,15 @@ export function resolveSnapshotCacheOptions(options: SnapshotCacheOptions): Reso
   checkFunction(OWNER, "nodeGroup", options.nodeGroup);
   checkFunction(OWNER, "resourceTypes", options.resourceTypes);
   checkFunction(OWNER, "validator", options.validator);
+  checkFunction(OWNER, "validatorForGroup", options.validatorForGroup);
+  if (options.validator !== undefined && options.validatorForGroup !== undefined) {
+    throw optionError(
+      OWNER,
+      "validatorForGroup",
+      "to be set without validator (it picks the validator of every group)",
+      options.validatorForGroup,
+    );
+  }
   if (options.entries !== undefined && !(options.entries instanceof EntryStore)) {
     throw optionError(OWNER, "entries", "an EntryStore", options.entries);
   }

@@ -6,6 +6,7 @@ import { CDS, cla, cluster, EDS, LDS, listener, node, RDS, record, route, SDS, s
 import { groupByIdPrefix, groupByNodeCluster } from "./node-group.js";
 import { InvalidSnapshotError, type SnapshotViolation } from "./snapshot.js";
 import { SnapshotCache } from "./snapshot-cache.js";
+import type { SnapshotValidator } from "./snapshot-cache-options.js";
 
 const caches: SnapshotCache[] = [];
 function make(options: ConstructorParameters<typeof SnapshotCache>[0] = {}): SnapshotCache {
@@ -103,6 +104,31 @@ describe("SnapshotCache.setSnapshot", () => {
     const snapshot = cache.createSnapshot({ version: "1", resources: { [CDS]: [cluster("a")] } });
     for (let i = 0; i < 50; i++) cache.setSnapshot(`g${i}`, snapshot);
     expect(calls).toBe(1);
+  });
+
+  it("validator-per-group: each node group is checked with the validator its key picks", () => {
+    // An EDS cluster without its endpoints: fine for the lenient validator, refused by the strict one.
+    const seen: string[] = [];
+    const strict: SnapshotValidator = (resources) => {
+      seen.push("strict");
+      return (resources[EDS] ?? []).length === 0 ? [{ typeUrl: CDS, name: "a", message: "no endpoints" }] : [];
+    };
+    const lenient: SnapshotValidator = () => {
+      seen.push("lenient");
+      return [];
+    };
+    const cache = make({ validatorForGroup: (group) => (group.startsWith("grpc-") ? strict : group === "raw" ? undefined : lenient) });
+    const snapshot = cache.createSnapshot({ version: "1", resources: { [CDS]: [cluster("a")] } });
+    cache.setSnapshot("envoy-1", snapshot);
+    cache.setSnapshot("envoy-2", snapshot);
+    cache.setSnapshot("raw", snapshot);
+    const error = refused(() => cache.setSnapshot("grpc-1", snapshot));
+    expect(error.violations).toEqual([{ typeUrl: CDS, name: "a", message: "no endpoints" }]);
+    expect(cache.getSnapshot("grpc-1")).toBeUndefined();
+    expect(cache.getSnapshot("envoy-2")?.version).toBe("1");
+    // Once per distinct validator, however many groups share the snapshot.
+    expect(seen).toEqual(["lenient", "strict"]);
+    expect(() => make({ validator: lenient, validatorForGroup: () => strict })).toThrow(/validatorForGroup.*without validator/);
   });
 
   it("diff-by-content: the change reports only types whose content changed", () => {

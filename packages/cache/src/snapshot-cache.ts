@@ -20,7 +20,12 @@ import {
   type SnapshotViolation,
   viewOf,
 } from "./snapshot.js";
-import { type ResolvedOptions, resolveSnapshotCacheOptions, type SnapshotCacheOptions } from "./snapshot-cache-options.js";
+import {
+  type ResolvedOptions,
+  resolveSnapshotCacheOptions,
+  type SnapshotCacheOptions,
+  type SnapshotValidator,
+} from "./snapshot-cache-options.js";
 import type {
   ConfigWatcher,
   DeltaResponse,
@@ -99,7 +104,7 @@ export class SnapshotCache implements ConfigWatcher {
   readonly #groups = new Map<string, Group>();
   readonly #tracker: StatusTracker;
   readonly #core: CacheCore;
-  readonly #validated = new WeakMap<Snapshot, readonly SnapshotViolation[]>();
+  readonly #validated = new WeakMap<Snapshot, Map<SnapshotValidator, readonly SnapshotViolation[]>>();
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: SnapshotCacheOptions = {}) {
@@ -320,14 +325,20 @@ export class SnapshotCache implements ConfigWatcher {
   }
 
   #validate(group: string, snapshot: Snapshot): readonly SnapshotViolation[] {
-    const validator = this.#options.validator;
+    const { validator: shared, validatorForGroup } = this.#options;
+    const validator = validatorForGroup ? validatorForGroup(group) : shared;
     if (!validator) return [];
-    let violations = this.#validated.get(snapshot);
+    let byValidator = this.#validated.get(snapshot);
+    if (!byValidator) {
+      byValidator = new Map();
+      this.#validated.set(snapshot, byValidator);
+    }
+    let violations = byValidator.get(validator);
     if (!violations) {
       const byType: Record<string, readonly ResourceEntry[]> = {};
       for (const [typeUrl, t] of Object.entries(snapshot.resources)) byType[typeUrl] = viewOf(typeUrl, t).all();
       violations = Object.freeze([...validator(byType)]);
-      this.#validated.set(snapshot, violations);
+      byValidator.set(validator, violations);
     }
     if (violations.length > 0 && this.#options.validation === "refuse") {
       throw new InvalidSnapshotError(
