@@ -1,7 +1,7 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { EntryStore } from "./entry-store.js";
-import { CDS, cla, delta, EDS, names, node, record, sotw } from "./internal/fixtures.test.js";
+import { CDS, cla, cluster, delta, EDS, names, node, record, sotw } from "./internal/fixtures.test.js";
 import { LinearCache } from "./linear-cache.js";
 
 const caches: LinearCache[] = [];
@@ -13,6 +13,22 @@ function make(options: Omit<ConstructorParameters<typeof LinearCache>[0], "typeU
 afterEach(() => {
   for (const c of caches.splice(0)) c.dispose();
 });
+
+/** Ways to load an empty cache with nothing (hold-until-loaded-empty). */
+const EMPTY_LOADS: [string, (c: LinearCache) => void][] = [
+  ["markLoaded()", (c) => c.markLoaded()],
+  ["replaceAll([])", (c) => void c.replaceAll([])],
+];
+
+/** Every write method, each of which loads the cache (hold-until-loaded-writes). */
+const WRITES: [string, (c: LinearCache) => void][] = [
+  ["upsert", (c) => void c.upsert(cluster("a"))],
+  ["upsertMany([])", (c) => void c.upsertMany([])],
+  ["update({})", (c) => void c.update({})],
+  ["delete of an unknown name", (c) => void c.delete("nothing")],
+  ["deleteMany([])", (c) => void c.deleteMany([])],
+  ["replaceAll", (c) => void c.replaceAll([cluster("a")])],
+];
 
 describe("LinearCache", () => {
   it("upsert/delete: per-resource versions follow content; deleting and re-adding restores the type version", () => {
@@ -98,5 +114,89 @@ describe("LinearCache", () => {
     expect(deltaWatches.filter((w) => w.values.length > 0)).toHaveLength(1);
     expect(names(wild.one())).toEqual(["r7"]);
     expect(elapsed).toBeLessThan(50); // a full scan of 100,000 would show; typical is well under 5 ms
+  });
+
+  it("hold-until-loaded: a fresh empty cache holds SotW and delta watches, and the first load answers them", () => {
+    const cache = make({ typeUrl: CDS });
+    expect(cache.loaded).toBe(false);
+    const n = node("n");
+    // A new Envoy, and a reconnecting one that holds clusters from the control plane's previous run.
+    const fresh = record(cache.watchSotw(sotw(n, CDS, { wildcard: true })));
+    const back = record(cache.watchSotw(sotw(n, CDS, { wildcard: true, versionInfo: "before-restart" })));
+    const named = record(cache.watchSotw(sotw(n, CDS, { names: ["a", "gone"], versionInfo: "before-restart" })));
+    const d = record(cache.watchDelta(delta(n, CDS, { wildcard: true, forceResponse: true, clientVersions: [["gone", "v0"]] })));
+    const dNamed = record(cache.watchDelta(delta(n, CDS, { names: ["gone"], forceNames: ["gone"] })));
+    for (const w of [fresh, back, named, d, dNamed]) {
+      expect(w.values).toEqual([]);
+      expect(w.completed).toBe(false);
+    }
+    cache.replaceAll([cluster("a"), cluster("b")]);
+    expect(cache.loaded).toBe(true);
+    expect(names(fresh.one())).toEqual(["a", "b"]);
+    expect(names(back.one())).toEqual(["a", "b"]);
+    expect(names(named.one())).toEqual(["a"]);
+    expect(names(d.one())).toEqual(["a", "b"]);
+    expect(d.one().removed).toEqual(["gone"]);
+    expect(dNamed.one()).toMatchObject({ resources: [], removed: ["gone"] });
+    for (const w of [fresh, back, named, d, dNamed]) expect(w.completed).toBe(true);
+  });
+
+  it("hold-until-loaded-fetch: fetch resolves undefined until the cache is loaded", async () => {
+    const cache = make({ typeUrl: CDS });
+    const request = { node: node("n"), typeUrl: CDS, names: new Set<string>(), versionInfo: "before-restart" };
+    expect(await cache.fetch(request)).toBeUndefined();
+    cache.upsert(cluster("a"));
+    expect(names((await cache.fetch(request))!)).toEqual(["a"]);
+  });
+
+  it.each(EMPTY_LOADS)("hold-until-loaded-empty: %s releases held watches with the empty state", async (_, load) => {
+    const cache = make({ typeUrl: CDS });
+    const n = node("n");
+    const s = record(cache.watchSotw(sotw(n, CDS, { wildcard: true, versionInfo: "before-restart" })));
+    const named = record(cache.watchSotw(sotw(n, CDS, { names: ["a"], versionInfo: "before-restart" })));
+    const d = record(cache.watchDelta(delta(n, CDS, { wildcard: true, forceResponse: true, clientVersions: [["a", "v0"]] })));
+    const dFirst = record(cache.watchDelta(delta(n, CDS, { wildcard: true, forceResponse: true })));
+    load(cache);
+    expect(cache.loaded).toBe(true);
+    expect(cache.size).toBe(0);
+    // The operator's truth is "no clusters": the full-state answers are empty, so Envoy removes what it holds.
+    expect(s.one()).toMatchObject({ typeUrl: CDS, version: cache.version, resources: [] });
+    expect(named.one().resources).toEqual([]);
+    expect(d.one()).toMatchObject({ resources: [], removed: ["a"] });
+    expect(dFirst.one()).toMatchObject({ resources: [], removed: [] });
+    const fetched = await cache.fetch({ node: n, typeUrl: CDS, names: new Set(), versionInfo: "before-restart" });
+    expect(fetched).toMatchObject({ resources: [], version: cache.version });
+    // Loading again changes nothing and answers nobody who is current.
+    const current = record(cache.watchSotw(sotw(n, CDS, { wildcard: true, versionInfo: s.one().version })));
+    cache.markLoaded();
+    expect(current.values).toEqual([]);
+  });
+
+  it.each(WRITES)("hold-until-loaded-writes: %s loads the cache, even when it changes nothing", (_, write) => {
+    const cache = make({ typeUrl: CDS });
+    const w = record(cache.watchSotw(sotw(node("n"), CDS, { wildcard: true })));
+    expect(w.values).toEqual([]);
+    write(cache);
+    expect(cache.loaded).toBe(true);
+    expect(w.one().resources.length).toBe(cache.size);
+  });
+
+  it("hold-until-loaded-refused: a refused batch does not load the cache", () => {
+    const cache = make({ typeUrl: CDS });
+    const w = record(cache.watchSotw(sotw(node("n"), CDS, { wildcard: true })));
+    expect(() => cache.update({ upsert: [cluster("x"), cluster("x", 1)] })).toThrow(/"x" appears twice/);
+    expect(() => cache.upsert({} as never)).toThrow();
+    expect(cache.loaded).toBe(false);
+    expect(w.values).toEqual([]);
+  });
+
+  it("hold-until-loaded-constructor: `resources` given to the constructor, even empty, load the cache", () => {
+    const n = node("n");
+    const empty = make({ typeUrl: CDS, resources: [] });
+    expect(empty.loaded).toBe(true);
+    expect(record(empty.watchSotw(sotw(n, CDS, { wildcard: true }))).one().resources).toEqual([]);
+    const some = make({ typeUrl: CDS, resources: [cluster("a")] });
+    expect(names(record(some.watchSotw(sotw(n, CDS, { wildcard: true }))).one())).toEqual(["a"]);
+    expect(make({ typeUrl: CDS }).loaded).toBe(false);
   });
 });

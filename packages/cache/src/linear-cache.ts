@@ -27,7 +27,12 @@ import type {
 export interface LinearCacheOptions {
   /** The one type URL this cache serves. Required. */
   readonly typeUrl: string;
-  /** Resources to start with. Default: none. */
+  /**
+   * Resources to start with. Giving this option (even `[]`) declares the
+   * cache loaded (see {@link LinearCache.loaded}). Default: none; the cache
+   * starts unloaded and holds every watch until its first write or
+   * {@link LinearCache.markLoaded}.
+   */
   readonly resources?: readonly ResourceInput[];
   /** The entry store. Default: a new `EntryStore` using `resourceTypes`. */
   readonly entries?: EntryStore;
@@ -94,8 +99,20 @@ type ResolvedOptions = Required<Omit<LinearCacheOptions, "entries" | "resourceTy
  * size of the cache: the type version is updated incrementally, no resource
  * is re-hashed, and watches are indexed by name.
  *
+ * Hold until loaded (docs/protocol.md: hold-until-loaded): a cache created
+ * without `resources` is not loaded, and holds every SotW and delta watch
+ * (and `fetch` resolves `undefined`) until it is: on its first write call
+ * (`upsert`, `upsertMany`, `update`, `delete`, `deleteMany`, `replaceAll`,
+ * even one that changes nothing) or on {@link LinearCache.markLoaded}. An
+ * empty answer to a wildcard listener or cluster watch tells Envoy to delete
+ * everything it has, so a restarted control plane must not give one before
+ * it has read its state. Load in one batch (`replaceAll`, `upsertMany`): a
+ * first `upsert` of one resource releases the held watches with that one.
+ *
  * @example
  * const endpoints = new LinearCache({ typeUrl: TypeUrl.ClusterLoadAssignment });
+ * // Watches opened now wait: the cache is not loaded yet.
+ * endpoints.replaceAll(await loadEndpoints()); // loaded: held watches are answered
  * endpoints.upsert(ClusterLoadAssignment.fromPartial({ clusterName: "web", endpoints: [...] }));
  * endpoints.delete("old");
  */
@@ -106,6 +123,7 @@ export class LinearCache implements ConfigWatcher {
   readonly #lanes: Lanes = emptyLanes();
   #version: string;
   #all: readonly ResourceEntry[] | undefined;
+  #loaded = false;
   readonly #index = new WatchIndex();
   readonly #tracker: StatusTracker;
   readonly #core: CacheCore;
@@ -159,8 +177,8 @@ export class LinearCache implements ConfigWatcher {
       all: () => this.all(),
       names: () => entries.keys(),
     };
-    this.#place = { index: this.#index, view: () => this.#view, systemVersion: () => this.#version };
-    if (this.#options.resources.length > 0) this.upsertMany(this.#options.resources);
+    this.#place = { index: this.#index, view: () => this.#servedView(), systemVersion: () => this.#version };
+    if (options.resources !== undefined) this.upsertMany(options.resources);
     if (this.#options.heartbeatIntervalMs > 0) {
       this.#heartbeat = setInterval(() => this.#index.heartbeat(), this.#options.heartbeatIntervalMs);
       this.#heartbeat.unref?.();
@@ -180,6 +198,32 @@ export class LinearCache implements ConfigWatcher {
   /** The version of the whole type (a content digest; equal content, equal version). */
   get version(): string {
     return this.#version;
+  }
+
+  /**
+   * Whether the cache has been loaded: `resources` was given to the
+   * constructor, a write method was called, or {@link markLoaded}. Until
+   * then every watch is held and `fetch` resolves `undefined`.
+   */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /**
+   * Declares the current content (possibly empty) the truth, without
+   * changing it, and answers the held watches. Use it when the source of
+   * resources really has none, e.g. an operator who wants zero listeners:
+   * wildcard watches then get the empty answer (for listeners and clusters,
+   * Envoy deletes what it holds). `replaceAll([])` does the same. Calling it
+   * again does nothing.
+   *
+   * @example
+   * const listeners = new LinearCache({ typeUrl: TypeUrl.Listener });
+   * const rows = await db.listeners();
+   * if (rows.length === 0) listeners.markLoaded(); // else listeners.replaceAll(rows)
+   */
+  markLoaded(): void {
+    this.#apply([], []);
   }
 
   /** How many resources the cache holds. */
@@ -303,12 +347,12 @@ export class LinearCache implements ConfigWatcher {
     return this.#core.watchDelta(request, () => this.#place);
   }
 
-  /** Answers a one-shot fetch; `undefined` when the client is up to date. */
+  /** Answers a one-shot fetch; `undefined` when the client is up to date or the cache is not {@link loaded} yet. */
   async fetch(request: FetchRequest): Promise<SotwResponse | undefined> {
     const error = this.#checkType("fetch", request?.typeUrl);
     if (error) throw error;
     return answerSotw(
-      this.#view,
+      this.#servedView(),
       {
         streamId: -1,
         node: request.node,
@@ -377,6 +421,12 @@ export class LinearCache implements ConfigWatcher {
     );
   }
 
+  /** The resources watches are answered from; undefined (hold) until loaded (protocol.md: hold-until-loaded). */
+  #servedView(): ResourceSetView | undefined {
+    return this.#loaded ? this.#view : undefined;
+  }
+
+  /** Applies one change; the first call, even with no change, loads the cache and re-evaluates every held watch. */
   #apply(upserts: readonly ResourceEntry[], deletes: readonly string[]): void {
     const changed = new Set<string>();
     for (const entry of upserts) {
@@ -394,9 +444,16 @@ export class LinearCache implements ConfigWatcher {
       this.#entries.delete(name);
       changed.add(name);
     }
-    if (changed.size === 0) return;
-    this.#version = lanesVersion(this.#lanes, this.#entries.size);
-    this.#all = undefined;
-    this.#index.notify(changed);
+    const loading = !this.#loaded;
+    this.#loaded = true;
+    if (changed.size > 0) {
+      this.#version = lanesVersion(this.#lanes, this.#entries.size);
+      this.#all = undefined;
+    }
+    // Loading wakes every watch: named watches held before the load may now
+    // be due an answer even for names that did not change (a full-state
+    // client told its resources are gone, a delta client told "removed").
+    if (loading) this.#index.notify("all");
+    else if (changed.size > 0) this.#index.notify(changed);
   }
 }
