@@ -81,6 +81,6 @@ describe("TypeWatch", () => {
       throw cause;
     }, throws.onResponse);
     expect(throws.failures[0]?.error.cause).toBe(cause);
-    expect((throws.failures[0]?.error as { nodeId?: string }).nodeId).toBe("n1");
+    expect(throws.failures[0]?.error.nodeId).toBe("n1");
   });
 });
