@@ -206,6 +206,22 @@ describe("FakeEnvoy over SotW ADS", () => {
     expect(server.sotwRequests[count]).toMatchObject({ typeUrl: TypeUrl.Cluster, versionInfo: "c1", responseNonce: "" });
     expect(server.sotwRequests[count]!.node?.id).toBe("fake-envoy");
   });
+
+  it("never sends a nonce of an earlier stream: after a reconnect, a type not yet answered requests with an empty nonce", async () => {
+    server.set(TypeUrl.ClusterLoadAssignment, "e1", { x: endpoints("x", [1]) });
+    await using envoy = await FakeEnvoy.start({ address: server.address, types: [], follow: false });
+    envoy.subscribe(TypeUrl.ClusterLoadAssignment, ["x"]);
+    await envoy.waitForVersion(TypeUrl.ClusterLoadAssignment, "e1");
+    // The server now has nothing to send for endpoints, so the new stream gets no endpoint response.
+    server.set(TypeUrl.ClusterLoadAssignment, "e2", {});
+    await envoy.reconnect();
+    const count = server.sotwRequests.length;
+    envoy.subscribe(TypeUrl.ClusterLoadAssignment, ["y"]);
+    const request = await envoy.waitFor(() => server.sotwRequests.slice(count).find((r) => r.resourceNames.includes("y")), {
+      description: "the request naming y",
+    });
+    expect(request).toMatchObject({ versionInfo: "e1", responseNonce: "" });
+  });
 });
 
 describe("FakeEnvoy rejections", () => {

@@ -398,7 +398,7 @@ export class FakeEnvoy implements AsyncDisposable {
   disconnect(): void {
     for (const stream of [...this.#streams.values()]) stream.cancel();
     this.#streams.clear();
-    for (const state of this.#states.values()) state.requested = false;
+    for (const state of this.#states.values()) state.endStream();
   }
 
   /**
@@ -720,7 +720,7 @@ export class FakeEnvoy implements AsyncDisposable {
     const key = this.options.ads ? "" : (stream.typeUrl ?? "");
     if (this.#streams.get(key) === stream) {
       this.#streams.delete(key);
-      for (const state of this.#states.values()) if (this.options.ads || state.typeUrl === stream.typeUrl) state.requested = false;
+      for (const state of this.#states.values()) if (this.options.ads || state.typeUrl === stream.typeUrl) state.endStream();
     }
     this.#waiters.changed();
   }

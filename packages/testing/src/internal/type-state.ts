@@ -31,6 +31,16 @@ export class TypeState {
     this.facts = typeFacts(typeUrl);
   }
 
+  /**
+   * The type's stream ended: nothing is requested on the next one yet, and
+   * the last nonce belonged to the old stream (nonces are per stream; Envoy
+   * clears them when a new stream is established), so it is never sent again.
+   */
+  endStream(): void {
+    this.requested = false;
+    this.nonce = "";
+  }
+
   get names(): Set<string> {
     return new Set([...this.manual, ...this.auto]);
   }
