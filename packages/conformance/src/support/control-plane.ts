@@ -1,7 +1,7 @@
 // The xdskit control plane under test: a SnapshotCache behind an XdsServer on
 // 127.0.0.1 (port 0), torn down by stop() or `await using`.
 import * as grpc from "@grpc/grpc-js";
-import { SnapshotCache, type SnapshotCacheOptions } from "@xdskit/cache";
+import { type ConfigWatcher, SnapshotCache, type SnapshotCacheOptions } from "@xdskit/cache";
 import { XdsServer, type XdsServerOptions } from "@xdskit/server";
 
 export interface ControlPlaneOptions {
@@ -49,5 +49,38 @@ export async function until<T>(what: string, probe: () => T | undefined | null |
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Any cache (LinearCache, MuxCache, ...) behind an XdsServer on 127.0.0.1
+ * (port 0). The cache is the caller's: stop() does not dispose it.
+ */
+export class ServedCache implements AsyncDisposable {
+  readonly xds: XdsServer;
+  readonly grpcServer = new grpc.Server();
+  address = "";
+
+  private constructor(cache: ConfigWatcher, server: Omit<XdsServerOptions, "cache">) {
+    this.xds = new XdsServer({ ...server, cache });
+    this.xds.register(this.grpcServer);
+  }
+
+  static async start(cache: ConfigWatcher, server: Omit<XdsServerOptions, "cache"> = {}): Promise<ServedCache> {
+    const served = new ServedCache(cache, server);
+    const port = await new Promise<number>((resolve, reject) =>
+      served.grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    served.address = `127.0.0.1:${port}`;
+    return served;
+  }
+
+  async stop(): Promise<void> {
+    await this.xds.shutdown({ deadlineMs: 0 });
+    this.grpcServer.forceShutdown();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 }
