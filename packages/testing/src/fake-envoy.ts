@@ -405,7 +405,8 @@ export class FakeEnvoy implements AsyncDisposable {
    * Disconnects if needed, then opens new streams and re-subscribes to
    * everything, as Envoy does after a reconnect: SotW requests carry the last
    * accepted version and the current names; delta requests carry
-   * `initial_resource_versions` with every running resource.
+   * `initial_resource_versions` with every running resource. Nonces are per
+   * stream: no request on the new streams carries a nonce of the old ones.
    */
   async reconnect(): Promise<void> {
     this.#assertOpen("reconnect");
