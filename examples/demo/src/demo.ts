@@ -13,9 +13,11 @@ import {
   apiListener,
   cluster,
   createSnapshotValidator,
+  formatViolation,
   loadAssignment,
   route,
   routeConfiguration,
+  type Violation,
   validateSnapshot,
   virtualHost,
 } from "@xdskit/resources";
@@ -136,9 +138,8 @@ export async function runDemo(log: (line: string) => void = console.log): Promis
       cache.setSnapshot(NODE, broken);
     } catch (error) {
       if (!XdskitError.is(error)) throw error;
-      refusedViolations = ((error as XdskitError & { violations?: { path?: string; message: string }[] }).violations ?? []).map(
-        (v) => `${v.path ?? ""}: ${v.message}`,
-      );
+      // The validator's violations name the resource and the field: "endpoints[greeter-v2].endpoints[0]...".
+      refusedViolations = ((error as XdskitError & { violations?: Violation[] }).violations ?? []).map(formatViolation);
       log(`\n3. version 3 refused before push (${error.code}):`);
       for (const v of refusedViolations) log(`   - ${v}`);
       log(`   still serving version ${cache.getSnapshot(NODE)?.version}`);
