@@ -103,7 +103,12 @@ describe("SotwStream", () => {
       cache.set(EDS, "e1", [entry(EDS, "a", "1")]);
       const t = testEnv(cache, {}, ads);
       const stream = new SotwStream(t.env);
+      // A named first request is answered even with a current version (reconnect-version); then ACKed.
       stream.handle(req({ typeUrl: EDS, resourceNames: ["a"], versionInfo: "e1" }));
+      await t.flush();
+      const first = t.sotw();
+      expect(first.map((r) => r.typeUrl)).toEqual([EDS]);
+      stream.handle(req({ typeUrl: EDS, resourceNames: ["a"], versionInfo: "e1", responseNonce: first[0]!.nonce }));
       expect(cache.openWatches).toBe(1);
       stream.handle(req({ typeUrl: CDS, resourceNames: ["a"] }));
       await t.flush();

@@ -127,7 +127,11 @@ export class SotwStream {
     switch (kind) {
       case "initial":
         state.clientVersion = request.versionInfo;
-        this.#rewatch(state, false);
+        // Nothing was sent on this stream yet: a named subscription may hold names the client
+        // dropped while away, under a version_info that still covers them, so answer it
+        // (spec: skip only when the subscription is known unchanged; protocol.md: reconnect-version).
+        // A wildcard subscription covers everything, so its version alone tells.
+        this.#rewatch(state, !state.wildcard);
         break;
       case "ack": {
         const sent = state.lastSent!;
