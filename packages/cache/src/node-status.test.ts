@@ -109,6 +109,29 @@ describe("observe", () => {
   });
 });
 
+describe("status-regroup", () => {
+  it("status-regroup: a node that comes back in another node group is filed under its new group", () => {
+    vi.useFakeTimers();
+    try {
+      const cache = new SnapshotCache({ nodeGroup: (n) => n.cluster, statusRetentionMs: 60_000 });
+      cache.observe({ kind: "stream-opened", streamId: 1, node: node("n1", "front"), protocol: "sotw", ads: true, at: 0 });
+      cache.observe({ kind: "stream-closed", streamId: 1, node: node("n1", "front"), at: 10 });
+      // Within the retention time the node reconnects with another cluster, so another group key.
+      const moved = node("n1", "back");
+      cache.observe({ kind: "stream-opened", streamId: 2, node: moved, protocol: "sotw", ads: true, at: 20 });
+      const w = record(cache.watchSotw(sotw(moved, EDS, { names: ["a"] })));
+      expect(cache.nodeStatus("n1")!.group).toBe("back");
+      expect(cache.groupStatus("back")!.nodes.map((n) => n.nodeId)).toEqual(["n1"]);
+      expect(cache.groupStatus("back")!.openWatches[EDS]).toBe(1);
+      expect(cache.groupStatus("front")).toBeUndefined();
+      w.subscription.unsubscribe();
+      cache.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe("statusEvents", () => {
   it("status-events: is hot without replay, files events under node and group, and reports dropped nodes", () => {
     vi.useFakeTimers();

@@ -112,6 +112,13 @@ export class StatusTracker {
     return state;
   }
 
+  /** Takes the node as it identifies itself now; a new identity (a new stream) may belong to another group. */
+  #identify(state: MutableNode, node: Node): void {
+    if (!node.id || state.node === node) return;
+    state.node = node;
+    state.group = this.#groupOf(node);
+  }
+
   #type(state: MutableNode, typeUrl: string): MutableType {
     let t = state.types.get(typeUrl);
     if (!t) {
@@ -143,6 +150,7 @@ export class StatusTracker {
   /** Records a watch being opened for a node. */
   watchOpened(node: Node, typeUrl: string): void {
     const state = this.#node(node);
+    this.#identify(state, node);
     this.#activity(state);
     this.#type(state, typeUrl).openWatches++;
   }
@@ -171,7 +179,7 @@ export class StatusTracker {
       );
     }
     const state = this.#node(event.node);
-    if (event.node.id) state.node = event.node;
+    this.#identify(state, event.node);
     switch (event.kind) {
       case "stream-opened":
         this.#activity(state);
