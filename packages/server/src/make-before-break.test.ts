@@ -5,6 +5,7 @@ import { adsClient, type Harness, NODE, names, openDelta, openSotw, startServer 
 
 const CDS = TypeUrl.Cluster;
 const LDS = TypeUrl.Listener;
+const EDS = TypeUrl.ClusterLoadAssignment;
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -64,6 +65,22 @@ describe("XdsServer make-before-break", () => {
     const remove = await stream.next();
     expect(remove.resources).toEqual([]);
     expect(remove.removedResources).toEqual(["old"]);
+    stream.close();
+  });
+
+  it("delta: says at once that a subscribed name does not exist; only removals of held names wait", async () => {
+    const cache = new FakeWatcher();
+    cache.set(EDS, "e1", [entry(EDS, "a", "1")]);
+    harness = await startServer(cache, { makeBeforeBreak: true });
+    const stream = openDelta(adsClient(harness.address));
+    // "missing" never existed: telling the client breaks nothing, and without it the client
+    // waits for a resource that will not come (Envoy: initial_fetch_timeout, 15 s).
+    stream.send({ node: NODE, typeUrl: EDS, resourceNamesSubscribe: ["a", "missing"] });
+    const first = await stream.next();
+    expect(first.resources.map((r) => r.name)).toEqual(["a"]);
+    expect(first.removedResources).toEqual(["missing"]);
+    stream.send({ typeUrl: EDS, responseNonce: first.nonce });
+    expect(await stream.quiet(100)).toBe(true);
     stream.close();
   });
 

@@ -198,13 +198,18 @@ export class DeltaStream {
     const typeUrl = state.descriptor.typeUrl;
     let toSend = response;
     if (env.ads && env.options.makeBeforeBreak && response.removed.length > 0 && !response.heartbeat) {
-      if (response.resources.length > 0) {
-        // Additions first; the removal follows once every type is ACKed.
-        state.gated = true;
-        toSend = { ...response, removed: [] };
-      } else if (this.#othersBusy(state)) {
-        state.gated = true;
-        return;
+      // Only names the client holds are breaks. "Does not exist" for a name it never had goes at
+      // once: its force is spent when this response is sent, so it would never be said otherwise.
+      const notHeld = response.removed.filter((name) => !state.clientVersions.has(name));
+      if (notHeld.length < response.removed.length) {
+        if (response.resources.length > 0) {
+          // Additions first; the removal follows once every type is ACKed.
+          state.gated = true;
+          toSend = { ...response, removed: notHeld };
+        } else if (this.#othersBusy(state)) {
+          state.gated = true;
+          return;
+        }
       }
     }
     env.queue.enqueue(typeUrl, {
