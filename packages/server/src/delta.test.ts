@@ -66,6 +66,28 @@ describe("XdsServer delta over ADS", () => {
     stream.close();
   });
 
+  it("answers the unsubscribe of a name a wildcard still covers, so the client knows to keep it", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "s1", [entry(CDS, "a", "1"), entry(CDS, "b", "1")]);
+    harness = await startServer(cache);
+    const stream = openDelta(adsClient(harness.address));
+    stream.send({ node: NODE, typeUrl: CDS, resourceNamesSubscribe: ["*", "a"] });
+    const first = await stream.next();
+    expect(first.resources.map((r) => r.name).sort()).toEqual(["a", "b"]);
+    stream.send({ typeUrl: CDS, responseNonce: first.nonce });
+    // Envoy cannot tell whether "a" also came through the wildcard, so it keeps it as
+    // "ambiguous" until the server says (go-control-plane#558; Envoy's delta_subscription_state).
+    stream.send({ typeUrl: CDS, resourceNamesUnsubscribe: ["a"] });
+    const confirm = await stream.next();
+    expect(confirm.resources.map((r) => [r.name, r.version])).toEqual([["a", "1"]]);
+    expect(confirm.removedResources).toEqual([]);
+    stream.send({ typeUrl: CDS, responseNonce: confirm.nonce });
+    // Without a wildcard the unsubscribe needs no answer.
+    stream.send({ typeUrl: CDS, resourceNamesUnsubscribe: ["*"] });
+    expect(await stream.quiet(150)).toBe(true);
+    stream.close();
+  });
+
   it("reports NACKs with the system version of the nonce", async () => {
     const cache = new FakeWatcher();
     cache.set(CDS, "s1", [entry(CDS, "a", "1")]);

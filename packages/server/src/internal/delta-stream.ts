@@ -129,9 +129,15 @@ export class DeltaStream {
         continue;
       }
       state.names.delete(name);
-      state.forceNames.delete(name);
-      // Spec: the client forgets an unsubscribed resource unless a wildcard still covers it.
-      if (!state.wildcard) state.clientVersions.delete(name);
+      if (state.wildcard && state.clientVersions.has(name)) {
+        // Still covered by the wildcard: the client cannot tell and keeps the resource as
+        // "ambiguous" until the server says, so say it again (or that it is gone).
+        state.forceNames.add(name);
+      } else {
+        state.forceNames.delete(name);
+        // Spec: the client forgets an unsubscribed resource unless a wildcard still covers it.
+        if (!state.wildcard) state.clientVersions.delete(name);
+      }
     }
     if (wildcardAdded && !state.wildcardAnswered) state.forceResponse = true;
     if (state.names.size > env.options.maxSubscribedNames) {
