@@ -84,6 +84,30 @@ describe("XdsServer make-before-break", () => {
     stream.close();
   });
 
+  it("SotW: a held removal is sent when the response it waited for is refused as too large", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "c1", [entry(CDS, "keep", "1"), entry(CDS, "old", "1")]);
+    cache.set(LDS, "l1", [entry(LDS, "listener", "1")]);
+    harness = await startServer(cache, { makeBeforeBreak: true, maxResponseBytes: 8192 });
+    const stream = openSotw(adsClient(harness.address));
+    stream.send({ node: NODE, typeUrl: CDS });
+    const c1 = await stream.next();
+    stream.send({ typeUrl: CDS, versionInfo: "c1", responseNonce: c1.nonce });
+    stream.send({ typeUrl: LDS });
+    const l1 = await stream.next();
+    stream.send({ typeUrl: LDS, versionInfo: "l1", responseNonce: l1.nonce });
+    expect(await stream.quiet(100)).toBe(true);
+    // The listener update waits to be written when the cluster removal arrives, so the removal
+    // is held for it; then the listener update turns out too large and is never sent.
+    cache.set(LDS, "l2", [entry(LDS, "listener", "2", 9000)]);
+    cache.set(CDS, "c2", [entry(CDS, "keep", "1")]);
+    const c2 = await stream.next();
+    expect(c2.typeUrl).toBe(CDS);
+    expect(c2.versionInfo).toBe("c2");
+    expect(names(c2)).toEqual(["keep"]);
+    stream.close();
+  });
+
   it("is off by default: the removal goes in the same response", async () => {
     const cache = new FakeWatcher();
     cache.set(CDS, "c1", [entry(CDS, "old", "1")]);

@@ -269,7 +269,13 @@ export class DeltaStream {
     state.forceNames = new Set();
     if (state.forceResponse) state.wildcardAnswered = true;
     state.forceResponse = false;
-    if (messages.length === 0) setImmediate(() => this.#rewatch(state));
+    if (messages.length === 0) {
+      setImmediate(() => {
+        this.#rewatch(state);
+        // Nothing was sent, so no ACK will release a type held for make-before-break.
+        this.#releaseGates();
+      });
+    }
     return messages;
   }
 

@@ -243,6 +243,8 @@ export class SotwStream {
       state.refused = { version: response.version, names, nacked: true, entries: [] };
       setImmediate(() => {
         if (!state.watch.isOpen && !env.queue.has(typeUrl)) this.#rewatch(state, false);
+        // A type held for make-before-break may have waited for this response: no ACK will come for it.
+        this.#releaseGates();
       });
       return [];
     }
