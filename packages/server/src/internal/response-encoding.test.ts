@@ -1,3 +1,4 @@
+import type { DeltaResponse, ResourceEntry } from "@xdskit/cache";
 import { DeltaDiscoveryResponse, DiscoveryResponse, Resource, TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
 import { entry } from "../../test-support/fake-watcher.js";
@@ -26,6 +27,57 @@ describe("encodeSotw", () => {
     expect(wrapped.ttl!.nanos).toBe(500_000_000);
     const heartbeat = DiscoveryResponse.decode(encodeSotw({ typeUrl: CDS, version: "v", resources, heartbeat: true }, "2"));
     expect(Resource.decode(heartbeat.resources[0]!.value).resource).toBeUndefined();
+  });
+});
+
+// What the generated codec gives for a delta message built field by field.
+function generated(response: DeltaResponse, resources: readonly ResourceEntry[], removed: readonly string[], nonce: string): Uint8Array {
+  const heartbeat = response.heartbeat === true;
+  return DeltaDiscoveryResponse.encode(
+    DeltaDiscoveryResponse.fromPartial({
+      systemVersionInfo: response.systemVersion,
+      typeUrl: response.typeUrl,
+      nonce,
+      removedResources: [...removed],
+      resources: resources.map((e) => ({
+        name: e.name,
+        version: e.version,
+        ...(heartbeat ? {} : { resource: { typeUrl: e.typeUrl, value: e.bytes } }),
+        ...(e.ttlMs !== undefined ? { ttl: { seconds: Math.floor(e.ttlMs / 1000), nanos: (e.ttlMs % 1000) * 1_000_000 } } : {}),
+      })),
+    }),
+  ).finish();
+}
+
+describe("encodeDelta", () => {
+  const entries = [entry(CDS, "a", "1"), entry(CDS, "b", "2", 300), entry(CDS, "c", "3", 0, 2500), entry(CDS, "d", "4", 200, 60_000)];
+
+  it("gives the same bytes as DeltaDiscoveryResponse.encode for entries, TTLs, removed names and empty messages", () => {
+    const cases: Array<[DeltaResponse, readonly ResourceEntry[], readonly string[]]> = [
+      [{ typeUrl: CDS, systemVersion: "s1", resources: entries, removed: [] }, entries, []],
+      [{ typeUrl: CDS, systemVersion: "s2", resources: entries, removed: ["x", "y"] }, entries.slice(1, 3), ["x", "y"]],
+      [{ typeUrl: CDS, systemVersion: "", resources: [], removed: ["gone"] }, [], ["gone"]],
+      [{ typeUrl: CDS, systemVersion: "", resources: [], removed: [] }, [], []],
+    ];
+    for (const [response, resources, removed] of cases) {
+      for (const nonce of ["7", ""]) {
+        // Twice: the second call reuses each entry's precomputed field.
+        for (let i = 0; i < 2; i++)
+          expect([...encodeDelta(response, { resources, removed }, nonce)]).toEqual([...generated(response, resources, removed, nonce)]);
+      }
+    }
+  });
+
+  it("frames heartbeats apart from full sends: without a body, even for an entry sent in full before", () => {
+    const full: DeltaResponse = { typeUrl: CDS, systemVersion: "s", resources: entries, removed: [] };
+    const beat: DeltaResponse = { ...full, heartbeat: true };
+    const chunk = { resources: entries, removed: [] };
+    const sent = encodeDelta(full, chunk, "1");
+    const beats = encodeDelta(beat, chunk, "2");
+    expect([...beats]).toEqual([...generated(beat, entries, [], "2")]);
+    expect(DeltaDiscoveryResponse.decode(beats).resources.every((r) => r.resource === undefined)).toBe(true);
+    expect([...encodeDelta(full, chunk, "1")]).toEqual([...sent]);
+    expect(DeltaDiscoveryResponse.decode(sent).resources.map((r) => r.resource?.value.length)).toEqual(entries.map((e) => e.bytes.length));
   });
 });
 

@@ -78,18 +78,46 @@ export interface DeltaChunk {
   readonly removed: readonly string[];
 }
 
-/** Encodes one delta message with its nonce. */
+// The encoded `resources` field of a delta response (tag, length, Resource),
+// per entry: entries are immutable and shared by every stream that is sent
+// them, so each is wrapped and framed once, not once per stream. Heartbeats
+// (no body) are framed apart from full sends.
+const deltaFields = new WeakMap<ResourceEntry, Uint8Array>();
+const heartbeatFields = new WeakMap<ResourceEntry, Uint8Array>();
+
+function deltaField(entry: ResourceEntry, heartbeat: boolean): Uint8Array {
+  const fields = heartbeat ? heartbeatFields : deltaFields;
+  let field = fields.get(entry);
+  if (field === undefined) {
+    field = DeltaDiscoveryResponse.encode(deltaMessage("", [wrapped(entry, heartbeat)], "", [], "")).finish();
+    fields.set(entry, field);
+  }
+  return field;
+}
+
+function deltaMessage(
+  systemVersionInfo: string,
+  resources: Resource[],
+  typeUrl: string,
+  removed: string[],
+  nonce: string,
+): DeltaDiscoveryResponse {
+  return { systemVersionInfo, resources, typeUrl, removedResources: removed, removedResourceNames: [], nonce, controlPlane: undefined };
+}
+
+/**
+ * Encodes one delta message with its nonce. The bytes equal what
+ * `DeltaDiscoveryResponse.encode` gives, which writes fields in this order:
+ * system_version_info, resources, type_url, removed_resources, nonce. So the
+ * message is the stream's head (version), each entry's precomputed field, and
+ * the stream's tail (type URL, removed names, nonce).
+ */
 export function encodeDelta(response: DeltaResponse, chunk: DeltaChunk, nonce: string): Buffer {
-  const message: DeltaDiscoveryResponse = {
-    systemVersionInfo: response.systemVersion,
-    resources: chunk.resources.map((e) => wrapped(e, response.heartbeat === true)),
-    typeUrl: response.typeUrl,
-    removedResources: [...chunk.removed],
-    removedResourceNames: [],
-    nonce,
-    controlPlane: undefined,
-  };
-  return toBuffer(DeltaDiscoveryResponse.encode(message).finish());
+  const heartbeat = response.heartbeat === true;
+  const parts: Uint8Array[] = [DeltaDiscoveryResponse.encode(deltaMessage(response.systemVersion, [], "", [], "")).finish()];
+  for (const entry of chunk.resources) parts.push(deltaField(entry, heartbeat));
+  parts.push(DeltaDiscoveryResponse.encode(deltaMessage("", [], response.typeUrl, [...chunk.removed], nonce)).finish());
+  return Buffer.concat(parts);
 }
 
 /** An upper bound of what one resource adds to a response, in bytes. */
