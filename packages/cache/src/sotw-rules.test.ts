@@ -251,7 +251,8 @@ describe.each(HARNESSES)("SotW rules: $name", ({ make }) => {
       for (const n of h.nodes) {
         const first = answer(sotw(n, SDS, { names: ["s1", "plain"] }))!;
         expect(first.resources.find((e) => e.name === "s1")!.ttlMs).toBe(5000);
-        const w = record(h.cache.watchSotw(sotw(n, SDS, { names: ["s1", "plain"], versionInfo: first.version })));
+        const sent = { version: first.version, names: new Set(["s1", "plain"]), nacked: false };
+        const w = record(h.cache.watchSotw(sotw(n, SDS, { names: ["s1", "plain"], versionInfo: first.version, lastSent: sent })));
         expect(w.values).toEqual([]);
         vi.advanceTimersByTime(1000);
         const beat = w.one();
@@ -267,6 +268,21 @@ describe.each(HARNESSES)("SotW rules: $name", ({ make }) => {
       }
     } finally {
       vi.useRealTimers();
+    }
+  });
+
+  it("ttl-reconnect: a client's first request on a new stream gets TTL resources again, even with the current version", () => {
+    const ttl = h.store.entry(SDS, secret("s1"), { ttlMs: 5000 });
+    h.set(SDS, [ttl, secret("plain")]);
+    for (const n of h.nodes) {
+      const first = answer(sotw(n, SDS, { names: ["s1", "plain"] }))!;
+      // Reconnected after the TTL ran out: the client dropped "s1" but still sends the version.
+      const again = answer(sotw(n, SDS, { names: ["s1", "plain"], versionInfo: first.version }))!;
+      expect(again.version).toBe(first.version);
+      expect(names(again).sort()).toEqual(["plain", "s1"]);
+      // Without TTL resources, the current version is enough.
+      const plain = answer(sotw(n, SDS, { names: ["plain"] }))!;
+      expect(answer(sotw(n, SDS, { names: ["plain"], versionInfo: plain.version }))).toBeUndefined();
     }
   });
 

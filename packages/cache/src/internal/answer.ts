@@ -81,7 +81,10 @@ export function answerSotw(view: ResourceSetView | undefined, request: SotwWatch
       }
     }
   }
-  if (version === request.versionInfo && !request.forceResponse && !namesAdded) return undefined;
+  // Nothing sent on this stream yet: a reconnecting client may have dropped resources whose TTL
+  // ran out while it was away, under a version_info that still names them (protocol.md: ttl).
+  const mayHaveExpired = lastSent === undefined && request.versionInfo !== "" && resources.some((e) => e.ttlMs !== undefined);
+  if (version === request.versionInfo && !request.forceResponse && !namesAdded && !mayHaveExpired) return undefined;
   return { typeUrl: view.typeUrl, version, resources };
 }
 
