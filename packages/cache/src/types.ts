@@ -44,7 +44,7 @@ export type XdsProtocol = "sotw" | "delta";
 
 /** Fields every watch request carries. */
 export interface WatchRequestBase {
-  /** Server-wide unique id of the stream the watch belongs to. */
+  /** Id of the stream the watch belongs to, unique in the process (one cache may back several servers). */
   readonly streamId: number;
   /** The node from the stream's first request (later requests may omit it). */
   readonly node: Node;

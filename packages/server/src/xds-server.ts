@@ -49,6 +49,12 @@ export interface XdsServerStats {
 const identity = (value: Buffer): Buffer => value;
 
 /**
+ * Stream and fetch ids, unique in the process rather than per server: caches key a
+ * node's streams by id, and one cache may back several servers.
+ */
+let lastId = 0;
+
+/**
  * An xDS management server: every xDS gRPC service (ADS and per-type, SotW,
  * delta and fetch) and Envoy's REST-JSON API, backed by one cache.
  *
@@ -78,7 +84,6 @@ export class XdsServer {
   readonly #streams = new Set<TrackedStream>();
   readonly #bucket: TokenBucket;
   readonly #core: ServerCore;
-  #nextId = 0;
   #shuttingDown = false;
 
   constructor(options: XdsServerOptions) {
@@ -89,7 +94,7 @@ export class XdsServer {
     this.#core = {
       options: this.options,
       hub: this.#hub,
-      nextId: () => ++this.#nextId,
+      nextId: () => ++lastId,
       admitStream: () => this.#admitStream(),
       admitFetch: () => (this.#shuttingDown ? { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down" } : undefined),
       track: (stream) => this.#streams.add(stream),

@@ -16,7 +16,7 @@ export interface TrackedStream {
 export interface ServerCore {
   readonly options: ResolvedXdsServerOptions;
   readonly hub: EventHub;
-  /** Server-wide ids for streams and fetches. */
+  /** Ids for streams and fetches, unique in the process. */
   nextId(): number;
   /** A status to refuse a new stream with (shutdown, limits, rate), or `undefined` to accept it. */
   admitStream(): XdsStatus | undefined;
