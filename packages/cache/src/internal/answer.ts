@@ -81,10 +81,13 @@ export function answerSotw(view: ResourceSetView | undefined, request: SotwWatch
       }
     }
   }
-  // Nothing sent on this stream yet: a reconnecting client may have dropped resources whose TTL
-  // ran out while it was away, under a version_info that still names them (protocol.md: ttl).
-  const mayHaveExpired = lastSent === undefined && request.versionInfo !== "" && resources.some((e) => e.ttlMs !== undefined);
-  if (version === request.versionInfo && !request.forceResponse && !namesAdded && !mayHaveExpired) return undefined;
+  if (version === request.versionInfo && !request.forceResponse && !namesAdded) {
+    // Nothing sent on this stream yet: a reconnecting client may have dropped resources whose TTL
+    // ran out while it was away, under a version_info that still names them (protocol.md: ttl).
+    // Checked only when the client looks current, so changes never pay for the scan.
+    const mayHaveExpired = lastSent === undefined && request.versionInfo !== "" && resources.some((e) => e.ttlMs !== undefined);
+    if (!mayHaveExpired) return undefined;
+  }
   return { typeUrl: view.typeUrl, version, resources };
 }
 
