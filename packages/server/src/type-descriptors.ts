@@ -2,6 +2,7 @@
 // wildcard subscriptions work for each, where each goes in an ordered ADS
 // push, and which types must be answered again after another was sent.
 import { TypeUrl } from "@xdskit/envoy-api";
+import { resourceTypeOf } from "@xdskit/resources";
 
 /**
  * When a first request with an empty name list means "everything" (the
@@ -36,8 +37,9 @@ export interface XdsTypeDescriptor {
   readonly order?: number;
   /**
    * True when every SotW response carries the full set, so an absent name is
-   * a deletion (listeners and clusters). Make-before-break applies to these.
-   * Default false.
+   * a deletion (listeners, clusters, scoped routes). Make-before-break applies
+   * to these. Default: what the type's descriptor in `@xdskit/resources` says
+   * (`resourceTypeOf(typeUrl).fullState`), false for a type it does not know.
    */
   readonly fullState?: boolean;
   /** When an empty first request means wildcard (see {@link LegacyWildcardMode}). Default `"never"`. */
@@ -73,7 +75,6 @@ export const DEFAULT_TYPE_DESCRIPTORS: readonly ResolvedTypeDescriptor[] = Objec
       typeUrl: TypeUrl.Cluster,
       name: "clusters",
       order: 20,
-      fullState: true,
       legacyWildcard: "not-grpc" as const,
       forces: [TypeUrl.ClusterLoadAssignment],
     },
@@ -83,7 +84,6 @@ export const DEFAULT_TYPE_DESCRIPTORS: readonly ResolvedTypeDescriptor[] = Objec
       typeUrl: TypeUrl.Listener,
       name: "listeners",
       order: 40,
-      fullState: true,
       legacyWildcard: "not-grpc" as const,
       forces: [TypeUrl.RouteConfiguration, TypeUrl.ScopedRouteConfiguration],
     },
@@ -106,8 +106,17 @@ export function resolveTypeDescriptor(descriptor: XdsTypeDescriptor): ResolvedTy
     typeUrl: descriptor.typeUrl,
     name: descriptor.name,
     order: descriptor.order ?? 100,
-    fullState: descriptor.fullState ?? false,
+    fullState: descriptor.fullState ?? fullStateOf(descriptor.typeUrl),
     legacyWildcard: descriptor.legacyWildcard ?? "never",
     forces: Object.freeze([...(descriptor.forces ?? [])]),
   };
+}
+
+/** Whether SotW responses of a type carry the full set, from the one place the SDK states it. */
+function fullStateOf(typeUrl: string): boolean {
+  try {
+    return resourceTypeOf(typeUrl).fullState;
+  } catch {
+    return false;
+  }
 }
