@@ -19,6 +19,35 @@ const publicPackages = readdirSync(packagesDir)
   .map((dir) => ({ dir: join(packagesDir, dir), manifest: JSON.parse(readFileSync(join(packagesDir, dir, "package.json"), "utf8")) }))
   .filter((p) => !p.manifest.private);
 
+/**
+ * What a user gets from npm: the license, the changelog, a README whose links
+ * work on npmjs.com (absolute), and source maps that carry their sources (no
+ * maps into src/ files that are not shipped).
+ */
+function checkTarballContents(name, tarball) {
+  const listing = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8", maxBuffer: 64 << 20 })
+    .split("\n")
+    .filter(Boolean);
+  for (const required of ["package/LICENSE", "package/README.md", "package/CHANGELOG.md"]) {
+    if (!listing.includes(required)) throw new Error(`${name}: the tarball has no ${required.slice(8)}`);
+  }
+  const license = execFileSync("tar", ["-xzOf", tarball, "package/LICENSE"], { encoding: "utf8" });
+  if (license !== readFileSync(join(root, "LICENSE"), "utf8"))
+    throw new Error(`${name}: LICENSE differs from the repository's Apache-2.0 LICENSE`);
+  const readme = execFileSync("tar", ["-xzOf", tarball, "package/README.md"], { encoding: "utf8" });
+  const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]).filter((href) => !/^(https?:|#)/.test(href));
+  if (relative.length > 0) throw new Error(`${name}: README links that break on npm (use absolute URLs): ${relative.join(", ")}`);
+  const declarationMaps = listing.filter((f) => f.endsWith(".d.ts.map"));
+  if (declarationMaps.length > 0) throw new Error(`${name}: ships declaration maps into unshipped sources: ${declarationMaps[0]}`);
+  const maps = listing.filter((f) => f.endsWith(".js.map"));
+  if (maps.length > 0) {
+    const sample = JSON.parse(execFileSync("tar", ["-xzOf", tarball, maps[0]], { encoding: "utf8" }));
+    if (!Array.isArray(sample.sourcesContent) || sample.sourcesContent.length !== sample.sources.length) {
+      throw new Error(`${name}: ${maps[0]} does not embed its sources (inlineSources)`);
+    }
+  }
+}
+
 const scratch = mkdtempSync(join(tmpdir(), "xdskit-pack-"));
 const tarballs = join(scratch, "tarballs");
 mkdirSync(tarballs);
@@ -38,10 +67,13 @@ const check = (name, fn) => {
 try {
   for (const { dir, manifest } of publicPackages) {
     check(`pack ${manifest.name}`, () => {
+      const before = new Set(readdirSync(tarballs));
       execFileSync("pnpm", ["pack", "--pack-destination", tarballs], { cwd: dir, stdio: "pipe" });
-      for (const field of ["exports", "files", "version", "types"]) {
+      for (const field of ["exports", "files", "version", "types", "license", "repository", "homepage", "bugs"]) {
         if (!manifest[field]) throw new Error(`${manifest.name}: package.json has no "${field}"`);
       }
+      const tarball = readdirSync(tarballs).find((f) => !before.has(f));
+      checkTarballContents(manifest.name, join(tarballs, tarball));
     });
   }
   const app = join(scratch, "app");
