@@ -80,3 +80,12 @@ static_resources:
     expect(mask?.field?.fromJson("a.b,cD", "$")).toEqual(["a.b", "c_d"]);
   });
 });
+
+describe("Long, re-exported from the package root", () => {
+  it("is the long package's class, so 64-bit fields need no dependency of the user's own", async () => {
+    const root = await import("./index.js");
+    expect(root.Long).toBe(Long);
+    const web = Cluster.fromPartial({ name: "web", connectTimeout: { seconds: root.Long.fromNumber(5), nanos: 0 } });
+    expect(web.connectTimeout?.seconds.toNumber()).toBe(5);
+  });
+});

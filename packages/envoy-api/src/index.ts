@@ -3,6 +3,17 @@
 //   import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 // This entry point holds the runtime around them.
 
+/**
+ * `Long`: the type of every 64-bit integer field (int64, uint64, and the
+ * `seconds` of a Duration or Timestamp). Re-exported from the `long` package
+ * so that you can set such fields without depending on `long` yourself.
+ * `fromPartial` also takes a number or a decimal string.
+ * @example
+ * import { Long } from "@xdskit/envoy-api";
+ * import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
+ * Cluster.fromPartial({ name: "web", connectTimeout: { seconds: Long.fromNumber(5), nanos: 0 } });
+ */
+export { default as Long } from "long";
 export type { ErrorCodeValue, XdskitErrorContext } from "./errors.js";
 export { ErrorCode, XdskitError } from "./errors.js";
 export {

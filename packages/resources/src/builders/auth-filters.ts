@@ -152,7 +152,7 @@ export function jwtAuthnFilter(options: JwtAuthnOptions): HttpFilter {
                     cluster: p.remoteJwks.cluster,
                     timeout: duration(p.remoteJwks.timeout ?? "1s", "remoteJwks.timeout"),
                   },
-                  ...(p.remoteJwks.cacheDuration
+                  ...(p.remoteJwks.cacheDuration !== undefined
                     ? { cacheDuration: duration(p.remoteJwks.cacheDuration, "remoteJwks.cacheDuration") }
                     : {}),
                 },

@@ -54,7 +54,7 @@ export interface OutlierDetectionOptions {
 
 /** Outlier detection. @example outlierDetection({ consecutive5xx: 3, baseEjectionTime: "30s" }) */
 export function outlierDetection(options: OutlierDetectionOptions = {}): OutlierDetection {
-  const d = (v: DurationInput | undefined, name: string) => (v ? { [name]: duration(v, name) } : {});
+  const d = (v: DurationInput | undefined, name: string) => (v !== undefined ? { [name]: duration(v, name) } : {});
   return OutlierDetection.fromPartial({
     ...(options.consecutive5xx !== undefined ? { consecutive5xx: options.consecutive5xx } : {}),
     ...(options.consecutiveGatewayFailure !== undefined ? { consecutiveGatewayFailure: options.consecutiveGatewayFailure } : {}),
@@ -154,13 +154,13 @@ export interface ClusterOptions {
 
 function protocolOptions(options: ClusterOptions): Record<string, ReturnType<typeof pack>> {
   const { http2, http1, idleTimeout, maxRequestsPerConnection } = options;
-  if (!http2 && !http1 && !idleTimeout && maxRequestsPerConnection === undefined) return {};
+  if (!http2 && !http1 && idleTimeout === undefined && maxRequestsPerConnection === undefined) return {};
   const explicit = http2 ? { http2ProtocolOptions: http2 === true ? {} : http2 } : { httpProtocolOptions: http1 ?? {} };
   const common =
-    idleTimeout || maxRequestsPerConnection !== undefined
+    idleTimeout !== undefined || maxRequestsPerConnection !== undefined
       ? {
           commonHttpProtocolOptions: {
-            ...(idleTimeout ? { idleTimeout: duration(idleTimeout, "idleTimeout") } : {}),
+            ...(idleTimeout !== undefined ? { idleTimeout: duration(idleTimeout, "idleTimeout") } : {}),
             ...(maxRequestsPerConnection !== undefined ? { maxRequestsPerConnection } : {}),
           },
         }
@@ -223,7 +223,7 @@ export function cluster(options: ClusterOptions): Cluster {
     typedExtensionProtocolOptions: protocolOptions(options),
     ...(options.tls ? { transportSocket: upstreamTls(options.tls) } : {}),
     ...(options.dnsLookupFamily ? { dnsLookupFamily: families[options.dnsLookupFamily] } : {}),
-    ...(options.dnsRefreshRate ? { dnsRefreshRate: duration(options.dnsRefreshRate, "dnsRefreshRate") } : {}),
+    ...(options.dnsRefreshRate !== undefined ? { dnsRefreshRate: duration(options.dnsRefreshRate, "dnsRefreshRate") } : {}),
   });
 }
 

@@ -12,10 +12,11 @@ import Long from "long";
 
 /**
  * A duration: a string with a unit (`"250ms"`, `"5s"`, `"1.5s"`, `"2m"`,
- * `"1h"`, `"100us"`) or a protobuf `Duration`. Numbers are refused on purpose:
- * `5` could mean seconds or milliseconds.
+ * `"1h"`, `"100us"`), a number of **milliseconds** (`250` is `"250ms"`, as in
+ * Node's own timers), or a protobuf `Duration`. Every builder option that
+ * takes a duration takes this.
  */
-export type DurationInput = string | Duration;
+export type DurationInput = string | number | Duration;
 
 const UNIT_NANOS: Readonly<Record<string, number>> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
@@ -34,12 +35,19 @@ export function builderError(builder: string, option: string, expected: string, 
 /**
  * Turns a {@link DurationInput} into a protobuf Duration.
  * @example duration("1.5s") // { seconds: Long(1), nanos: 500000000 }
- * @throws XdskitError `XDSKIT_INVALID_OPTION` for text that is not a duration.
+ * @example duration(1500) // the same: numbers are milliseconds
+ * @throws XdskitError `XDSKIT_INVALID_OPTION` for text that is not a duration,
+ * or a number that is negative or not finite.
  */
 export function duration(input: DurationInput, option = "duration"): Duration {
   if (typeof input === "object" && input !== null && "seconds" in input) return input;
+  if (typeof input === "number") {
+    if (!Number.isFinite(input) || input < 0) throw builderError("duration", option, "a number of milliseconds >= 0", input);
+    const nanos = Math.round(input * 1e6);
+    return { seconds: Long.fromNumber(Math.floor(nanos / 1e9)), nanos: nanos % 1e9 };
+  }
   const m = typeof input === "string" ? /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(input.trim()) : null;
-  if (!m) throw builderError("duration", option, 'a duration such as "250ms", "5s" or "1m"', input);
+  if (!m) throw builderError("duration", option, 'a duration such as "250ms", "5s" or "1m", or a number of milliseconds', input);
   const nanos = Math.round(Number(m[1]) * (UNIT_NANOS[m[2] as string] as number));
   return { seconds: Long.fromNumber(Math.floor(nanos / 1e9)), nanos: nanos % 1e9 };
 }

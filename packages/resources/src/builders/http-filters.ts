@@ -191,6 +191,6 @@ export function healthCheckFilter(options: HealthCheckFilterOptions): HttpFilter
   return httpFilter(WellKnownName.HealthCheck, HealthCheck, {
     passThroughMode: options.passThrough ?? false,
     headers: [headerMatcher({ name: ":path", exact: options.path })],
-    ...(options.cacheTime ? { cacheTime: duration(options.cacheTime, "cacheTime") } : {}),
+    ...(options.cacheTime !== undefined ? { cacheTime: duration(options.cacheTime, "cacheTime") } : {}),
   });
 }

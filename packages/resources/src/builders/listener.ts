@@ -70,8 +70,8 @@ export function httpConnectionManager(options: HttpConnectionManagerOptions): Ht
     httpFilters: filters,
     accessLog: [...(options.accessLogs ?? [])],
     ...(options.useRemoteAddress !== undefined ? { useRemoteAddress: options.useRemoteAddress } : {}),
-    ...(options.streamIdleTimeout ? { streamIdleTimeout: duration(options.streamIdleTimeout, "streamIdleTimeout") } : {}),
-    ...(options.requestTimeout ? { requestTimeout: duration(options.requestTimeout, "requestTimeout") } : {}),
+    ...(options.streamIdleTimeout !== undefined ? { streamIdleTimeout: duration(options.streamIdleTimeout, "streamIdleTimeout") } : {}),
+    ...(options.requestTimeout !== undefined ? { requestTimeout: duration(options.requestTimeout, "requestTimeout") } : {}),
     ...(options.normalizePath !== undefined ? { normalizePath: options.normalizePath } : {}),
     mergeSlashes: options.mergeSlashes ?? false,
     upgradeConfigs: options.websockets ? [{ upgradeType: "websocket" }] : [],
@@ -105,7 +105,7 @@ export function tcpProxyFilter(options: TcpProxyOptions): Filter {
       ...(options.cluster !== undefined
         ? { cluster: options.cluster }
         : { weightedClusters: { clusters: (options.weightedClusters ?? []).map((c) => ({ name: c.name, weight: c.weight })) } }),
-      ...(options.idleTimeout ? { idleTimeout: duration(options.idleTimeout, "idleTimeout") } : {}),
+      ...(options.idleTimeout !== undefined ? { idleTimeout: duration(options.idleTimeout, "idleTimeout") } : {}),
       accessLog: [...(options.accessLogs ?? [])],
     }),
   );

@@ -55,13 +55,15 @@ export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
   return RetryPolicy.fromPartial({
     retryOn: typeof retryOn === "string" ? retryOn : retryOn.join(","),
     ...(options.numRetries !== undefined ? { numRetries: options.numRetries } : {}),
-    ...(options.perTryTimeout ? { perTryTimeout: duration(options.perTryTimeout, "retry.perTryTimeout") } : {}),
-    ...(options.perTryIdleTimeout ? { perTryIdleTimeout: duration(options.perTryIdleTimeout, "retry.perTryIdleTimeout") } : {}),
+    ...(options.perTryTimeout !== undefined ? { perTryTimeout: duration(options.perTryTimeout, "retry.perTryTimeout") } : {}),
+    ...(options.perTryIdleTimeout !== undefined
+      ? { perTryIdleTimeout: duration(options.perTryIdleTimeout, "retry.perTryIdleTimeout") }
+      : {}),
     ...(options.backOff
       ? {
           retryBackOff: {
             baseInterval: duration(options.backOff.base, "retry.backOff.base"),
-            ...(options.backOff.max ? { maxInterval: duration(options.backOff.max, "retry.backOff.max") } : {}),
+            ...(options.backOff.max !== undefined ? { maxInterval: duration(options.backOff.max, "retry.backOff.max") } : {}),
           },
         }
       : {}),
@@ -209,8 +211,8 @@ function routeAction(o: RouteOptions): DeepPartial<RouteAction> {
   const host = o.hostRewrite;
   return {
     ...target,
-    ...(o.timeout ? { timeout: duration(o.timeout, "timeout") } : {}),
-    ...(o.idleTimeout ? { idleTimeout: duration(o.idleTimeout, "idleTimeout") } : {}),
+    ...(o.timeout !== undefined ? { timeout: duration(o.timeout, "timeout") } : {}),
+    ...(o.idleTimeout !== undefined ? { idleTimeout: duration(o.idleTimeout, "idleTimeout") } : {}),
     ...(o.retry ? { retryPolicy: retryPolicy(o.retry) } : {}),
     requestMirrorPolicies: (o.mirror ?? []).map((m) => ({
       cluster: m.cluster,
@@ -230,7 +232,7 @@ function routeAction(o: RouteOptions): DeepPartial<RouteAction> {
       "header" in h
         ? { header: { headerName: h.header } }
         : "cookie" in h
-          ? { cookie: { name: h.cookie, ...(h.ttl ? { ttl: duration(h.ttl, "hashPolicy.ttl") } : {}) } }
+          ? { cookie: { name: h.cookie, ...(h.ttl !== undefined ? { ttl: duration(h.ttl, "hashPolicy.ttl") } : {}) } }
           : { connectionProperties: { sourceIp: true } },
     ),
   };
