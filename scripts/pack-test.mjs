@@ -6,14 +6,23 @@
 // package through its public entry points and serves config to a FakeEnvoy
 // over a real socket.
 //
-// Run after `pnpm build`: `pnpm test:pack`.
+// Then it copies every example (examples/*) and two consumer projects
+// (scripts/consumers/esm, scripts/consumers/cjs: a TypeScript ESM project and
+// a CommonJS one as `npm init -y` makes it) out of the repository, installs
+// them with plain npm against the tarballs, builds them with their own
+// tsconfig and runs their tests: what a user who copies a starter gets.
+//
+// Run after `pnpm build`: `pnpm test:pack`. `--skip-examples` stops after the
+// consumers.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { copyOut, npm, tarballsByName } from "./copy-out.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const rootManifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const packagesDir = join(root, "packages");
 const publicPackages = readdirSync(packagesDir)
   .map((dir) => ({ dir: join(packagesDir, dir), manifest: JSON.parse(readFileSync(join(packagesDir, dir, "package.json"), "utf8")) }))
@@ -97,6 +106,34 @@ try {
     const out = execFileSync("node", ["smoke.mjs"], { cwd: app, encoding: "utf8", stdio: "pipe", timeout: 60_000 });
     process.stdout.write(out);
   });
+
+  const byName = tarballsByName(tarballs);
+  const typescript = { typescript: rootManifest.devDependencies.typescript, "@types/node": rootManifest.devDependencies["@types/node"] };
+  for (const kind of ["esm", "cjs"]) {
+    check(`a TypeScript ${kind.toUpperCase()} project builds against the tarballs and runs`, () => {
+      const dir = join(scratch, `consumer-${kind}`);
+      copyOut(join(root, "scripts", "consumers", kind), dir, byName, { ...typescript, "@grpc/grpc-js": "^1.14.0" });
+      npm(dir, "install");
+      npm(dir, "run", "build");
+      process.stdout.write(execFileSync("node", ["dist/index.js"], { cwd: dir, encoding: "utf8", timeout: 60_000 }));
+    });
+  }
+
+  const examples = process.argv.includes("--skip-examples") ? [] : readdirSync(join(root, "examples")).sort();
+  for (const example of examples) {
+    check(`examples/${example} copied out: npm install, build, test`, () => {
+      const started = Date.now();
+      const dir = join(scratch, "starters", example);
+      copyOut(join(root, "examples", example), dir, byName);
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+      for (const script of ["build", "test"])
+        if (!manifest.scripts?.[script]) throw new Error(`examples/${example} has no "${script}" script`);
+      npm(dir, "install");
+      npm(dir, "run", "build");
+      npm(dir, "test");
+      console.log(`     (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    });
+  }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 // The README's "Thirty seconds" example must compile against the published
 // entry points: its ts block is written to a scratch module and type-checked
 // with the repository's TypeScript settings. (It binds a fixed port and runs
-// forever, so it is compiled, not run; examples/ads-server runs the same code
+// forever, so it is compiled, not run; examples/quickstart runs the same code
 // in its own test.)
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
