@@ -38,7 +38,11 @@ function checkTarballContents(name, tarball) {
     .split("\n")
     .filter(Boolean);
   for (const required of ["package/LICENSE", "package/README.md", "package/CHANGELOG.md"]) {
-    if (!listing.includes(required)) throw new Error(`${name}: the tarball has no ${required.slice(8)}`);
+    if (!listing.includes(required)) {
+      throw new Error(
+        `${name}: the tarball has no ${required.slice(8)} (add the file to the package folder and to "files"; LICENSE is a copy of the root one)`,
+      );
+    }
   }
   const license = execFileSync("tar", ["-xzOf", tarball, "package/LICENSE"], { encoding: "utf8" });
   if (license !== readFileSync(join(root, "LICENSE"), "utf8"))
@@ -47,12 +51,14 @@ function checkTarballContents(name, tarball) {
   const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]).filter((href) => !/^(https?:|#)/.test(href));
   if (relative.length > 0) throw new Error(`${name}: README links that break on npm (use absolute URLs): ${relative.join(", ")}`);
   const declarationMaps = listing.filter((f) => f.endsWith(".d.ts.map"));
-  if (declarationMaps.length > 0) throw new Error(`${name}: ships declaration maps into unshipped sources: ${declarationMaps[0]}`);
+  if (declarationMaps.length > 0) {
+    throw new Error(`${name}: ships declaration maps into unshipped sources: ${declarationMaps[0]} (add "!dist/**/*.d.ts.map" to "files")`);
+  }
   const maps = listing.filter((f) => f.endsWith(".js.map"));
   if (maps.length > 0) {
     const sample = JSON.parse(execFileSync("tar", ["-xzOf", tarball, maps[0]], { encoding: "utf8" }));
     if (!Array.isArray(sample.sourcesContent) || sample.sourcesContent.length !== sample.sources.length) {
-      throw new Error(`${name}: ${maps[0]} does not embed its sources (inlineSources)`);
+      throw new Error(`${name}: ${maps[0]} does not embed its sources (add "inlineSources": true to the package's tsconfig.json)`);
     }
   }
 }
@@ -79,7 +85,8 @@ try {
       const before = new Set(readdirSync(tarballs));
       execFileSync("pnpm", ["pack", "--pack-destination", tarballs], { cwd: dir, stdio: "pipe" });
       for (const field of ["exports", "files", "version", "types", "license", "repository", "homepage", "bugs"]) {
-        if (!manifest[field]) throw new Error(`${manifest.name}: package.json has no "${field}"`);
+        if (!manifest[field])
+          throw new Error(`${manifest.name}: package.json has no "${field}" (see packages/cache/package.json for the shape)`);
       }
       const tarball = readdirSync(tarballs).find((f) => !before.has(f));
       checkTarballContents(manifest.name, join(tarballs, tarball));
@@ -119,7 +126,12 @@ try {
     });
   }
 
-  const examples = process.argv.includes("--skip-examples") ? [] : readdirSync(join(root, "examples")).sort();
+  const examples = process.argv.includes("--skip-examples")
+    ? []
+    : readdirSync(join(root, "examples"), { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name)
+        .sort();
   for (const example of examples) {
     check(`examples/${example} copied out: npm install, build, test`, () => {
       const started = Date.now();
