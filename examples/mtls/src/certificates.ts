@@ -26,19 +26,20 @@ export interface LoadedCertificates {
  * not signed by the CA, or a key that does not match the certificate.
  */
 export async function loadCertificates(dir: string, now = new Date()): Promise<LoadedCertificates> {
-  const [certPem, keyPem, caPem] = await Promise.all(["server.pem", "server-key.pem", "ca.pem"].map((f) => readFile(join(dir, f), "utf8")));
+  const read = (file: string) => readFile(join(dir, file), "utf8");
+  const [certPem, keyPem, caPem] = await Promise.all([read("server.pem"), read("server-key.pem"), read("ca.pem")]);
   const parse = (pem: string, file: string) => {
     try {
-      return new X509Certificate(pem!);
+      return new X509Certificate(pem);
     } catch (error) {
       throw new Error(`${file}: not a PEM certificate (${(error as Error).message})`);
     }
   };
-  const cert = parse(certPem!, "server.pem");
-  const ca = parse(caPem!, "ca.pem");
+  const cert = parse(certPem, "server.pem");
+  const ca = parse(caPem, "ca.pem");
   let key: ReturnType<typeof createPrivateKey>;
   try {
-    key = createPrivateKey(keyPem!);
+    key = createPrivateKey(keyPem);
   } catch (error) {
     throw new Error(`server-key.pem: not a PEM private key (${(error as Error).message})`);
   }
@@ -47,8 +48,8 @@ export async function loadCertificates(dir: string, now = new Date()): Promise<L
   if (new Date(cert.validTo) < now) throw new Error(`server.pem expired on ${cert.validTo}`);
   return {
     secrets: [
-      tlsCertificateSecret({ name: SecretName.serverCertificate, certificateChain: { inline: certPem! }, privateKey: { inline: keyPem! } }),
-      validationContextSecret({ name: SecretName.clientCa, trustedCa: { inline: caPem! } }),
+      tlsCertificateSecret({ name: SecretName.serverCertificate, certificateChain: { inline: certPem }, privateKey: { inline: keyPem } }),
+      validationContextSecret({ name: SecretName.clientCa, trustedCa: { inline: caPem } }),
     ],
     serial: cert.serialNumber,
     validTo: cert.validTo,
