@@ -20,6 +20,7 @@ export type {
   CircuitBreakerOptions,
   ClusterOptions,
   HealthCheckOptions,
+  LbPolicyName,
   OutlierDetectionOptions,
 } from "./builders/cluster.js";
 export { aggregateCluster, circuitBreakers, cluster, healthCheck, outlierDetection } from "./builders/cluster.js";
@@ -99,7 +100,7 @@ export {
   tlsCertificateSecret,
   validationContextSecret,
 } from "./builders/secret.js";
-export type { DownstreamTlsOptions, SanMatch, TlsCommonOptions, UpstreamTlsOptions } from "./builders/tls.js";
+export type { DownstreamTlsOptions, SanMatch, TlsCommonOptions, TlsVersion, UpstreamTlsOptions } from "./builders/tls.js";
 export { downstreamTls, upstreamTls } from "./builders/tls.js";
 export { ExtensionTypeUrl, WellKnownName } from "./builders/well-known.js";
 export type { ResourceReference, ResourceType, ResourceTypeDefinition } from "./resource-type.js";

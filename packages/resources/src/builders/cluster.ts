@@ -113,7 +113,8 @@ export function healthCheck(options: HealthCheckOptions): HealthCheck {
   });
 }
 
-type LbPolicyName = "round_robin" | "least_request" | "ring_hash" | "random" | "maglev";
+/** A load-balancing policy, by its lower-case Envoy name. */
+export type LbPolicyName = "round_robin" | "least_request" | "ring_hash" | "random" | "maglev";
 const LB_POLICIES: Readonly<Record<LbPolicyName, number>> = { round_robin: 0, least_request: 1, ring_hash: 2, random: 3, maglev: 5 };
 const DISCOVERY = { static: 0, strict_dns: 1, logical_dns: 2, eds: 3 } as const;
 

@@ -9,7 +9,8 @@ import { WellKnownName } from "./well-known.js";
 export type SanMatch = StringMatch & { readonly type?: "URI" | "DNS" | "EMAIL" | "IP_ADDRESS" };
 const SAN_TYPES = { EMAIL: 1, DNS: 2, URI: 3, IP_ADDRESS: 4 } as const;
 
-type TlsVersion = "TLSv1_2" | "TLSv1_3";
+/** A TLS protocol version, as Envoy names it. */
+export type TlsVersion = "TLSv1_2" | "TLSv1_3";
 const VERSIONS: Readonly<Record<TlsVersion, number>> = { TLSv1_2: 3, TLSv1_3: 4 };
 
 /** Certificates and trust from SDS, shared by both directions. */
