@@ -1,7 +1,7 @@
 // Protocol rules of delta (incremental) watches, for both caches and every
 // node group. Each test name starts with its row id in docs/protocol.md.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CDS, cla, cluster, delta, EDS, names, record, SDS, secret } from "./internal/fixtures.test.js";
+import { CDS, cla, cluster, delta, EDS, names, record, SDS, secret, withoutLegacyWildcard } from "./internal/fixtures.test.js";
 import { HARNESSES, type Harness } from "./internal/harness.test.js";
 import type { DeltaResponse, DeltaWatchRequest, ResourceEntry } from "./types.js";
 
@@ -159,9 +159,9 @@ describe.each(HARNESSES)("delta rules: $name", ({ make }) => {
     }
   });
 
-  it("delta-legacy-wildcard-off: with the option off, a legacy wildcard subscribes to nothing", () => {
+  it("delta-legacy-wildcard-off: with the type descriptor's legacyWildcard set to never, a legacy wildcard subscribes to nothing", () => {
     h.dispose();
-    h = make({ legacyWildcard: false });
+    h = make({ resourceTypes: withoutLegacyWildcard(CDS) });
     h.set(CDS, [cluster("a")]);
     for (const n of h.nodes) {
       expect(answer(delta(n, CDS, { wildcard: true, legacyWildcard: true }))).toBeUndefined();

@@ -1,8 +1,7 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
 import { hashBytes } from "./internal/digest.js";
 import { isResourceEntry } from "./internal/entry-guard.js";
-import { defaultResourceTypeOf } from "./internal/type-info.js";
-import type { ResourceTypeLookup } from "./resource-type-like.js";
 import type { ResourceEntry } from "./types.js";
 
 /** Options of {@link EntryStore}. */
@@ -34,7 +33,7 @@ export type ResourceInput = object | Uint8Array | ResourceEntry;
 /** The defaults of {@link EntryStoreOptions}. */
 export const ENTRY_STORE_DEFAULTS = Object.freeze({
   onEncode: undefined,
-  resourceTypes: defaultResourceTypeOf,
+  resourceTypes: resourceTypeOf as ResourceTypeLookup,
 });
 
 interface Encoding {

@@ -9,7 +9,6 @@ export { MuxCache } from "./mux-cache.js";
 export type { NodeGroupKey } from "./node-group.js";
 export { groupByIdPrefix, groupByNodeCluster, groupByNodeId } from "./node-group.js";
 export type { GroupStatus, NodeStatus, StatusEvent, TypeStatus } from "./node-status.js";
-export type { ResourceTypeLike, ResourceTypeLookup } from "./resource-type-like.js";
 export type { ResourceUpdate, Snapshot, SnapshotInput, SnapshotViolation, TypeResources } from "./snapshot.js";
 export { InvalidSnapshotError } from "./snapshot.js";
 export type { SnapshotChange } from "./snapshot-cache.js";

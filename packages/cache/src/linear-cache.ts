@@ -1,5 +1,6 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
 import { type Observable, throwError } from "rxjs";
 import { type EntryOptions, EntryStore, type ResourceInput } from "./entry-store.js";
 import { answerSotw } from "./internal/answer.js";
@@ -7,11 +8,9 @@ import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
 import { addLanes, emptyLanes, type Lanes, lanesVersion } from "./internal/digest.js";
 import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
 import { entryLanes, type ResourceSetView, sameEntry } from "./internal/resource-set.js";
-import { defaultResourceTypeOf } from "./internal/type-info.js";
 import { WatchIndex } from "./internal/watch-index.js";
 import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
 import { type GroupStatus, type NodeStatus, type StatusEvent, StatusTracker } from "./node-status.js";
-import type { ResourceTypeLookup } from "./resource-type-like.js";
 import type {
   ConfigWatcher,
   DeltaResponse,
@@ -38,8 +37,6 @@ export interface LinearCacheOptions {
   readonly entries?: EntryStore;
   /** Resource-type descriptors. Default: `resourceTypeOf` from `@xdskit/resources`. */
   readonly resourceTypes?: ResourceTypeLookup;
-  /** Honour legacy wildcard (first request without names) if the type allows wildcard. Turn off for gRPC clients. Default: true. */
-  readonly legacyWildcard?: boolean;
   /** ADS consistency for endpoint/route types (see `SnapshotCacheOptions.adsConsistency`). Default: false. */
   readonly adsConsistency?: boolean;
   /** TTL heartbeat interval in milliseconds; 0 turns heartbeats off. Default: 0. */
@@ -53,7 +50,6 @@ export interface LinearCacheOptions {
 /** The defaults of {@link LinearCacheOptions}. */
 export const LINEAR_CACHE_DEFAULTS = Object.freeze({
   resources: Object.freeze([]) as readonly ResourceInput[],
-  legacyWildcard: true,
   adsConsistency: false,
   heartbeatIntervalMs: 0,
   statusRetentionMs: 300_000,
@@ -66,7 +62,6 @@ const KNOWN = [
   "resources",
   "entries",
   "resourceTypes",
-  "legacyWildcard",
   "adsConsistency",
   "heartbeatIntervalMs",
   "statusRetentionMs",
@@ -148,11 +143,10 @@ export class LinearCache implements ConfigWatcher {
       throw optionError(OWNER, "entries", "an EntryStore", options.entries);
     checkFunction(OWNER, "resourceTypes", options.resourceTypes);
     checkFunction(OWNER, "nodeGroup", options.nodeGroup);
-    checkBoolean(OWNER, "legacyWildcard", options.legacyWildcard);
     checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
     checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
     checkDuration(OWNER, "statusRetentionMs", options.statusRetentionMs);
-    const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? defaultResourceTypeOf;
+    const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? (resourceTypeOf as ResourceTypeLookup);
     this.#store = options.entries ?? new EntryStore({ resourceTypes });
     this.#options = Object.freeze({
       ...LINEAR_CACHE_DEFAULTS,
@@ -161,7 +155,7 @@ export class LinearCache implements ConfigWatcher {
       entries: this.#store,
     }) as ResolvedOptions;
     this.#tracker = new StatusTracker(this.#options.nodeGroup, this.#options.statusRetentionMs);
-    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.legacyWildcard, this.#options.adsConsistency, this.#tracker);
+    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.adsConsistency, this.#tracker);
     this.#version = lanesVersion(this.#lanes, 0);
     const entries = this.#entries;
     const self = this;

@@ -1,8 +1,7 @@
+import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
 import { EntryStore } from "./entry-store.js";
-import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, checkPerType, optionError } from "./internal/options.js";
-import { defaultResourceTypeOf } from "./internal/type-info.js";
+import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
 import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
-import type { ResourceTypeLookup } from "./resource-type-like.js";
 import type { SnapshotViolation } from "./snapshot.js";
 import type { ResourceEntry } from "./types.js";
 
@@ -45,17 +44,12 @@ export interface SnapshotCacheOptions {
    */
   readonly validation?: "refuse" | "report";
   /**
-   * ADS consistency: over ADS, hold SotW endpoint and route answers until the
-   * request names every endpoint/route resource of the snapshot. Default:
+   * ADS consistency: over ADS, hold SotW answers of the types whose
+   * descriptor is `adsConsistent` (endpoints and routes) until the request
+   * names every resource of that type in the snapshot. Default:
    * false (it stalls gRPC clients, which ask for what they need only).
    */
   readonly adsConsistency?: boolean;
-  /**
-   * Honour legacy wildcard (a first request without names) for types that
-   * allow wildcard: a boolean for all types or per type URL. Turn it off for
-   * gRPC clients. Default: true.
-   */
-  readonly legacyWildcard?: boolean | Readonly<Record<string, boolean>>;
   /** Interval of TTL heartbeats in milliseconds; 0 turns them off. Default: 0. */
   readonly heartbeatIntervalMs?: number;
   /** How long a node's status is kept after its last stream and watch end, in milliseconds. Default: 300000 (5 minutes). */
@@ -67,7 +61,6 @@ export const SNAPSHOT_CACHE_DEFAULTS = Object.freeze({
   nodeGroup: groupByNodeId,
   validation: "refuse" as const,
   adsConsistency: false,
-  legacyWildcard: true as boolean | Readonly<Record<string, boolean>>,
   heartbeatIntervalMs: 0,
   statusRetentionMs: 300_000,
 });
@@ -87,7 +80,6 @@ const KNOWN = [
   "validatorForGroup",
   "validation",
   "adsConsistency",
-  "legacyWildcard",
   "heartbeatIntervalMs",
   "statusRetentionMs",
 ];
@@ -118,10 +110,9 @@ export function resolveSnapshotCacheOptions(options: SnapshotCacheOptions): Reso
     throw optionError(OWNER, "validation", '"refuse" or "report"', options.validation);
   }
   checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
-  checkPerType(OWNER, "legacyWildcard", options.legacyWildcard);
   checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
   checkDuration(OWNER, "statusRetentionMs", options.statusRetentionMs);
-  const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? defaultResourceTypeOf;
+  const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? (resourceTypeOf as ResourceTypeLookup);
   const entries = options.entries ?? new EntryStore({ resourceTypes });
   return Object.freeze({
     ...SNAPSHOT_CACHE_DEFAULTS,

@@ -364,7 +364,7 @@ describe("SnapshotCache options", () => {
       /option "heartbeatIntervalMs" must be a number of milliseconds >= 0; got -1/,
     );
     expect(() => new SnapshotCache({ nodeGroup: "id" as never })).toThrow(/option "nodeGroup" must be a function; got "id"/);
-    expect(() => new SnapshotCache({ legacyWildcard: { [CDS]: "no" } as never })).toThrow(/legacyWildcard/);
+    expect(() => new SnapshotCache({ legacyWildcard: false } as never)).toThrow(/option "legacyWildcard" must be one of the known options/);
     expect(() => new SnapshotCache({ heartbeat: 5 } as never)).toThrow(/option "heartbeat"/);
     try {
       new SnapshotCache({ adsConsistency: 1 as never });

@@ -1,5 +1,6 @@
-import { ErrorCode, TypeUrl, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import type { ResourceTypeLookup } from "@xdskit/resources";
 import type { Observable } from "rxjs";
 import type { EntryStore } from "./entry-store.js";
 import { answerSotw } from "./internal/answer.js";
@@ -49,23 +50,20 @@ export interface SnapshotChange {
   readonly violations: readonly SnapshotViolation[];
 }
 
-/** Order in which a change wakes watches: make before break (clusters, endpoints, listeners, routes, the rest). */
-const WAKE_ORDER: readonly string[] = [
-  TypeUrl.Cluster,
-  TypeUrl.ClusterLoadAssignment,
-  TypeUrl.LbEndpoint,
-  TypeUrl.Listener,
-  TypeUrl.RouteConfiguration,
-  TypeUrl.ScopedRouteConfiguration,
-  TypeUrl.VirtualHost,
-];
-
-function wakeOrder(types: Iterable<string>): string[] {
-  return [...types].sort((a, b) => {
-    const ia = WAKE_ORDER.indexOf(a);
-    const ib = WAKE_ORDER.indexOf(b);
-    return (ia < 0 ? WAKE_ORDER.length : ia) - (ib < 0 ? WAKE_ORDER.length : ib);
-  });
+/**
+ * Orders the types a change wakes by their descriptors' `order`, the order a
+ * server sends them in (secrets, clusters, endpoints, listeners, routes, ...),
+ * so what a resource uses is woken before it; unknown types last.
+ */
+function wakeOrder(types: Iterable<string>, lookup: ResourceTypeLookup): string[] {
+  const orderOf = (typeUrl: string): number => {
+    try {
+      return lookup(typeUrl).order;
+    } catch {
+      return Number.MAX_SAFE_INTEGER;
+    }
+  };
+  return [...types].sort((a, b) => orderOf(a) - orderOf(b));
 }
 
 interface Group {
@@ -112,7 +110,7 @@ export class SnapshotCache implements ConfigWatcher {
     this.#store = this.#options.entries;
     const resourceTypes = this.#options.resourceTypes;
     this.#tracker = new StatusTracker(this.#options.nodeGroup, this.#options.statusRetentionMs);
-    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.legacyWildcard, this.#options.adsConsistency, this.#tracker);
+    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.adsConsistency, this.#tracker);
     if (this.#options.heartbeatIntervalMs > 0) {
       this.#heartbeat = setInterval(() => this.#sendHeartbeats(), this.#options.heartbeatIntervalMs);
       this.#heartbeat.unref?.();
@@ -363,9 +361,9 @@ export class SnapshotCache implements ConfigWatcher {
     state.snapshot = next;
     const changedTypes = changed === "all" ? Object.keys(next.resources) : [...changed.keys()];
     if (changed === "all") {
-      for (const typeUrl of wakeOrder([...state.indexes.keys()])) state.indexes.get(typeUrl)?.notify("all");
+      for (const typeUrl of wakeOrder([...state.indexes.keys()], this.#options.resourceTypes)) state.indexes.get(typeUrl)?.notify("all");
     } else {
-      for (const typeUrl of wakeOrder(changed.keys())) {
+      for (const typeUrl of wakeOrder(changed.keys(), this.#options.resourceTypes)) {
         const index = state.indexes.get(typeUrl);
         if (!index) continue;
         const names = changed.get(typeUrl)!;

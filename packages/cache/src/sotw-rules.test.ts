@@ -1,7 +1,20 @@
 // Protocol rules of state-of-the-world watches, for both caches and every
 // node group. Each test name starts with its row id in docs/protocol.md.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CDS, cla, cluster, EDS, LDS, listener, names, record, SDS, secret, sotw } from "./internal/fixtures.test.js";
+import {
+  CDS,
+  cla,
+  cluster,
+  EDS,
+  LDS,
+  listener,
+  names,
+  record,
+  SDS,
+  secret,
+  sotw,
+  withoutLegacyWildcard,
+} from "./internal/fixtures.test.js";
 import { HARNESSES, type Harness } from "./internal/harness.test.js";
 import type { SotwResponse } from "./types.js";
 
@@ -92,9 +105,9 @@ describe.each(HARNESSES)("SotW rules: $name", ({ make }) => {
     }
   });
 
-  it("legacy-wildcard-off: with the option off for a type, an empty first request subscribes to nothing", () => {
+  it("legacy-wildcard-off: with the type descriptor's legacyWildcard set to never, an empty first request subscribes to nothing", () => {
     h.dispose();
-    h = make({ legacyWildcard: { [CDS]: false } });
+    h = make({ resourceTypes: withoutLegacyWildcard(CDS) });
     h.set(CDS, [cluster("a")]);
     h.set(LDS, [listener("l", "r")]);
     for (const n of h.nodes) {

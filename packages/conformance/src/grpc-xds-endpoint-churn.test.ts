@@ -30,7 +30,7 @@ function snapshot(version: string, ports: number[]) {
 
 it("adds and removes endpoints while RPCs flow, without a failed RPC", async () => {
   const [b1, b2, b3] = backends as [EchoBackend, EchoBackend, EchoBackend];
-  await using plane = await ControlPlane.start({ cache: { legacyWildcard: false } });
+  await using plane = await ControlPlane.start();
   plane.cache.setSnapshot(NODE, snapshot("1", [b1.port]));
   const echo = new Echo("xds:///echo", xdsChannelOptions(plane.address, NODE));
   const answers: string[] = [];

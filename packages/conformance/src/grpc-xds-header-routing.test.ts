@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 it("routes by header: x-tier: beta goes to the beta cluster, everything else to stable", async () => {
-  await using plane = await ControlPlane.start({ cache: { legacyWildcard: false } });
+  await using plane = await ControlPlane.start();
   plane.cache.setSnapshot("client-headers", {
     version: "1",
     resources: {

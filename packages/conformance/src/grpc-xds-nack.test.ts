@@ -33,7 +33,7 @@ function snapshot(version: string, cluster: string, lastFilter: "router" | "faul
 }
 
 it("grpc-nacks: grpc-js-xds NACKs an HCM whose last filter is not the router; the NACK shows in node status and the previous config keeps serving", async () => {
-  await using plane = await ControlPlane.start({ cache: { legacyWildcard: false } });
+  await using plane = await ControlPlane.start();
   const events: XdsServerEvent[] = [];
   const subscription = plane.xds.events.subscribe((e) => events.push(e));
   plane.cache.setSnapshot(NODE, snapshot("1", "first", "router"));

@@ -18,7 +18,7 @@ afterAll(async () => {
 
 describe("grpc-js-xds against the xdskit server", () => {
   it("routes RPCs through a listener with an RDS route to an EDS cluster", async () => {
-    await using plane = await ControlPlane.start({ cache: { legacyWildcard: false } });
+    await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("client-rds", {
       version: "1",
       resources: {
@@ -42,7 +42,7 @@ describe("grpc-js-xds against the xdskit server", () => {
   });
 
   it("routes RPCs through a listener with an inline route configuration", async () => {
-    await using plane = await ControlPlane.start({ cache: { legacyWildcard: false } });
+    await using plane = await ControlPlane.start();
     plane.cache.setSnapshot("client-inline", {
       version: "1",
       resources: {

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 it("splits RPCs 90/10 between weighted clusters", async () => {
-  await using plane = await ControlPlane.start({ cache: { legacyWildcard: false } });
+  await using plane = await ControlPlane.start();
   plane.cache.setSnapshot("client-weighted", {
     version: "1",
     resources: {

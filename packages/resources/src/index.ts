@@ -103,8 +103,15 @@ export {
 export type { DownstreamTlsOptions, SanMatch, TlsCommonOptions, TlsVersion, UpstreamTlsOptions } from "./builders/tls.js";
 export { downstreamTls, upstreamTls } from "./builders/tls.js";
 export { ExtensionTypeUrl, WellKnownName } from "./builders/well-known.js";
-export type { ResourceReference, ResourceType, ResourceTypeDefinition } from "./resource-type.js";
+export type {
+  LegacyWildcardMode,
+  ResourceReference,
+  ResourceType,
+  ResourceTypeDefinition,
+  XdsServiceDefinition,
+} from "./resource-type.js";
 export { defineResourceType } from "./resource-type.js";
+export type { ResourceTypeLookup } from "./resource-type-registry.js";
 export { registerResourceType, resourceTypeOf } from "./resource-type-registry.js";
 export { ResourceTypes } from "./resource-types.js";
 export type {

@@ -2,6 +2,12 @@ import { ErrorCode, hasMessageType, messageSchema, messageTypeOf, typeNameOf, Xd
 import { defineResourceType, type ResourceType } from "./resource-type.js";
 import { ResourceTypes } from "./resource-types.js";
 
+/**
+ * Looks up the descriptor of a type URL; {@link resourceTypeOf} is the
+ * default everywhere one is taken (e.g. a cache's `resourceTypes` option).
+ */
+export type ResourceTypeLookup = (typeUrl: string) => ResourceType;
+
 const registry = new Map<string, ResourceType<any>>(Object.values(ResourceTypes).map((t) => [t.typeUrl, t]));
 
 /**

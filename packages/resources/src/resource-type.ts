@@ -57,7 +57,70 @@ export interface ResourceType<T = unknown> {
    * configurations. Every other type is subscribed to by name.
    */
   readonly wildcardAllowed: boolean;
+  /**
+   * The short plural name of the type: the REST path `/v3/discovery:<shortName>`,
+   * the service name in `XdsServer.register({ services })`, and the type's
+   * name in logs and events, e.g. `clusters`, `extension_configs` (Envoy's
+   * own REST spelling).
+   */
+  readonly shortName: string;
+  /**
+   * The singular noun Envoy uses for the type in its messages, such as the
+   * NACK detail "Error adding/updating cluster(s) ...", e.g. `cluster`,
+   * `route configuration`.
+   */
+  readonly noun: string;
+  /**
+   * Position in a push: lower goes first, both when a server sends an ADS
+   * stream's types and when a cache wakes the watches a change concerns.
+   * Built-ins: secrets 10, runtime 15, clusters 20, endpoints 30, LEDS 35,
+   * listeners 40, extension configs 45, routes 50, scoped routes 55,
+   * virtual hosts 60, so what a resource uses arrives before it.
+   */
+  readonly order: number;
+  /**
+   * The generated gRPC service definition of the type's own discovery
+   * service (e.g. `ClusterDiscoveryServiceService` from `@xdskit/envoy-api`),
+   * registered by `XdsServer.register`; undefined when the type is served
+   * over ADS only.
+   */
+  readonly service?: XdsServiceDefinition;
+  /**
+   * When an empty first request means "everything" (the legacy wildcard of
+   * the xDS spec); see {@link LegacyWildcardMode}. Only for types with
+   * {@link ResourceType.wildcardAllowed}. Built-ins: `"not-grpc"` for
+   * listeners, clusters and scoped routes.
+   */
+  readonly legacyWildcard: LegacyWildcardMode;
+  /**
+   * Type URLs to answer again, even if unchanged, after this type was sent on
+   * an ADS stream: Envoy finishes warming a cluster only on a fresh endpoint
+   * response and a listener only on a fresh route response. Built-ins:
+   * clusters → endpoints; listeners → routes and scoped routes; scoped
+   * routes → routes.
+   */
+  readonly warmingDependents: readonly string[];
+  /**
+   * True for the types a cache's `adsConsistency` option holds back on an
+   * ADS stream until the client asks for every name its clusters or listeners
+   * reference (endpoints and routes).
+   */
+  readonly adsConsistent: boolean;
 }
+
+/**
+ * When an empty first request subscribes to the whole type (rule 12 in
+ * docs/server.md):
+ * - `"always"`: for every client;
+ * - `"not-grpc"`: for every client except gRPC's own xDS clients (their
+ *   node's `user_agent_name` starts with "grpc"), which send an empty list to
+ *   mean "nothing";
+ * - `"never"`: only an explicit `*` subscribes to everything.
+ */
+export type LegacyWildcardMode = "always" | "not-grpc" | "never";
+
+/** A generated gRPC service definition: method keys to their paths. */
+export type XdsServiceDefinition = Readonly<Record<string, { readonly path: string }>>;
 
 /** What {@link defineResourceType} takes. */
 export interface ResourceTypeDefinition<T> {
@@ -78,6 +141,27 @@ export interface ResourceTypeDefinition<T> {
   readonly fullState?: boolean;
   /** See {@link ResourceType.wildcardAllowed}. Default: false. */
   readonly wildcardAllowed?: boolean;
+  /** See {@link ResourceType.shortName}. Default: the message name after the type URL's last `.`, lower-cased (`acme.v1.Quota` → `quota`). */
+  readonly shortName?: string;
+  /** See {@link ResourceType.noun}. Default: the message name in words, lower-cased (`VirtualHost` → `virtual host`). */
+  readonly noun?: string;
+  /** See {@link ResourceType.order}. Default: 100 (after every built-in type). */
+  readonly order?: number;
+  /** See {@link ResourceType.service}. Default: none (ADS only). */
+  readonly service?: XdsServiceDefinition;
+  /** See {@link ResourceType.legacyWildcard}. Default: `"never"`. */
+  readonly legacyWildcard?: LegacyWildcardMode;
+  /** See {@link ResourceType.warmingDependents}. Default: none. */
+  readonly warmingDependents?: readonly string[];
+  /** See {@link ResourceType.adsConsistent}. Default: false. */
+  readonly adsConsistent?: boolean;
+}
+
+const LEGACY_WILDCARD_MODES: readonly string[] = ["always", "not-grpc", "never"];
+
+/** The message name after a type URL's last `.` or `/`. */
+function messageNameOf(typeUrl: string): string {
+  return typeUrl.slice(Math.max(typeUrl.lastIndexOf("."), typeUrl.lastIndexOf("/")) + 1);
 }
 
 function isRegisteredCodec(codec: MessageType<any>): boolean {
@@ -123,8 +207,32 @@ export function defineResourceType<T>(def: ResourceTypeDefinition<T>): ResourceT
   for (const key of ["nameOf", "references"] as const) {
     if (def[key] !== undefined && typeof def[key] !== "function") throw optionError(key, "a function", def[key]);
   }
-  for (const key of ["fullState", "wildcardAllowed"] as const) {
+  for (const key of ["fullState", "wildcardAllowed", "adsConsistent"] as const) {
     if (def[key] !== undefined && typeof def[key] !== "boolean") throw optionError(key, "a boolean", def[key]);
+  }
+  for (const key of ["shortName", "noun"] as const) {
+    if (def[key] !== undefined && (typeof def[key] !== "string" || def[key] === "")) throw optionError(key, "a non-empty string", def[key]);
+  }
+  if (def.shortName !== undefined && !/^[A-Za-z0-9_.-]+$/.test(def.shortName)) {
+    throw optionError("shortName", "letters, digits, '_', '-' or '.' (it is a REST path segment)", def.shortName);
+  }
+  if (def.order !== undefined && (typeof def.order !== "number" || !Number.isFinite(def.order))) {
+    throw optionError("order", "a finite number", def.order);
+  }
+  if (def.service !== undefined && (typeof def.service !== "object" || def.service === null)) {
+    throw optionError("service", "a generated gRPC service definition (e.g. ClusterDiscoveryServiceService)", def.service);
+  }
+  if (def.legacyWildcard !== undefined && !LEGACY_WILDCARD_MODES.includes(def.legacyWildcard)) {
+    throw optionError("legacyWildcard", '"always", "not-grpc" or "never"', def.legacyWildcard);
+  }
+  if (def.legacyWildcard !== undefined && def.legacyWildcard !== "never" && def.wildcardAllowed !== true) {
+    throw optionError("legacyWildcard", '"never" unless wildcardAllowed is true', def.legacyWildcard);
+  }
+  if (
+    def.warmingDependents !== undefined &&
+    (!Array.isArray(def.warmingDependents) || def.warmingDependents.some((t) => typeof t !== "string"))
+  ) {
+    throw optionError("warmingDependents", "an array of type URLs", def.warmingDependents);
   }
   let typeUrl = def.typeUrl;
   if (typeUrl === undefined) {
@@ -148,5 +256,16 @@ export function defineResourceType<T>(def: ResourceTypeDefinition<T>): ResourceT
     references: references ?? (() => NO_REFERENCES),
     fullState: def.fullState ?? false,
     wildcardAllowed: def.wildcardAllowed ?? false,
+    shortName: def.shortName ?? messageNameOf(typeUrl).toLowerCase(),
+    noun:
+      def.noun ??
+      messageNameOf(typeUrl)
+        .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+        .toLowerCase(),
+    order: def.order ?? 100,
+    ...(def.service ? { service: def.service } : {}),
+    legacyWildcard: def.legacyWildcard ?? "never",
+    warmingDependents: Object.freeze([...(def.warmingDependents ?? [])]),
+    adsConsistent: def.adsConsistent ?? false,
   });
 }

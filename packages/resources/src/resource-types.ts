@@ -1,4 +1,16 @@
-import { TypeUrl } from "@xdskit/envoy-api";
+import {
+  ClusterDiscoveryServiceService,
+  EndpointDiscoveryServiceService,
+  ExtensionConfigDiscoveryServiceService,
+  ListenerDiscoveryServiceService,
+  LocalityEndpointDiscoveryServiceService,
+  RouteDiscoveryServiceService,
+  RuntimeDiscoveryServiceService,
+  ScopedRoutesDiscoveryServiceService,
+  SecretDiscoveryServiceService,
+  TypeUrl,
+  VirtualHostDiscoveryServiceService,
+} from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { TypedExtensionConfig } from "@xdskit/envoy-api/envoy/config/core/v3/extension";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
@@ -23,18 +35,22 @@ import { defineResourceType, type ResourceType } from "./resource-type.js";
  * The descriptors of the xDS resource types Envoy and gRPC clients know,
  * registered from the start (so `resourceTypeOf` finds them).
  *
- * | Type | name | references | fullState | wildcard |
- * |---|---|---|---|---|
- * | Listener | `name` | RDS, SRDS, ECDS, SDS, CDS (TCP proxy, inline routes) | yes | yes |
- * | RouteConfiguration | `name` | CDS (routes, weighted clusters, mirrors), VHDS | no | no |
- * | ScopedRouteConfiguration | `name` | RDS | yes | yes |
- * | VirtualHost (VHDS) | `name` | CDS | no | no |
- * | Cluster | `name` | EDS (EDS clusters), CDS (aggregate), SDS | yes | yes |
- * | ClusterLoadAssignment | `cluster_name` | LEDS collections | no | no |
- * | LbEndpoint (LEDS) | none: caller supplies | none | no | no |
- * | Secret | `name` | none | no | no |
- * | Runtime | `name` | none | no | no |
- * | TypedExtensionConfig (ECDS) | `name` | none | no | no |
+ * This is the one table of per-type facts: the server's ADS order, REST
+ * paths and services, the caches' wake order and ADS consistency, and the
+ * test kit's Envoy imitation are all derived from it.
+ *
+ * | Type | shortName | order | name | references | fullState | wildcard (legacy) | warming dependents | adsConsistent |
+ * |---|---|---|---|---|---|---|---|---|
+ * | Secret | `secrets` | 10 | `name` | none | no | no | | no |
+ * | Runtime | `runtime` | 15 | `name` | none | no | no | | no |
+ * | Cluster | `clusters` | 20 | `name` | EDS (EDS clusters), CDS (aggregate), SDS | yes | yes (not-grpc) | endpoints | no |
+ * | ClusterLoadAssignment | `endpoints` | 30 | `cluster_name` | LEDS collections | no | no | | yes |
+ * | LbEndpoint (LEDS) | `locality-endpoints` | 35 | none: caller supplies | none | no | no | | no |
+ * | Listener | `listeners` | 40 | `name` | RDS, SRDS, ECDS, SDS, CDS (TCP proxy, inline routes) | yes | yes (not-grpc) | routes, scoped routes | no |
+ * | TypedExtensionConfig (ECDS) | `extension_configs` | 45 | `name` | none | no | no | | no |
+ * | RouteConfiguration | `routes` | 50 | `name` | CDS (routes, weighted clusters, mirrors), VHDS | no | no | | yes |
+ * | ScopedRouteConfiguration | `scoped-routes` | 55 | `name` | RDS | yes | yes (not-grpc) | routes | no |
+ * | VirtualHost (VHDS) | `virtual-hosts` | 60 | `name` | CDS | no | no | | no |
  *
  * @example
  * ResourceTypes.Cluster.references(cluster);
@@ -48,12 +64,23 @@ export const ResourceTypes = Object.freeze({
     references: listenerReferences,
     fullState: true,
     wildcardAllowed: true,
+    shortName: "listeners",
+    noun: "listener",
+    order: 40,
+    service: ListenerDiscoveryServiceService,
+    legacyWildcard: "not-grpc",
+    warmingDependents: [TypeUrl.RouteConfiguration, TypeUrl.ScopedRouteConfiguration],
   }),
   RouteConfiguration: defineResourceType<RouteConfiguration>({
     typeUrl: TypeUrl.RouteConfiguration,
     messageType: RouteConfiguration,
     nameOf: (r) => r.name,
     references: routeConfigurationReferences,
+    shortName: "routes",
+    noun: "route configuration",
+    order: 50,
+    service: RouteDiscoveryServiceService,
+    adsConsistent: true,
   }),
   ScopedRouteConfiguration: defineResourceType<ScopedRouteConfiguration>({
     typeUrl: TypeUrl.ScopedRouteConfiguration,
@@ -62,12 +89,22 @@ export const ResourceTypes = Object.freeze({
     references: scopedRouteReferences,
     fullState: true,
     wildcardAllowed: true,
+    shortName: "scoped-routes",
+    noun: "scoped route configuration",
+    order: 55,
+    service: ScopedRoutesDiscoveryServiceService,
+    legacyWildcard: "not-grpc",
+    warmingDependents: [TypeUrl.RouteConfiguration],
   }),
   VirtualHost: defineResourceType<VirtualHost>({
     typeUrl: TypeUrl.VirtualHost,
     messageType: VirtualHost,
     nameOf: (r) => r.name,
     references: virtualHostReferences,
+    shortName: "virtual-hosts",
+    noun: "virtual host",
+    order: 60,
+    service: VirtualHostDiscoveryServiceService,
   }),
   Cluster: defineResourceType<Cluster>({
     typeUrl: TypeUrl.Cluster,
@@ -76,19 +113,57 @@ export const ResourceTypes = Object.freeze({
     references: clusterReferences,
     fullState: true,
     wildcardAllowed: true,
+    shortName: "clusters",
+    noun: "cluster",
+    order: 20,
+    service: ClusterDiscoveryServiceService,
+    legacyWildcard: "not-grpc",
+    warmingDependents: [TypeUrl.ClusterLoadAssignment],
   }),
   ClusterLoadAssignment: defineResourceType<ClusterLoadAssignment>({
     typeUrl: TypeUrl.ClusterLoadAssignment,
     messageType: ClusterLoadAssignment,
     nameOf: (r) => r.clusterName,
     references: loadAssignmentReferences,
+    shortName: "endpoints",
+    noun: "cluster load assignment",
+    order: 30,
+    service: EndpointDiscoveryServiceService,
+    adsConsistent: true,
   }),
-  LbEndpoint: defineResourceType<LbEndpoint>({ typeUrl: TypeUrl.LbEndpoint, messageType: LbEndpoint }),
-  Secret: defineResourceType<Secret>({ typeUrl: TypeUrl.Secret, messageType: Secret, nameOf: (r) => r.name }),
-  Runtime: defineResourceType<Runtime>({ typeUrl: TypeUrl.Runtime, messageType: Runtime, nameOf: (r) => r.name }),
+  LbEndpoint: defineResourceType<LbEndpoint>({
+    typeUrl: TypeUrl.LbEndpoint,
+    messageType: LbEndpoint,
+    shortName: "locality-endpoints",
+    noun: "endpoint",
+    order: 35,
+    service: LocalityEndpointDiscoveryServiceService,
+  }),
+  Secret: defineResourceType<Secret>({
+    typeUrl: TypeUrl.Secret,
+    messageType: Secret,
+    nameOf: (r) => r.name,
+    shortName: "secrets",
+    noun: "secret",
+    order: 10,
+    service: SecretDiscoveryServiceService,
+  }),
+  Runtime: defineResourceType<Runtime>({
+    typeUrl: TypeUrl.Runtime,
+    messageType: Runtime,
+    nameOf: (r) => r.name,
+    shortName: "runtime",
+    noun: "runtime layer",
+    order: 15,
+    service: RuntimeDiscoveryServiceService,
+  }),
   TypedExtensionConfig: defineResourceType<TypedExtensionConfig>({
     typeUrl: TypeUrl.TypedExtensionConfig,
     messageType: TypedExtensionConfig,
     nameOf: (r) => r.name,
+    shortName: "extension_configs",
+    noun: "extension config",
+    order: 45,
+    service: ExtensionConfigDiscoveryServiceService,
   }),
 } satisfies Record<string, ResourceType<any>>);

@@ -1,6 +1,8 @@
 import diagnosticsChannel from "node:diagnostics_channel";
 import { credentials, Metadata, makeGenericClientConstructor, status } from "@grpc/grpc-js";
 import { TypeUrl } from "@xdskit/envoy-api";
+import { Struct } from "@xdskit/envoy-api/google/protobuf/struct";
+import { defineResourceType } from "@xdskit/resources";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { adsClient, type Harness, NODE, node, openDelta, openSotw, StreamReader, startServer, until } from "../test-support/harness.js";
@@ -238,7 +240,7 @@ describe("XdsServer limits and bad input", () => {
     harness = await startServer(cacheWithClusters(), {
       maxTypesPerStream: 2,
       maxNameLength: 10,
-      types: [{ typeUrl: "type.googleapis.com/acme.X", name: "x" }],
+      types: [defineResourceType({ typeUrl: "type.googleapis.com/acme.X", messageType: Struct, shortName: "x" })],
     });
     const client = adsClient(harness.address);
     const many = openSotw(client);

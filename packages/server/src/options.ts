@@ -2,24 +2,27 @@
 // validated at construction.
 import type { ConfigWatcher } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { ResourceType } from "@xdskit/resources";
 import type { XdsServerCallbacks } from "./events.js";
-import {
-  DEFAULT_TYPE_DESCRIPTORS,
-  type ResolvedTypeDescriptor,
-  resolveTypeDescriptor,
-  type XdsTypeDescriptor,
-} from "./type-descriptors.js";
+import { DEFAULT_SERVED_TYPES, type ResolvedTypeDescriptor, serverViewOf } from "./type-descriptors.js";
 
 /** Options of {@link XdsServer}. Only `cache` is required. */
 export interface XdsServerOptions {
   /** What backs every service: a SnapshotCache, LinearCache, MuxCache or any `ConfigWatcher`. Required. */
   readonly cache: ConfigWatcher;
   /**
-   * Extra or changed resource types; merged with {@link DEFAULT_TYPE_DESCRIPTORS}
-   * by type URL. A request for a type URL not in the result is refused with
-   * INVALID_ARGUMENT. Default: the ten Envoy types.
+   * Extra or changed resource types (descriptors made with
+   * `defineResourceType` from `@xdskit/resources`); merged with the ten
+   * Envoy types of `ResourceTypes` by type URL. A descriptor's `shortName`,
+   * `order`, `legacyWildcard`, `warmingDependents` and `fullState` decide how
+   * the server treats the type. A request for a type URL not in the result is
+   * refused with INVALID_ARGUMENT. Default: the ten Envoy types.
+   *
+   * @example
+   * // Only an explicit `*` subscribes to every cluster:
+   * types: [defineResourceType({ ...ResourceTypes.Cluster, legacyWildcard: "never" })]
    */
-  readonly types?: readonly XdsTypeDescriptor[];
+  readonly types?: readonly ResourceType<any>[];
   /** Send pending responses of one ADS stream in type order (secrets, clusters, endpoints, listeners, routes). Default true. */
   readonly ordered?: boolean;
   /**
@@ -137,18 +140,16 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
     throw invalid("cache", "a ConfigWatcher (an object with watchSotw, watchDelta and fetch)", cache);
   }
   if (typeof cache.fetch !== "function") throw invalid("cache", "a ConfigWatcher with a fetch method", cache);
-  const types = new Map(DEFAULT_TYPE_DESCRIPTORS.map((d) => [d.typeUrl, d]));
+  const types = new Map(DEFAULT_SERVED_TYPES.map((t) => [t.typeUrl, serverViewOf(t)]));
   if (input.types !== undefined) {
-    if (!Array.isArray(input.types)) throw invalid("types", "an array of type descriptors", input.types);
-    input.types.forEach((d: XdsTypeDescriptor, i: number) => {
+    if (!Array.isArray(input.types)) throw invalid("types", "an array of resource types (defineResourceType())", input.types);
+    input.types.forEach((d: ResourceType, i: number) => {
       if (typeof d?.typeUrl !== "string" || !d.typeUrl.includes("/"))
         throw invalid(`types[${i}].typeUrl`, "a type URL such as type.googleapis.com/acme.Foo", d?.typeUrl);
-      if (typeof d.name !== "string" || d.name === "") throw invalid(`types[${i}].name`, "a non-empty short name", d.name);
-      if (d.order !== undefined && !Number.isFinite(d.order)) throw invalid(`types[${i}].order`, "a finite number", d.order);
-      if (d.legacyWildcard !== undefined && !["always", "not-grpc", "never"].includes(d.legacyWildcard)) {
-        throw invalid(`types[${i}].legacyWildcard`, '"always", "not-grpc" or "never"', d.legacyWildcard);
+      if (typeof d.shortName !== "string" || typeof d.order !== "number" || !Array.isArray(d.warmingDependents)) {
+        throw invalid(`types[${i}]`, "a resource type made with defineResourceType() from @xdskit/resources", d);
       }
-      types.set(d.typeUrl, Object.freeze(resolveTypeDescriptor(d)));
+      types.set(d.typeUrl, serverViewOf(d));
     });
   }
   const callbacks = input.callbacks ?? {};

@@ -1,6 +1,8 @@
 import { credentials, status } from "@grpc/grpc-js";
 import * as api from "@xdskit/envoy-api";
 import { DeltaDiscoveryRequest, DiscoveryRequest, type DiscoveryResponse, TypeUrl } from "@xdskit/envoy-api";
+import { Struct } from "@xdskit/envoy-api/google/protobuf/struct";
+import { defineResourceType } from "@xdskit/resources";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { type Harness, NODE, StreamReader, startServer } from "../test-support/harness.js";
@@ -23,7 +25,7 @@ const CLIENTS: Record<string, string> = {
   "locality-endpoints": "LocalityEndpointDiscoveryServiceClient",
   secrets: "SecretDiscoveryServiceClient",
   runtime: "RuntimeDiscoveryServiceClient",
-  "extension-configs": "ExtensionConfigDiscoveryServiceClient",
+  extension_configs: "ExtensionConfigDiscoveryServiceClient",
 };
 
 function clientFor(service: string, address: string): Record<string, (...args: unknown[]) => unknown> {
@@ -103,7 +105,7 @@ describe("XdsServer services", () => {
     const custom = "type.googleapis.com/acme.mesh.v1.Quota";
     const cache = new FakeWatcher();
     cache.set(custom, "q1", [entry(custom, "gold", "1")]);
-    harness = await startServer(cache, { types: [{ typeUrl: custom, name: "quotas" }] });
+    harness = await startServer(cache, { types: [defineResourceType({ typeUrl: custom, messageType: Struct, shortName: "quotas" })] });
     const ads = clientFor("ads", harness.address);
     const stream = new StreamReader(ads.streamAggregatedResources!.call(ads) as never, (p) => DiscoveryRequest.fromPartial(p));
     stream.send({ node: NODE, typeUrl: custom, resourceNames: ["gold"] });

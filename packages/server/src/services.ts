@@ -1,21 +1,15 @@
-// The xDS gRPC services the server can register, as data: which generated
-// service definition, which type it serves (none for ADS), and the REST path.
-import {
-  AggregatedDiscoveryServiceService,
-  ClusterDiscoveryServiceService,
-  EndpointDiscoveryServiceService,
-  ExtensionConfigDiscoveryServiceService,
-  ListenerDiscoveryServiceService,
-  LocalityEndpointDiscoveryServiceService,
-  RouteDiscoveryServiceService,
-  RuntimeDiscoveryServiceService,
-  ScopedRoutesDiscoveryServiceService,
-  SecretDiscoveryServiceService,
-  TypeUrl,
-  VirtualHostDiscoveryServiceService,
-} from "@xdskit/envoy-api";
+// The xDS gRPC services the server can register, derived from the resource
+// type descriptors of @xdskit/resources (each names its own service): which
+// generated service definition, which type it serves (none for ADS), and the
+// service's name (the type's short name).
+import { AggregatedDiscoveryServiceService } from "@xdskit/envoy-api";
+import type { XdsServiceDefinition } from "@xdskit/resources";
+import { DEFAULT_SERVED_TYPES } from "./type-descriptors.js";
 
-/** The services {@link XdsServer.register} can add; default all. */
+/**
+ * The services {@link XdsServer.register} can add; default all: `ads` and the
+ * `shortName` of each built-in type with its own service.
+ */
 export type XdsServiceName =
   | "ads"
   | "listeners"
@@ -27,7 +21,7 @@ export type XdsServiceName =
   | "locality-endpoints"
   | "secrets"
   | "runtime"
-  | "extension-configs";
+  | "extension_configs";
 
 /** One method of an xDS service. */
 export interface XdsMethodSpec {
@@ -46,25 +40,16 @@ export interface XdsServiceSpec {
   readonly methods: readonly XdsMethodSpec[];
 }
 
-function spec(name: XdsServiceName, typeUrl: string | undefined, definition: Record<string, { path: string }>): XdsServiceSpec {
+function spec(name: string, typeUrl: string | undefined, definition: XdsServiceDefinition): XdsServiceSpec {
   const methods = Object.entries(definition).map(([key, method]) => {
     const kind = key.startsWith("delta") ? "delta" : key.startsWith("fetch") ? "fetch" : "sotw";
     return Object.freeze({ key, path: method.path, kind }) as XdsMethodSpec;
   });
-  return Object.freeze({ name, typeUrl, methods: Object.freeze(methods) });
+  return Object.freeze({ name: name as XdsServiceName, typeUrl, methods: Object.freeze(methods) });
 }
 
-/** Every xDS service, with the methods Envoy's API defines for it. */
+/** Every xDS service, with the methods Envoy's API defines for it: ADS, then each type's own service in ADS order. */
 export const XDS_SERVICES: readonly XdsServiceSpec[] = Object.freeze([
   spec("ads", undefined, AggregatedDiscoveryServiceService),
-  spec("listeners", TypeUrl.Listener, ListenerDiscoveryServiceService),
-  spec("routes", TypeUrl.RouteConfiguration, RouteDiscoveryServiceService),
-  spec("scoped-routes", TypeUrl.ScopedRouteConfiguration, ScopedRoutesDiscoveryServiceService),
-  spec("virtual-hosts", TypeUrl.VirtualHost, VirtualHostDiscoveryServiceService),
-  spec("clusters", TypeUrl.Cluster, ClusterDiscoveryServiceService),
-  spec("endpoints", TypeUrl.ClusterLoadAssignment, EndpointDiscoveryServiceService),
-  spec("locality-endpoints", TypeUrl.LbEndpoint, LocalityEndpointDiscoveryServiceService),
-  spec("secrets", TypeUrl.Secret, SecretDiscoveryServiceService),
-  spec("runtime", TypeUrl.Runtime, RuntimeDiscoveryServiceService),
-  spec("extension-configs", TypeUrl.TypedExtensionConfig, ExtensionConfigDiscoveryServiceService),
+  ...DEFAULT_SERVED_TYPES.flatMap((t) => (t.service ? [spec(t.shortName, t.typeUrl, t.service)] : [])),
 ]);

@@ -1,11 +1,10 @@
-import { ErrorCode, TypeUrl, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { ResourceTypeLookup } from "@xdskit/resources";
 import type { Observable } from "rxjs";
 import { throwError } from "rxjs";
 import type { StatusTracker } from "../node-status.js";
-import type { ResourceTypeLookup } from "../resource-type-like.js";
 import type { DeltaResponse, DeltaWatchRequest, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
 import { answerDelta, answerSotw, heartbeatDelta, heartbeatSotw, type TypePolicy } from "./answer.js";
-import { perType } from "./options.js";
 import type { ResourceSetView } from "./resource-set.js";
 import { openWatch } from "./watch.js";
 import type { WatchIndex } from "./watch-index.js";
@@ -19,49 +18,46 @@ export interface WatchPlace {
   systemVersion(): string;
 }
 
-/** Types held back by the ADS consistency option (endpoints and routes). */
-const ADS_CONSISTENT_TYPES: ReadonlySet<string> = new Set([TypeUrl.ClusterLoadAssignment, TypeUrl.RouteConfiguration]);
-
 /** Watch plumbing shared by the caches: policies per type, status bookkeeping, request checks. */
 export class CacheCore {
   readonly #owner: string;
   readonly #resourceTypes: ResourceTypeLookup;
-  readonly #legacyWildcard: boolean | Readonly<Record<string, boolean>>;
   readonly #adsConsistency: boolean;
   readonly #tracker: StatusTracker;
   readonly #policies = new Map<string, TypePolicy>();
 
-  constructor(
-    owner: string,
-    resourceTypes: ResourceTypeLookup,
-    legacyWildcard: boolean | Readonly<Record<string, boolean>>,
-    adsConsistency: boolean,
-    tracker: StatusTracker,
-  ) {
+  constructor(owner: string, resourceTypes: ResourceTypeLookup, adsConsistency: boolean, tracker: StatusTracker) {
     this.#owner = owner;
     this.#resourceTypes = resourceTypes;
-    this.#legacyWildcard = legacyWildcard;
     this.#adsConsistency = adsConsistency;
     this.#tracker = tracker;
   }
 
-  /** How the cache treats a type: from its descriptor (unknown types: named, not full state) and the options. */
+  /**
+   * How the cache treats a type: from its descriptor (unknown types: named,
+   * not full state) and the options. A legacy wildcard (the server decided,
+   * from the descriptor's `legacyWildcard` mode and the node, that an empty
+   * first request means everything) is honoured for types that allow wildcard
+   * and whose mode is not `"never"`.
+   */
   policy(typeUrl: string): TypePolicy {
     let policy = this.#policies.get(typeUrl);
     if (!policy) {
       let fullState = false;
-      let wildcardAllowed = false;
+      let legacyWildcard = false;
+      let adsConsistent = false;
       try {
         const type = this.#resourceTypes(typeUrl);
         fullState = type.fullState;
-        wildcardAllowed = type.wildcardAllowed;
+        legacyWildcard = type.wildcardAllowed && type.legacyWildcard !== "never";
+        adsConsistent = type.adsConsistent;
       } catch {
         // A type URL nobody described: served by name, SotW carries what is asked.
       }
       policy = Object.freeze({
         fullState,
-        legacyWildcard: wildcardAllowed && perType(this.#legacyWildcard, typeUrl, true),
-        adsConsistency: this.#adsConsistency && ADS_CONSISTENT_TYPES.has(typeUrl),
+        legacyWildcard,
+        adsConsistency: this.#adsConsistency && adsConsistent,
       });
       this.#policies.set(typeUrl, policy);
     }

@@ -9,6 +9,7 @@ import { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/rout
 import { HttpConnectionManager } from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
 import { Secret } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/secret";
 import { UpstreamTlsContext } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
+import { defineResourceType, type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
 import type { Observable, Subscription } from "rxjs";
 import { describe, expect, it } from "vitest";
 import type { DeltaWatchRequest, SotwWatchRequest } from "../types.js";
@@ -169,3 +170,9 @@ describe("fixtures", () => {
     expect(sotw(node("n"), CDS, { names: ["x"] }).names.has("x")).toBe(true);
   });
 });
+
+/** A descriptor lookup in which `typeUrl`'s legacy wildcard is off (`legacyWildcard: "never"`). */
+export function withoutLegacyWildcard(typeUrl: string): ResourceTypeLookup {
+  const changed = defineResourceType({ ...resourceTypeOf(typeUrl), legacyWildcard: "never" });
+  return (t) => (t === typeUrl ? changed : resourceTypeOf(t));
+}

@@ -1,6 +1,7 @@
 // Runs the protocol-rule tests against both caches: a SnapshotCache with
 // three node groups, and a MuxCache of LinearCaches (one per type).
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import type { ResourceTypeLookup } from "@xdskit/resources";
 import { describe, expect, it } from "vitest";
 import { EntryStore } from "../entry-store.js";
 import { LinearCache } from "../linear-cache.js";
@@ -12,7 +13,7 @@ import type { ConfigWatcher } from "../types.js";
 import { CDS, cluster, EDS, LDS, node, RDS, SDS } from "./fixtures.test.js";
 
 export interface HarnessOptions {
-  readonly legacyWildcard?: boolean | Readonly<Record<string, boolean>>;
+  readonly resourceTypes?: ResourceTypeLookup;
   readonly adsConsistency?: boolean;
   readonly heartbeatIntervalMs?: number;
   readonly statusRetentionMs?: number;
@@ -79,7 +80,6 @@ export function snapshotHarness(options: HarnessOptions = {}): Harness {
 
 export function linearHarness(options: HarnessOptions = {}): Harness {
   const store = options.entries ?? new EntryStore();
-  const { legacyWildcard, ...rest } = options;
   const caches = new Map<string, LinearCache>(
     [CDS, EDS, LDS, RDS, SDS].map((typeUrl) => [
       typeUrl,
@@ -87,10 +87,7 @@ export function linearHarness(options: HarnessOptions = {}): Harness {
         typeUrl,
         entries: store,
         nodeGroup: groupByIdPrefix,
-        ...rest,
-        ...(legacyWildcard !== undefined
-          ? { legacyWildcard: typeof legacyWildcard === "boolean" ? legacyWildcard : (legacyWildcard[typeUrl] ?? true) }
-          : {}),
+        ...options,
       }),
     ]),
   );

@@ -36,17 +36,3 @@ export function checkDuration(owner: string, name: string, value: unknown): void
     throw optionError(owner, name, "a number of milliseconds >= 0", value);
   }
 }
-
-/** `boolean` or a record of type URL -> boolean. */
-export function checkPerType(owner: string, name: string, value: unknown): void {
-  if (value === undefined || typeof value === "boolean") return;
-  if (typeof value !== "object" || value === null) throw optionError(owner, name, "a boolean or an object of type URL -> boolean", value);
-  for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== "boolean") throw optionError(owner, `${name}["${k}"]`, "a boolean", v);
-  }
-}
-
-export function perType(value: boolean | Readonly<Record<string, boolean>>, typeUrl: string, fallback: boolean): boolean {
-  if (typeof value === "boolean") return value;
-  return value[typeUrl] ?? fallback;
-}

@@ -1,4 +1,4 @@
-import type { ResourceTypeLookup } from "../resource-type-like.js";
+import type { ResourceTypeLookup } from "@xdskit/resources";
 import type { Snapshot } from "../snapshot.js";
 import type { ResourceEntry } from "../types.js";
 

@@ -1,5 +1,6 @@
 import type { ConfigWatcher, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
 import { DiscoveryRequest, Resource, TypeUrl } from "@xdskit/envoy-api";
+import { defineResourceType, ResourceTypes } from "@xdskit/resources";
 import { NEVER, Observable } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { testEnv } from "../../test-support/env.js";
@@ -43,7 +44,9 @@ describe("SotwStream", () => {
 
   it("per-type legacy wildcard can be turned off", () => {
     const cache = new FakeWatcher();
-    const stream = new SotwStream(testEnv(cache, { types: [{ typeUrl: CDS, name: "clusters", legacyWildcard: "never" }] }).env);
+    const stream = new SotwStream(
+      testEnv(cache, { types: [defineResourceType({ ...ResourceTypes.Cluster, legacyWildcard: "never" })] }).env,
+    );
     stream.handle(req({ typeUrl: CDS }));
     expect(stream.types.get(CDS)!.wildcard).toBe(false);
   });

@@ -1,22 +1,9 @@
-// Per-type facts FakeEnvoy needs, as data (not enum order): how Envoy names a
-// resource kind in its NACK messages and the gRPC method paths of its
-// per-type service. Whether a SotW response holds the full set, and how a
-// resource is named, come from the resource-type descriptors of
-// @xdskit/resources, the one place the SDK states them.
-import {
-  AggregatedDiscoveryServiceService,
-  ClusterDiscoveryServiceService,
-  EndpointDiscoveryServiceService,
-  ExtensionConfigDiscoveryServiceService,
-  ListenerDiscoveryServiceService,
-  LocalityEndpointDiscoveryServiceService,
-  RouteDiscoveryServiceService,
-  RuntimeDiscoveryServiceService,
-  ScopedRoutesDiscoveryServiceService,
-  SecretDiscoveryServiceService,
-  TypeUrl,
-  VirtualHostDiscoveryServiceService,
-} from "@xdskit/envoy-api";
+// Per-type facts FakeEnvoy needs: how Envoy names a resource kind in its
+// NACK messages, the gRPC method paths of its per-type service, whether a
+// SotW response holds the full set and how a resource is named, all read from
+// the resource-type descriptors of @xdskit/resources, the one place the SDK
+// states them.
+import { AggregatedDiscoveryServiceService } from "@xdskit/envoy-api";
 import { type ResourceType, resourceTypeOf } from "@xdskit/resources";
 
 export interface TypeFacts {
@@ -31,57 +18,6 @@ export interface TypeFacts {
 export const ADS_SOTW_PATH = AggregatedDiscoveryServiceService.streamAggregatedResources.path;
 export const ADS_DELTA_PATH = AggregatedDiscoveryServiceService.deltaAggregatedResources.path;
 
-const TABLE: Readonly<Record<string, Omit<TypeFacts, "fullState">>> = Object.freeze({
-  [TypeUrl.Listener]: {
-    kind: "listener",
-    sotwPath: ListenerDiscoveryServiceService.streamListeners.path,
-    deltaPath: ListenerDiscoveryServiceService.deltaListeners.path,
-  },
-  [TypeUrl.Cluster]: {
-    kind: "cluster",
-    sotwPath: ClusterDiscoveryServiceService.streamClusters.path,
-    deltaPath: ClusterDiscoveryServiceService.deltaClusters.path,
-  },
-  [TypeUrl.RouteConfiguration]: {
-    kind: "route configuration",
-    sotwPath: RouteDiscoveryServiceService.streamRoutes.path,
-    deltaPath: RouteDiscoveryServiceService.deltaRoutes.path,
-  },
-  [TypeUrl.ScopedRouteConfiguration]: {
-    kind: "scoped route configuration",
-    sotwPath: ScopedRoutesDiscoveryServiceService.streamScopedRoutes.path,
-    deltaPath: ScopedRoutesDiscoveryServiceService.deltaScopedRoutes.path,
-  },
-  [TypeUrl.VirtualHost]: {
-    kind: "virtual host",
-    deltaPath: VirtualHostDiscoveryServiceService.deltaVirtualHosts.path,
-  },
-  [TypeUrl.ClusterLoadAssignment]: {
-    kind: "cluster load assignment",
-    sotwPath: EndpointDiscoveryServiceService.streamEndpoints.path,
-    deltaPath: EndpointDiscoveryServiceService.deltaEndpoints.path,
-  },
-  [TypeUrl.LbEndpoint]: {
-    kind: "endpoint",
-    deltaPath: LocalityEndpointDiscoveryServiceService.deltaLocalityEndpoints.path,
-  },
-  [TypeUrl.Secret]: {
-    kind: "secret",
-    sotwPath: SecretDiscoveryServiceService.streamSecrets.path,
-    deltaPath: SecretDiscoveryServiceService.deltaSecrets.path,
-  },
-  [TypeUrl.Runtime]: {
-    kind: "runtime layer",
-    sotwPath: RuntimeDiscoveryServiceService.streamRuntime.path,
-    deltaPath: RuntimeDiscoveryServiceService.deltaRuntime.path,
-  },
-  [TypeUrl.TypedExtensionConfig]: {
-    kind: "extension config",
-    sotwPath: ExtensionConfigDiscoveryServiceService.streamExtensionConfigs.path,
-    deltaPath: ExtensionConfigDiscoveryServiceService.deltaExtensionConfigs.path,
-  },
-});
-
 function descriptorOf(typeUrl: string): ResourceType | undefined {
   try {
     return resourceTypeOf(typeUrl);
@@ -90,10 +26,14 @@ function descriptorOf(typeUrl: string): ResourceType | undefined {
   }
 }
 
-/** Facts for a type URL; unknown types are treated as named, partial-state types without a per-type service. */
+/** Facts for a type URL, from its descriptor; unknown types are treated as named, partial-state types without a per-type service. */
 export function typeFacts(typeUrl: string): TypeFacts {
-  const own = TABLE[typeUrl] ?? { kind: typeUrl.slice(typeUrl.lastIndexOf(".") + 1) };
-  return { ...own, fullState: descriptorOf(typeUrl)?.fullState ?? false };
+  const type = descriptorOf(typeUrl);
+  if (!type) return { kind: typeUrl.slice(typeUrl.lastIndexOf(".") + 1), fullState: false };
+  const methods = Object.values(type.service ?? {});
+  const sotwPath = methods.find((m) => /\/Stream[^/]*$/.test(m.path))?.path;
+  const deltaPath = methods.find((m) => /\/Delta[^/]*$/.test(m.path))?.path;
+  return { kind: type.noun, fullState: type.fullState, ...(sotwPath ? { sotwPath } : {}), ...(deltaPath ? { deltaPath } : {}) };
 }
 
 /** The name a decoded resource carries in its own message (`name`, or `cluster_name` for endpoints); "" when it carries none. */
