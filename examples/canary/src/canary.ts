@@ -4,7 +4,7 @@
 // clients (request header `x-platform: mobile`) go to v2 from the start.
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { register as registerXds } from "@grpc/grpc-js-xds";
-import { SnapshotCache } from "@xdskit/cache";
+import { type NodeStatusTracker, SnapshotCache } from "@xdskit/cache";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { apiListener, cluster, createSnapshotValidator, loadAssignment, route, routeConfiguration, virtualHost } from "@xdskit/resources";
 import { XdsServer } from "@xdskit/server";
@@ -60,12 +60,12 @@ export function canarySnapshot(version: string, v2Percent: number, backends: Bac
 
 /**
  * Resolves when node `nodeId` has ACKed `version` of `typeUrl` (rejects after
- * `timeoutMs`, default 10 s, naming what it waited for). Reads the cache's
- * node status, which the server fills in as ACKs arrive. The node must be
+ * `timeoutMs`, default 10 s, naming what it waited for). Reads the server's
+ * node status (`xds.status`), which the server fills in as ACKs arrive. The node must be
  * connected: a gRPC client subscribes on its first RPC, not before.
  */
-export async function waitForAck(cache: SnapshotCache, nodeId: string, typeUrl: string, version: string, timeoutMs = 10_000) {
-  const acked = () => cache.nodeStatus(nodeId)?.types[typeUrl]?.lastAck?.version === version;
+export async function waitForAck(status: NodeStatusTracker, nodeId: string, typeUrl: string, version: string, timeoutMs = 10_000) {
+  const acked = () => status.nodeStatus(nodeId)?.types[typeUrl]?.lastAck?.version === version;
   if (acked()) return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -75,7 +75,7 @@ export async function waitForAck(cache: SnapshotCache, nodeId: string, typeUrl: 
     );
   });
   try {
-    await Promise.race([firstValueFrom(cache.statusEvents.pipe(filter(() => acked()))), timeout]);
+    await Promise.race([firstValueFrom(status.events.pipe(filter(() => acked()))), timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -89,6 +89,8 @@ export async function waitForAck(cache: SnapshotCache, nodeId: string, typeUrl: 
  */
 export async function rollout(options: {
   readonly cache: SnapshotCache;
+  /** The server's node status (`xds.status`). */
+  readonly status: NodeStatusTracker;
   readonly group: string;
   readonly nodeId: string;
   readonly backends: Backends;
@@ -98,7 +100,7 @@ export async function rollout(options: {
   for (const [i, v2Percent] of (options.steps ?? CANARY_STEPS).entries()) {
     const change = options.cache.setSnapshot(options.group, canarySnapshot(`canary-${i + 1}`, v2Percent, options.backends));
     const routes = change.snapshot.resources[TypeUrl.RouteConfiguration]!.version;
-    await waitForAck(options.cache, options.nodeId, TypeUrl.RouteConfiguration, routes);
+    await waitForAck(options.status, options.nodeId, TypeUrl.RouteConfiguration, routes);
     await options.afterStep?.(v2Percent);
   }
 }
@@ -115,6 +117,7 @@ export async function startControlPlane(port = 18000) {
   return {
     port: bound,
     cache,
+    status: xds.status!,
     close: async () => {
       await xds.shutdown({ deadlineMs: 1000 });
       grpcServer.forceShutdown();

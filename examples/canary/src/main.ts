@@ -18,6 +18,7 @@ try {
   console.log(`before the rollout: ${JSON.stringify(await client.count(20))}`);
   await rollout({
     cache: controlPlane.cache,
+    status: controlPlane.status,
     group: NODE,
     nodeId: NODE,
     backends,

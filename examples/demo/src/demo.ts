@@ -40,6 +40,8 @@ export async function runDemo(log: (line: string) => void = console.log): Promis
   // ones, so a broken config never reaches a client.
   const cache = new SnapshotCache({ validator: createSnapshotValidator() });
   const server = new XdsServer({ cache });
+  // Node status: what each client was sent, ACKed and NACKed, fed by the server.
+  const status = server.status!;
   const grpcServer = new grpc.Server();
   server.register(grpcServer);
   const port = await new Promise<number>((ok, fail) =>
@@ -120,13 +122,13 @@ export async function runDemo(log: (line: string) => void = console.log): Promis
     cache.setSnapshot(NODE, first);
     const firstRound = await round(20);
     log(`   20 RPCs -> ${show(firstRound)}`);
-    await waitFor(() => ackedSince(cache.nodeStatus(NODE), pushedAt, ALL_TYPES));
-    printStatus(log, cache.nodeStatus(NODE));
+    await waitFor(() => ackedSince(status.nodeStatus(NODE), pushedAt, ALL_TYPES));
+    printStatus(log, status.nodeStatus(NODE));
 
     // 2. Canary: 90/10, measured over 200 real RPCs.
     pushedAt = Date.now();
     cache.setSnapshot(NODE, snapshot("2", [90, 10]));
-    await waitFor(() => ackedSince(cache.nodeStatus(NODE), pushedAt, [TypeUrl.RouteConfiguration]));
+    await waitFor(() => ackedSince(status.nodeStatus(NODE), pushedAt, [TypeUrl.RouteConfiguration]));
     const canaryRound = await round(200);
     log(`\n2. push version 2 (90/10 canary); 200 RPCs -> ${show(canaryRound)}`);
 
@@ -148,11 +150,12 @@ export async function runDemo(log: (line: string) => void = console.log): Promis
     // 4. A config Envoy would take but gRPC clients reject (a STATIC cluster).
     //    We skip the gRPC-profile check on purpose to show what a NACK looks like.
     cache.setSnapshot(NODE, snapshot("4", [90, 10], "static"));
-    const nackStatus = await waitFor(() => cache.nodeStatus(NODE)?.types[TypeUrl.Cluster]?.lastNack);
+    const nackStatus = await waitFor(() => status.nodeStatus(NODE)?.types[TypeUrl.Cluster]?.lastNack);
     log(
       `\n4. push version 4 with greeter-v2 as a STATIC cluster: ${NODE} NACKed cluster version ${nackStatus.rejectedVersion.slice(0, 12)}`,
     );
     log(`   reason: ${nackStatus.error.message}`);
+    log(`   rejected resources (from the NACK's error detail): ${nackStatus.resourceNames.join(", ") || "(not named)"}`);
     log("   (gRPC clients keep the last good version of a rejected resource and take the valid rest: gRFC A46)");
     const afterNackRound = await round(100);
     log(`   100 RPCs -> ${show(afterNackRound)}: both clusters still serve the 90/10 split`);

@@ -1,5 +1,4 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
 import { type Observable, throwError } from "rxjs";
 import { type EntryOptions, EntryStore, type ResourceInput } from "./entry-store.js";
@@ -9,14 +8,11 @@ import { addLanes, emptyLanes, type Lanes, lanesVersion } from "./internal/diges
 import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
 import { entryLanes, type ResourceSetView, sameEntry } from "./internal/resource-set.js";
 import { WatchIndex } from "./internal/watch-index.js";
-import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
-import { type GroupStatus, type NodeStatus, type StatusEvent, StatusTracker } from "./node-status.js";
 import type {
   ConfigWatcher,
   DeltaResponse,
   DeltaWatchRequest,
   FetchRequest,
-  ProtocolEvent,
   ResourceEntry,
   SotwResponse,
   SotwWatchRequest,
@@ -41,10 +37,6 @@ export interface LinearCacheOptions {
   readonly adsConsistency?: boolean;
   /** TTL heartbeat interval in milliseconds; 0 turns heartbeats off. Default: 0. */
   readonly heartbeatIntervalMs?: number;
-  /** How long a node's status is kept after its last stream and watch end, in milliseconds. Default: 300000. */
-  readonly statusRetentionMs?: number;
-  /** Groups nodes in `groupStatus`. Default: {@link groupByNodeId}. */
-  readonly nodeGroup?: NodeGroupKey;
 }
 
 /** The defaults of {@link LinearCacheOptions}. */
@@ -52,21 +44,10 @@ export const LINEAR_CACHE_DEFAULTS = Object.freeze({
   resources: Object.freeze([]) as readonly ResourceInput[],
   adsConsistency: false,
   heartbeatIntervalMs: 0,
-  statusRetentionMs: 300_000,
-  nodeGroup: groupByNodeId,
 });
 
 const OWNER = "LinearCache";
-const KNOWN = [
-  "typeUrl",
-  "resources",
-  "entries",
-  "resourceTypes",
-  "adsConsistency",
-  "heartbeatIntervalMs",
-  "statusRetentionMs",
-  "nodeGroup",
-];
+const KNOWN = ["typeUrl", "resources", "entries", "resourceTypes", "adsConsistency", "heartbeatIntervalMs"];
 
 /** A batch for {@link LinearCache.update}. */
 export interface LinearUpdate {
@@ -120,7 +101,6 @@ export class LinearCache implements ConfigWatcher {
   #all: readonly ResourceEntry[] | undefined;
   #loaded = false;
   readonly #index = new WatchIndex();
-  readonly #tracker: StatusTracker;
   readonly #core: CacheCore;
   readonly #view: ResourceSetView;
   readonly #place: WatchPlace;
@@ -142,10 +122,8 @@ export class LinearCache implements ConfigWatcher {
     if (options.entries !== undefined && !(options.entries instanceof EntryStore))
       throw optionError(OWNER, "entries", "an EntryStore", options.entries);
     checkFunction(OWNER, "resourceTypes", options.resourceTypes);
-    checkFunction(OWNER, "nodeGroup", options.nodeGroup);
     checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
     checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
-    checkDuration(OWNER, "statusRetentionMs", options.statusRetentionMs);
     const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? (resourceTypeOf as ResourceTypeLookup);
     this.#store = options.entries ?? new EntryStore({ resourceTypes });
     this.#options = Object.freeze({
@@ -154,8 +132,7 @@ export class LinearCache implements ConfigWatcher {
       resourceTypes,
       entries: this.#store,
     }) as ResolvedOptions;
-    this.#tracker = new StatusTracker(this.#options.nodeGroup, this.#options.statusRetentionMs);
-    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.adsConsistency, this.#tracker);
+    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.adsConsistency);
     this.#version = lanesVersion(this.#lanes, 0);
     const entries = this.#entries;
     const self = this;
@@ -218,6 +195,11 @@ export class LinearCache implements ConfigWatcher {
    */
   markLoaded(): void {
     this.#apply([], []);
+  }
+
+  /** Watches waiting right now (for metrics and tests). */
+  get openWatches(): number {
+    return this.#index.size;
   }
 
   /** How many resources the cache holds. */
@@ -362,44 +344,9 @@ export class LinearCache implements ConfigWatcher {
     );
   }
 
-  /**
-   * Receives a protocol event from the server (stream opened/closed, request,
-   * response, ACK, NACK) and updates the node's status.
-   * @throws XdskitError `XDSKIT_PROTOCOL_VIOLATION` for a malformed event.
-   */
-  observe(event: ProtocolEvent): void {
-    this.#tracker.observe(event);
-  }
-
-  /** Status of one node (by id). */
-  nodeStatus(nodeId: string): NodeStatus | undefined {
-    return this.#tracker.nodeStatus(nodeId);
-  }
-
-  /** Status of every known node. */
-  nodes(): NodeStatus[] {
-    return this.#tracker.nodes();
-  }
-
-  /** Status of a node group (by the `nodeGroup` option). */
-  groupStatus(group: string): GroupStatus | undefined {
-    return this.#tracker.groupStatus(group);
-  }
-
-  /** Hot status events, without replay (see `SnapshotCache.statusEvents`). */
-  get statusEvents(): Observable<StatusEvent> {
-    return this.#tracker.events;
-  }
-
-  /** The group of a node (the `nodeGroup` option applied). */
-  groupOf(node: Node): string {
-    return this.#options.nodeGroup(node);
-  }
-
-  /** Stops timers and completes `statusEvents`. */
+  /** Stops the heartbeat timer. Open watches stay usable. */
   dispose(): void {
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#tracker.dispose();
   }
 
   [Symbol.dispose](): void {

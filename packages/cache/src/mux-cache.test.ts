@@ -30,21 +30,6 @@ describe("MuxCache", () => {
     endpoints.dispose();
   });
 
-  it("forwards protocol events: stream events to every cache once, type events to the type's cache", () => {
-    const a = new LinearCache({ typeUrl: EDS });
-    const b = new SnapshotCache();
-    const mux = new MuxCache({ caches: { [EDS]: a, [CDS]: b, [LDS]: b } });
-    const n = node("n");
-    mux.observe({ kind: "stream-opened", streamId: 1, node: n, protocol: "sotw", ads: true, at: 1 });
-    mux.observe({ kind: "request", streamId: 1, node: n, typeUrl: EDS, at: 2 });
-    expect(a.nodeStatus("n")!.openStreams).toBe(1);
-    expect(b.nodeStatus("n")!.openStreams).toBe(1);
-    expect(a.nodeStatus("n")!.types[EDS]!.lastRequestAt).toBe(2);
-    expect(b.nodeStatus("n")!.types[EDS]).toBeUndefined();
-    a.dispose();
-    b.dispose();
-  });
-
   it("rejects bad options", () => {
     expect(() => new MuxCache({ caches: { [EDS]: {} as never } })).toThrow(/caches\[".*ClusterLoadAssignment"\]" must be a cache/);
     expect(() => new MuxCache({} as never)).toThrow(/option "caches"/);

@@ -1,15 +1,7 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { type Observable, throwError } from "rxjs";
 import { checkKnown, checkObject, optionError } from "./internal/options.js";
-import type {
-  ConfigWatcher,
-  DeltaResponse,
-  DeltaWatchRequest,
-  FetchRequest,
-  ProtocolEvent,
-  SotwResponse,
-  SotwWatchRequest,
-} from "./types.js";
+import type { ConfigWatcher, DeltaResponse, DeltaWatchRequest, FetchRequest, SotwResponse, SotwWatchRequest } from "./types.js";
 
 /** Options of {@link MuxCache}. */
 export interface MuxCacheOptions {
@@ -48,7 +40,6 @@ function isWatcher(value: unknown): value is ConfigWatcher {
 export class MuxCache implements ConfigWatcher {
   readonly #caches: ReadonlyMap<string, ConfigWatcher>;
   readonly #fallback: ConfigWatcher | undefined;
-  readonly #distinct: readonly ConfigWatcher[];
 
   constructor(options: MuxCacheOptions) {
     checkObject(OWNER, options);
@@ -64,7 +55,6 @@ export class MuxCache implements ConfigWatcher {
       throw optionError(OWNER, "fallback", "a cache (watchSotw, watchDelta, fetch)", options.fallback);
     this.#caches = caches;
     this.#fallback = options.fallback;
-    this.#distinct = [...new Set([...caches.values(), ...(options.fallback ? [options.fallback] : [])])];
   }
 
   /** The cache serving a type URL, or undefined. */
@@ -98,14 +88,5 @@ export class MuxCache implements ConfigWatcher {
   fetch(request: FetchRequest): Promise<SotwResponse | undefined> {
     const cache = this.#route("fetch", request?.typeUrl);
     return cache instanceof XdskitError ? Promise.reject(cache) : cache.fetch(request);
-  }
-
-  /** Stream events go to every distinct cache once; type events to the type's cache. */
-  observe(event: ProtocolEvent): void {
-    if (event.kind === "stream-opened" || event.kind === "stream-closed") {
-      for (const cache of this.#distinct) cache.observe?.(event);
-      return;
-    }
-    this.cacheFor(event.typeUrl)?.observe?.(event);
   }
 }

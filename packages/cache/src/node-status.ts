@@ -1,12 +1,18 @@
+// Node status as its own component: fed with the protocol events a server
+// reports (XdsServer feeds the tracker it owns or was given), independent of
+// the cache that answers the watches, bounded in nodes and bytes.
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import { type Observable, Subject } from "rxjs";
+import { nackedResources } from "./internal/nack-detail.js";
+import { checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
+import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
 import type { ProtocolEvent } from "./types.js";
 
 /** What one node did with one type. Times are milliseconds since the epoch. */
 export interface TypeStatus {
   readonly typeUrl: string;
-  /** Watches open right now for this node and type (one per stream and type, normally). */
+  /** The node's open streams that subscribed to this type (one per stream and type, normally). */
   readonly openWatches: number;
   /** When the node last sent a request for the type. */
   readonly lastRequestAt?: number;
@@ -20,17 +26,39 @@ export interface TypeStatus {
     readonly keptVersion: string;
     readonly nonce: string;
     readonly error: { readonly code: number; readonly message: string };
+    /**
+     * The resources the NACK concerned, where the error detail names them:
+     * resources of the rejected response named in Envoy's format
+     * ("Error adding/updating cluster(s) web: ...") or indexed in gRPC's
+     * ("xDS response validation errors: [resource index 0: ...]", gRFC A46).
+     * Empty when the detail names none of them (then treat the whole
+     * response as rejected). At most 100.
+     */
+    readonly resourceNames: readonly string[];
     readonly at: number;
   };
+}
+
+/**
+ * Who a node said it was, without its metadata (which can be megabytes): the
+ * fields status, logs and CSDS need. Strings are cut at 1,024 characters.
+ */
+export interface NodeIdentity {
+  readonly id: string;
+  readonly cluster: string;
+  readonly userAgentName: string;
+  /** `user_agent_version`, or the build version's `major.minor.patch`; "" when the node sent neither. */
+  readonly userAgentVersion: string;
+  readonly locality?: { readonly region: string; readonly zone: string; readonly subZone: string };
 }
 
 /** Status of one node (keyed by node id). */
 export interface NodeStatus {
   readonly nodeId: string;
-  /** The node group the node belongs to (the cache's node-group key). */
+  /** The node group the node belongs to (the tracker's node-group key). */
   readonly group: string;
-  /** The node as it last identified itself. */
-  readonly node: Node;
+  /** The node as it last identified itself (without metadata). */
+  readonly node: NodeIdentity;
   /** Streams open right now. */
   readonly openStreams: number;
   /** When the node's last stream closed, if none is open. */
@@ -47,22 +75,63 @@ export interface GroupStatus {
   readonly nodes: readonly NodeStatus[];
   /** The latest request time among the group's nodes. */
   readonly lastRequestAt?: number;
-  /** Open watches per type URL, summed over the group's nodes. */
+  /** Open subscriptions per type URL, summed over the group's nodes. */
   readonly openWatches: Readonly<Record<string, number>>;
 }
 
 /**
- * What the status Observable emits: every protocol event the cache observed
- * (with the node id and group it was filed under), and `node-dropped` when a
- * node's state is forgotten.
+ * What {@link NodeStatusTracker.events} emits: every protocol event the
+ * tracker observed (with the node id and group it was filed under), and
+ * `node-dropped` when a node's state is forgotten: `retention` after it was
+ * disconnected for `retentionMs`, `evicted` to stay within `maxNodes` or
+ * `maxBytes`.
  */
 export type StatusEvent =
   | { readonly kind: "protocol"; readonly nodeId: string; readonly group: string; readonly event: ProtocolEvent }
-  | { readonly kind: "node-dropped"; readonly nodeId: string; readonly group: string; readonly at: number };
+  | {
+      readonly kind: "node-dropped";
+      readonly nodeId: string;
+      readonly group: string;
+      readonly reason: "retention" | "evicted";
+      readonly at: number;
+    };
+
+/** Options of {@link NodeStatusTracker}. */
+export interface NodeStatusOptions {
+  /** Maps a node to its group key (use the cache's, so groups match). Default: {@link groupByNodeId}. */
+  readonly nodeGroup?: NodeGroupKey;
+  /** How long a node's status is kept after its last stream closed, in milliseconds. Default: 300000 (5 minutes). */
+  readonly retentionMs?: number;
+  /**
+   * Most nodes kept. Past it the oldest is forgotten: first the node
+   * disconnected longest ago, else the connected node idle longest. Default: 50,000.
+   */
+  readonly maxNodes?: number;
+  /**
+   * Most bytes of status kept (an estimate: the strings held, at two bytes a
+   * character, plus a fixed cost per node and type). Past it the oldest nodes
+   * are forgotten as for `maxNodes` (never the node being updated). Default:
+   * 64 MiB.
+   */
+  readonly maxBytes?: number;
+}
+
+/** The defaults of {@link NodeStatusOptions}. */
+export const NODE_STATUS_DEFAULTS = Object.freeze({
+  nodeGroup: groupByNodeId,
+  retentionMs: 300_000,
+  maxNodes: 50_000,
+  maxBytes: 64 * 1024 * 1024,
+});
+
+const OWNER = "NodeStatusTracker";
+const KNOWN = ["nodeGroup", "retentionMs", "maxNodes", "maxBytes"];
+const MAX_FIELD = 1024;
+const NODE_OVERHEAD = 400;
+const TYPE_OVERHEAD = 200;
 
 interface MutableType {
   typeUrl: string;
-  openWatches: number;
   lastRequestAt?: number;
   lastSent?: TypeStatus["lastSent"];
   lastAck?: TypeStatus["lastAck"];
@@ -72,99 +141,207 @@ interface MutableType {
 interface MutableNode {
   nodeId: string;
   group: string;
-  node: Node;
-  streams: Set<number>;
+  node: NodeIdentity;
+  /** Open streams, with the types each subscribed to. */
+  streams: Map<number, Set<string>>;
   disconnectedAt?: number;
   lastRequestAt?: number;
   types: Map<string, MutableType>;
+  bytes: number;
   dropTimer?: ReturnType<typeof setTimeout>;
 }
 
+function cut(value: string | undefined): string {
+  const s = typeof value === "string" ? value : "";
+  return s.length > MAX_FIELD ? s.slice(0, MAX_FIELD) : s;
+}
+
+/** The fields of a Node status keeps. */
+export function nodeIdentity(node: Node): NodeIdentity {
+  const build = node.userAgentBuildVersion?.version;
+  const version = node.userAgentVersion ?? (build ? `${build.majorNumber}.${build.minorNumber}.${build.patch}` : "");
+  return Object.freeze({
+    id: node.id ?? "",
+    cluster: cut(node.cluster),
+    userAgentName: cut(node.userAgentName),
+    userAgentVersion: cut(version),
+    ...(node.locality
+      ? {
+          locality: Object.freeze({
+            region: cut(node.locality.region),
+            zone: cut(node.locality.zone),
+            subZone: cut(node.locality.subZone),
+          }),
+        }
+      : {}),
+  });
+}
+
+function sameIdentity(a: NodeIdentity, b: NodeIdentity): boolean {
+  return (
+    a.cluster === b.cluster &&
+    a.userAgentName === b.userAgentName &&
+    a.userAgentVersion === b.userAgentVersion &&
+    a.locality?.region === b.locality?.region &&
+    a.locality?.zone === b.locality?.zone &&
+    a.locality?.subZone === b.locality?.subZone
+  );
+}
+
+function sizeOf(state: MutableNode): number {
+  const n = state.node;
+  let chars = state.nodeId.length + n.cluster.length + n.userAgentName.length + n.userAgentVersion.length;
+  chars += (n.locality?.region.length ?? 0) + (n.locality?.zone.length ?? 0) + (n.locality?.subZone.length ?? 0);
+  let bytes = NODE_OVERHEAD + state.streams.size * 64;
+  for (const t of state.types.values()) {
+    bytes += TYPE_OVERHEAD;
+    chars += t.typeUrl.length;
+    if (t.lastSent) {
+      chars += t.lastSent.version.length + t.lastSent.nonce.length;
+      for (const name of t.lastSent.resourceNames) chars += name.length + 8;
+    }
+    if (t.lastAck) chars += t.lastAck.version.length + t.lastAck.nonce.length;
+    if (t.lastNack) {
+      chars += t.lastNack.rejectedVersion.length + t.lastNack.keptVersion.length + t.lastNack.nonce.length;
+      chars += t.lastNack.error.message.length;
+      for (const name of t.lastNack.resourceNames) chars += name.length + 8;
+    }
+  }
+  return bytes + chars * 2;
+}
+
 /**
- * Per-node and per-group protocol status, shared by the caches: fed by
- * `observe(event)` and by the cache's own watch bookkeeping. A node's state is
- * dropped `retentionMs` after it has neither an open stream nor an open watch
- * (go-control-plane keeps it forever: go-control-plane#597).
- * @internal Used through the caches' `nodeStatus`, `groupStatus`, `statusEvents`.
+ * Per-node and per-group protocol status: what each node requested, was
+ * sent, ACKed and NACKed, and when. Fed with {@link ProtocolEvent}s by a
+ * server (`XdsServer` owns one, `xds.status`, or feeds the one you pass in
+ * its `status` option), so it works with any `ConfigWatcher` and one tracker
+ * can merge the view of several servers.
+ *
+ * Bounded: a node's state is dropped `retentionMs` after its last stream
+ * closed (go-control-plane keeps it forever: go-control-plane#597), and the
+ * oldest nodes are forgotten past `maxNodes` or `maxBytes`. Only the node
+ * fields of {@link NodeIdentity} are kept, never its metadata.
+ *
+ * @example
+ * const status = new NodeStatusTracker({ nodeGroup: cache.groupOf });
+ * const xds = new XdsServer({ cache, status });
+ * status.nodeStatus("envoy-1")?.types[TypeUrl.Cluster]?.lastAck?.version;
  */
-export class StatusTracker {
+export class NodeStatusTracker {
   readonly #nodes = new Map<string, MutableNode>();
+  /** Nodes without an open stream, in the order they became idle. */
+  readonly #idle = new Map<string, MutableNode>();
   readonly #events = new Subject<StatusEvent>();
-  readonly #groupOf: (node: Node) => string;
-  readonly #retentionMs: number;
-  readonly #now: () => number;
+  readonly #options: Required<NodeStatusOptions>;
+  #bytes = 0;
+  #disposed = false;
+  /** Hot, without replay; completes on {@link dispose}. */
   readonly events: Observable<StatusEvent>;
 
-  constructor(groupOf: (node: Node) => string, retentionMs: number, now: () => number = Date.now) {
-    this.#groupOf = groupOf;
-    this.#retentionMs = retentionMs;
-    this.#now = now;
+  /** @throws XdskitError `XDSKIT_INVALID_OPTION` naming a bad option. */
+  constructor(options: NodeStatusOptions = {}) {
+    checkObject(OWNER, options);
+    checkKnown(OWNER, options, KNOWN);
+    checkFunction(OWNER, "nodeGroup", options.nodeGroup);
+    checkDuration(OWNER, "retentionMs", options.retentionMs);
+    for (const key of ["maxNodes", "maxBytes"] as const) {
+      const v = options[key];
+      if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 1)) throw optionError(OWNER, key, "an integer >= 1", v);
+    }
+    this.#options = Object.freeze({
+      ...NODE_STATUS_DEFAULTS,
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    }) as Required<NodeStatusOptions>;
     this.events = this.#events.asObservable();
+  }
+
+  /** The resolved options. */
+  get options(): Required<NodeStatusOptions> {
+    return this.#options;
+  }
+
+  /** Nodes held and the estimated bytes they take. */
+  get stats(): { readonly nodes: number; readonly bytes: number } {
+    return { nodes: this.#nodes.size, bytes: this.#bytes };
   }
 
   #node(node: Node): MutableNode {
     const nodeId = node.id ?? "";
     let state = this.#nodes.get(nodeId);
     if (!state) {
-      state = { nodeId, group: this.#groupOf(node), node, streams: new Set(), types: new Map() };
+      state = {
+        nodeId,
+        group: this.#options.nodeGroup(node),
+        node: nodeIdentity(node),
+        streams: new Map(),
+        types: new Map(),
+        bytes: 0,
+      };
       this.#nodes.set(nodeId, state);
+      this.#idle.set(nodeId, state);
+    } else {
+      // Most recently active last: eviction takes from the front.
+      this.#nodes.delete(nodeId);
+      this.#nodes.set(nodeId, state);
+      const identity = nodeIdentity(node);
+      if (!sameIdentity(identity, state.node)) {
+        // A new identity (a new stream) may belong to another group.
+        state.node = identity;
+        state.group = this.#options.nodeGroup(node);
+      }
     }
     return state;
-  }
-
-  /** Takes the node as it identifies itself now; a new identity (a new stream) may belong to another group. */
-  #identify(state: MutableNode, node: Node): void {
-    if (!node.id || state.node === node) return;
-    state.node = node;
-    state.group = this.#groupOf(node);
   }
 
   #type(state: MutableNode, typeUrl: string): MutableType {
     let t = state.types.get(typeUrl);
     if (!t) {
-      t = { typeUrl, openWatches: 0 };
+      t = { typeUrl };
       state.types.set(typeUrl, t);
     }
     return t;
   }
 
-  #activity(state: MutableNode): void {
-    if (state.dropTimer !== undefined) {
-      clearTimeout(state.dropTimer);
-      state.dropTimer = undefined;
-    }
+  #forget(state: MutableNode, reason: "retention" | "evicted"): void {
+    if (state.dropTimer !== undefined) clearTimeout(state.dropTimer);
+    this.#nodes.delete(state.nodeId);
+    this.#idle.delete(state.nodeId);
+    this.#bytes -= state.bytes;
+    this.#events.next({ kind: "node-dropped", nodeId: state.nodeId, group: state.group, reason, at: Date.now() });
   }
 
-  #maybeIdle(state: MutableNode): void {
-    if (state.streams.size > 0) return;
-    for (const t of state.types.values()) if (t.openWatches > 0) return;
-    if (state.dropTimer !== undefined) return;
+  #scheduleDrop(state: MutableNode): void {
+    if (state.dropTimer !== undefined || this.#disposed) return;
     state.dropTimer = setTimeout(() => {
-      if (this.#nodes.get(state.nodeId) !== state) return;
-      this.#nodes.delete(state.nodeId);
-      this.#events.next({ kind: "node-dropped", nodeId: state.nodeId, group: state.group, at: this.#now() });
-    }, this.#retentionMs);
+      state.dropTimer = undefined;
+      if (this.#nodes.get(state.nodeId) === state && state.streams.size === 0) this.#forget(state, "retention");
+    }, this.#options.retentionMs);
     state.dropTimer.unref?.();
   }
 
-  /** Records a watch being opened for a node. */
-  watchOpened(node: Node, typeUrl: string): void {
-    const state = this.#node(node);
-    this.#identify(state, node);
-    this.#activity(state);
-    this.#type(state, typeUrl).openWatches++;
+  #account(state: MutableNode): void {
+    const bytes = sizeOf(state);
+    this.#bytes += bytes - state.bytes;
+    state.bytes = bytes;
+    while (this.#nodes.size > this.#options.maxNodes || this.#bytes > this.#options.maxBytes) {
+      const victim = this.#oldest(state);
+      if (victim === undefined) break;
+      this.#forget(victim, "evicted");
+    }
   }
 
-  /** Records a watch ending. */
-  watchClosed(node: Node, typeUrl: string): void {
-    const state = this.#nodes.get(node.id ?? "");
-    if (!state) return;
-    const t = this.#type(state, typeUrl);
-    if (t.openWatches > 0) t.openWatches--;
-    this.#maybeIdle(state);
+  /** The node to forget first: disconnected longest ago, else idle longest; never `keep`. */
+  #oldest(keep: MutableNode): MutableNode | undefined {
+    for (const s of this.#idle.values()) if (s !== keep) return s;
+    for (const s of this.#nodes.values()) if (s !== keep) return s;
+    return undefined;
   }
 
-  /** Records a protocol event from the server. */
+  /**
+   * Records a protocol event (a server calls this for every event of its
+   * streams).
+   * @throws XdskitError `XDSKIT_PROTOCOL_VIOLATION` for a value that is not a ProtocolEvent.
+   */
   observe(event: ProtocolEvent): void {
     if (
       typeof event !== "object" ||
@@ -175,54 +352,71 @@ export class StatusTracker {
     ) {
       throw new XdskitError(
         ErrorCode.PROTOCOL_VIOLATION,
-        `observe: expected a ProtocolEvent { kind, streamId, node, at, ... }; got ${event === null ? "null" : typeof event === "object" ? `an object without ${typeof event.kind !== "string" ? "kind" : "node"}` : typeof event}`,
+        `NodeStatusTracker.observe: expected a ProtocolEvent { kind, streamId, node, at, ... }; got ${event === null ? "null" : typeof event === "object" ? `an object without ${typeof event.kind !== "string" ? "kind" : "node"}` : typeof event}`,
       );
     }
+    if (this.#disposed) return;
     const state = this.#node(event.node);
-    this.#identify(state, event.node);
     switch (event.kind) {
       case "stream-opened":
-        this.#activity(state);
-        state.streams.add(event.streamId);
+        if (state.dropTimer !== undefined) {
+          clearTimeout(state.dropTimer);
+          state.dropTimer = undefined;
+        }
+        state.streams.set(event.streamId, new Set());
         state.disconnectedAt = undefined;
+        this.#idle.delete(state.nodeId);
         break;
       case "stream-closed":
         state.streams.delete(event.streamId);
-        if (state.streams.size === 0) state.disconnectedAt = event.at;
+        if (state.streams.size === 0) {
+          state.disconnectedAt = event.at;
+          this.#idle.delete(state.nodeId);
+          this.#idle.set(state.nodeId, state);
+          this.#scheduleDrop(state);
+        }
         break;
-      case "request": {
+      case "request":
         state.lastRequestAt = event.at;
+        state.streams.get(event.streamId)?.add(event.typeUrl);
         this.#type(state, event.typeUrl).lastRequestAt = event.at;
         break;
-      }
       case "response":
         this.#type(state, event.typeUrl).lastSent = Object.freeze({
           version: event.version,
           nonce: event.nonce,
-          resourceNames: event.resourceNames,
+          resourceNames: Object.freeze([...event.resourceNames]),
           at: event.at,
         });
         break;
       case "ack":
         this.#type(state, event.typeUrl).lastAck = Object.freeze({ version: event.version, nonce: event.nonce, at: event.at });
         break;
-      case "nack":
-        this.#type(state, event.typeUrl).lastNack = Object.freeze({
+      case "nack": {
+        const t = this.#type(state, event.typeUrl);
+        const sent = t.lastSent?.nonce === event.nonce ? t.lastSent.resourceNames : [];
+        t.lastNack = Object.freeze({
           rejectedVersion: event.rejectedVersion,
           keptVersion: event.keptVersion,
           nonce: event.nonce,
           error: Object.freeze({ code: event.error.code, message: event.error.message }),
+          resourceNames: Object.freeze(nackedResources(event.error.message, sent)),
           at: event.at,
         });
         break;
+      }
     }
+    // A node seen only through events of a stream it never opened here still ages out.
+    if (state.streams.size === 0) this.#scheduleDrop(state);
+    this.#account(state);
     this.#events.next({ kind: "protocol", nodeId: state.nodeId, group: state.group, event });
-    if (event.kind === "stream-closed") this.#maybeIdle(state);
   }
 
   #freeze(state: MutableNode): NodeStatus {
+    const watches = new Map<string, number>();
+    for (const types of state.streams.values()) for (const t of types) watches.set(t, (watches.get(t) ?? 0) + 1);
     const types: Record<string, TypeStatus> = {};
-    for (const [url, t] of state.types) types[url] = Object.freeze({ ...t });
+    for (const [url, t] of state.types) types[url] = Object.freeze({ ...t, openWatches: watches.get(url) ?? 0 });
     return Object.freeze({
       nodeId: state.nodeId,
       group: state.group,
@@ -234,15 +428,18 @@ export class StatusTracker {
     });
   }
 
+  /** A node's status; undefined when the tracker holds none (never seen, dropped or evicted). */
   nodeStatus(nodeId: string): NodeStatus | undefined {
     const state = this.#nodes.get(nodeId);
     return state ? this.#freeze(state) : undefined;
   }
 
+  /** Every node held, least recently active first. */
   nodes(): NodeStatus[] {
     return [...this.#nodes.values()].map((s) => this.#freeze(s));
   }
 
+  /** A group's nodes with totals; undefined when no node of the group is held. */
   groupStatus(group: string): GroupStatus | undefined {
     const nodes = [...this.#nodes.values()].filter((s) => s.group === group).map((s) => this.#freeze(s));
     if (nodes.length === 0) return undefined;
@@ -261,8 +458,10 @@ export class StatusTracker {
     });
   }
 
-  /** Stops the drop timers (the cache is being disposed). */
+  /** Stops the drop timers and completes {@link events}; later events are ignored. */
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     for (const s of this.#nodes.values()) if (s.dropTimer !== undefined) clearTimeout(s.dropTimer);
     this.#events.complete();
   }

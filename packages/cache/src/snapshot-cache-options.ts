@@ -52,8 +52,6 @@ export interface SnapshotCacheOptions {
   readonly adsConsistency?: boolean;
   /** Interval of TTL heartbeats in milliseconds; 0 turns them off. Default: 0. */
   readonly heartbeatIntervalMs?: number;
-  /** How long a node's status is kept after its last stream and watch end, in milliseconds. Default: 300000 (5 minutes). */
-  readonly statusRetentionMs?: number;
 }
 
 /** The defaults of {@link SnapshotCacheOptions}. */
@@ -62,7 +60,6 @@ export const SNAPSHOT_CACHE_DEFAULTS = Object.freeze({
   validation: "refuse" as const,
   adsConsistency: false,
   heartbeatIntervalMs: 0,
-  statusRetentionMs: 300_000,
 });
 
 /** Options with every default filled in. */
@@ -81,7 +78,6 @@ const KNOWN = [
   "validation",
   "adsConsistency",
   "heartbeatIntervalMs",
-  "statusRetentionMs",
 ];
 
 /**
@@ -111,7 +107,6 @@ export function resolveSnapshotCacheOptions(options: SnapshotCacheOptions): Reso
   }
   checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
   checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
-  checkDuration(OWNER, "statusRetentionMs", options.statusRetentionMs);
   const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? (resourceTypeOf as ResourceTypeLookup);
   const entries = options.entries ?? new EntryStore({ resourceTypes });
   return Object.freeze({

@@ -377,7 +377,6 @@ describe("SnapshotCache options", () => {
     const cache = make();
     expect(cache.options.validation).toBe("refuse");
     expect(cache.options.adsConsistency).toBe(false);
-    expect(cache.options.statusRetentionMs).toBe(300_000);
     expect(Object.isFrozen(cache.options)).toBe(true);
   });
 });

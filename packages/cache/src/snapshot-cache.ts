@@ -8,7 +8,6 @@ import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
 import { type MissingReference, missingReferences } from "./internal/references.js";
 import { type ResourceSetView, versionOf } from "./internal/resource-set.js";
 import { WatchIndex } from "./internal/watch-index.js";
-import { type GroupStatus, type NodeStatus, type StatusEvent, StatusTracker } from "./node-status.js";
 import {
   applyUpdate,
   buildSnapshot,
@@ -32,7 +31,6 @@ import type {
   DeltaResponse,
   DeltaWatchRequest,
   FetchRequest,
-  ProtocolEvent,
   ResourceEntry,
   SotwResponse,
   SotwWatchRequest,
@@ -100,7 +98,6 @@ export class SnapshotCache implements ConfigWatcher {
   readonly #options: ResolvedOptions;
   readonly #store: EntryStore;
   readonly #groups = new Map<string, Group>();
-  readonly #tracker: StatusTracker;
   readonly #core: CacheCore;
   readonly #validated = new WeakMap<Snapshot, Map<SnapshotValidator, readonly SnapshotViolation[]>>();
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -109,8 +106,7 @@ export class SnapshotCache implements ConfigWatcher {
     this.#options = resolveSnapshotCacheOptions(options);
     this.#store = this.#options.entries;
     const resourceTypes = this.#options.resourceTypes;
-    this.#tracker = new StatusTracker(this.#options.nodeGroup, this.#options.statusRetentionMs);
-    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.adsConsistency, this.#tracker);
+    this.#core = new CacheCore(OWNER, resourceTypes, this.#options.adsConsistency);
     if (this.#options.heartbeatIntervalMs > 0) {
       this.#heartbeat = setInterval(() => this.#sendHeartbeats(), this.#options.heartbeatIntervalMs);
       this.#heartbeat.unref?.();
@@ -125,6 +121,13 @@ export class SnapshotCache implements ConfigWatcher {
   /** The entry store: `cache.entries.encodeCount`, or `cache.entries.entry(typeUrl, msg, { ttlMs })` to make TTL entries. */
   get entries(): EntryStore {
     return this.#store;
+  }
+
+  /** Watches waiting right now, over every group and type (for metrics and tests). */
+  get openWatches(): number {
+    let n = 0;
+    for (const g of this.#groups.values()) for (const index of g.indexes.values()) n += index.size;
+    return n;
   }
 
   /** The group key of a node (the `nodeGroup` option applied). */
@@ -273,43 +276,9 @@ export class SnapshotCache implements ConfigWatcher {
     );
   }
 
-  /**
-   * Receives a protocol event from the server (stream opened/closed, request,
-   * response, ACK, NACK) and updates the node's status.
-   * @throws XdskitError `XDSKIT_PROTOCOL_VIOLATION` for a malformed event.
-   */
-  observe(event: ProtocolEvent): void {
-    this.#tracker.observe(event);
-  }
-
-  /** Status of one node (by node id), or undefined when unknown or dropped. */
-  nodeStatus(nodeId: string): NodeStatus | undefined {
-    return this.#tracker.nodeStatus(nodeId);
-  }
-
-  /** Status of every known node. */
-  nodes(): NodeStatus[] {
-    return this.#tracker.nodes();
-  }
-
-  /** Status of a node group: its nodes and totals. */
-  groupStatus(group: string): GroupStatus | undefined {
-    return this.#tracker.groupStatus(group);
-  }
-
-  /**
-   * Status events: every observed protocol event and every dropped node. Hot,
-   * without replay: a subscriber sees events from the moment it subscribes;
-   * read `nodes()` first for the current state.
-   */
-  get statusEvents(): Observable<StatusEvent> {
-    return this.#tracker.events;
-  }
-
-  /** Stops heartbeat and status timers and completes `statusEvents`. Open watches stay usable. */
+  /** Stops the heartbeat timer. Open watches stay usable. */
   dispose(): void {
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#tracker.dispose();
   }
 
   [Symbol.dispose](): void {

@@ -159,8 +159,9 @@ export interface FetchRequest {
 }
 
 /**
- * Events the server reports to the cache so it can keep per-node status
- * (what each node requested, was sent, ACKed and NACKed).
+ * Events a server reports to a `NodeStatusTracker` so it can keep
+ * per-node status (what each node requested, was sent, ACKed and NACKed).
+ * Not part of the cache seam: a cache only answers watches and fetches.
  */
 export type ProtocolEvent =
   | {
@@ -227,6 +228,4 @@ export interface ConfigWatcher {
   watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse>;
   /** Answers a one-shot fetch; `undefined` when the client is up to date or nothing is known yet. */
   fetch(request: FetchRequest): Promise<SotwResponse | undefined>;
-  /** Optional: receives protocol events, to keep per-node status. */
-  observe?(event: ProtocolEvent): void;
 }

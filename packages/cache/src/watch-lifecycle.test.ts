@@ -15,7 +15,7 @@ describe.each(HARNESSES)("watch lifecycle: $name", ({ make }) => {
   });
   afterEach(() => h.dispose());
 
-  const open = (id: string): number => h.nodeStatus(id)?.types[EDS]?.openWatches ?? 0;
+  const open = (_id: string): number => h.openWatches();
   const versionOf = (nodeIndex: number, watched: string[]): string => {
     const r = record(h.cache.watchSotw(sotw(h.nodes[nodeIndex]!, EDS, { names: watched })));
     return r.one().version;

@@ -40,7 +40,7 @@ it("grpc-nacks: grpc-js-xds NACKs an HCM whose last filter is not the router; th
   const echo = new Echo("xds:///echo", xdsChannelOptions(plane.address, NODE));
   try {
     expect(await echo.call()).toBe("first");
-    const listenerStatus = () => plane.cache.nodeStatus(NODE)?.types[TypeUrl.Listener];
+    const listenerStatus = () => plane.status.nodeStatus(NODE)?.types[TypeUrl.Listener];
     const accepted = (await until("the listener ACK", () => listenerStatus()?.lastAck)).version;
 
     plane.cache.setSnapshot(NODE, snapshot("2", "second", "fault"));

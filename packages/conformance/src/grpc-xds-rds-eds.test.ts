@@ -36,8 +36,8 @@ describe("grpc-js-xds against the xdskit server", () => {
     }
     // The client ACKed every type and NACKed none (visible in the cache's node status).
     for (const typeUrl of [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment]) {
-      await until(`an ACK of ${typeUrl}`, () => plane.cache.nodeStatus("client-rds")?.types[typeUrl]?.lastAck);
-      expect(plane.cache.nodeStatus("client-rds")?.types[typeUrl]?.lastNack, typeUrl).toBeUndefined();
+      await until(`an ACK of ${typeUrl}`, () => plane.status.nodeStatus("client-rds")?.types[typeUrl]?.lastAck);
+      expect(plane.status.nodeStatus("client-rds")?.types[typeUrl]?.lastNack, typeUrl).toBeUndefined();
     }
   });
 
@@ -57,6 +57,6 @@ describe("grpc-js-xds against the xdskit server", () => {
     } finally {
       echo.close();
     }
-    expect(plane.cache.nodeStatus("client-inline")?.types[TypeUrl.RouteConfiguration]).toBeUndefined();
+    expect(plane.status.nodeStatus("client-inline")?.types[TypeUrl.RouteConfiguration]).toBeUndefined();
   });
 });

@@ -18,10 +18,10 @@ describe.each(VARIANTS)("$name", (variant) => {
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
     await using envoy = await start(plane);
     const ack = await envoy.waitForAck(TypeUrl.Cluster);
-    const status = await until("the ACK in node status", () => plane.cache.nodeStatus("n1")?.types[TypeUrl.Cluster]?.lastAck);
+    const status = await until("the ACK in node status", () => plane.status.nodeStatus("n1")?.types[TypeUrl.Cluster]?.lastAck);
     expect(status.nonce).toBe(ack.nonce);
     if (variant.protocol === "sotw") expect(status.version).toBe(ack.version);
-    expect(plane.cache.nodeStatus("n1")?.types[TypeUrl.Cluster]?.lastNack).toBeUndefined();
+    expect(plane.status.nodeStatus("n1")?.types[TypeUrl.Cluster]?.lastNack).toBeUndefined();
   });
 
   it("nack-detection: the NACK (error_detail, kept and rejected versions) shows in node status", async () => {
@@ -29,10 +29,10 @@ describe.each(VARIANTS)("$name", (variant) => {
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
     await using envoy = await start(plane, { nackRules: [{ name: "b", message: "b rejected" }] });
     await envoy.waitForResource(TypeUrl.Cluster, "a");
-    const accepted = await until("the first ACK", () => plane.cache.nodeStatus("n1")?.types[TypeUrl.Cluster]?.lastAck);
+    const accepted = await until("the first ACK", () => plane.status.nodeStatus("n1")?.types[TypeUrl.Cluster]?.lastAck);
     plane.cache.setSnapshot("n1", { version: "2", resources: { [TypeUrl.Cluster]: [cluster("a"), cluster("b")] } });
     const nack = await envoy.waitForNack({ resourceName: "b" });
-    const status = await until("the NACK in node status", () => plane.cache.nodeStatus("n1")?.types[TypeUrl.Cluster]?.lastNack);
+    const status = await until("the NACK in node status", () => plane.status.nodeStatus("n1")?.types[TypeUrl.Cluster]?.lastNack);
     expect(status.nonce).toBe(nack.nonce);
     expect(status.error).toEqual({ code: 3, message: "Error adding/updating cluster(s) b: b: b rejected" });
     if (variant.protocol === "sotw") {

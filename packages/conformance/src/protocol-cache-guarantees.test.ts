@@ -1,6 +1,6 @@
 // Conformance, docs/protocol.md "Cache-wide guarantees" and versions-stable:
 // the xdskit server against FakeEnvoy, SotW and delta, ADS and per-type.
-import { EntryStore, groupByIdPrefix, type StatusEvent } from "@xdskit/cache";
+import { EntryStore, groupByIdPrefix, NodeStatusTracker, type StatusEvent } from "@xdskit/cache";
 import { type DeltaDiscoveryResponse, TypeUrl } from "@xdskit/envoy-api";
 import { FakeEnvoy } from "@xdskit/testing";
 import { describe, expect, it } from "vitest";
@@ -69,7 +69,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     proxy.switchTo(two.address);
     await envoy.waitForStreamEnd({ after });
     await envoy.reconnect();
-    await until("the proxy's watches on replica two", () => two.cache.nodeStatus("n1")?.types[RDS]?.openWatches === 2);
+    await until("the proxy's watches on replica two", () => two.status.nodeStatus("n1")?.types[RDS]?.openWatches === 2);
     await settle();
     const since = envoy.history.filter((r) => r.seq > after);
     if (variant.protocol === "sotw") {
@@ -114,13 +114,13 @@ describe.each(VARIANTS)("$name", (variant) => {
     await using other = await FakeEnvoy.start({ ...options(plane.address, "edge-2"), ...only });
     const ack = await envoy.waitForAck(CDS);
     await other.waitForAck(CDS);
-    await until("the first ACK in status", () => plane.cache.nodeStatus("edge-1")?.types[CDS]?.lastAck);
+    await until("the first ACK in status", () => plane.status.nodeStatus("edge-1")?.types[CDS]?.lastAck);
     envoy.injectNack({ typeUrl: CDS, name: "b", message: "b is refused by the test" });
     plane.cache.setSnapshot("edge", { version: "2", resources: { [CDS]: [cluster("a"), cluster("b")] } });
     const nack = await envoy.waitForNack({ resourceName: "b" });
     await other.waitForResource(CDS, "b");
     const status = await until("the NACK in status", () => {
-      const s = plane.cache.nodeStatus("edge-1");
+      const s = plane.status.nodeStatus("edge-1");
       return s?.types[CDS]?.lastNack && s;
     });
     expect(status).toMatchObject({ nodeId: "edge-1", group: "edge", openStreams: 1, node: { id: "edge-1" } });
@@ -145,21 +145,21 @@ describe.each(VARIANTS)("$name", (variant) => {
     const accepted = other.history.at(-1)!;
     expect(accepted.decision).toBe("ack");
     const second = await until("edge-2's second ACK in status", () => {
-      const t = plane.cache.nodeStatus("edge-2")?.types[CDS];
+      const t = plane.status.nodeStatus("edge-2")?.types[CDS];
       return t?.lastAck?.nonce === accepted.nonce && t;
     });
     expect(second.lastNack).toBeUndefined();
     // The group: both nodes, with watches summed.
-    const group = plane.cache.groupStatus("edge")!;
+    const group = plane.status.groupStatus("edge")!;
     expect(group.nodes.map((n) => n.nodeId).sort()).toEqual(["edge-1", "edge-2"]);
     expect(group.openWatches[CDS]).toBe(2);
     expect(group.lastRequestAt).toBe(Math.max(...group.nodes.map((n) => n.lastRequestAt!)));
   });
 
-  it("status-drop: a node's status is dropped statusRetentionMs after its FakeEnvoy disconnects, and kept while it is connected", async () => {
-    await using plane = await ControlPlane.start({ cache: { statusRetentionMs: 200 } });
+  it("status-drop: a node's status is dropped retentionMs after its FakeEnvoy disconnects, and kept while it is connected", async () => {
+    await using plane = await ControlPlane.start({ server: { status: new NodeStatusTracker({ retentionMs: 200 }) } });
     const events: StatusEvent[] = [];
-    const subscription = plane.cache.statusEvents.subscribe((e) => events.push(e));
+    const subscription = plane.status.events.subscribe((e) => events.push(e));
     try {
       for (const id of ["n1", "n2"]) plane.cache.setSnapshot(id, { version: "1", resources: { [CDS]: [cluster("a")] } });
       const only = { follow: false, types: [CDS] };
@@ -170,23 +170,23 @@ describe.each(VARIANTS)("$name", (variant) => {
         await staying.waitForAck(CDS);
         await until(
           "both ACKs in status",
-          () => plane.cache.nodeStatus("n1")?.types[CDS]?.lastAck && plane.cache.nodeStatus("n2")?.types[CDS]?.lastAck,
+          () => plane.status.nodeStatus("n1")?.types[CDS]?.lastAck && plane.status.nodeStatus("n2")?.types[CDS]?.lastAck,
         );
         // Connected for longer than the retention: kept.
         await sleep(400);
-        expect(plane.cache.nodeStatus("n1")).toBeDefined();
+        expect(plane.status.nodeStatus("n1")).toBeDefined();
         // A reconnect within the retention keeps what the node did.
         staying.disconnect();
         await staying.reconnect();
       } finally {
         await leaving.close();
       }
-      const gone = await until("n1 disconnected", () => plane.cache.nodeStatus("n1")?.disconnectedAt);
-      await until("n1 dropped", () => plane.cache.nodeStatus("n1") === undefined, 2000);
+      const gone = await until("n1 disconnected", () => plane.status.nodeStatus("n1")?.disconnectedAt);
+      await until("n1 dropped", () => plane.status.nodeStatus("n1") === undefined, 2000);
       expect(Date.now() - gone).toBeGreaterThanOrEqual(190);
       expect(events.filter((e) => e.kind === "node-dropped").map((e) => e.nodeId)).toEqual(["n1"]);
       await sleep(400);
-      const kept = plane.cache.nodeStatus("n2");
+      const kept = plane.status.nodeStatus("n2");
       expect(kept?.openStreams).toBeGreaterThan(0);
       expect(kept?.types[CDS]?.lastAck).toBeDefined();
     } finally {

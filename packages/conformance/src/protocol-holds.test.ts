@@ -42,8 +42,8 @@ describe.each(VARIANTS)("$name", (variant) => {
     await using envoy = await FakeEnvoy.start(options(served.address));
     // The requests reached the caches: their watches are open, and held.
     await until("the cluster and listener watches", () => {
-      const watches = (cache: LinearCache, typeUrl: string) => cache.nodeStatus("n1")?.types[typeUrl]?.openWatches ?? 0;
-      return watches(caches.clusters, CDS) > 0 && watches(caches.listeners, LDS) > 0;
+      const watches = (typeUrl: string) => served.status.nodeStatus("n1")?.types[typeUrl]?.openWatches ?? 0;
+      return watches(CDS) > 0 && watches(LDS) > 0;
     });
     await settle();
     expect(envoy.history).toEqual([]);
@@ -60,7 +60,7 @@ describe.each(VARIANTS)("$name", (variant) => {
   it("hold-until-loaded: a SnapshotCache holds a node whose group has no snapshot yet", async () => {
     await using plane = await ControlPlane.start();
     await using envoy = await FakeEnvoy.start(options(plane.address));
-    await until("the cluster watch", () => plane.cache.nodeStatus("n1")?.types[CDS]?.openWatches);
+    await until("the cluster watch", () => plane.status.nodeStatus("n1")?.types[CDS]?.openWatches);
     await settle();
     expect(envoy.history).toEqual([]);
     plane.cache.setSnapshot("n1", { version: "1", resources: { [CDS]: [cluster("a")], [EDS]: [assignment("a", 1)] } });
@@ -80,7 +80,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     proxy.switchTo(restarted.address);
     await envoy.waitForStreamEnd({ after });
     await envoy.reconnect();
-    await until("the reconnected cluster watch", () => caches.clusters.nodeStatus("n1")?.types[CDS]?.openWatches);
+    await until("the reconnected cluster watch", () => restarted.status.nodeStatus("n1")?.types[CDS]?.openWatches);
     await settle();
     expect(envoy.history.filter((r) => r.seq > after)).toEqual([]);
     expect(envoy.endpointAddresses("a")).toEqual(["10.1.0.1:1"]);
@@ -116,7 +116,7 @@ describe.each(VARIANTS)("$name", (variant) => {
       // Delta says so explicitly ("does not exist"), which ends the client's wait.
       expect(eds.flatMap((r) => r.removedNames)).toEqual(["b"]);
     }
-    expect(plane.cache.nodeStatus("n1")?.types[EDS]?.openWatches).toBe(1);
+    expect(plane.status.nodeStatus("n1")?.types[EDS]?.openWatches).toBe(1);
     // b appears: it is sent straight away, and a is kept.
     plane.cache.updateResources("n1", { version: "2", upsert: { [EDS]: [assignment("b", 2)] } });
     await envoy.waitForEndpoints("b", 1, { timeoutMs: 1000 });
@@ -134,7 +134,7 @@ describe("SotW over ADS", () => {
     plane.cache.setSnapshot("n1", { version: "1", resources });
     await using envoy = await client(plane);
     envoy.subscribe(EDS, ["a"]);
-    await until("the endpoint watch", () => plane.cache.nodeStatus("n1")?.types[EDS]?.openWatches);
+    await until("the endpoint watch", () => plane.status.nodeStatus("n1")?.types[EDS]?.openWatches);
     await settle();
     expect(envoy.history).toEqual([]);
     envoy.subscribe(EDS, ["b"]);

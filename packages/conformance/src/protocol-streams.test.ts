@@ -27,7 +27,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     expect([...envoy.listeners.keys()]).toEqual(["ingress"]);
     expect(envoy.nacks).toEqual([]);
     for (const typeUrl of [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration]) {
-      await until(`node status: an ACK of ${typeUrl}`, () => plane.cache.nodeStatus("n1")?.types[typeUrl]?.lastAck);
+      await until(`node status: an ACK of ${typeUrl}`, () => plane.status.nodeStatus("n1")?.types[typeUrl]?.lastAck);
     }
   });
 
@@ -44,7 +44,7 @@ describe.each(VARIANTS)("$name", (variant) => {
       resources: { ...FULL.resources, [TypeUrl.ClusterLoadAssignment]: [assignment("web", 80)] },
     });
     await envoy.waitForEndpoints("web", 1);
-    expect(plane.cache.nodeStatus("n1")?.openStreams).toBe(variant.ads ? 1 : 4);
+    expect(plane.status.nodeStatus("n1")?.openStreams).toBe(variant.ads ? 1 : 4);
   });
 
   it("nonce-per-stream: every response has a nonce, unique within its stream", async () => {

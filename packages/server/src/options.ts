@@ -1,6 +1,6 @@
 // The options of XdsServer: one object, all defaults in one frozen object,
 // validated at construction.
-import type { ConfigWatcher } from "@xdskit/cache";
+import { type ConfigWatcher, NodeStatusTracker } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResourceType } from "@xdskit/resources";
 import type { XdsServerCallbacks } from "./events.js";
@@ -64,6 +64,14 @@ export interface XdsServerOptions {
   readonly firstRequestTimeoutMs?: number;
   /** Hooks called on stream and protocol events. Default none. */
   readonly callbacks?: XdsServerCallbacks;
+  /**
+   * The node-status tracker the server feeds with its protocol events (read
+   * it as `xds.status`). Pass one tracker to several servers to merge their
+   * view, or `false` to keep no status. Default: a tracker of the server's
+   * own, with default bounds, grouping nodes as the cache does (its
+   * `groupOf(node)` when it has one, as SnapshotCache does; else by node id).
+   */
+  readonly status?: NodeStatusTracker | false;
 }
 
 /** Options with every default filled in. */
@@ -84,6 +92,8 @@ export interface ResolvedXdsServerOptions {
   readonly maxStreamAgeJitter: number;
   readonly firstRequestTimeoutMs: number;
   readonly callbacks: XdsServerCallbacks;
+  /** As given; `undefined` means the server makes its own tracker. */
+  readonly status: NodeStatusTracker | false | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -105,7 +115,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   firstRequestTimeoutMs: 30_000,
 });
 
-const KNOWN_OPTIONS = new Set([...Object.keys(DEFAULT_SERVER_OPTIONS), "cache", "types", "callbacks"]);
+const KNOWN_OPTIONS = new Set([...Object.keys(DEFAULT_SERVER_OPTIONS), "cache", "types", "callbacks", "status"]);
 const CALLBACK_NAMES = new Set(["onStreamOpen", "onStreamClosed", "onRequest", "onResponse", "onAck", "onNack", "onFetch", "onError"]);
 
 function invalid(option: string, expected: string, got: unknown): XdskitError {
@@ -152,6 +162,9 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
       types.set(d.typeUrl, serverViewOf(d));
     });
   }
+  if (input.status !== undefined && input.status !== false && !(input.status instanceof NodeStatusTracker)) {
+    throw invalid("status", "a NodeStatusTracker from @xdskit/cache, or false", input.status);
+  }
   const callbacks = input.callbacks ?? {};
   if (typeof callbacks !== "object" || callbacks === null) throw invalid("callbacks", "an object of hooks", callbacks);
   for (const [key, value] of Object.entries(callbacks)) {
@@ -167,6 +180,7 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
   return Object.freeze({
     cache,
     types,
+    status: input.status,
     ordered: boolean(options, "ordered"),
     makeBeforeBreak: boolean(options, "makeBeforeBreak"),
     maxConcurrentStreams: integer(options, "maxConcurrentStreams", 0),

@@ -1,4 +1,5 @@
 import { status } from "@grpc/grpc-js";
+import { NodeStatusTracker } from "@xdskit/cache";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
@@ -41,7 +42,11 @@ describe("XdsServer SotW over ADS", () => {
   it("reports NACKs with the rejected and kept versions and does not resend the NACKed version", async () => {
     const cache = new FakeWatcher();
     cache.set(CDS, "v1", [entry(CDS, "a", "1")]);
-    harness = await startServer(cache);
+    // The status tracker receives the protocol events (the cache only watches and fetches).
+    const tracker = new NodeStatusTracker();
+    const observed: string[] = [];
+    tracker.events.subscribe((e) => e.kind === "protocol" && observed.push(e.event.kind));
+    harness = await startServer(cache, { status: tracker });
     const stream = openSotw(adsClient(harness.address));
     stream.send({ node: NODE, typeUrl: CDS, resourceNames: ["a"] });
     const first = await stream.next();
@@ -70,16 +75,8 @@ describe("XdsServer SotW over ADS", () => {
     const last = cache.sotwRequests.at(-1)!;
     expect(last.lastSent).toMatchObject({ version: "v2", nacked: true });
     expect(last.versionInfo).toBe("v1");
-    expect(cache.events.map((e) => e.kind)).toEqual([
-      "stream-opened",
-      "request",
-      "response",
-      "request",
-      "ack",
-      "response",
-      "request",
-      "nack",
-    ]);
+    expect(tracker.nodeStatus(NODE.id)!.types[CDS]!.lastNack).toMatchObject({ rejectedVersion: "v2", keptVersion: "v1" });
+    expect(observed).toEqual(["stream-opened", "request", "response", "request", "ack", "response", "request", "nack"]);
     stream.close();
   });
 

@@ -64,15 +64,18 @@ describe("XdsServer with SnapshotCache", () => {
     stream.send({ typeUrl: TypeUrl.RouteConfiguration, resourceNames: ["routes"], versionInfo: rds.versionInfo, responseNonce: rds.nonce });
     expect(await stream.quiet(150)).toBe(true);
     await until(() => harness!.events.filter((e) => e.kind === "ack").length === 4);
-    // The cache keeps per-node status from the server's protocol events.
-    expect(cache.nodeStatus(NODE.id)!.types[TypeUrl.Cluster]!.lastAck).toMatchObject({ version: cds.versionInfo, nonce: cds.nonce });
+    // The server's status tracker keeps per-node status from its protocol events.
+    expect(harness!.xds.status!.nodeStatus(NODE.id)!.types[TypeUrl.Cluster]!.lastAck).toMatchObject({
+      version: cds.versionInfo,
+      nonce: cds.nonce,
+    });
 
     // A new snapshot touching every type arrives in order: clusters, endpoints, listeners, routes.
     cache.setSnapshot(NODE.id, snapshot("2", "web", 2));
     const order: string[] = [];
     for (let i = 0; i < 4; i++) order.push((await stream.next()).typeUrl);
     expect(order).toEqual([TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration]);
-    expect(cache.nodeStatus(NODE.id)).toBeDefined();
+    expect(harness!.xds.status!.nodeStatus(NODE.id)).toBeDefined();
     stream.close();
   });
 

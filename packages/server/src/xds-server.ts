@@ -1,5 +1,6 @@
 // XdsServer: registers xDS services backed by one cache on a grpc-js Server,
 // serves REST-JSON, reports events, enforces limits, shuts down gracefully.
+
 import type {
   Server,
   ServerDuplexStream,
@@ -8,6 +9,7 @@ import type {
   sendUnaryData,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import type { NodeStatusTracker } from "@xdskit/cache";
 import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Observable } from "rxjs";
 import type { XdsServerEvent, XdsStatus } from "./events.js";
@@ -21,6 +23,7 @@ import { GrpcCode, StreamFailure } from "./internal/stream-env.js";
 import { type ResolvedXdsServerOptions, resolveServerOptions, type XdsServerOptions } from "./options.js";
 import { createRestListener, type RestListener } from "./rest.js";
 import { XDS_SERVICES, type XdsMethodSpec, type XdsServiceName } from "./services.js";
+import { statusTrackerFor } from "./status.js";
 
 /** Options of {@link XdsServer.register}. */
 export interface RegisterOptions {
@@ -80,6 +83,14 @@ export class XdsServer {
    * nothing is replayed. Completes after {@link shutdown}.
    */
   readonly events: Observable<XdsServerEvent>;
+  /**
+   * The node status this server feeds (the `status` option, or a tracker of
+   * its own); `undefined` with `status: false`.
+   *
+   * @example xds.status?.nodeStatus("envoy-1")?.types[TypeUrl.Cluster]?.lastAck?.version
+   */
+  readonly status: NodeStatusTracker | undefined;
+  readonly #ownsStatus: boolean;
   readonly #hub: EventHub;
   readonly #streams = new Set<TrackedStream>();
   readonly #bucket: TokenBucket;
@@ -88,7 +99,10 @@ export class XdsServer {
 
   constructor(options: XdsServerOptions) {
     this.options = resolveServerOptions(options);
-    this.#hub = new EventHub(this.options.cache, this.options.callbacks);
+    const { tracker, owned } = statusTrackerFor(this.options.status, this.options.cache);
+    this.status = tracker;
+    this.#ownsStatus = owned;
+    this.#hub = new EventHub(tracker, this.options.callbacks);
     this.events = this.#hub.subject.asObservable();
     this.#bucket = new TokenBucket(this.options.newStreamsPerSecond, this.options.newStreamBurst);
     this.#core = {
@@ -200,6 +214,7 @@ export class XdsServer {
     const status: XdsStatus = { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down; reconnect" };
     for (const stream of [...this.#streams]) stream.end(status);
     this.#hub.complete();
+    if (this.#ownsStatus) this.status?.dispose();
   }
 
   #admitStream(): XdsStatus | undefined {

@@ -6,7 +6,6 @@ import type {
   DeltaResponse,
   DeltaWatchRequest,
   FetchRequest,
-  ProtocolEvent,
   ResourceEntry,
   SotwResponse,
   SotwWatchRequest,
@@ -36,7 +35,6 @@ export class FakeWatcher implements ConfigWatcher {
   readonly types = new Map<string, TypeData>();
   readonly sotwRequests: SotwWatchRequest[] = [];
   readonly deltaRequests: DeltaWatchRequest[] = [];
-  readonly events: ProtocolEvent[] = [];
   readonly #pending = new Set<Pending>();
   /** When set, watches fail with this error. */
   failWith: Error | undefined;
@@ -148,9 +146,5 @@ export class FakeWatcher implements ConfigWatcher {
     if (data === undefined || data.version === request.versionInfo) return undefined;
     const resources = [...data.entries.values()].filter((e) => request.names.size === 0 || request.names.has(e.name));
     return { typeUrl: request.typeUrl, version: data.version, resources };
-  }
-
-  observe(event: ProtocolEvent): void {
-    this.events.push(event);
   }
 }

@@ -2,7 +2,6 @@ import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResourceTypeLookup } from "@xdskit/resources";
 import type { Observable } from "rxjs";
 import { throwError } from "rxjs";
-import type { StatusTracker } from "../node-status.js";
 import type { DeltaResponse, DeltaWatchRequest, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
 import { answerDelta, answerSotw, heartbeatDelta, heartbeatSotw, type TypePolicy } from "./answer.js";
 import type { ResourceSetView } from "./resource-set.js";
@@ -18,19 +17,17 @@ export interface WatchPlace {
   systemVersion(): string;
 }
 
-/** Watch plumbing shared by the caches: policies per type, status bookkeeping, request checks. */
+/** Watch plumbing shared by the caches: policies per type, request checks. */
 export class CacheCore {
   readonly #owner: string;
   readonly #resourceTypes: ResourceTypeLookup;
   readonly #adsConsistency: boolean;
-  readonly #tracker: StatusTracker;
   readonly #policies = new Map<string, TypePolicy>();
 
-  constructor(owner: string, resourceTypes: ResourceTypeLookup, adsConsistency: boolean, tracker: StatusTracker) {
+  constructor(owner: string, resourceTypes: ResourceTypeLookup, adsConsistency: boolean) {
     this.#owner = owner;
     this.#resourceTypes = resourceTypes;
     this.#adsConsistency = adsConsistency;
-    this.#tracker = tracker;
   }
 
   /**
@@ -103,8 +100,6 @@ export class CacheCore {
       },
       answer: () => answerSotw(resolved!.view(), request, policy),
       heartbeat: () => heartbeatSotw(resolved!.view(), request, policy),
-      opened: () => this.#tracker.watchOpened(request.node, request.typeUrl),
-      closed: () => this.#tracker.watchClosed(request.node, request.typeUrl),
     });
   }
 
@@ -124,8 +119,6 @@ export class CacheCore {
       },
       answer: (changed) => answerDelta(resolved!.view(), request, policy, resolved!.systemVersion(), changed),
       heartbeat: () => heartbeatDelta(resolved!.view(), request, policy, resolved!.systemVersion()),
-      opened: () => this.#tracker.watchOpened(request.node, request.typeUrl),
-      closed: () => this.#tracker.watchClosed(request.node, request.typeUrl),
     });
   }
 }

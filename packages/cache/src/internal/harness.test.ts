@@ -7,7 +7,6 @@ import { EntryStore } from "../entry-store.js";
 import { LinearCache } from "../linear-cache.js";
 import { MuxCache } from "../mux-cache.js";
 import { groupByIdPrefix } from "../node-group.js";
-import type { GroupStatus, NodeStatus } from "../node-status.js";
 import { SnapshotCache } from "../snapshot-cache.js";
 import type { ConfigWatcher } from "../types.js";
 import { CDS, cluster, EDS, LDS, node, RDS, SDS } from "./fixtures.test.js";
@@ -16,7 +15,6 @@ export interface HarnessOptions {
   readonly resourceTypes?: ResourceTypeLookup;
   readonly adsConsistency?: boolean;
   readonly heartbeatIntervalMs?: number;
-  readonly statusRetentionMs?: number;
   readonly entries?: EntryStore;
 }
 
@@ -30,8 +28,8 @@ export interface Harness {
   remove(typeUrl: string, names: readonly string[]): void;
   /** Re-sets the current content under a new snapshot version (a no-op for linear caches). */
   touch(): void;
-  nodeStatus(id: string): NodeStatus | undefined;
-  groupStatus(group: string): GroupStatus | undefined;
+  /** Watches waiting in the cache(s) right now. */
+  openWatches(): number;
   /** The group of a node (for snapshot: id prefix). */
   readonly groupOf: (n: Node) => string;
   readonly store: EntryStore;
@@ -70,8 +68,7 @@ export function snapshotHarness(options: HarnessOptions = {}): Harness {
     touch() {
       for (const g of GROUPS) commit(g);
     },
-    nodeStatus: (id) => cache.nodeStatus(id),
-    groupStatus: (g) => cache.groupStatus(g),
+    openWatches: () => cache.openWatches,
     groupOf: (n) => cache.groupOf(n),
     store,
     dispose: () => cache.dispose(),
@@ -86,7 +83,6 @@ export function linearHarness(options: HarnessOptions = {}): Harness {
       new LinearCache({
         typeUrl,
         entries: store,
-        nodeGroup: groupByIdPrefix,
         ...options,
       }),
     ]),
@@ -102,27 +98,7 @@ export function linearHarness(options: HarnessOptions = {}): Harness {
       caches.get(typeUrl)!.deleteMany(names);
     },
     touch() {},
-    // Status lives in the cache of each type; merge the types for the tests.
-    nodeStatus(id) {
-      const all = [...caches.values()].map((c) => c.nodeStatus(id)).filter((s) => s !== undefined);
-      if (all.length === 0) return undefined;
-      const last = Math.max(...all.map((s) => s.lastRequestAt ?? Number.NEGATIVE_INFINITY));
-      return {
-        ...all[0]!,
-        types: Object.assign({}, ...all.map((s) => s.types)),
-        ...(Number.isFinite(last) ? { lastRequestAt: last } : {}),
-      };
-    },
-    groupStatus(g) {
-      const all = [...caches.values()].map((c) => c.groupStatus(g)).filter((s) => s !== undefined);
-      if (all.length === 0) return undefined;
-      const last = Math.max(...all.map((s) => s.lastRequestAt ?? Number.NEGATIVE_INFINITY));
-      return {
-        ...all[0]!,
-        openWatches: Object.assign({}, ...all.map((s) => s.openWatches)),
-        ...(Number.isFinite(last) ? { lastRequestAt: last } : {}),
-      };
-    },
+    openWatches: () => [...caches.values()].reduce((n, c) => n + c.openWatches, 0),
     groupOf: groupByIdPrefix,
     store,
     dispose: () => {

@@ -13,10 +13,6 @@ export interface WatchSpec<R> {
   answer(changed: readonly ReadonlySet<string>[] | undefined): R | undefined;
   /** A heartbeat, if one is due. */
   heartbeat(): R | undefined;
-  /** Runs once when subscribed. */
-  opened(): void;
-  /** Runs exactly once when the watch ends (answered, cancelled or failed). */
-  closed(): void;
 }
 
 /**
@@ -34,7 +30,6 @@ export function openWatch<R>(spec: WatchSpec<R>): Observable<R> {
       closed = true;
       watch.active = false;
       index.remove(watch);
-      spec.closed();
     };
     const deliver = (response: R): void => {
       watch.active = false;
@@ -71,7 +66,6 @@ export function openWatch<R>(spec: WatchSpec<R>): Observable<R> {
         return true;
       },
     };
-    spec.opened();
     let first: R | undefined;
     try {
       first = spec.answer(undefined);

@@ -1,7 +1,7 @@
 // The xdskit control plane under test: a SnapshotCache behind an XdsServer on
 // 127.0.0.1 (port 0), torn down by stop() or `await using`.
 import * as grpc from "@grpc/grpc-js";
-import { type ConfigWatcher, SnapshotCache, type SnapshotCacheOptions } from "@xdskit/cache";
+import { type ConfigWatcher, type NodeStatusTracker, SnapshotCache, type SnapshotCacheOptions } from "@xdskit/cache";
 import { XdsServer, type XdsServerOptions } from "@xdskit/server";
 
 export interface ControlPlaneOptions {
@@ -12,6 +12,11 @@ export interface ControlPlaneOptions {
 export class ControlPlane implements AsyncDisposable {
   readonly cache: SnapshotCache;
   readonly xds: XdsServer;
+
+  /** The server's node status (its own tracker, or the one given in `server.status`). */
+  get status(): NodeStatusTracker {
+    return this.xds.status!;
+  }
   readonly grpcServer = new grpc.Server();
   address = "";
 
@@ -58,6 +63,11 @@ export async function until<T>(what: string, probe: () => T | undefined | null |
  */
 export class ServedCache implements AsyncDisposable {
   readonly xds: XdsServer;
+
+  /** The server's node status (its own tracker, or the one given in `server.status`). */
+  get status(): NodeStatusTracker {
+    return this.xds.status!;
+  }
   readonly grpcServer = new grpc.Server();
   address = "";
 

@@ -1,6 +1,6 @@
-// One place every server event goes through: the cache's observe(), the
+// One place every server event goes through: the node-status tracker, the
 // user's callbacks, the events Observable and node:diagnostics_channel.
-import type { ConfigWatcher, ProtocolEvent } from "@xdskit/cache";
+import type { NodeStatusTracker, ProtocolEvent } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { Subject } from "rxjs";
 import { publishDiagnostics } from "../diagnostics.js";
@@ -8,21 +8,21 @@ import type { XdsServerCallbacks, XdsServerEvent } from "../events.js";
 
 export class EventHub {
   readonly subject = new Subject<XdsServerEvent>();
-  readonly #cache: ConfigWatcher;
+  readonly #status: NodeStatusTracker | undefined;
   readonly #callbacks: XdsServerCallbacks;
 
-  constructor(cache: ConfigWatcher, callbacks: XdsServerCallbacks) {
-    this.#cache = cache;
+  constructor(status: NodeStatusTracker | undefined, callbacks: XdsServerCallbacks) {
+    this.#status = status;
     this.#callbacks = callbacks;
   }
 
   emit(event: XdsServerEvent): void {
-    const protocolEvent = toProtocolEvent(event);
-    if (protocolEvent !== undefined && this.#cache.observe !== undefined) {
+    const protocolEvent = this.#status === undefined ? undefined : toProtocolEvent(event);
+    if (protocolEvent !== undefined) {
       try {
-        this.#cache.observe(protocolEvent);
+        this.#status!.observe(protocolEvent);
       } catch (error) {
-        this.#hookFailed("cache.observe", event, error);
+        this.#hookFailed("status.observe", event, error);
       }
     }
     const hook = hookOf(this.#callbacks, event);
@@ -83,7 +83,7 @@ function hookOf(callbacks: XdsServerCallbacks, event: XdsServerEvent): ((event: 
   return hook === undefined ? undefined : (e) => hook.call(callbacks, e);
 }
 
-/** The subset of events a cache keeps per-node status from. */
+/** The subset of events a node-status tracker keeps per-node status from. */
 export function toProtocolEvent(event: XdsServerEvent): ProtocolEvent | undefined {
   const context = event.context;
   if (context === undefined || (context.protocol !== "sotw" && context.protocol !== "delta")) return undefined;
