@@ -1,6 +1,9 @@
 // @xdskit/server: xDS gRPC services (ADS and per-type; SotW, delta, fetch) and
 // Envoy's REST-JSON API on top of any @xdskit/cache ConfigWatcher.
 // See docs/server.md.
+
+export type { CsdsOptions } from "./csds.js";
+export { addCsdsService, clientStatus } from "./csds.js";
 export { ServerChannels } from "./diagnostics.js";
 export type { XdsContext, XdsServerCallbacks, XdsServerEvent, XdsServerEventOf, XdsStatus, XdsTransportKind } from "./events.js";
 export type { ResolvedXdsServerOptions, XdsServerOptions } from "./options.js";

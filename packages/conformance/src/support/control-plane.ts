@@ -2,11 +2,13 @@
 // 127.0.0.1 (port 0), torn down by stop() or `await using`.
 import * as grpc from "@grpc/grpc-js";
 import { type ConfigWatcher, type NodeStatusTracker, SnapshotCache, type SnapshotCacheOptions } from "@xdskit/cache";
-import { XdsServer, type XdsServerOptions } from "@xdskit/server";
+import { addCsdsService, XdsServer, type XdsServerOptions } from "@xdskit/server";
 
 export interface ControlPlaneOptions {
   readonly cache?: SnapshotCacheOptions;
   readonly server?: Omit<XdsServerOptions, "cache">;
+  /** Also serve CSDS (ClientStatusDiscoveryService) from the server's node status. */
+  readonly csds?: boolean;
 }
 
 export class ControlPlane implements AsyncDisposable {
@@ -24,6 +26,7 @@ export class ControlPlane implements AsyncDisposable {
     this.cache = new SnapshotCache(options.cache);
     this.xds = new XdsServer({ ...options.server, cache: this.cache });
     this.xds.register(this.grpcServer);
+    if (options.csds) addCsdsService(this.grpcServer, { status: this.xds.status!, cache: this.cache });
   }
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
