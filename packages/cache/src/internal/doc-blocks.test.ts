@@ -55,3 +55,13 @@ export function runDocBlocks(page: string, minimum: number): void {
     });
   });
 }
+
+describe("doc blocks", () => {
+  it("finds the ts blocks of a page, under their section", () => {
+    const page = ["## One", "```ts", "a();", "```", "```text", "b", "```", "## Two", "```ts", "c();", "```"].join("\n");
+    expect(codeBlocks(page)).toEqual([
+      { section: "One", code: "a();" },
+      { section: "Two", code: "c();" },
+    ]);
+  });
+});
