@@ -4,6 +4,8 @@ export { ENTRY_STORE_DEFAULTS, EntryStore } from "./entry-store.js";
 export type { MissingReference } from "./internal/references.js";
 export type { LinearCacheOptions, LinearUpdate } from "./linear-cache.js";
 export { LINEAR_CACHE_DEFAULTS, LinearCache } from "./linear-cache.js";
+export type { XdsLogger } from "./logger.js";
+export { isLogger, OnceKeys, safeLog, silentLogger, stderrLogger } from "./logger.js";
 export type { MuxCacheOptions } from "./mux-cache.js";
 export { MuxCache } from "./mux-cache.js";
 export type { NodeGroupKey } from "./node-group.js";

@@ -1,6 +1,7 @@
 import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
 import { EntryStore } from "./entry-store.js";
 import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
+import { isLogger, stderrLogger, type XdsLogger } from "./logger.js";
 import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
 import type { SnapshotViolation } from "./snapshot.js";
 import type { ResourceEntry } from "./types.js";
@@ -52,6 +53,13 @@ export interface SnapshotCacheOptions {
   readonly adsConsistency?: boolean;
   /** Interval of TTL heartbeats in milliseconds; 0 turns them off. Default: 0. */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * Where warnings go (pino-compatible): once per group, a node whose group
+   * has no snapshot; once per group, type and names, a request for names the
+   * snapshot lacks. Default: {@link stderrLogger} (warnings and errors to
+   * stderr, one line each); `silentLogger` for none.
+   */
+  readonly logger?: XdsLogger;
 }
 
 /** The defaults of {@link SnapshotCacheOptions}. */
@@ -60,6 +68,7 @@ export const SNAPSHOT_CACHE_DEFAULTS = Object.freeze({
   validation: "refuse" as const,
   adsConsistency: false,
   heartbeatIntervalMs: 0,
+  logger: stderrLogger as XdsLogger,
 });
 
 /** Options with every default filled in. */
@@ -78,6 +87,7 @@ const KNOWN = [
   "validation",
   "adsConsistency",
   "heartbeatIntervalMs",
+  "logger",
 ];
 
 /**
@@ -107,6 +117,9 @@ export function resolveSnapshotCacheOptions(options: SnapshotCacheOptions): Reso
   }
   checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
   checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
+  if (options.logger !== undefined && !isLogger(options.logger)) {
+    throw optionError(OWNER, "logger", "a logger with debug, info, warn and error methods (pino works)", options.logger);
+  }
   const resourceTypes = options.resourceTypes ?? options.entries?.resourceTypes ?? (resourceTypeOf as ResourceTypeLookup);
   const entries = options.entries ?? new EntryStore({ resourceTypes });
   return Object.freeze({

@@ -8,6 +8,7 @@ import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
 import { type MissingReference, missingReferences } from "./internal/references.js";
 import { type ResourceSetView, versionOf } from "./internal/resource-set.js";
 import { WatchIndex } from "./internal/watch-index.js";
+import { OnceKeys, safeLog } from "./logger.js";
 import {
   applyUpdate,
   buildSnapshot,
@@ -98,6 +99,7 @@ export class SnapshotCache implements ConfigWatcher {
   readonly #options: ResolvedOptions;
   readonly #store: EntryStore;
   readonly #groups = new Map<string, Group>();
+  readonly #once = new OnceKeys();
   readonly #core: CacheCore;
   readonly #validated = new WeakMap<Snapshot, Map<SnapshotValidator, readonly SnapshotViolation[]>>();
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -241,6 +243,7 @@ export class SnapshotCache implements ConfigWatcher {
    *   versionInfo: "", forceResponse: false }).subscribe((r) => send(r)); // r.resources: every cluster of the group
    */
   watchSotw(request: SotwWatchRequest): Observable<SotwResponse> {
+    this.#warnUnserved(request);
     return this.#core.watchSotw(request, () => this.#place(request.node, request.typeUrl));
   }
 
@@ -251,6 +254,7 @@ export class SnapshotCache implements ConfigWatcher {
    * {@link watchSotw}.
    */
   watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse> {
+    this.#warnUnserved(request);
     return this.#core.watchDelta(request, () => this.#place(request.node, request.typeUrl));
   }
 
@@ -347,6 +351,46 @@ export class SnapshotCache implements ConfigWatcher {
     if (!snapshot) return undefined;
     const t = snapshot.resources[typeUrl];
     return viewOf(typeUrl, t ?? emptyType());
+  }
+
+  /** Warns once about the common mistakes: a group without a snapshot, names the snapshot lacks. */
+  #warnUnserved(request: SotwWatchRequest | DeltaWatchRequest): void {
+    if (typeof request?.node !== "object" || request.node === null || typeof request.typeUrl !== "string") return;
+    let group: string;
+    try {
+      group = this.groupOf(request.node);
+    } catch {
+      return; // reported by the watch itself
+    }
+    const bindings = { nodeId: request.node.id, streamId: request.streamId, typeUrl: request.typeUrl, group };
+    const snapshot = this.#groups.get(group)?.snapshot;
+    if (!snapshot) {
+      if (this.#once.first(`group\0${group}`)) {
+        const groups = this.groups();
+        safeLog(
+          this.#options.logger,
+          "warn",
+          bindings,
+          `node "${request.node.id}" is in node group "${group}", which has no snapshot: its requests wait until one is set (groups with a snapshot: ${groups.length === 0 ? "none" : groups.slice(0, 10).join(", ") + (groups.length > 10 ? `, and ${groups.length - 10} more` : "")}; check the cache's nodeGroup option)`,
+        );
+      }
+      return;
+    }
+    if (request.wildcard || request.names.size === 0) return;
+    const entries = snapshot.resources[request.typeUrl]?.entries;
+    const missing: string[] = [];
+    for (const name of request.names) {
+      if (!entries || !Object.hasOwn(entries, name)) missing.push(name);
+      if (missing.length === 5) break;
+    }
+    if (missing.length > 0 && this.#once.first(`names\0${group}\0${request.typeUrl}\0${missing.join("\0")}`)) {
+      safeLog(
+        this.#options.logger,
+        "warn",
+        bindings,
+        `node "${request.node.id}" asks for ${request.typeUrl} names that snapshot "${snapshot.version}" of group "${group}" does not have: ${missing.map((n) => JSON.stringify(n)).join(", ")}; they are held until a snapshot has them`,
+      );
+    }
   }
 
   #place(node: Node, typeUrl: string): WatchPlace {

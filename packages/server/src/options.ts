@@ -1,6 +1,6 @@
 // The options of XdsServer: one object, all defaults in one frozen object,
 // validated at construction.
-import { type ConfigWatcher, NodeStatusTracker } from "@xdskit/cache";
+import { type ConfigWatcher, isLogger, NodeStatusTracker, stderrLogger, type XdsLogger } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResourceType } from "@xdskit/resources";
 import type { XdsServerCallbacks } from "./events.js";
@@ -72,6 +72,14 @@ export interface XdsServerOptions {
    * `groupOf(node)` when it has one, as SnapshotCache does; else by node id).
    */
   readonly status?: NodeStatusTracker | false;
+  /**
+   * Where the server logs (pino-compatible; pino works as it is): NACKs once
+   * with their detail, responses over the client's limit once, errors, and
+   * at debug level streams and ACKs; every line about a stream carries node
+   * id, stream id and type. Default: `stderrLogger` (warnings and errors to
+   * stderr, one line each); `silentLogger` for none.
+   */
+  readonly logger?: XdsLogger;
 }
 
 /** Options with every default filled in. */
@@ -94,6 +102,7 @@ export interface ResolvedXdsServerOptions {
   readonly callbacks: XdsServerCallbacks;
   /** As given; `undefined` means the server makes its own tracker. */
   readonly status: NodeStatusTracker | false | undefined;
+  readonly logger: XdsLogger;
 }
 
 const MiB = 1024 * 1024;
@@ -115,7 +124,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   firstRequestTimeoutMs: 30_000,
 });
 
-const KNOWN_OPTIONS = new Set([...Object.keys(DEFAULT_SERVER_OPTIONS), "cache", "types", "callbacks", "status"]);
+const KNOWN_OPTIONS = new Set([...Object.keys(DEFAULT_SERVER_OPTIONS), "cache", "types", "callbacks", "status", "logger"]);
 const CALLBACK_NAMES = new Set(["onStreamOpen", "onStreamClosed", "onRequest", "onResponse", "onAck", "onNack", "onFetch", "onError"]);
 
 function invalid(option: string, expected: string, got: unknown): XdskitError {
@@ -165,6 +174,9 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
   if (input.status !== undefined && input.status !== false && !(input.status instanceof NodeStatusTracker)) {
     throw invalid("status", "a NodeStatusTracker from @xdskit/cache, or false", input.status);
   }
+  if (input.logger !== undefined && !isLogger(input.logger)) {
+    throw invalid("logger", "a logger with debug, info, warn and error methods (pino works)", input.logger);
+  }
   const callbacks = input.callbacks ?? {};
   if (typeof callbacks !== "object" || callbacks === null) throw invalid("callbacks", "an object of hooks", callbacks);
   for (const [key, value] of Object.entries(callbacks)) {
@@ -181,6 +193,7 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
     cache,
     types,
     status: input.status,
+    logger: input.logger ?? stderrLogger,
     ordered: boolean(options, "ordered"),
     makeBeforeBreak: boolean(options, "makeBeforeBreak"),
     maxConcurrentStreams: integer(options, "maxConcurrentStreams", 0),

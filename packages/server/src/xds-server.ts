@@ -20,6 +20,7 @@ import { TokenBucket } from "./internal/rate-limiter.js";
 import { encodeSotw } from "./internal/response-encoding.js";
 import type { ServerCore, TrackedStream } from "./internal/server-core.js";
 import { GrpcCode, StreamFailure } from "./internal/stream-env.js";
+import { logServerEvents } from "./logging.js";
 import { type ResolvedXdsServerOptions, resolveServerOptions, type XdsServerOptions } from "./options.js";
 import { createRestListener, type RestListener } from "./rest.js";
 import { XDS_SERVICES, type XdsMethodSpec, type XdsServiceName } from "./services.js";
@@ -104,6 +105,7 @@ export class XdsServer {
     this.#ownsStatus = owned;
     this.#hub = new EventHub(tracker, this.options.callbacks);
     this.events = this.#hub.subject.asObservable();
+    logServerEvents(this.events, this.options.logger);
     this.#bucket = new TokenBucket(this.options.newStreamsPerSecond, this.options.newStreamBurst);
     this.#core = {
       options: this.options,
