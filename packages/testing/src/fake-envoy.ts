@@ -21,13 +21,22 @@ import type { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3
 import type { Secret } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/secret";
 import { checkListeners, checkRoutes } from "./internal/checks.js";
 import { defaultValidator } from "./internal/default-validator.js";
-import { dependentNames, edsNameOf } from "./internal/dependencies.js";
+import { dependentNames, edsNameOf, grpcDependentNames } from "./internal/dependencies.js";
 import { applyDelta, applySotw, type Candidate, TypeState } from "./internal/type-state.js";
 import { ADS_DELTA_PATH, ADS_SOTW_PATH } from "./internal/type-table.js";
-import { Waiters } from "./internal/waiter.js";
+import { type WaitDescription, Waiters } from "./internal/waiter.js";
 import { type AnyRequest, type AnyResponse, XdsStream } from "./internal/xds-stream.js";
 import { type FakeEnvoyOptions, type ResolvedFakeEnvoyOptions, resolveOptions } from "./options.js";
-import type { NackRule, ResourceProblem, ResponseRecord, RunningResource, StreamEnd, WaitOptions } from "./types.js";
+import type {
+  MessageOf,
+  NackRule,
+  NodeStatusSource,
+  ResourceProblem,
+  ResponseRecord,
+  RunningResource,
+  StreamEnd,
+  WaitOptions,
+} from "./types.js";
 
 /** google.rpc.Code INVALID_ARGUMENT: what Envoy puts in `error_detail.code` when it rejects config. */
 const INVALID_ARGUMENT = 3;
@@ -89,7 +98,7 @@ export class FakeEnvoy implements AsyncDisposable {
    * one) and creates the channel. Nothing is sent until {@link start}.
    */
   constructor(options: FakeEnvoyOptions) {
-    this.options = resolveOptions(options, defaultValidator());
+    this.options = resolveOptions(options, defaultValidator);
     for (const rule of this.options.nackRules) this.injectNack(rule);
     this.#client = new Client(this.options.address, this.options.credentials, this.options.channelOptions);
   }
@@ -112,7 +121,8 @@ export class FakeEnvoy implements AsyncDisposable {
 
   /**
    * Connects (waiting up to `timeoutMs` for the channel) and sends the first
-   * requests: a wildcard subscription for each of `options.types`, in order.
+   * requests: a wildcard subscription for each of `options.types`, in order;
+   * with `client: "grpc"`, a request for the listeners named in `targets`.
    *
    * @throws XdskitError `XDSKIT_WAIT_TIMEOUT` when the control plane cannot be reached in time.
    */
@@ -123,6 +133,7 @@ export class FakeEnvoy implements AsyncDisposable {
       state.wildcard = true;
       this.#sync(state);
     }
+    if (this.options.targets.length > 0) this.subscribe(TypeUrl.Listener, this.options.targets);
   }
 
   // ---- state ------------------------------------------------------------
@@ -308,22 +319,68 @@ export class FakeEnvoy implements AsyncDisposable {
     }).then(() => undefined);
   }
 
-  /** Waits until a resource runs (optionally in a given version); resolves with it. */
-  waitForResource<T = unknown>(
-    typeUrl: string,
+  /**
+   * Waits until a resource runs (optionally in a given version); resolves
+   * with its decoded message, typed by the type URL.
+   *
+   * @example const cluster = await envoy.waitForResource(TypeUrl.Cluster, "web"); // a Cluster
+   */
+  waitForResource<const U extends string>(
+    typeUrl: U,
     name: string,
     options: WaitOptions & { version?: string } = {},
-  ): Promise<RunningResource<T>> {
+  ): Promise<MessageOf<U>> {
     const what = `resource "${name}" of ${typeUrl}${options.version === undefined ? "" : ` in version "${options.version}"`}`;
     return this.#wait(
       what,
       () => {
-        const r = this.resources<T>(typeUrl).get(name);
+        const r = this.resources<MessageOf<U>>(typeUrl).get(name);
         return r && (options.version === undefined || r.version === options.version) ? r : undefined;
       },
       options,
       { typeUrl, resourceName: name },
-    );
+    ).then((r) => r.message);
+  }
+
+  /**
+   * Waits until the control plane's node status shows this FakeEnvoy's
+   * latest ACK of a type: the `lastAck` the status records for this node
+   * carries the nonce and version of the last response the FakeEnvoy accepted. Use it
+   * after a wait on the FakeEnvoy, before asserting on the control plane's
+   * status, instead of polling (the ACK is on the wire when the FakeEnvoy
+   * has the config; the server records it a moment later).
+   *
+   * @param status What records node status, e.g. `xds.status` of an XdsServer.
+   * @throws XdskitError `XDSKIT_WAIT_TIMEOUT` saying what the status shows for this node and type.
+   * @example
+   * await envoy.waitForResource(TypeUrl.Cluster, "web");
+   * await envoy.waitForStatusAck(xds.status!, TypeUrl.Cluster);
+   * xds.status!.nodeStatus("fake-envoy")?.types[TypeUrl.Cluster]?.lastAck; // recorded
+   */
+  waitForStatusAck(status: NodeStatusSource, typeUrl: string, options: WaitOptions = {}): Promise<void> {
+    const nodeId = this.options.node.id ?? "";
+    const lastAccepted = () => this.#history.findLast((r) => r.typeUrl === typeUrl && r.decision === "ack");
+    const shown = () => {
+      const ack = status.nodeStatus(nodeId)?.types[typeUrl]?.lastAck;
+      return ack ? `last ACK nonce "${ack.nonce}" version "${ack.version}"` : "no ACK";
+    };
+    const what = () => {
+      const record = lastAccepted();
+      const mine = record
+        ? `nonce "${record.nonce}" (version "${record.version}")`
+        : "a first ACK (the FakeEnvoy has accepted nothing yet)";
+      return `node status of "${nodeId}" for ${typeUrl} to record the ACK of ${mine}; it shows ${shown()}`;
+    };
+    return this.#wait(
+      what,
+      () => {
+        const record = lastAccepted();
+        const ack = status.nodeStatus(nodeId)?.types[typeUrl]?.lastAck;
+        return record !== undefined && ack?.nonce === record.nonce && ack.version === record.version;
+      },
+      options,
+      { typeUrl, nodeId },
+    ).then(() => undefined);
   }
 
   /** Waits until a resource is no longer running (removed, or never received). */
@@ -380,14 +437,15 @@ export class FakeEnvoy implements AsyncDisposable {
   }
 
   #wait<T>(
-    what: string,
+    what: WaitDescription,
     probe: () => T | undefined | null | false,
     options: WaitOptions,
-    context: { typeUrl?: string; resourceName?: string } = {},
+    context: { typeUrl?: string; resourceName?: string; nodeId?: string } = {},
   ): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     if (this.#closed) {
-      return Promise.reject(new XdskitError(ErrorCode.WAIT_TIMEOUT, `FakeEnvoy: closed before waiting for ${what}`, context));
+      const shown = typeof what === "function" ? what() : what;
+      return Promise.reject(new XdskitError(ErrorCode.WAIT_TIMEOUT, `FakeEnvoy: closed before waiting for ${shown}`, context));
     }
     return this.#waiters.wait(what, probe, timeoutMs, context);
   }
@@ -640,12 +698,21 @@ export class FakeEnvoy implements AsyncDisposable {
     } else {
       stream.write(DeltaDiscoveryRequest.fromPartial({ node: this.#node(stream), typeUrl, responseNonce: response.nonce, errorDetail }));
     }
-    if (!errorDetail && this.options.follow && (typeUrl === TypeUrl.Cluster || typeUrl === TypeUrl.Listener)) this.#follow();
+    if (!errorDetail && this.options.follow && this.#leadsToOthers(typeUrl)) this.#follow();
     this.#waiters.changed();
   }
 
+  /** Envoy follows clusters and listeners; a gRPC client also follows route configurations (their clusters). */
+  #leadsToOthers(typeUrl: string): boolean {
+    if (typeUrl === TypeUrl.Cluster || typeUrl === TypeUrl.Listener) return true;
+    return this.options.client === "grpc" && typeUrl === TypeUrl.RouteConfiguration;
+  }
+
   #follow(): void {
-    const deps = dependentNames(this.clusters.values(), this.listeners.values());
+    const deps =
+      this.options.client === "grpc"
+        ? grpcDependentNames(this.listeners.values(), this.routeConfigurations, this.clusters.values())
+        : dependentNames(this.clusters.values(), this.listeners.values());
     for (const [typeUrl, names] of deps) {
       const existing = this.#states.get(typeUrl);
       if (!existing && names.size === 0) continue;

@@ -1,4 +1,5 @@
 // Type tests: what FakeEnvoy's API infers is part of its API.
+import { TypeUrl } from "@xdskit/envoy-api";
 import type { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import type { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
 import { describe, expectTypeOf, it } from "vitest";
@@ -14,9 +15,14 @@ describe("FakeEnvoy types", () => {
     // waitFor resolves with what the probe returns, minus the falsy "not yet" values.
     const waitForListener = (envoy: FakeEnvoy) => envoy.waitFor((e) => e.listeners.get("ingress"));
     expectTypeOf(waitForListener).returns.toEqualTypeOf<Promise<Listener>>();
-    // waitForResource and resources take the message type.
-    const cluster = (envoy: FakeEnvoy) => envoy.waitForResource<Cluster>("t", "a");
-    expectTypeOf(cluster).returns.toEqualTypeOf<Promise<RunningResource<Cluster>>>();
+    // waitForResource resolves with the message its type URL names; resources take the message type.
+    const cluster = (envoy: FakeEnvoy) => envoy.waitForResource(TypeUrl.Cluster, "a");
+    expectTypeOf(cluster).returns.toEqualTypeOf<Promise<Cluster>>();
+    const listener = (envoy: FakeEnvoy) => envoy.waitForResource(TypeUrl.Listener, "a");
+    expectTypeOf(listener).returns.toEqualTypeOf<Promise<Listener>>();
+    const unknownType = (envoy: FakeEnvoy) => envoy.waitForResource("type.googleapis.com/some.Other", "a");
+    expectTypeOf(unknownType).returns.toEqualTypeOf<Promise<unknown>>();
+    expectTypeOf<ReturnType<FakeEnvoy["resources"]>>().toEqualTypeOf<ReadonlyMap<string, RunningResource<unknown>>>();
     expectTypeOf<FakeEnvoy>().toHaveProperty(Symbol.asyncDispose);
   });
 });

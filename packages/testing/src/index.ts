@@ -4,8 +4,12 @@ export { FakeEnvoy } from "./fake-envoy.js";
 export type { FakeEnvoyOptions, ResolvedFakeEnvoyOptions } from "./options.js";
 export { FAKE_ENVOY_DEFAULTS } from "./options.js";
 export type {
+  FakeEnvoyClient,
   FakeEnvoyProtocol,
+  MessageOf,
   NackRule,
+  NodeStatusSource,
+  ResourceMessages,
   ResourceProblem,
   ResourceValidator,
   ResponseDecision,

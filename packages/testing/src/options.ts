@@ -1,13 +1,27 @@
 import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
 import { type DeepPartial, ErrorCode, TypeUrl, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
-import type { FakeEnvoyProtocol, NackRule, ResourceValidator } from "./types.js";
+import type { FakeEnvoyClient, FakeEnvoyProtocol, NackRule, ResourceValidator } from "./types.js";
 
 /** What `new FakeEnvoy(options)` takes. Only `address` is required. */
 export interface FakeEnvoyOptions {
   /** The control plane to dial, `host:port` (e.g. `127.0.0.1:18000`). Required. */
   readonly address: string;
-  /** `"sotw"` (state of the world) or `"delta"` (incremental). Default `"sotw"`. */
+  /**
+   * The client to play: `"envoy"` (a proxy) or `"grpc"` (a proxyless gRPC
+   * client: it subscribes to the listeners named in `targets` only, then the
+   * route configurations they name, the clusters those routes send traffic to,
+   * and their endpoints; it speaks SotW over ADS, validates with the gRPC
+   * profile of @xdskit/resources and sends a gRPC node). Default `"envoy"`.
+   */
+  readonly client?: FakeEnvoyClient;
+  /**
+   * With `client: "grpc"`: the listener names the client asks for, one per
+   * `xds:///name` target it dials (e.g. `["greeter"]`). Required there, and
+   * not allowed with `client: "envoy"`.
+   */
+  readonly targets?: readonly string[];
+  /** `"sotw"` (state of the world) or `"delta"` (incremental). Default `"sotw"`; `client: "grpc"` takes only `"sotw"`. */
   readonly protocol?: FakeEnvoyProtocol;
   /** One ADS stream for every type (`true`) or one stream per type on the per-type services (`false`). Default `true`. */
   readonly ads?: boolean;
@@ -46,7 +60,12 @@ export interface FakeEnvoyOptions {
   readonly checkReferences?: boolean;
   /** Rules that NACK matching resources whatever their content (see `injectNack`). Default `[]`. */
   readonly nackRules?: readonly NackRule[];
-  /** Default timeout of the `waitFor...` methods, in milliseconds. Default `5000`. */
+  /**
+   * Default timeout of the `waitFor...` methods and of connecting, in
+   * milliseconds. Default `4000`: below vitest's and Jest's default test
+   * timeout (5 s), so a wait that fails reports what it waited for and what
+   * the FakeEnvoy has instead of the runner's bare "Test timed out".
+   */
   readonly timeoutMs?: number;
   /** Send the node on every request instead of only the first of each stream. Default `false` (the stricter test). */
   readonly nodeOnEveryRequest?: boolean;
@@ -66,13 +85,23 @@ export const FAKE_ENVOY_DEFAULTS = Object.freeze({
   wildcard: "legacy" as "legacy" | "explicit",
   checkReferences: true,
   nackRules: Object.freeze([] as NackRule[]),
-  timeoutMs: 5000,
+  timeoutMs: 4000,
   nodeOnEveryRequest: false,
+  client: "envoy" as FakeEnvoyClient,
+  /** The node a `client: "grpc"` FakeEnvoy sends unless `node` says otherwise: what @grpc/grpc-js-xds sends. */
+  grpcNode: Object.freeze({
+    id: "fake-grpc-client",
+    cluster: "fake-grpc-client",
+    userAgentName: "gRPC Node Pure JS",
+    clientFeatures: Object.freeze(["envoy.lb.does_not_support_overprovisioning", "xds.config.resource-in-sotw"]),
+  }),
 });
 
 /** Options after defaults are applied, as `FakeEnvoy.options` returns them. */
 export interface ResolvedFakeEnvoyOptions {
   readonly address: string;
+  readonly client: FakeEnvoyClient;
+  readonly targets: readonly string[];
   readonly protocol: FakeEnvoyProtocol;
   readonly ads: boolean;
   readonly node: DeepPartial<Node>;
@@ -95,6 +124,8 @@ function invalid(option: string, expected: string, got: unknown): XdskitError {
 
 const KNOWN = new Set([
   "address",
+  "client",
+  "targets",
   "protocol",
   "ads",
   "node",
@@ -117,8 +148,11 @@ function boolOption(options: FakeEnvoyOptions, key: "ads" | "follow" | "checkRef
   return value;
 }
 
-/** Applies defaults and validates, naming the option at fault. */
-export function resolveOptions(options: FakeEnvoyOptions, defaultValidator: ResourceValidator | null): ResolvedFakeEnvoyOptions {
+/** Applies defaults and validates, naming the option at fault. `defaultValidator` is per client. */
+export function resolveOptions(
+  options: FakeEnvoyOptions,
+  defaultValidator: (client: FakeEnvoyClient) => ResourceValidator | null,
+): ResolvedFakeEnvoyOptions {
   if (typeof options !== "object" || options === null) throw invalid("options", "an object with at least `address`", options);
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw invalid(key, `one of the known options (${[...KNOWN].join(", ")})`, "an unknown option");
@@ -126,11 +160,24 @@ export function resolveOptions(options: FakeEnvoyOptions, defaultValidator: Reso
   if (typeof options.address !== "string" || !/^.+:\d+$/.test(options.address)) {
     throw invalid("address", 'a "host:port" string such as "127.0.0.1:18000"', options.address);
   }
+  const client = options.client ?? FAKE_ENVOY_DEFAULTS.client;
+  if (client !== "envoy" && client !== "grpc") throw invalid("client", '"envoy" or "grpc"', client);
+  const grpc = client === "grpc";
+  const targets = options.targets ?? [];
+  if (!Array.isArray(targets) || targets.some((t) => typeof t !== "string" || t === "")) {
+    throw invalid("targets", 'an array of listener names such as ["greeter"]', targets);
+  }
+  if (grpc && targets.length === 0) {
+    throw invalid("targets", 'a non-empty array of listener names with client "grpc" (the xds:/// targets it dials)', targets);
+  }
+  if (!grpc && targets.length > 0) throw invalid("targets", 'unset with client "envoy" (Envoy subscribes to every listener)', targets);
   const protocol = options.protocol ?? FAKE_ENVOY_DEFAULTS.protocol;
   if (protocol !== "sotw" && protocol !== "delta") throw invalid("protocol", '"sotw" or "delta"', protocol);
+  if (grpc && protocol !== "sotw") throw invalid("protocol", '"sotw" with client "grpc" (gRPC clients speak SotW only)', protocol);
+  if (grpc && options.ads === false) throw invalid("ads", 'true with client "grpc" (gRPC clients use ADS only)', options.ads);
   const wildcard = options.wildcard ?? FAKE_ENVOY_DEFAULTS.wildcard;
   if (wildcard !== "legacy" && wildcard !== "explicit") throw invalid("wildcard", '"legacy" or "explicit"', wildcard);
-  const types = options.types ?? FAKE_ENVOY_DEFAULTS.types;
+  const types = options.types ?? (grpc ? [] : FAKE_ENVOY_DEFAULTS.types);
   if (!Array.isArray(types) || types.some((t) => typeof t !== "string" || !t.includes("/"))) {
     throw invalid("types", "an array of type URLs such as TypeUrl.Cluster", types);
   }
@@ -148,13 +195,17 @@ export function resolveOptions(options: FakeEnvoyOptions, defaultValidator: Reso
   }
   return Object.freeze({
     address: options.address,
+    client,
+    targets: Object.freeze([...targets]),
     protocol,
     ads: boolOption(options, "ads"),
-    node: { ...FAKE_ENVOY_DEFAULTS.node, ...options.node },
+    node: grpc
+      ? { ...FAKE_ENVOY_DEFAULTS.grpcNode, clientFeatures: [...FAKE_ENVOY_DEFAULTS.grpcNode.clientFeatures], ...options.node }
+      : { ...FAKE_ENVOY_DEFAULTS.node, ...options.node },
     types: Object.freeze([...types]),
     follow: boolOption(options, "follow"),
     wildcard,
-    validator: options.validator === undefined ? defaultValidator : options.validator,
+    validator: options.validator === undefined ? defaultValidator(client) : options.validator,
     checkReferences: boolOption(options, "checkReferences"),
     nackRules: Object.freeze([...nackRules]),
     timeoutMs,

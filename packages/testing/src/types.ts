@@ -1,8 +1,21 @@
-import type { DeltaDiscoveryResponse, DiscoveryResponse } from "@xdskit/envoy-api";
+import { type DeltaDiscoveryResponse, type DiscoveryResponse, TypeUrl } from "@xdskit/envoy-api";
+import type { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
+import type { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
+import type { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
+import type { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
+import type { Secret } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/secret";
 import type { Any } from "@xdskit/envoy-api/google/protobuf/any";
 
 /** Which variant of the xDS protocol a FakeEnvoy speaks. */
 export type FakeEnvoyProtocol = "sotw" | "delta";
+
+/**
+ * Which client a FakeEnvoy plays. `"envoy"`: a proxy (CDS and LDS wildcards,
+ * then what they name). `"grpc"`: a proxyless gRPC client (LDS for its
+ * targets only, then RDS, the clusters the routes name, then EDS), SotW over
+ * ADS as gRPC speaks it.
+ */
+export type FakeEnvoyClient = "envoy" | "grpc";
 
 /**
  * One resource a FakeEnvoy is running: accepted from the control plane and
@@ -97,4 +110,33 @@ export interface StreamEnd {
   readonly code: number;
   readonly details: string;
   readonly at: number;
+}
+
+/**
+ * The decoded message of each xDS resource type FakeEnvoy follows, by type
+ * URL: what the typed waits and accessors resolve with.
+ */
+export interface ResourceMessages {
+  readonly [TypeUrl.Listener]: Listener;
+  readonly [TypeUrl.RouteConfiguration]: RouteConfiguration;
+  readonly [TypeUrl.Cluster]: Cluster;
+  readonly [TypeUrl.ClusterLoadAssignment]: ClusterLoadAssignment;
+  readonly [TypeUrl.Secret]: Secret;
+}
+
+/**
+ * The message type of a type URL: `MessageOf<typeof TypeUrl.Cluster>` is
+ * `Cluster`; a type URL FakeEnvoy does not know gives `unknown`.
+ */
+export type MessageOf<U extends string> = U extends keyof ResourceMessages ? ResourceMessages[U] : unknown;
+
+/**
+ * What {@link FakeEnvoy.waitForStatusAck} reads: anything with a
+ * `nodeStatus(nodeId)` method, such as `xds.status` (a `NodeStatusTracker`
+ * from @xdskit/cache). Structural, so @xdskit/testing does not depend on a cache.
+ */
+export interface NodeStatusSource {
+  nodeStatus(
+    nodeId: string,
+  ): { readonly types: Readonly<Record<string, { readonly lastAck?: { readonly version: string; readonly nonce: string } }>> } | undefined;
 }

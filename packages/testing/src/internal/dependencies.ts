@@ -114,3 +114,38 @@ export function clustersNamedBy(config: RouteConfiguration): { path: string; clu
   });
   return found;
 }
+
+/**
+ * The names a proxyless gRPC client subscribes to per type, given what it
+ * runs (gRFC A27): the route configuration each listener's api_listener names
+ * over RDS; the clusters its routes send traffic to (from RDS, or from a
+ * route configuration inline in the listener); the endpoints of those of its
+ * clusters that are EDS clusters. Nothing is a wildcard.
+ */
+export function grpcDependentNames(
+  listeners: Iterable<Listener>,
+  routeConfigurations: ReadonlyMap<string, RouteConfiguration>,
+  clusters: Iterable<Cluster>,
+): Map<string, Set<string>> {
+  const rds = new Set<string>();
+  const cds = new Set<string>();
+  const eds = new Set<string>();
+  for (const listener of listeners) {
+    for (const { where, hcm } of connectionManagersOf(listener)) {
+      if (where !== "api_listener") continue;
+      const name = hcm.rds?.routeConfigName;
+      if (name) rds.add(name);
+      const config = name ? routeConfigurations.get(name) : hcm.routeConfig;
+      for (const { cluster } of config ? clustersNamedBy(config) : []) cds.add(cluster);
+    }
+  }
+  for (const cluster of clusters) {
+    const name = cds.has(cluster.name) ? edsNameOf(cluster) : undefined;
+    if (name !== undefined) eds.add(name);
+  }
+  return new Map([
+    [TypeUrl.RouteConfiguration, rds],
+    [TypeUrl.Cluster, cds],
+    [TypeUrl.ClusterLoadAssignment, eds],
+  ]);
+}

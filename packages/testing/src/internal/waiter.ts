@@ -6,8 +6,15 @@ import { ErrorCode, XdskitError, type XdskitErrorContext } from "@xdskit/envoy-a
 /** How often a pending wait is re-checked besides on every change, in milliseconds. */
 const POLL_MS = 10;
 
+/** What a wait waits for; a function when it should say what it sees at the moment it fails. */
+export type WaitDescription = string | (() => string);
+
+function describeWait(description: WaitDescription): string {
+  return typeof description === "function" ? description() : description;
+}
+
 interface Pending {
-  readonly description: string;
+  readonly description: WaitDescription;
   check(): boolean;
   fail(error: XdskitError): void;
 }
@@ -24,7 +31,12 @@ export class Waiters {
    * Resolves with the first truthy value of `probe`, checked now and after
    * every `changed()`. A throwing probe rejects the wait.
    */
-  wait<T>(description: string, probe: () => T | undefined | null | false, timeoutMs: number, context: XdskitErrorContext = {}): Promise<T> {
+  wait<T>(
+    description: WaitDescription,
+    probe: () => T | undefined | null | false,
+    timeoutMs: number,
+    context: XdskitErrorContext = {},
+  ): Promise<T> {
     const site = new Error();
     const fail = (message: string): XdskitError => {
       const error = new XdskitError(ErrorCode.WAIT_TIMEOUT, message, context);
@@ -66,7 +78,9 @@ export class Waiters {
       // Probes may look at state outside the FakeEnvoy (a server's records): poll too.
       poll = setInterval(() => pending.check(), POLL_MS);
       timer = setTimeout(() => {
-        pending.fail(fail(`FakeEnvoy: timed out after ${timeoutMs} ms waiting for ${description}. It has: ${this.#describe()}`));
+        pending.fail(
+          fail(`FakeEnvoy: timed out after ${timeoutMs} ms waiting for ${describeWait(description)}. It has: ${this.#describe()}`),
+        );
       }, timeoutMs);
     });
   }
@@ -79,7 +93,7 @@ export class Waiters {
   /** Fails every pending wait (the FakeEnvoy was closed). */
   closeAll(): void {
     for (const pending of [...this.#pending]) {
-      const message = `FakeEnvoy: closed while waiting for ${pending.description}. It has: ${this.#describe()}`;
+      const message = `FakeEnvoy: closed while waiting for ${describeWait(pending.description)}. It has: ${this.#describe()}`;
       pending.fail(new XdskitError(ErrorCode.WAIT_TIMEOUT, message));
     }
   }
