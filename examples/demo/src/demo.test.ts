@@ -3,7 +3,14 @@ import { runDemo } from "./demo.js";
 
 describe("the xdskit tour", () => {
   it("steers a real gRPC xDS client: first config, canary, refused update, NACK with traffic still flowing", async () => {
-    const result = await runDemo(() => {});
+    const lines: string[] = [];
+    const result = await runDemo((line) => lines.push(line));
+    const output = lines.join("\n");
+    // Traffic is shown as shares beside their targets, and jargon is explained in plain words.
+    expect(output).toMatch(/20 RPCs -> greeter-v1 20 \(100\.0%, target 100%\), greeter-v2 0 \(0\.0%, target 0%\)/);
+    expect(output).toMatch(/200 RPCs -> greeter-v1 \d+ \(\d+\.\d%, target 90%\), greeter-v2 \d+ \(\d+\.\d%, target 10%\)/);
+    expect(output).toMatch(/gRPC profile \(what gRPC clients reject beyond Envoy's rules\): 0 problems/);
+    expect(output).toMatch(/keeps running the last version it accepted of each rejected/);
     expect(result.firstRound).toEqual({ "greeter-v1": 20 });
     // 200 RPCs at 10%: Binomial(200, 0.1) has mean 20 and standard deviation
     // 4.2; 5..40 is beyond 3.5 standard deviations on both sides.

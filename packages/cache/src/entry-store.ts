@@ -1,4 +1,4 @@
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, messageSchema, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api";
 import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
 import { hashBytes } from "./internal/digest.js";
 import { isResourceEntry } from "./internal/entry-guard.js";
@@ -178,7 +178,7 @@ export class EntryStore {
         if (cause instanceof XdskitError) throw cause;
         throw new XdskitError(
           ErrorCode.INVALID_RESOURCE,
-          `resource "${name}" cannot be encoded as ${typeUrl}: ${(cause as Error).message}`,
+          misplacedMessage(typeUrl, name, resource) ?? `resource "${name}" cannot be encoded as ${typeUrl}: ${(cause as Error).message}`,
           { typeUrl, resourceName: name, cause },
         );
       }
@@ -233,4 +233,29 @@ export class EntryStore {
     this.#registry.register(entry, key);
     return entry;
   }
+}
+
+/** The ts-proto property names of a type URL's message, or undefined for a type without a schema. */
+function fieldsOf(typeUrl: string): Set<string> | undefined {
+  const schema = messageSchema(typeNameOf(typeUrl));
+  return schema ? new Set(schema.f.map((f) => f.k)) : undefined;
+}
+
+/**
+ * Says so when a message that failed to encode is of another type than the
+ * one it was filed under (a Cluster under `TypeUrl.Listener`): it has
+ * properties the type lacks, and they all belong to a built-in resource type.
+ * Undefined when that is not the explanation.
+ */
+function misplacedMessage(typeUrl: string, name: string, resource: object): string | undefined {
+  const fields = fieldsOf(typeUrl);
+  if (!fields) return undefined;
+  const keys = Object.keys(resource).filter((k) => k !== "$type");
+  const foreign = keys.filter((k) => !fields.has(k));
+  if (foreign.length === 0) return undefined;
+  const shown = foreign.slice(0, 3).join(", ") + (foreign.length > 3 ? ", ..." : "");
+  const message = typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
+  const owner = Object.entries(TypeUrl).find(([, url]) => url !== typeUrl && keys.every((k) => fieldsOf(url)?.has(k)));
+  const hint = owner ? `; it looks like a ${owner[0]}: file it under TypeUrl.${owner[0]}` : "";
+  return `resource "${name}" is not a ${message} (filed under ${typeUrl}): it has fields a ${message} does not (${shown})${hint}`;
 }

@@ -61,13 +61,20 @@ export class InvalidSnapshotError extends XdskitError {
   constructor(message: string, violations: readonly SnapshotViolation[], context: { nodeId?: string } = {}) {
     const list = violations
       .slice(0, 20)
-      .map((v) => `\n  - ${v.typeUrl ?? ""}${v.name ? ` "${v.name}"` : ""}${v.path ? ` at ${v.path}` : ""}: ${v.message}`)
+      .map((v) => `\n  - ${describeViolation(v)}`)
       .join("");
     const more = violations.length > 20 ? `\n  ... and ${violations.length - 20} more (see .violations)` : "";
     super(ErrorCode.INVALID_SNAPSHOT, `${message}${list}${more}`, context);
     this.name = "InvalidSnapshotError";
     this.violations = Object.freeze([...violations]);
   }
+}
+
+/** One violation on one line: where (type URL, name, path — whichever are known), then what. */
+function describeViolation(v: SnapshotViolation): string {
+  const where = [v.typeUrl, v.name === undefined ? undefined : `"${v.name}"`].filter(Boolean).join(" ");
+  if (!where) return v.path ? `${v.path}: ${v.message}` : v.message;
+  return `${where}${v.path ? ` at ${v.path}` : ""}: ${v.message}`;
 }
 
 const built = new WeakSet<Snapshot>();
@@ -120,11 +127,19 @@ export function viewOf(typeUrl: string, resources: TypeResources): ResourceSetVi
 }
 
 function checkVersion(version: unknown, where: string): void {
-  if (typeof version !== "string" || version === "") {
+  if (version === "") {
     throw new InvalidSnapshotError(
-      `${where}: the snapshot version must be a non-empty string; got ${typeof version === "string" ? '""' : typeof version} (a fresh client also sends an empty version, so a snapshot versioned "" would never be sent)`,
-      [{ message: "empty snapshot version" }],
+      `${where}: the snapshot version must be a non-empty string; got "" (a fresh client also sends an empty version, so a snapshot versioned "" would never be sent)`,
+      [{ path: "version", message: 'expected a non-empty string, got ""' }],
     );
+  }
+  if (typeof version !== "string") {
+    const got = version === null ? "null" : typeof version === "object" ? "an object" : `${typeof version} ${String(version)}`;
+    const fix =
+      typeof version === "number" || typeof version === "bigint" ? `: write version: "${String(version)}"` : ' such as "1" or "release-42"';
+    throw new InvalidSnapshotError(`${where}: the snapshot version must be a string; got ${got}${fix}`, [
+      { path: "version", message: `expected a non-empty string, got ${got}` },
+    ]);
   }
 }
 

@@ -33,3 +33,11 @@ it("README: the thirty-second example type-checks", () => {
   expect(result.stdout + result.stderr).toBe("");
   expect(result.status).toBe(0);
 });
+
+it("README and docs never bind with a callback that ignores the error (a port in use would go unnoticed)", () => {
+  const ignoring = /bindAsync\([^;]*?\(\)\s*=>\s*\{\s*\}\s*\)/;
+  for (const file of ["README.md", "docs/server.md", "docs/getting-started.md", "docs/status.md", "docs/testing.md"]) {
+    const text = readFileSync(join(here, "../../..", file), "utf8");
+    expect(ignoring.test(text), `${file} ignores a bindAsync error`).toBe(false);
+  }
+});

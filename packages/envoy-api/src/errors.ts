@@ -13,6 +13,8 @@ export const ErrorCode = Object.freeze({
   DECODE_FAILED: "XDSKIT_DECODE_FAILED",
   /** JSON or YAML input does not fit the message (unknown field, wrong type); `path` names where. */
   INVALID_JSON: "XDSKIT_INVALID_JSON",
+  /** YAML input is not valid YAML, or does not fit the message (as for JSON); `path` names where. */
+  INVALID_YAML: "XDSKIT_INVALID_YAML",
   /** A message could not be written as JSON (e.g. an Any of an unknown type). */
   JSON_ENCODE_FAILED: "XDSKIT_JSON_ENCODE_FAILED",
   /** A resource fails validation; `violations` lists every problem. */

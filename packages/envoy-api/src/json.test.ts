@@ -279,13 +279,17 @@ describe("fromJson errors", () => {
 
   it("names a bad duration deep in a bootstrap", () => {
     const e = caught(() => fromJson(Bootstrap, { staticResources: { clusters: [{ name: "a", connectTimeout: 5 }] } }));
-    expect(e.message).toBe('$.staticResources.clusters[0].connectTimeout: expected a duration string like "1.5s", got 5');
+    expect(e.message).toBe(
+      '$.staticResources.clusters[0].connectTimeout: expected a duration string like "1.5s" (a number has no unit: write "5s" for 5 seconds), got 5',
+    );
     expect(e.path).toBe("$.staticResources.clusters[0].connectTimeout");
   });
 
   it("names a bad duration", () => {
     const e = caught(() => fromJson(Cluster, { connectTimeout: 5 }));
-    expect(e.message).toBe('$.connectTimeout: expected a duration string like "1.5s", got 5');
+    expect(e.message).toBe(
+      '$.connectTimeout: expected a duration string like "1.5s" (a number has no unit: write "5s" for 5 seconds), got 5',
+    );
     expect(caught(() => fromJson(Cluster, { connectTimeout: "5" })).message).toBe(
       '$.connectTimeout: expected a duration string like "1.5s", got "5"',
     );

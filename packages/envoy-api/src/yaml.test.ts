@@ -5,7 +5,7 @@ import { Bootstrap } from "./gen/envoy/config/bootstrap/v3/bootstrap.js";
 import { Cluster } from "./gen/envoy/config/cluster/v3/cluster.js";
 import { HttpConnectionManager } from "./gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js";
 import { UpstreamTlsContext } from "./gen/envoy/extensions/transport_sockets/tls/v3/tls.js";
-import { toJson } from "./json.js";
+import { fromJson, toJson } from "./json.js";
 import { unpack } from "./registry.js";
 import { fromYaml, toYaml } from "./yaml.js";
 
@@ -199,8 +199,8 @@ staticResources:
     expect(b?.type).toBe(a?.type);
   });
 
-  it("reports a bad merge key as XDSKIT_INVALID_JSON", () => {
-    expect(() => fromYaml(Cluster, "name: x\n<<: 5\n")).toThrow(XdskitError);
+  it("reports a bad merge key as XDSKIT_INVALID_YAML", () => {
+    expect(() => fromYaml(Cluster, "name: x\n<<: 5\n")).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_YAML }));
   });
 
   it("names the path of a bad value in a nested Any", () => {
@@ -210,7 +210,7 @@ staticResources:
       expect.unreachable();
     } catch (e) {
       expect(XdskitError.is(e)).toBe(true);
-      expect((e as XdskitError).code).toBe(ErrorCode.INVALID_JSON);
+      expect((e as XdskitError).code).toBe(ErrorCode.INVALID_YAML);
       expect((e as XdskitError).path).toBe(
         "$.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route.retry_policy.per_try_timeout",
       );
@@ -238,8 +238,26 @@ static_resources:
     expect(bootstrap.node?.metadata).toEqual({ big: 12, ratio: 0.5 });
   });
 
-  it("reports YAML syntax errors with their line", () => {
+  it("reports YAML syntax errors with their line, as XDSKIT_INVALID_YAML", () => {
     expect(() => fromYaml(Cluster, "name: [unclosed\n")).toThrow(/not valid YAML: .*line/);
+    expect(() => fromYaml(Cluster, "name: [unclosed\n")).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_YAML, path: "$" }));
+  });
+
+  it("says a duration needs its unit when YAML gives a bare number, without a BigInt's `n`", () => {
+    const read = () => fromYaml(Cluster, "name: a\nconnect_timeout: 5\n");
+    expect(read).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.INVALID_YAML,
+        path: "$.connect_timeout",
+        message: '$.connect_timeout: expected a duration string like "1.5s" (a number has no unit: write "5s" for 5 seconds), got 5',
+      }),
+    );
+    // The same rule in JSON, under JSON's code.
+    expect(() => fromJson(Cluster, { name: "a", connectTimeout: 5 })).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_JSON, path: "$.connectTimeout" }),
+    );
+    // Any other integer shows as written, never as 5n.
+    expect(() => fromYaml(Cluster, "name: 7\n")).toThrow(/got 7$/);
   });
 });
 

@@ -22,9 +22,9 @@ const READ_DEFAULTS = Object.freeze({ ignoreUnknownFields: JSON_DEFAULTS.ignoreU
  * names both work. Use it to load an Envoy bootstrap or resources kept as
  * YAML files.
  *
- * @throws XdskitError `XDSKIT_INVALID_JSON`: for YAML syntax errors (with line
+ * @throws XdskitError `XDSKIT_INVALID_YAML`: for YAML syntax errors (with line
  *   and column in the message, path `$`) and for everything {@link fromJson}
- *   rejects (with the path of the offending value).
+ *   rejects (with the path of the offending value, and the same message).
  *
  * @example
  * const bootstrap = fromYaml(Bootstrap, `
@@ -41,15 +41,25 @@ export function fromYaml<T>(type: MessageType<T>, text: string, options?: FromJs
   const doc = parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true, intAsBigInt: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0] as Error;
-    throw new XdskitError(ErrorCode.INVALID_JSON, `$: not valid YAML: ${first.message}`, { path: "$", cause: first });
+    throw new XdskitError(ErrorCode.INVALID_YAML, `$: not valid YAML: ${first.message}`, { path: "$", cause: first });
   }
   let json: unknown;
   try {
     json = doc.toJS({ maxAliasCount: 1000 }) ?? {};
   } catch (cause) {
-    throw new XdskitError(ErrorCode.INVALID_JSON, `$: not valid YAML: ${(cause as Error).message}`, { path: "$", cause });
+    throw new XdskitError(ErrorCode.INVALID_YAML, `$: not valid YAML: ${(cause as Error).message}`, { path: "$", cause });
   }
-  return messageFromJson(fullNameOf(type), json, ctx, "$") as T;
+  try {
+    return messageFromJson(fullNameOf(type), json, ctx, "$") as T;
+  } catch (error) {
+    // The value rules are JSON's; the input was YAML, so say so in the code.
+    if (!XdskitError.is(error) || error.code !== ErrorCode.INVALID_JSON) throw error;
+    throw new XdskitError(ErrorCode.INVALID_YAML, error.message, {
+      ...(error.path === undefined ? {} : { path: error.path }),
+      ...(error.typeUrl === undefined ? {} : { typeUrl: error.typeUrl }),
+      cause: error,
+    });
+  }
 }
 
 /**

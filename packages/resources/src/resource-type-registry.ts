@@ -1,4 +1,4 @@
-import { ErrorCode, hasMessageType, messageSchema, messageTypeOf, typeNameOf, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, hasMessageType, messageSchema, messageTypeOf, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api";
 import { defineResourceType, type ResourceType } from "./resource-type.js";
 import { ResourceTypes } from "./resource-types.js";
 
@@ -55,7 +55,50 @@ export function resourceTypeOf(typeUrl: string): ResourceType {
   }
   throw new XdskitError(
     ErrorCode.UNKNOWN_TYPE,
-    `resourceTypeOf: no resource type for "${String(typeUrl)}": it is neither registered with registerResourceType() nor a known message type`,
+    `resourceTypeOf: no resource type for "${String(typeUrl)}": it is neither registered with registerResourceType() nor a known message type${typeUrlHint(String(typeUrl))}`,
     { typeUrl: String(typeUrl) },
   );
+}
+
+/** How a type URL is written in code: `TypeUrl.Cluster` for the built-in ones, else the URL quoted. */
+function spelled(typeUrl: string): string {
+  const key = Object.entries(TypeUrl).find(([, url]) => url === typeUrl)?.[0];
+  return key ? `TypeUrl.${key}` : JSON.stringify(typeUrl);
+}
+
+/** The xDS service abbreviations people write for a type. */
+const ABBREVIATIONS: Readonly<Record<string, string>> = {
+  lds: TypeUrl.Listener,
+  rds: TypeUrl.RouteConfiguration,
+  srds: TypeUrl.ScopedRouteConfiguration,
+  vhds: TypeUrl.VirtualHost,
+  cds: TypeUrl.Cluster,
+  eds: TypeUrl.ClusterLoadAssignment,
+  leds: TypeUrl.LbEndpoint,
+  sds: TypeUrl.Secret,
+  rtds: TypeUrl.Runtime,
+  ecds: TypeUrl.TypedExtensionConfig,
+};
+
+/** Lower case without separators, so `"Route-Configuration"` and `"route_configuration"` compare equal. */
+function squash(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+/**
+ * A did-you-mean for something that is not a type URL: a short name such as
+ * `"clusters"`, an abbreviation such as `"CDS"`, a message name such as
+ * `"Cluster"`, or anything else without the `type.googleapis.com/` prefix.
+ */
+function typeUrlHint(given: string): string {
+  if (given.includes("/")) return "";
+  const wanted = squash(given);
+  let match: string | undefined = ABBREVIATIONS[wanted];
+  for (const type of registry.values()) {
+    if (match) break;
+    const message = type.typeUrl.slice(type.typeUrl.lastIndexOf(".") + 1);
+    if ([type.shortName, type.noun, message, `${message}s`].some((n) => squash(n) === wanted)) match = type.typeUrl;
+  }
+  if (match) return ` (a type URL was expected: did you mean ${spelled(match)}, i.e. "${match}"?)`;
+  return ` (a type URL was expected, such as TypeUrl.Cluster, i.e. "${TypeUrl.Cluster}")`;
 }

@@ -30,7 +30,8 @@ export function describeJson(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
-  const text = typeof value === "bigint" ? `${value}n` : (JSON.stringify(value) ?? String(value));
+  // A bigint is a YAML integer read exactly: show it as written, without JavaScript's `n`.
+  const text = typeof value === "bigint" ? String(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -57,6 +57,10 @@ const duration: WellKnownType = {
   },
   messageFromJson(json, path) {
     const match = typeof json === "string" ? /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(json) : null;
+    if (!match && (typeof json === "number" || typeof json === "bigint")) {
+      // YAML and JSON numbers have no unit; Envoy's config format wants one.
+      throw expected(path, `a duration string like "1.5s" (a number has no unit: write "${json}s" for ${json} seconds)`, json);
+    }
     if (!match) throw expected(path, 'a duration string like "1.5s"', json);
     const seconds = BigInt(match[2] as string);
     if (seconds > MAX_SECONDS) throw invalidJson(path, `duration ${json} is out of range (at most ${MAX_SECONDS}s)`);
