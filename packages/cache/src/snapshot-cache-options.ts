@@ -60,6 +60,16 @@ export interface SnapshotCacheOptions {
    * stderr, one line each); `silentLogger` for none.
    */
   readonly logger?: XdsLogger;
+  /**
+   * Coalesces a group's snapshot changes: watches are woken once no change
+   * came for `windowMs`, or `maxDelayMs` after the first change held back
+   * (default: 10 × `windowMs`), so a burst of updates makes one push per
+   * stream with the last state. Until then watches and fetches are answered
+   * from the last snapshot released (`getSnapshot` returns the newest). A
+   * group's first snapshot is served at once. Default: none (every change is
+   * served and wakes watches at once, as tests expect).
+   */
+  readonly debounce?: { readonly windowMs: number; readonly maxDelayMs?: number };
 }
 
 /** The defaults of {@link SnapshotCacheOptions}. */
@@ -72,7 +82,8 @@ export const SNAPSHOT_CACHE_DEFAULTS = Object.freeze({
 });
 
 /** Options with every default filled in. */
-export type ResolvedOptions = Required<Omit<SnapshotCacheOptions, "validator" | "validatorForGroup">> & {
+export type ResolvedOptions = Required<Omit<SnapshotCacheOptions, "validator" | "validatorForGroup" | "debounce">> & {
+  readonly debounce?: SnapshotCacheOptions["debounce"];
   readonly validator?: SnapshotValidator;
   readonly validatorForGroup?: (group: string) => SnapshotValidator | undefined;
 };
@@ -88,6 +99,7 @@ const KNOWN = [
   "adsConsistency",
   "heartbeatIntervalMs",
   "logger",
+  "debounce",
 ];
 
 /**
@@ -117,6 +129,12 @@ export function resolveSnapshotCacheOptions(options: SnapshotCacheOptions): Reso
   }
   checkBoolean(OWNER, "adsConsistency", options.adsConsistency);
   checkDuration(OWNER, "heartbeatIntervalMs", options.heartbeatIntervalMs);
+  if (options.debounce !== undefined) {
+    if (typeof options.debounce !== "object" || options.debounce === null)
+      throw optionError(OWNER, "debounce", "an object { windowMs, maxDelayMs? }", options.debounce);
+    checkDuration(OWNER, "debounce.windowMs", options.debounce.windowMs ?? Number.NaN);
+    checkDuration(OWNER, "debounce.maxDelayMs", options.debounce.maxDelayMs);
+  }
   if (options.logger !== undefined && !isLogger(options.logger)) {
     throw optionError(OWNER, "logger", "a logger with debug, info, warn and error methods (pino works)", options.logger);
   }

@@ -66,7 +66,10 @@ function wakeOrder(types: Iterable<string>, lookup: ResourceTypeLookup): string[
 }
 
 interface Group {
+  /** The latest snapshot set. */
   snapshot?: Snapshot;
+  /** The snapshot watches and fetches answer from: the latest, or under `debounce` the last one released. */
+  served?: Snapshot;
   readonly indexes: Map<string, WatchIndex>;
 }
 
@@ -100,6 +103,11 @@ export class SnapshotCache implements ConfigWatcher {
   readonly #store: EntryStore;
   readonly #groups = new Map<string, Group>();
   readonly #once = new OnceKeys();
+  /** Changes held back per group under the `debounce` option. */
+  readonly #held = new Map<
+    string,
+    { changed: Map<string, Set<string>> | "all"; readonly first: number; timer: ReturnType<typeof setTimeout> | undefined }
+  >();
   readonly #core: CacheCore;
   readonly #validated = new WeakMap<Snapshot, Map<SnapshotValidator, readonly SnapshotViolation[]>>();
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -209,6 +217,7 @@ export class SnapshotCache implements ConfigWatcher {
     const state = this.#groups.get(group);
     if (!state?.snapshot) return false;
     delete state.snapshot;
+    delete state.served;
     this.#prune(group, state);
     return true;
   }
@@ -280,9 +289,11 @@ export class SnapshotCache implements ConfigWatcher {
     );
   }
 
-  /** Stops the heartbeat timer. Open watches stay usable. */
+  /** Stops the heartbeat timer and drops changes held back by `debounce`. Open watches stay usable. */
   dispose(): void {
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    for (const held of this.#held.values()) if (held.timer !== undefined) clearTimeout(held.timer);
+    this.#held.clear();
   }
 
   [Symbol.dispose](): void {
@@ -333,6 +344,50 @@ export class SnapshotCache implements ConfigWatcher {
     }
     state.snapshot = next;
     const changedTypes = changed === "all" ? Object.keys(next.resources) : [...changed.keys()];
+    if (this.#options.debounce && state.served !== undefined) {
+      this.#hold(group, state, changed);
+    } else {
+      state.served = next;
+      this.#wake(state, changed);
+    }
+    return Object.freeze({ snapshot: next, changedTypes: Object.freeze(changedTypes), violations });
+  }
+
+  /** Holds a change back under the `debounce` option, merged with the changes already held for the group. */
+  #hold(group: string, state: Group, changed: Map<string, Set<string>> | "all"): void {
+    const { windowMs, maxDelayMs = windowMs * 10 } = this.#options.debounce!;
+    const now = Date.now();
+    let held = this.#held.get(group);
+    if (!held) {
+      held = { changed: new Map(), first: now, timer: undefined };
+      this.#held.set(group, held);
+    }
+    if (changed === "all" || held.changed === "all") {
+      held.changed = "all";
+    } else {
+      for (const [typeUrl, names] of changed) {
+        const prior = held.changed.get(typeUrl);
+        // An empty set means "the whole type": it absorbs any names.
+        if (prior === undefined) held.changed.set(typeUrl, new Set(names));
+        else if (prior.size > 0 && names.size > 0) for (const n of names) prior.add(n);
+        else prior.clear();
+      }
+    }
+    if (held.timer !== undefined) clearTimeout(held.timer);
+    const h = held;
+    h.timer = setTimeout(
+      () => {
+        this.#held.delete(group);
+        if (state.snapshot === undefined) return; // cleared meanwhile
+        state.served = state.snapshot;
+        this.#wake(state, h.changed);
+      },
+      Math.max(0, Math.min(windowMs, h.first + maxDelayMs - now)),
+    );
+    h.timer.unref?.();
+  }
+
+  #wake(state: Group, changed: Map<string, Set<string>> | "all"): void {
     if (changed === "all") {
       for (const typeUrl of wakeOrder([...state.indexes.keys()], this.#options.resourceTypes)) state.indexes.get(typeUrl)?.notify("all");
     } else {
@@ -343,11 +398,10 @@ export class SnapshotCache implements ConfigWatcher {
         index.notify(names.size > 0 ? names : "all");
       }
     }
-    return Object.freeze({ snapshot: next, changedTypes: Object.freeze(changedTypes), violations });
   }
 
   #view(state: Group | undefined, typeUrl: string): ResourceSetView | undefined {
-    const snapshot = state?.snapshot;
+    const snapshot = state?.served;
     if (!snapshot) return undefined;
     const t = snapshot.resources[typeUrl];
     return viewOf(typeUrl, t ?? emptyType());
@@ -409,7 +463,7 @@ export class SnapshotCache implements ConfigWatcher {
     return {
       index,
       view: () => this.#view(s, typeUrl),
-      systemVersion: () => s.snapshot?.version ?? "",
+      systemVersion: () => s.served?.version ?? "",
     };
   }
 
