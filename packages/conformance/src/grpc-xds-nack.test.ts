@@ -1,6 +1,6 @@
 // Real client: a resource grpc-js-xds rejects (an HTTP connection manager
 // whose last filter is not the router) is NACKed; the NACK shows in the
-// cache's node status and the server's events, the server does not resend it,
+// server's node status (naming the rejected listener) and events, the server does not resend it,
 // and the client keeps serving with the previous config.
 
 import { TypeUrl } from "@xdskit/envoy-api";
@@ -50,6 +50,9 @@ it("grpc-nacks: grpc-js-xds NACKs an HCM whose last filter is not the router; th
     // grpc-js-xds 1.14 reports NACKs with code 14 (UNAVAILABLE), Envoy with 3 (INVALID_ARGUMENT).
     expect(nack.error.code).toBe(14);
     expect(nack.error.message).toContain("final filter");
+    // The detail indexes the rejected resource (gRFC A46): status names it.
+    expect(nack.resourceNames).toEqual(plane.status.nodeStatus(NODE)!.types[TypeUrl.Listener]!.lastSent!.resourceNames);
+    expect(nack.resourceNames).toHaveLength(1);
     expect(events.some((e) => e.kind === "nack")).toBe(true);
 
     // The previous config keeps serving, and the server does not resend the rejected version.
