@@ -91,9 +91,12 @@ export type XdsServerEventOf<K extends XdsServerEvent["kind"]> = Extract<XdsServ
 
 /**
  * Hooks the server calls; fill in only those you need. Every hook receives one
- * object (the event, with its `context`). A hook that throws or rejects is
- * reported as an `error` event and never affects the stream, except
- * `onStreamOpen`, whose failure rejects the stream with INTERNAL.
+ * object (the event, with its `context`) and may be async. A hook that throws,
+ * or returns a promise that rejects, is reported as an `error` event (to
+ * `onError`, `xds.events` and the logs) and never affects the stream or the
+ * process, except `onStreamOpen`, whose failure rejects the stream with
+ * INTERNAL. A failing `onError` itself is not reported again (that could loop).
+ * The server does not wait for an async hook's promise.
  */
 export interface XdsServerCallbacks {
   /**
@@ -108,17 +111,17 @@ export interface XdsServerCallbacks {
    */
   onStreamOpen?(event: { readonly context: XdsContext }): XdsStatus | undefined | Promise<XdsStatus | undefined>;
   /** A stream ended (client closed, error, shutdown, max age). */
-  onStreamClosed?(event: XdsServerEventOf<"stream-closed">): void;
+  onStreamClosed?(event: XdsServerEventOf<"stream-closed">): unknown;
   /** A request arrived (after validation). */
-  onRequest?(event: XdsServerEventOf<"request">): void;
+  onRequest?(event: XdsServerEventOf<"request">): unknown;
   /** A response was handed to grpc-js. */
-  onResponse?(event: XdsServerEventOf<"response">): void;
+  onResponse?(event: XdsServerEventOf<"response">): unknown;
   /** The client accepted a response. */
-  onAck?(event: XdsServerEventOf<"ack">): void;
+  onAck?(event: XdsServerEventOf<"ack">): unknown;
   /** The client rejected a response. */
-  onNack?(event: XdsServerEventOf<"nack">): void;
+  onNack?(event: XdsServerEventOf<"nack">): unknown;
   /** A gRPC `Fetch*` call or REST request was answered. */
-  onFetch?(event: XdsServerEventOf<"fetch">): void;
+  onFetch?(event: XdsServerEventOf<"fetch">): unknown;
   /** Something went wrong on the server side (a response too large, a cache error, a throwing hook). */
-  onError?(event: XdsServerEventOf<"error">): void;
+  onError?(event: XdsServerEventOf<"error">): unknown;
 }

@@ -27,10 +27,14 @@ export class EventHub {
     }
     const hook = hookOf(this.#callbacks, event);
     if (hook !== undefined) {
+      const where = `callbacks.${hookName(event.kind)}`;
       try {
-        hook(event);
+        const returned: unknown = hook(event);
+        // An async hook (`onNack: async (e) => db.write(e)`) fails by rejecting: catch that
+        // too, or one failed write would be an unhandled rejection that ends the process.
+        if (isThenable(returned)) returned.then(undefined, (error: unknown) => this.#hookFailed(where, event, error));
       } catch (error) {
-        this.#hookFailed(`callbacks.${hookName(event.kind)}`, event, error);
+        this.#hookFailed(where, event, error);
       }
     }
     publishDiagnostics(event);
@@ -76,10 +80,18 @@ function hookName(kind: XdsServerEvent["kind"]): keyof XdsServerCallbacks | unde
   }
 }
 
-function hookOf(callbacks: XdsServerCallbacks, event: XdsServerEvent): ((event: XdsServerEvent) => void) | undefined {
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function"
+  );
+}
+
+function hookOf(callbacks: XdsServerCallbacks, event: XdsServerEvent): ((event: XdsServerEvent) => unknown) | undefined {
   const name = hookName(event.kind);
   if (name === undefined || name === "onStreamOpen") return undefined;
-  const hook = callbacks[name] as ((event: XdsServerEvent) => void) | undefined;
+  const hook = callbacks[name] as ((event: XdsServerEvent) => unknown) | undefined;
   return hook === undefined ? undefined : (e) => hook.call(callbacks, e);
 }
 
