@@ -41,7 +41,10 @@ export interface SnapshotCacheOptions {
    * What to do when `validator` finds problems: `"refuse"` throws an
    * `InvalidSnapshotError` (code `XDSKIT_INVALID_SNAPSHOT`) listing them and
    * keeps the group's last good snapshot serving; `"report"` sets the
-   * snapshot and returns the violations. Default: `"refuse"`.
+   * snapshot and returns the violations. Violations with `severity:
+   * "warning"` (e.g. a reference to a resource the snapshot lacks, from
+   * `createSnapshotValidator()` without `strictReferences`) never refuse: they
+   * are returned in the change and logged. Default: `"refuse"`.
    */
   readonly validation?: "refuse" | "report";
   /**

@@ -1,4 +1,5 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { Cluster, Cluster_DiscoveryType } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { createSnapshotValidator } from "@xdskit/resources";
 import { afterEach, describe, expect, it } from "vitest";
 import { EntryStore } from "./entry-store.js";
@@ -76,14 +77,37 @@ describe("SnapshotCache.setSnapshot", () => {
     expect(w.values).toEqual([]);
   });
 
-  it("validator-resources: the @xdskit/resources snapshot validator plugs in and refuses a snapshot with a missing EDS reference", () => {
-    const cache = make({ validator: createSnapshotValidator() });
+  it("validator-resources: the @xdskit/resources snapshot validator plugs in and refuses a snapshot with a missing EDS reference under strictReferences", () => {
+    const cache = make({ validator: createSnapshotValidator({ strictReferences: true }) });
     cache.setSnapshot("g", { version: "1", resources: { [CDS]: [cluster("a")], [EDS]: [cla("a")] } });
     const error = refused(() =>
       cache.setSnapshot("g", { version: "2", resources: { [CDS]: [cluster("a"), cluster("b")], [EDS]: [cla("a")] } }),
     );
     expect(error.violations.some((v) => v.name === "b" && /b/.test(v.message + (v.path ?? "")))).toBe(true);
     expect(cache.getSnapshot("g")!.version).toBe("1");
+  });
+
+  it("validator-dangling-warns: by default a cluster whose endpoints are not in the snapshot is served, and the change and the log carry a warning", () => {
+    const lines: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (_: object, message: string) => lines.push(message), error() {} };
+    const cache = make({ validator: createSnapshotValidator(), logger });
+    const change = cache.setSnapshot("g", { version: "2", resources: { [CDS]: [cluster("a"), cluster("b")], [EDS]: [cla("a")] } });
+    expect(cache.getSnapshot("g")!.version).toBe("2");
+    expect(change.violations).toEqual([
+      expect.objectContaining({ typeUrl: CDS, name: "b", rule: "reference.missing", severity: "warning" }),
+    ]);
+    expect(lines.join("\n")).toMatch(
+      /snapshot "2" for group "g" is served with 1 warning \(clients wait for what is missing\): .*"b".*not in the snapshot/,
+    );
+  });
+
+  it("validator-dangling-warns: structural violations stay errors and still refuse, with the warnings left out of the refusal", () => {
+    const cache = make({ validator: createSnapshotValidator({ profile: "grpc" }) });
+    const bad = Cluster.fromPartial({ name: "s", type: Cluster_DiscoveryType.STATIC, connectTimeout: { seconds: 1 } });
+    const error = refused(() => cache.setSnapshot("g", { version: "1", resources: { [CDS]: [bad, cluster("b")] } }));
+    expect(error.violations.length).toBeGreaterThan(0);
+    expect(error.violations.every((v) => v.severity !== "warning")).toBe(true);
+    expect(error.violations.some((v) => v.name === "s")).toBe(true);
   });
 
   it("validator-report: in report mode the snapshot is set and the violations are returned", () => {

@@ -45,7 +45,11 @@ export interface SnapshotChange {
   readonly snapshot: Snapshot;
   /** Type URLs whose content changed (only their watches were woken). */
   readonly changedTypes: readonly string[];
-  /** Validator findings accepted under `validation: "report"` (empty otherwise). */
+  /**
+   * Validator findings accepted with the snapshot: warnings (such as a
+   * reference to a resource the snapshot lacks) always, errors only under
+   * `validation: "report"`. Empty when the validator found nothing.
+   */
   readonly violations: readonly SnapshotViolation[];
 }
 
@@ -321,14 +325,32 @@ export class SnapshotCache implements ConfigWatcher {
       for (const [typeUrl, t] of Object.entries(snapshot.resources)) byType[typeUrl] = viewOf(typeUrl, t).all();
       violations = Object.freeze([...validator(byType)]);
       byValidator.set(validator, violations);
+      this.#logWarnings(group, snapshot, violations);
     }
-    if (violations.length > 0 && this.#options.validation === "refuse") {
+    const errors = violations.filter((v) => v.severity !== "warning");
+    if (errors.length > 0 && this.#options.validation === "refuse") {
       throw new InvalidSnapshotError(
-        `${OWNER}: snapshot "${snapshot.version}" for group "${group}" is refused (${violations.length} violation${violations.length === 1 ? "" : "s"}); the previous snapshot keeps serving`,
-        violations,
+        `${OWNER}: snapshot "${snapshot.version}" for group "${group}" is refused (${errors.length} violation${errors.length === 1 ? "" : "s"}); the previous snapshot keeps serving`,
+        errors,
       );
     }
     return violations;
+  }
+
+  /** Logs a snapshot's warnings once per snapshot object (one shared by many groups logs once). */
+  #logWarnings(group: string, snapshot: Snapshot, violations: readonly SnapshotViolation[]): void {
+    const found = violations.filter((v) => v.severity === "warning");
+    if (found.length === 0) return;
+    const shown = found
+      .slice(0, 3)
+      .map((v) => `${v.typeUrl ?? ""} "${v.name ?? ""}"${v.path ? ` at ${v.path}` : ""}: ${v.message}`)
+      .join("; ");
+    safeLog(
+      this.#options.logger,
+      "warn",
+      { group, version: snapshot.version, warnings: found.length },
+      `snapshot "${snapshot.version}" for group "${group}" is served with ${found.length} warning${found.length === 1 ? "" : "s"} (clients wait for what is missing): ${shown}${found.length > 3 ? "; ..." : ""}`,
+    );
   }
 
   #commit(

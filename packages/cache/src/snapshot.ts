@@ -50,6 +50,11 @@ export interface SnapshotViolation {
   /** Field path inside the resource, when the problem is in a field. */
   readonly path?: string;
   readonly message: string;
+  /**
+   * `"warning"`: reported but never blocking (e.g. a dangling reference clients
+   * wait out); absent or `"error"`: refused under `validation: "refuse"`.
+   */
+  readonly severity?: "error" | "warning";
 }
 
 /**

@@ -107,7 +107,7 @@ describe.each(VARIANTS)("$name", (variant) => {
   });
 
   it("invalid-snapshot-kept-out: a snapshot the validator refuses lists every violation and never reaches the client", async () => {
-    await using plane = await ControlPlane.start({ cache: { validator: createSnapshotValidator() } });
+    await using plane = await ControlPlane.start({ cache: { validator: createSnapshotValidator({ strictReferences: true }) } });
     plane.cache.setSnapshot("n1", { version: "1", resources: good() });
     await using envoy = await running(plane);
     const after = envoy.seq;

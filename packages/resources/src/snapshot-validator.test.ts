@@ -140,3 +140,34 @@ describe("createSnapshotValidator", () => {
     expect(() => createSnapshotValidator({ refs: true } as never)).toThrow(/option "refs"/);
   });
 });
+
+describe("createSnapshotValidator: dangling references", () => {
+  const listener = httpListener({ name: "http", port: 80, rds: { routeConfigName: "web" } });
+  const resources = { [TypeUrl.Listener]: [listener], [TypeUrl.Cluster]: [cluster({ name: "web" })] };
+
+  it("reports a reference to a resource the snapshot lacks as a warning by default (clients wait for it)", () => {
+    const found = createSnapshotValidator()(resources);
+    expect(found.map((v) => [v.rule, v.severity])).toEqual([
+      ["reference.missing", "warning"],
+      ["reference.missing", "warning"],
+    ]);
+  });
+
+  it("makes it an error under strictReferences", () => {
+    const found = createSnapshotValidator({ strictReferences: true })(resources);
+    expect(found).toHaveLength(2);
+    expect(found.every((v) => v.rule === "reference.missing" && v.severity === undefined)).toBe(true);
+  });
+
+  it("keeps field violations errors", () => {
+    const bad = cluster({ name: "web", connectTimeout: "0s" });
+    const found = createSnapshotValidator()({ [TypeUrl.Cluster]: [bad] });
+    expect(found.some((v) => v.source === "envoy" && v.severity === undefined)).toBe(true);
+  });
+
+  it("refuses a non-boolean strictReferences, naming the option", () => {
+    expect(() => createSnapshotValidator({ strictReferences: "yes" as unknown as boolean })).toThrow(
+      /option "strictReferences" must be a boolean/,
+    );
+  });
+});

@@ -40,6 +40,15 @@ export interface SnapshotValidatorOptions {
    */
   readonly references?: boolean;
   /**
+   * Make a reference to a resource the snapshot does not hold an error
+   * instead of a warning. Default `false`: such references are reported with
+   * `severity: "warning"` and never block a snapshot, because Envoy and gRPC
+   * accept a cluster whose endpoints (or a listener whose routes) are not there
+   * yet and wait for them; that is how teams push clusters before endpoints, or
+   * keep endpoints in another cache. Set `true` to refuse them.
+   */
+  readonly strictReferences?: boolean;
+  /**
    * Type URLs served by another source (e.g. secrets from a SPIFFE agent's
    * SDS): references to them are not checked. Default: none.
    */
@@ -52,6 +61,7 @@ export interface SnapshotValidatorOptions {
 export const SNAPSHOT_VALIDATOR_DEFAULTS = Object.freeze({
   profile: "envoy",
   references: true,
+  strictReferences: false,
   externalTypes: Object.freeze([] as string[]),
   unknownAny: "ignore",
 } as const);
@@ -72,6 +82,7 @@ function resolve(options: SnapshotValidatorOptions) {
   const o = { ...SNAPSHOT_VALIDATOR_DEFAULTS, ...options };
   if (o.profile !== "envoy" && o.profile !== "grpc") throw optionError("profile", '"envoy" or "grpc"', o.profile);
   if (typeof o.references !== "boolean") throw optionError("references", "a boolean", o.references);
+  if (typeof o.strictReferences !== "boolean") throw optionError("strictReferences", "a boolean", o.strictReferences);
   if (!Array.isArray(o.externalTypes) || o.externalTypes.some((t) => typeof t !== "string")) {
     throw optionError("externalTypes", "an array of type URLs", o.externalTypes);
   }
@@ -98,6 +109,8 @@ function isEncodedEntry(value: unknown): value is { name: string; bytes: Uint8Ar
  * Makes a snapshot validator: per resource the rules of `validate()` (with
  * the chosen profile), names (missing, duplicated, or a map key that differs
  * from the resource's own name), and cross-references between resources.
+ * A reference to a resource the snapshot lacks is a warning (`severity:
+ * "warning"`, which caches serve anyway) unless `strictReferences` is set.
  *
  * Glob references (`*`, `prefix/*`, `xdstp://.../*`: SRDS wildcard, VHDS,
  * LEDS collections) are not checked: they are satisfied by any set.
@@ -208,15 +221,14 @@ export function createSnapshotValidator(options: SnapshotValidatorOptions = {}):
           for (const ref of references) {
             if (external.has(ref.typeUrl) || ref.name.endsWith("*")) continue;
             if (names.get(ref.typeUrl)?.has(ref.name)) continue;
-            out.push(
-              snapshotViolation(
-                typeUrl,
-                item.name,
-                ref.path,
-                "reference.missing",
-                `references ${collectionNameOf(ref.typeUrl)} "${ref.name}" (${typeNameOf(ref.typeUrl).split(".").at(-1)}), which is not in the snapshot`,
-              ),
+            const missing = snapshotViolation(
+              typeUrl,
+              item.name,
+              ref.path,
+              "reference.missing",
+              `references ${collectionNameOf(ref.typeUrl)} "${ref.name}" (${typeNameOf(ref.typeUrl).split(".").at(-1)}), which is not in the snapshot`,
             );
+            out.push(o.strictReferences ? missing : { ...missing, severity: "warning" });
           }
         }
       }

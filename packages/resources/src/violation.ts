@@ -36,6 +36,13 @@ export interface Violation {
   readonly message: string;
   /** The rule set that found it. */
   readonly source: ViolationSource;
+  /**
+   * `"warning"` for what clients accept and wait out (a reference to a
+   * resource not in the snapshot: Envoy and gRPC keep the cluster warming
+   * until its endpoints arrive); a cache still serves a snapshot whose only
+   * violations are warnings. Absent or `"error"`: clients would reject it.
+   */
+  readonly severity?: "error" | "warning";
 }
 
 const COLLECTIONS: Readonly<Record<string, string>> = {
