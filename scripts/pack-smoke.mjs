@@ -31,9 +31,10 @@ cache.setSnapshot("smoke", {
 const envoy = await FakeEnvoy.start({ address: `127.0.0.1:${port}`, node: { id: "smoke" } });
 try {
   const endpoints = await envoy.waitForEndpoints("web", 2);
-  const status = cache.nodeStatus("smoke")?.types[TypeUrl.Cluster];
-  if (!status?.lastAck) throw new Error("cache: no ACK recorded for the smoke node");
-  console.log(`smoke: FakeEnvoy runs web -> ${endpoints.join(", ")}; the cache saw the ACK of ${status.lastAck.version}`);
+  await envoy.waitForStatusAck(xds.status, TypeUrl.Cluster);
+  const status = xds.status.nodeStatus("smoke")?.types[TypeUrl.Cluster];
+  if (!status?.lastAck) throw new Error("server: no ACK recorded in node status for the smoke node");
+  console.log(`smoke: FakeEnvoy runs web -> ${endpoints.join(", ")}; node status saw the ACK of ${status.lastAck.version}`);
 } finally {
   await envoy.close();
   await xds.shutdown({ deadlineMs: 1000 });
