@@ -5,8 +5,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { XdskitError } from "@xdskit/envoy-api";
 import { answerFetch } from "./internal/fetch.js";
 import { requestFromJson, responseToJson } from "./internal/rest-json.js";
-import type { ServerCore } from "./internal/server-core.js";
-import { GrpcCode, StreamFailure } from "./internal/stream-env.js";
+import type { StreamHost } from "./internal/stream-host.js";
+import { GrpcCode, StreamFailure } from "./internal/stream-rules.js";
 
 const PATH = /^\/v3\/discovery:([A-Za-z0-9_.-]+)$/;
 
@@ -42,8 +42,8 @@ function sendError(response: ServerResponse, status: number, message: string): v
   response.end(body);
 }
 
-/** Builds the REST listener of a server core (see `XdsServer.restListener`). */
-export function createRestListener(core: ServerCore): RestListener {
+/** Builds the REST listener of a server (see `XdsServer.restListener`). */
+export function createRestListener(core: StreamHost): RestListener {
   const byName = new Map<string, string>();
   for (const descriptor of core.options.types.values()) byName.set(descriptor.name, descriptor.typeUrl);
   return (request, response) => {

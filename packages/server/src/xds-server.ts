@@ -10,16 +10,17 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { NodeStatusTracker } from "@xdskit/cache";
-import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Observable } from "rxjs";
 import type { XdsServerEvent, XdsStatus } from "./events.js";
+import { Admission } from "./internal/admission.js";
+import { DELTA_PROTOCOL } from "./internal/delta-stream.js";
 import { EventHub } from "./internal/event-hub.js";
-import { answerFetch } from "./internal/fetch.js";
+import { handleGrpcFetch } from "./internal/grpc-fetch.js";
 import { GrpcXdsStream } from "./internal/grpc-stream.js";
-import { TokenBucket } from "./internal/rate-limiter.js";
-import { encodeSotw } from "./internal/response-encoding.js";
-import type { ServerCore, TrackedStream } from "./internal/server-core.js";
-import { GrpcCode, StreamFailure } from "./internal/stream-env.js";
+import { SOTW_PROTOCOL } from "./internal/sotw-stream.js";
+import type { StreamHost } from "./internal/stream-host.js";
+import { GrpcCode } from "./internal/stream-rules.js";
 import { logServerEvents } from "./logging.js";
 import { type ResolvedXdsServerOptions, resolveServerOptions, type XdsServerOptions } from "./options.js";
 import { createRestListener, type RestListener } from "./rest.js";
@@ -93,10 +94,8 @@ export class XdsServer {
   readonly status: NodeStatusTracker | undefined;
   readonly #ownsStatus: boolean;
   readonly #hub: EventHub;
-  readonly #streams = new Set<TrackedStream>();
-  readonly #bucket: TokenBucket;
-  readonly #core: ServerCore;
-  #shuttingDown = false;
+  readonly #admission: Admission;
+  readonly #host: StreamHost;
 
   constructor(options: XdsServerOptions) {
     this.options = resolveServerOptions(options);
@@ -106,16 +105,8 @@ export class XdsServer {
     this.#hub = new EventHub(tracker, this.options.callbacks);
     this.events = this.#hub.subject.asObservable();
     logServerEvents(this.events, this.options.logger);
-    this.#bucket = new TokenBucket(this.options.newStreamsPerSecond, this.options.newStreamBurst);
-    this.#core = {
-      options: this.options,
-      hub: this.#hub,
-      nextId: () => ++lastId,
-      admitStream: () => this.#admitStream(),
-      admitFetch: () => (this.#shuttingDown ? { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down" } : undefined),
-      track: (stream) => this.#streams.add(stream),
-      untrack: (stream) => this.#streams.delete(stream),
-    };
+    this.#admission = new Admission(this.options);
+    this.#host = { options: this.options, hub: this.#hub, nextId: () => ++lastId, admission: this.#admission };
   }
 
   /**
@@ -155,7 +146,7 @@ export class XdsServer {
         implementation[method.key] = streaming
           ? (call: ServerDuplexStream<Buffer, Buffer>) => this.#handleStream(call, method, spec.typeUrl)
           : (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
-              this.#handleFetch(call, callback, method, spec.typeUrl!);
+              handleGrpcFetch(this.#host, call, callback, method, spec.typeUrl!);
       }
       server.addService(definition as ServiceDefinition, implementation);
     }
@@ -172,7 +163,7 @@ export class XdsServer {
    * @example http.createServer(xds.restListener()).listen(18001);
    */
   restListener(): RestListener {
-    return createRestListener(this.#core);
+    return createRestListener(this.#host);
   }
 
   /** Live counters (streams, queued responses, in-flight writes). */
@@ -180,13 +171,13 @@ export class XdsServer {
     let pendingResponses = 0;
     let inFlightWrites = 0;
     let inFlightBytes = 0;
-    for (const stream of this.#streams) {
+    for (const stream of this.#admission.streams) {
       const stats = stream.stats;
       pendingResponses += stats.pending;
       inFlightWrites += stats.inFlight;
       inFlightBytes += stats.inFlightBytes;
     }
-    return { streams: this.#streams.size, pendingResponses, inFlightWrites, inFlightBytes };
+    return { streams: this.#admission.streams.size, pendingResponses, inFlightWrites, inFlightBytes };
   }
 
   /**
@@ -203,8 +194,8 @@ export class XdsServer {
         path: "deadlineMs",
       });
     }
-    this.#shuttingDown = true;
-    const streams = [...this.#streams];
+    this.#admission.close();
+    const streams = [...this.#admission.streams];
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(streams.map((s) => s.whenIdle())),
@@ -214,79 +205,17 @@ export class XdsServer {
     ]);
     clearTimeout(timer);
     const status: XdsStatus = { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down; reconnect" };
-    for (const stream of [...this.#streams]) stream.end(status);
+    for (const stream of [...this.#admission.streams]) stream.end(status);
     this.#hub.complete();
     if (this.#ownsStatus) this.status?.dispose();
   }
 
-  #admitStream(): XdsStatus | undefined {
-    if (this.#shuttingDown) return { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down" };
-    const max = this.options.maxConcurrentStreams;
-    if (max > 0 && this.#streams.size >= max) {
-      return {
-        code: GrpcCode.RESOURCE_EXHAUSTED,
-        details: `too many open xDS streams (${this.#streams.size}; option maxConcurrentStreams = ${max})`,
-      };
-    }
-    if (!this.#bucket.take()) {
-      return {
-        code: GrpcCode.RESOURCE_EXHAUSTED,
-        details: `new xDS streams are rate-limited to ${this.options.newStreamsPerSecond}/s (option newStreamsPerSecond); retry later`,
-      };
-    }
-    return undefined;
-  }
-
   #handleStream(call: ServerDuplexStream<Buffer, Buffer>, method: XdsMethodSpec, typeUrl: string | undefined): void {
     try {
-      new GrpcXdsStream(this.#core, call, method, typeUrl).start();
+      if (method.kind === "delta") new GrpcXdsStream(this.#host, call, method, DELTA_PROTOCOL, typeUrl).start();
+      else new GrpcXdsStream(this.#host, call, method, SOTW_PROTOCOL, typeUrl).start();
     } catch (error) {
       call.emit("error", { code: GrpcCode.INTERNAL, details: `internal error: ${(error as Error)?.message ?? String(error)}` });
     }
-  }
-
-  #handleFetch(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>, method: XdsMethodSpec, typeUrl: string): void {
-    const fail = (code: number, details: string) => callback({ code, details, name: "XdsFetchError", message: details });
-    (async () => {
-      if (call.request.length > this.options.maxRequestBytes) {
-        return fail(
-          GrpcCode.RESOURCE_EXHAUSTED,
-          `request of ${call.request.length} bytes is over ${this.options.maxRequestBytes} (option maxRequestBytes)`,
-        );
-      }
-      let request: DiscoveryRequest;
-      try {
-        request = DiscoveryRequest.decode(call.request);
-      } catch (error) {
-        return fail(GrpcCode.INVALID_ARGUMENT, `could not decode the DiscoveryRequest: ${(error as Error).message}`);
-      }
-      let peer = "unknown";
-      try {
-        peer = call.getPeer();
-      } catch {}
-      const outcome = await answerFetch(this.#core, { request, serviceTypeUrl: typeUrl, protocol: "fetch", peer, method: method.path });
-      if (outcome.response === undefined) {
-        return fail(GrpcCode.FAILED_PRECONDITION, `up to date: version_info ${JSON.stringify(request.versionInfo)} is current`);
-      }
-      const message = encodeSotw(outcome.response, "");
-      if (message.length > this.options.maxResponseBytes) {
-        const details = `the ${typeUrl} response for node ${JSON.stringify(request.node?.id)} is ${message.length} bytes, over ${this.options.maxResponseBytes} (option maxResponseBytes)`;
-        this.#hub.emit({
-          kind: "error",
-          context: outcome.context,
-          error: new XdskitError(ErrorCode.RESPONSE_TOO_LARGE, details, { typeUrl }),
-          at: Date.now(),
-        });
-        return fail(GrpcCode.RESOURCE_EXHAUSTED, details);
-      }
-      callback(null, message);
-    })().catch((error: unknown) => {
-      if (error instanceof StreamFailure) {
-        this.#hub.emit({ kind: "error", context: undefined, error: error.error, at: Date.now() });
-        fail(error.status.code, error.status.details);
-      } else {
-        fail(GrpcCode.INTERNAL, `internal error: ${(error as Error)?.message ?? String(error)}`);
-      }
-    });
   }
 }

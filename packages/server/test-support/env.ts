@@ -1,9 +1,10 @@
-// A StreamEnv without gRPC, for testing the protocol state machines directly.
+// A carrier stream without gRPC, for testing the protocol state machines directly.
 import type { ConfigWatcher } from "@xdskit/cache";
 import { DeltaDiscoveryResponse, DiscoveryResponse } from "@xdskit/envoy-api";
 import type { XdsServerEvent } from "../src/events.js";
 import { OutgoingQueue } from "../src/internal/outgoing-queue.js";
-import { Nonces, type StreamEnv, type StreamFailure } from "../src/internal/stream-env.js";
+import type { CarrierStream } from "../src/internal/stream-machine.js";
+import { Nonces, type StreamFailure } from "../src/internal/stream-rules.js";
 import { resolveServerOptions, type XdsServerOptions } from "../src/options.js";
 import { NODE } from "./harness.js";
 
@@ -23,7 +24,7 @@ export function testEnv(cache: ConfigWatcher, options: Omit<XdsServerOptions, "c
       throw e;
     },
   });
-  const env: StreamEnv = {
+  const env: CarrierStream = {
     streamId: 1,
     node: NODE,
     ads,

@@ -5,29 +5,17 @@
 //
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#incremental-xds
 import type { DeltaResponse, DeltaWatchRequest } from "@xdskit/cache";
-import { type DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeDelta, splitDelta } from "./response-encoding.js";
-import {
-  checkNames,
-  checkTypeCount,
-  GrpcCode,
-  legacyWildcardAllowed,
-  resolveRequestType,
-  type StreamEnv,
-  unknownNonce,
-  violation,
-} from "./stream-env.js";
-import { TypeWatch, watchRequestBase } from "./type-watch.js";
+import { type CarrierStream, newTypeState, type StreamMachine, type StreamProtocol, type TypeState, TypeTable } from "./stream-machine.js";
+import { checkNames, GrpcCode, legacyWildcardAllowed, resolveRequestType, unknownNonce, violation } from "./stream-rules.js";
+import { type TypeWatch, watchRequestBase } from "./type-watch.js";
 
 const REMEMBERED_NONCES = 16;
 
 /** What one delta stream knows about one type. Exposed read-only for tests. */
-export interface DeltaTypeState {
-  readonly descriptor: ResolvedTypeDescriptor;
-  wildcard: boolean;
-  /** The wildcard comes only from the legacy rule (an empty first request). */
-  legacy: boolean;
+export interface DeltaTypeState extends TypeState {
   /** Names subscribed explicitly. */
   names: Set<string>;
   /** What the server believes the client holds: name -> version. */
@@ -40,29 +28,30 @@ export interface DeltaTypeState {
   wildcardAnswered: boolean;
   /** Recent nonces sent for this type, with their system version. */
   readonly sentNonces: Map<string, string>;
-  latestNonce: string | undefined;
-  awaitingAck: boolean;
-  /** Make-before-break: the next watch waits until every type is ACKed. */
-  gated: boolean;
   readonly watch: TypeWatch<DeltaResponse>;
 }
 
-export class DeltaStream {
-  readonly #env: StreamEnv;
-  readonly #types = new Map<string, DeltaTypeState>();
-  #closed = false;
+export class DeltaStream implements StreamMachine<DeltaDiscoveryRequest> {
+  readonly #env: CarrierStream;
+  readonly #types: TypeTable<DeltaTypeState>;
 
-  constructor(env: StreamEnv) {
+  constructor(env: CarrierStream) {
     this.#env = env;
+    this.#types = new TypeTable(
+      env,
+      (descriptor) => newState(descriptor, env),
+      (state) => this.#rewatch(state),
+    );
   }
 
+  /** The per-type state (read-only view for tests and stats). */
   get types(): ReadonlyMap<string, Readonly<DeltaTypeState>> {
-    return this.#types;
+    return this.#types.states;
   }
 
   /** Handles one request; throws {@link StreamFailure} when the stream must end. */
   handle(request: DeltaDiscoveryRequest): void {
-    if (this.#closed) return;
+    if (this.#types.closed) return;
     const env = this.#env;
     const descriptor = resolveRequestType(env, request.typeUrl);
     const typeUrl = descriptor.typeUrl;
@@ -75,15 +64,9 @@ export class DeltaStream {
       initial.map(([name]) => name),
       "initial_resource_versions",
     );
-    let state = this.#types.get(typeUrl);
-    const first = state === undefined;
-    if (state === undefined) {
-      checkTypeCount(env, typeUrl, this.#types.size);
-      state = newState(descriptor, env);
-      this.#types.set(typeUrl, state);
-      // Spec: on reconnect the client says what it holds.
-      for (const [name, version] of initial) state.clientVersions.set(name, version);
-    }
+    const { state, first } = this.#types.get(descriptor);
+    // Spec: on reconnect the client says what it holds.
+    if (first) for (const [name, version] of initial) state.clientVersions.set(name, version);
 
     const context = env.context(typeUrl);
     const at = Date.now();
@@ -171,12 +154,12 @@ export class DeltaStream {
       });
     }
     if (changed) this.#rewatch(state);
-    this.#releaseGates();
+    this.#types.releaseGates();
   }
 
+  /** Cancels every watch and drops pending responses. */
   close(): void {
-    this.#closed = true;
-    for (const state of this.#types.values()) state.watch.cancel();
+    this.#types.close();
   }
 
   #rewatch(state: DeltaTypeState): void {
@@ -184,7 +167,7 @@ export class DeltaStream {
     const typeUrl = state.descriptor.typeUrl;
     state.watch.cancel();
     env.queue.remove(typeUrl);
-    if (this.#closed || state.gated) return;
+    if (this.#types.closed || state.gated) return;
     if (!state.wildcard && state.names.size === 0 && state.clientVersions.size === 0) return;
     const request: DeltaWatchRequest = {
       ...watchRequestBase(env, typeUrl, state),
@@ -203,19 +186,15 @@ export class DeltaStream {
     const env = this.#env;
     const typeUrl = state.descriptor.typeUrl;
     let toSend = response;
-    if (env.ads && env.options.makeBeforeBreak && response.removed.length > 0 && !response.heartbeat) {
+    if (this.#types.gates(response.heartbeat === true) && response.removed.length > 0) {
       // Only names the client holds are breaks. "Does not exist" for a name it never had goes at
       // once: its force is spent when this response is sent, so it would never be said otherwise.
       const notHeld = response.removed.filter((name) => !state.clientVersions.has(name));
       if (notHeld.length < response.removed.length) {
-        if (response.resources.length > 0) {
-          // Additions first; the removal follows once every type is ACKed.
-          state.gated = true;
-          toSend = { ...response, removed: notHeld };
-        } else if (this.#othersBusy(state)) {
-          state.gated = true;
-          return;
-        }
+        const decision = this.#types.gate(state, response.resources.length > 0);
+        // Split: additions first; the removal follows once every type is ACKed.
+        if (decision === "split") toSend = { ...response, removed: notHeld };
+        if (decision === "hold") return;
       }
     }
     env.queue.enqueue(typeUrl, {
@@ -273,46 +252,29 @@ export class DeltaStream {
       setImmediate(() => {
         this.#rewatch(state);
         // Nothing was sent, so no ACK will release a type held for make-before-break.
-        this.#releaseGates();
+        this.#types.releaseGates();
       });
     }
     return messages;
   }
-
-  #busy(state: DeltaTypeState): boolean {
-    return state.awaitingAck || this.#env.queue.has(state.descriptor.typeUrl);
-  }
-
-  #othersBusy(state: DeltaTypeState): boolean {
-    for (const other of this.#types.values()) if (other !== state && this.#busy(other)) return true;
-    return false;
-  }
-
-  #releaseGates(): void {
-    if (!this.#env.options.makeBeforeBreak) return;
-    for (const state of this.#types.values()) {
-      if (!state.gated) continue;
-      for (const other of this.#types.values()) if (this.#busy(other)) return;
-      state.gated = false;
-      this.#rewatch(state);
-    }
-  }
 }
 
-function newState(descriptor: ResolvedTypeDescriptor, env: StreamEnv): DeltaTypeState {
+function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): DeltaTypeState {
   return {
-    descriptor,
-    wildcard: false,
-    legacy: false,
+    ...newTypeState<DeltaResponse>(descriptor, env, "delta watch"),
     names: new Set(),
     clientVersions: new Map(),
     forceNames: new Set(),
     forceResponse: false,
     wildcardAnswered: false,
     sentNonces: new Map(),
-    latestNonce: undefined,
-    awaitingAck: false,
-    gated: false,
-    watch: new TypeWatch(env, descriptor.typeUrl, "delta watch"),
   };
 }
+
+/** The incremental (delta) protocol as a gRPC stream carries it. */
+export const DELTA_PROTOCOL: StreamProtocol<DeltaDiscoveryRequest> = Object.freeze({
+  kind: "delta",
+  requestName: "DeltaDiscoveryRequest",
+  decode: (data: Uint8Array) => DeltaDiscoveryRequest.decode(data),
+  createMachine: (carrier: CarrierStream) => new DeltaStream(carrier),
+});

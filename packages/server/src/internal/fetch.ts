@@ -2,8 +2,8 @@
 import type { SotwResponse } from "@xdskit/cache";
 import type { DiscoveryRequest } from "@xdskit/envoy-api";
 import type { XdsContext, XdsStatus, XdsTransportKind } from "../events.js";
-import type { ServerCore } from "./server-core.js";
-import { checkNames, GrpcCode, type StreamFailure, violation } from "./stream-env.js";
+import type { StreamHost } from "./stream-host.js";
+import { checkNames, GrpcCode, type StreamFailure, violation } from "./stream-rules.js";
 
 /** What a fetch is answered with. */
 export interface FetchOutcome {
@@ -17,7 +17,7 @@ export interface FetchOutcome {
  * requests, refusals and cache errors.
  */
 export async function answerFetch(
-  core: ServerCore,
+  core: StreamHost,
   input: {
     request: DiscoveryRequest;
     serviceTypeUrl: string;
@@ -26,7 +26,7 @@ export async function answerFetch(
     method: string;
   },
 ): Promise<FetchOutcome> {
-  const refusal = core.admitFetch();
+  const refusal = core.admission.admitFetch();
   if (refusal !== undefined) throw refused(refusal);
   const { request, serviceTypeUrl } = input;
   if (request.node === undefined) throw violation("a fetch must carry the node", { typeUrl: serviceTypeUrl });
@@ -49,21 +49,10 @@ export async function answerFetch(
     method: input.method,
   });
   checkNames({ node, options: core.options }, typeUrl, request.resourceNames, "resource_names");
-  const hook = core.options.callbacks.onStreamOpen;
-  if (hook !== undefined) {
-    let status: XdsStatus | undefined;
-    try {
-      status = await hook.call(core.options.callbacks, { context });
-    } catch (error) {
-      status = {
-        code: GrpcCode.INTERNAL,
-        details: `fetch refused: the onStreamOpen hook failed: ${(error as Error)?.message ?? String(error)}`,
-      };
-    }
-    if (status !== undefined && status !== null && status.code !== GrpcCode.OK) {
-      core.hub.emit({ kind: "stream-rejected", context, status, at: Date.now() });
-      throw refused(status);
-    }
+  const status = await core.admission.decision(context, "fetch");
+  if (status !== undefined) {
+    core.hub.emit({ kind: "stream-rejected", context, status, at: Date.now() });
+    throw refused(status);
   }
   const names = new Set(request.resourceNames.filter((n) => n !== "*"));
   let response: SotwResponse | undefined;

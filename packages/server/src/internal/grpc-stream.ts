@@ -2,33 +2,34 @@
 // hook, limits, max age, and ending with a clear status. The protocol itself
 // is in sotw-stream.ts / delta-stream.ts; writing is in outgoing-queue.ts.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
-import { DeltaDiscoveryRequest, DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { XdsContext, XdsStatus } from "../events.js";
 import type { XdsMethodSpec } from "../services.js";
-import { DeltaStream } from "./delta-stream.js";
 import { OutgoingQueue } from "./outgoing-queue.js";
-import type { ServerCore, TrackedStream } from "./server-core.js";
-import { SotwStream } from "./sotw-stream.js";
-import { GrpcCode, Nonces, type StreamEnv, StreamFailure, violation } from "./stream-env.js";
+import type { StreamHost, TrackedStream } from "./stream-host.js";
+import type { CarrierStream, StreamMachine, StreamProtocol } from "./stream-machine.js";
+import { GrpcCode, Nonces, StreamFailure, violation } from "./stream-rules.js";
 
 const MAX_WAITING_REQUESTS = 16;
 const EMPTY_NODE: Node = Node.fromPartial({});
 
-type Machine = SotwStream | DeltaStream;
+/** The fields of a request the stream itself reads (the first request's node). */
+type AnyRequest = { readonly node?: Node | undefined; readonly typeUrl: string };
 
-export class GrpcXdsStream implements TrackedStream {
+export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream {
   readonly id: number;
-  readonly #core: ServerCore;
+  readonly #core: StreamHost;
   readonly #call: ServerDuplexStream<Buffer, Buffer>;
   readonly #method: XdsMethodSpec;
+  readonly #protocol: StreamProtocol<Request>;
   readonly #serviceTypeUrl: string | undefined;
   readonly #peer: string;
   readonly #queue: OutgoingQueue;
   readonly #nonces = new Nonces();
   #phase: "new" | "opening" | "open" | "closed" = "new";
   #node: Node = EMPTY_NODE;
-  #machine: Machine | undefined;
+  #machine: StreamMachine<Request> | undefined;
   #waiting: Buffer[] = [];
   #ageTimer: NodeJS.Timeout | undefined;
   #firstTimer: NodeJS.Timeout | undefined;
@@ -36,10 +37,17 @@ export class GrpcXdsStream implements TrackedStream {
   #opened = false;
   readonly #contexts = new Map<string | undefined, XdsContext>();
 
-  constructor(core: ServerCore, call: ServerDuplexStream<Buffer, Buffer>, method: XdsMethodSpec, serviceTypeUrl: string | undefined) {
+  constructor(
+    core: StreamHost,
+    call: ServerDuplexStream<Buffer, Buffer>,
+    method: XdsMethodSpec,
+    protocol: StreamProtocol<Request>,
+    serviceTypeUrl: string | undefined,
+  ) {
     this.#core = core;
     this.#call = call;
     this.#method = method;
+    this.#protocol = protocol;
     this.#serviceTypeUrl = serviceTypeUrl;
     this.id = core.nextId();
     let peer = "unknown";
@@ -69,14 +77,13 @@ export class GrpcXdsStream implements TrackedStream {
 
   /** Starts handling the call. */
   start(): void {
-    const refusal = this.#core.admitStream();
+    const refusal = this.#core.admission.admitStream(this);
     if (refusal !== undefined) {
       this.#phase = "closed";
       this.#core.hub.emit({ kind: "stream-rejected", context: undefined, status: refusal, at: Date.now() });
       this.#sendStatus(refusal);
       return;
     }
-    this.#core.track(this);
     this.#call.on("data", (data: Buffer) => this.#onData(data));
     this.#call.on("end", () => this.end({ code: GrpcCode.OK, details: "client closed the stream" }));
     this.#call.on("cancelled", () => this.#cleanup({ code: GrpcCode.CANCELLED, details: "cancelled by the client" }));
@@ -106,7 +113,7 @@ export class GrpcXdsStream implements TrackedStream {
   }
 
   /** The protocol state machine (for tests). */
-  get machine(): Machine | undefined {
+  get machine(): StreamMachine<Request> | undefined {
     return this.#machine;
   }
 
@@ -128,7 +135,7 @@ export class GrpcXdsStream implements TrackedStream {
         streamId: this.id,
         node: this.#node,
         typeUrl,
-        protocol: this.#method.kind === "delta" ? "delta" : "sotw",
+        protocol: this.#protocol.kind,
         ads: this.#serviceTypeUrl === undefined,
         peer: this.#peer,
         method: this.#method.path,
@@ -151,13 +158,13 @@ export class GrpcXdsStream implements TrackedStream {
         this.#open(request);
         return;
       }
-      this.#machine!.handle(request as never);
+      this.#machine!.handle(request);
     } catch (error) {
       this.#failWith(error);
     }
   }
 
-  #decode(data: Buffer): DiscoveryRequest | DeltaDiscoveryRequest {
+  #decode(data: Buffer): Request {
     const limit = this.#core.options.maxRequestBytes;
     if (data.length > limit) {
       throw violation(
@@ -167,14 +174,15 @@ export class GrpcXdsStream implements TrackedStream {
       );
     }
     try {
-      return this.#method.kind === "delta" ? DeltaDiscoveryRequest.decode(data) : DiscoveryRequest.decode(data);
+      return this.#protocol.decode(data);
     } catch (error) {
-      const what = this.#method.kind === "delta" ? "DeltaDiscoveryRequest" : "DiscoveryRequest";
-      throw violation(`could not decode the ${what} (${data.length} bytes): ${(error as Error).message}`, { nodeId: this.#node.id });
+      throw violation(`could not decode the ${this.#protocol.requestName} (${data.length} bytes): ${(error as Error).message}`, {
+        nodeId: this.#node.id,
+      });
     }
   }
 
-  #open(request: DiscoveryRequest | DeltaDiscoveryRequest): void {
+  #open(request: Request): void {
     // Spec: the node is only guaranteed on a stream's first request.
     if (request.node === undefined) {
       throw violation("the first request of a stream must carry the node (node is required on the first request)", {
@@ -183,49 +191,22 @@ export class GrpcXdsStream implements TrackedStream {
     }
     this.#node = request.node;
     this.#phase = "opening";
-    const hook = this.#core.options.callbacks.onStreamOpen;
-    const proceed = (status: XdsStatus | undefined) => {
+    this.#core.admission.decide(this.#context(undefined), "stream", (status) => {
       if (this.#phase === "closed") return;
       if (status !== undefined) {
         this.#phase = "closed";
-        this.#core.untrack(this);
+        this.#core.admission.release(this);
         this.#core.hub.emit({ kind: "stream-rejected", context: this.#context(undefined), status, at: Date.now() });
         this.#sendStatus(status);
         return;
       }
       this.#accept(request);
-    };
-    if (hook === undefined) {
-      proceed(undefined);
-      return;
-    }
-    let decision: ReturnType<NonNullable<typeof hook>>;
-    try {
-      decision = hook.call(this.#core.options.callbacks, { context: this.#context(undefined) });
-    } catch (error) {
-      proceed(this.#hookFailure(error));
-      return;
-    }
-    if (decision !== null && typeof decision === "object" && "then" in decision) {
-      decision.then(
-        (status) => proceed(checkStatus(status)),
-        (error: unknown) => proceed(this.#hookFailure(error)),
-      );
-    } else {
-      proceed(checkStatus(decision as XdsStatus | undefined));
-    }
+    });
   }
 
-  #hookFailure(error: unknown): XdsStatus {
-    return {
-      code: GrpcCode.INTERNAL,
-      details: `stream refused: the onStreamOpen hook failed: ${(error as Error)?.message ?? String(error)}`,
-    };
-  }
-
-  #accept(first: DiscoveryRequest | DeltaDiscoveryRequest): void {
+  #accept(first: Request): void {
     const options = this.#core.options;
-    const env: StreamEnv = {
+    const carrier: CarrierStream = {
       streamId: this.id,
       node: this.#node,
       ads: this.#serviceTypeUrl === undefined,
@@ -237,7 +218,7 @@ export class GrpcXdsStream implements TrackedStream {
       emit: (event) => this.#core.hub.emit(event),
       fail: (failure) => this.#fail(failure),
     };
-    this.#machine = this.#method.kind === "delta" ? new DeltaStream(env) : new SotwStream(env);
+    this.#machine = this.#protocol.createMachine(carrier);
     this.#phase = "open";
     if (this.#firstTimer !== undefined) clearTimeout(this.#firstTimer);
     this.#opened = true;
@@ -251,10 +232,10 @@ export class GrpcXdsStream implements TrackedStream {
     const waiting = this.#waiting;
     this.#waiting = [];
     try {
-      this.#machine.handle(first as never);
+      this.#machine.handle(first);
       for (const data of waiting) {
         if (this.#phase !== "open") return;
-        this.#machine.handle(this.#decode(data) as never);
+        this.#machine.handle(this.#decode(data));
       }
     } catch (error) {
       this.#failWith(error);
@@ -298,7 +279,7 @@ export class GrpcXdsStream implements TrackedStream {
     this.#machine?.close();
     this.#queue.close();
     this.#waiting = [];
-    this.#core.untrack(this);
+    this.#core.admission.release(this);
     if (this.#opened) this.#core.hub.emit({ kind: "stream-closed", context: this.#context(undefined), status, at: Date.now() });
   }
 
@@ -312,12 +293,4 @@ export class GrpcXdsStream implements TrackedStream {
       // The call is already gone.
     }
   }
-}
-
-function checkStatus(value: unknown): XdsStatus | undefined {
-  if (value === undefined || value === null) return undefined;
-  const status = value as XdsStatus;
-  if (typeof status.code === "number" && status.code !== GrpcCode.OK)
-    return { code: status.code, details: String(status.details ?? "stream refused") };
-  return undefined;
 }

@@ -7,7 +7,7 @@ import { testEnv } from "../../test-support/env.js";
 import { entry, FakeWatcher } from "../../test-support/fake-watcher.js";
 import { node } from "../../test-support/harness.js";
 import { SotwStream } from "./sotw-stream.js";
-import { StreamFailure } from "./stream-env.js";
+import { StreamFailure } from "./stream-rules.js";
 
 const CDS = TypeUrl.Cluster;
 const EDS = TypeUrl.ClusterLoadAssignment;

@@ -5,11 +5,12 @@
 //
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
 import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
-import { type DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeSotw } from "./response-encoding.js";
-import { checkNames, checkTypeCount, legacyWildcardAllowed, resolveRequestType, type StreamEnv, unknownNonce } from "./stream-env.js";
-import { TypeWatch, watchRequestBase } from "./type-watch.js";
+import { type CarrierStream, newTypeState, type StreamMachine, type StreamProtocol, type TypeState, TypeTable } from "./stream-machine.js";
+import { checkNames, legacyWildcardAllowed, resolveRequestType, unknownNonce } from "./stream-rules.js";
+import { type TypeWatch, watchRequestBase } from "./type-watch.js";
 
 /** Appended to the version of the first half of a make-before-break update. */
 export const MAKE_BEFORE_BREAK_SUFFIX = "+mbb";
@@ -22,60 +23,48 @@ interface SentState {
 }
 
 /** What one SotW stream knows about one type. Exposed read-only for tests. */
-export interface SotwTypeState {
-  readonly descriptor: ResolvedTypeDescriptor;
-  /** Subscribed to everything (explicit `*` or legacy empty first request). */
-  wildcard: boolean;
-  /** Wildcard by the legacy rule (ends when names are sent). */
-  legacy: boolean;
+export interface SotwTypeState extends TypeState {
   /** Names were sent explicitly at least once: from then on an empty list means nothing. */
   explicit: boolean;
   names: ReadonlySet<string>;
   /** The version the client accepted last. */
   clientVersion: string;
-  latestNonce: string | undefined;
   /** The latest nonce already got its ACK or NACK. */
   answered: boolean;
-  /** Sent, and its ACK/NACK has not arrived. */
-  awaitingAck: boolean;
   lastSent: SentState | undefined;
   /** A version refused as too large: the cache is told it was NACKed so it waits for other content. */
   refused: SentState | undefined;
   /** Answer the next watch even if the client is current. */
   force: boolean;
-  /** Make-before-break: the next watch waits until every type is ACKed. */
-  gated: boolean;
   readonly watch: TypeWatch<SotwResponse>;
 }
 
-export class SotwStream {
-  readonly #env: StreamEnv;
-  readonly #types = new Map<string, SotwTypeState>();
-  #closed = false;
+export class SotwStream implements StreamMachine<DiscoveryRequest> {
+  readonly #env: CarrierStream;
+  readonly #types: TypeTable<SotwTypeState>;
 
-  constructor(env: StreamEnv) {
+  constructor(env: CarrierStream) {
     this.#env = env;
+    this.#types = new TypeTable(
+      env,
+      (descriptor) => newState(descriptor, env),
+      (state) => this.#rewatch(state, false),
+    );
   }
 
   /** The per-type state (read-only view for tests and stats). */
   get types(): ReadonlyMap<string, Readonly<SotwTypeState>> {
-    return this.#types;
+    return this.#types.states;
   }
 
   /** Handles one request; throws {@link StreamFailure} when the stream must end. */
   handle(request: DiscoveryRequest): void {
-    if (this.#closed) return;
+    if (this.#types.closed) return;
     const env = this.#env;
     const descriptor = resolveRequestType(env, request.typeUrl);
     const typeUrl = descriptor.typeUrl;
     checkNames(env, typeUrl, request.resourceNames, "resource_names");
-    let state = this.#types.get(typeUrl);
-    const first = state === undefined;
-    if (state === undefined) {
-      checkTypeCount(env, typeUrl, this.#types.size);
-      state = newState(descriptor, env);
-      this.#types.set(typeUrl, state);
-    }
+    const { state, first } = this.#types.get(descriptor);
 
     // Classify by nonce (spec: ACK and NACK; stale nonces).
     const nonce = request.responseNonce;
@@ -168,13 +157,12 @@ export class SotwStream {
         if (changed) this.#rewatch(state, added);
         break;
     }
-    this.#releaseGates();
+    this.#types.releaseGates();
   }
 
   /** Cancels every watch and drops pending responses. */
   close(): void {
-    this.#closed = true;
-    for (const state of this.#types.values()) state.watch.cancel();
+    this.#types.close();
   }
 
   #rewatch(state: SotwTypeState, force: boolean): void {
@@ -183,7 +171,7 @@ export class SotwStream {
     state.watch.cancel();
     env.queue.remove(typeUrl);
     if (force) state.force = true;
-    if (this.#closed || state.gated) return;
+    if (this.#types.closed || state.gated) return;
     // Nothing subscribed: nothing to answer (spec: an empty list after explicit names means nothing).
     if (!state.wildcard && state.names.size === 0) return;
     const lastSent = state.refused ?? state.lastSent;
@@ -205,21 +193,19 @@ export class SotwStream {
     const typeUrl = state.descriptor.typeUrl;
     let toSend = response;
     const sent = state.lastSent;
-    if (env.ads && env.options.makeBeforeBreak && state.descriptor.fullState && sent !== undefined && !sent.nacked && !response.heartbeat) {
+    if (this.#types.gates(response.heartbeat === true) && state.descriptor.fullState && sent !== undefined && !sent.nacked) {
+      // A full-state response breaks whatever it leaves out of what the client holds.
       const current = new Map(response.resources.map((e) => [e.name, e.version]));
       const kept = sent.entries.filter((e) => !current.has(e.name));
       if (kept.length > 0) {
         const previous = new Map(sent.entries.map((e) => [e.name, e.version]));
         const grows = response.resources.some((e) => previous.get(e.name) !== e.version);
-        if (grows) {
-          // First the additions next to what they replace; the removal follows once all is ACKed.
-          state.gated = true;
+        const decision = this.#types.gate(state, grows);
+        // Split: first the additions next to what they replace; the removal follows once all is ACKed.
+        if (decision === "split") {
           toSend = { ...response, version: `${response.version}${MAKE_BEFORE_BREAK_SUFFIX}`, resources: [...response.resources, ...kept] };
-        } else if (this.#othersBusy(state)) {
-          // Only removals, while other types still wait for ACKs: hold them.
-          state.gated = true;
-          return;
         }
+        if (decision === "hold") return;
       }
     }
     env.queue.enqueue(typeUrl, { prepare: () => this.#prepare(state, toSend) });
@@ -244,7 +230,7 @@ export class SotwStream {
       setImmediate(() => {
         if (!state.watch.isOpen && !env.queue.has(typeUrl)) this.#rewatch(state, false);
         // A type held for make-before-break may have waited for this response: no ACK will come for it.
-        this.#releaseGates();
+        this.#types.releaseGates();
       });
       return [];
     }
@@ -271,7 +257,7 @@ export class SotwStream {
     // Envoy finishes warming a cluster (listener) only on a fresh endpoint (route) response.
     if (env.ads && !response.heartbeat) {
       for (const forced of state.descriptor.forces) {
-        const other = this.#types.get(forced);
+        const other = this.#types.states.get(forced);
         if (other === undefined) continue;
         other.force = true;
         if (other.watch.isOpen) this.#rewatch(other, true);
@@ -279,45 +265,25 @@ export class SotwStream {
     }
     return [message];
   }
-
-  #othersBusy(state: SotwTypeState): boolean {
-    for (const other of this.#types.values()) if (other !== state && this.#busy(other)) return true;
-    return false;
-  }
-
-  #busy(state: SotwTypeState): boolean {
-    return state.awaitingAck || this.#env.queue.has(state.descriptor.typeUrl);
-  }
-
-  /** Make-before-break: a held type proceeds once no type of the stream waits for an ACK. */
-  #releaseGates(): void {
-    if (!this.#env.options.makeBeforeBreak) return;
-    for (const state of this.#types.values()) {
-      if (!state.gated) continue;
-      let quiet = true;
-      for (const other of this.#types.values()) if (this.#busy(other)) quiet = false;
-      if (!quiet) return;
-      state.gated = false;
-      this.#rewatch(state, false);
-    }
-  }
 }
 
-function newState(descriptor: ResolvedTypeDescriptor, env: StreamEnv): SotwTypeState {
+function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): SotwTypeState {
   return {
-    descriptor,
-    wildcard: false,
-    legacy: false,
+    ...newTypeState<SotwResponse>(descriptor, env, "watch"),
     explicit: false,
     names: new Set(),
     clientVersion: "",
-    latestNonce: undefined,
     answered: false,
-    awaitingAck: false,
     lastSent: undefined,
     refused: undefined,
     force: false,
-    gated: false,
-    watch: new TypeWatch(env, descriptor.typeUrl, "watch"),
   };
 }
+
+/** The state-of-the-world protocol as a gRPC stream carries it. */
+export const SOTW_PROTOCOL: StreamProtocol<DiscoveryRequest> = Object.freeze({
+  kind: "sotw",
+  requestName: "DiscoveryRequest",
+  decode: (data: Uint8Array) => DiscoveryRequest.decode(data),
+  createMachine: (carrier: CarrierStream) => new SotwStream(carrier),
+});

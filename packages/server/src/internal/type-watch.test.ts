@@ -1,6 +1,6 @@
 import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
-import type { StreamFailure } from "./stream-env.js";
+import type { StreamFailure } from "./stream-rules.js";
 import { TypeWatch } from "./type-watch.js";
 
 const CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";

@@ -7,14 +7,15 @@
 import type { WatchRequestBase } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Observable, Subscription } from "rxjs";
-import { GrpcCode, type StreamEnv, StreamFailure } from "./stream-env.js";
+import type { CarrierStream } from "./stream-machine.js";
+import { GrpcCode, StreamFailure } from "./stream-rules.js";
 
 /** Which kind of cache watch, as error messages name it. */
 export type WatchKind = "watch" | "delta watch";
 
 /** The fields of a watch request that name the stream, the type and the wildcard mode (not the names). */
 export function watchRequestBase(
-  env: Pick<StreamEnv, "streamId" | "node" | "ads">,
+  env: Pick<CarrierStream, "streamId" | "node" | "ads">,
   typeUrl: string,
   subscription: { readonly wildcard: boolean; readonly legacy: boolean },
 ): Omit<WatchRequestBase, "names"> {
@@ -29,7 +30,7 @@ export function watchRequestBase(
 }
 
 /** The failure that ends a stream when the cache fails (or misbehaves in) one of its watches. */
-export function cacheWatchFailure(env: Pick<StreamEnv, "node">, typeUrl: string, kind: WatchKind, error: unknown): StreamFailure {
+export function cacheWatchFailure(env: Pick<CarrierStream, "node">, typeUrl: string, kind: WatchKind, error: unknown): StreamFailure {
   return new StreamFailure(
     GrpcCode.INTERNAL,
     new XdskitError(ErrorCode.PROTOCOL_VIOLATION, `the cache failed a ${typeUrl} ${kind}: ${(error as Error)?.message ?? String(error)}`, {
@@ -46,13 +47,13 @@ export function cacheWatchFailure(env: Pick<StreamEnv, "node">, typeUrl: string,
  * emission reaches it after close.
  */
 export class TypeWatch<R extends { readonly typeUrl: string }> {
-  readonly #env: Pick<StreamEnv, "node" | "fail">;
+  readonly #env: Pick<CarrierStream, "node" | "fail">;
   readonly #typeUrl: string;
   readonly #kind: WatchKind;
   #token = 0;
   #subscription: Subscription | undefined;
 
-  constructor(env: Pick<StreamEnv, "node" | "fail">, typeUrl: string, kind: WatchKind) {
+  constructor(env: Pick<CarrierStream, "node" | "fail">, typeUrl: string, kind: WatchKind) {
     this.#env = env;
     this.#typeUrl = typeUrl;
     this.#kind = kind;

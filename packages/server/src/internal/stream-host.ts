@@ -1,6 +1,9 @@
-// What streams and fetches need from the server that owns them.
+// The server as the streams and fetches it hosts see it: the resolved
+// options, where events go, process-unique ids, and admission (limits, the
+// onStreamOpen hook, the registry of open streams).
 import type { XdsStatus } from "../events.js";
 import type { ResolvedXdsServerOptions } from "../options.js";
+import type { Admission } from "./admission.js";
 import type { EventHub } from "./event-hub.js";
 
 /** A stream the server tracks (for limits, stats and shutdown). */
@@ -13,15 +16,13 @@ export interface TrackedStream {
   readonly stats: { readonly pending: number; readonly inFlight: number; readonly inFlightBytes: number; readonly types: number };
 }
 
-export interface ServerCore {
+/** What a gRPC stream, a gRPC fetch or a REST request gets from the server hosting it. */
+export interface StreamHost {
   readonly options: ResolvedXdsServerOptions;
+  /** Every event goes through here (cache.observe, callbacks, the events Observable, diagnostics). */
   readonly hub: EventHub;
   /** Ids for streams and fetches, unique in the process. */
   nextId(): number;
-  /** A status to refuse a new stream with (shutdown, limits, rate), or `undefined` to accept it. */
-  admitStream(): XdsStatus | undefined;
-  /** A status to refuse a fetch with (shutdown), or `undefined`. */
-  admitFetch(): XdsStatus | undefined;
-  track(stream: TrackedStream): void;
-  untrack(stream: TrackedStream): void;
+  /** The one admission path of streams and fetches. */
+  readonly admission: Admission;
 }

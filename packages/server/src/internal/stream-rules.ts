@@ -1,11 +1,11 @@
-// What a protocol state machine (SotW or delta) needs from the stream that
-// carries it, plus the checks both share: type URL, names, nonces.
+// The rules every xDS stream and fetch applies, whatever its protocol: how a
+// failure ends it (a gRPC status), which nonces it issued, and the checks of
+// a request's type URL, names and type count.
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
-import type { XdsContext, XdsServerEvent, XdsStatus } from "../events.js";
-import type { ResolvedXdsServerOptions } from "../options.js";
+import type { XdsStatus } from "../events.js";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
-import type { OutgoingQueue } from "./outgoing-queue.js";
+import type { CarrierStream } from "./stream-machine.js";
 
 /** gRPC status codes used here (the numbers of @grpc/grpc-js `status`). */
 export const GrpcCode = Object.freeze({
@@ -55,26 +55,8 @@ export class Nonces {
   }
 }
 
-/** The stream around a protocol state machine. */
-export interface StreamEnv {
-  readonly streamId: number;
-  readonly node: Node;
-  readonly ads: boolean;
-  /** The type a per-type service serves; `undefined` on ADS. */
-  readonly serviceTypeUrl: string | undefined;
-  readonly options: ResolvedXdsServerOptions;
-  readonly queue: OutgoingQueue;
-  readonly nonces: Nonces;
-  /** The context object of events about `typeUrl` on this stream. */
-  context(typeUrl: string | undefined): XdsContext;
-  /** Reports an event (subject, callbacks, diagnostics, cache.observe). */
-  emit(event: XdsServerEvent): void;
-  /** Ends the stream with the failure's status. */
-  fail(failure: StreamFailure): void;
-}
-
 /** The type URL a request is about, checked against the service and the served types. */
-export function resolveRequestType(env: StreamEnv, requested: string): ResolvedTypeDescriptor {
+export function resolveRequestType(env: CarrierStream, requested: string): ResolvedTypeDescriptor {
   const nodeId = env.node.id;
   let typeUrl = requested;
   if (env.serviceTypeUrl !== undefined) {
@@ -103,7 +85,7 @@ export function resolveRequestType(env: StreamEnv, requested: string): ResolvedT
 
 /** Checks the count and lengths of names in one request field. */
 export function checkNames(
-  env: Pick<StreamEnv, "node" | "options">,
+  env: Pick<CarrierStream, "node" | "options">,
   typeUrl: string,
   names: readonly string[],
   field: string,
@@ -129,7 +111,7 @@ export function checkNames(
 }
 
 /** Refuses a new type when the stream already has `count` types (option maxTypesPerStream). */
-export function checkTypeCount(env: Pick<StreamEnv, "node" | "options">, typeUrl: string, count: number): void {
+export function checkTypeCount(env: Pick<CarrierStream, "node" | "options">, typeUrl: string, count: number): void {
   if (count >= env.options.maxTypesPerStream) {
     throw violation(
       `stream subscribes to more than ${env.options.maxTypesPerStream} types (option maxTypesPerStream)`,
@@ -152,7 +134,7 @@ export function legacyWildcardAllowed(descriptor: ResolvedTypeDescriptor, node: 
 }
 
 /** The cause of an unknown nonce. */
-export function unknownNonce(env: StreamEnv, typeUrl: string, nonce: string): StreamFailure {
+export function unknownNonce(env: CarrierStream, typeUrl: string, nonce: string): StreamFailure {
   return violation(`response_nonce ${JSON.stringify(nonce.slice(0, 40))} was never sent on this stream (for ${typeUrl})`, {
     typeUrl,
     nodeId: env.node.id,

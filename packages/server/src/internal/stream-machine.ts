@@ -1,0 +1,186 @@
+// The skeleton both protocol state machines (SotW in sotw-stream.ts, delta in
+// delta-stream.ts) are built on:
+// - `CarrierStream`: what a machine gets from the gRPC stream that carries it;
+// - `StreamMachine` and `StreamProtocol`: the typed interface the stream drives
+//   (decode a message, hand the request to the machine, close it);
+// - `TypeTable`: one state per type URL with the fields every protocol needs
+//   (subscription mode, latest nonce, awaiting ACK, gate, open watch), bounded
+//   by maxTypesPerStream, and the make-before-break gate over those states.
+import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import type { XdsContext, XdsServerEvent } from "../events.js";
+import type { ResolvedXdsServerOptions } from "../options.js";
+import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
+import type { OutgoingQueue } from "./outgoing-queue.js";
+import { checkTypeCount, type Nonces, type StreamFailure } from "./stream-rules.js";
+import { TypeWatch, type WatchKind } from "./type-watch.js";
+
+/** The stream that carries a protocol machine, as the machine sees it. */
+export interface CarrierStream {
+  readonly streamId: number;
+  readonly node: Node;
+  readonly ads: boolean;
+  /** The type a per-type service serves; `undefined` on ADS. */
+  readonly serviceTypeUrl: string | undefined;
+  readonly options: ResolvedXdsServerOptions;
+  readonly queue: OutgoingQueue;
+  readonly nonces: Nonces;
+  /** The context object of events about `typeUrl` on this stream. */
+  context(typeUrl: string | undefined): XdsContext;
+  /** Reports an event (callbacks, events Observable, diagnostics, cache.observe). */
+  emit(event: XdsServerEvent): void;
+  /** Ends the stream with the failure's status. */
+  fail(failure: StreamFailure): void;
+}
+
+/** What every per-type state holds, whatever the protocol. */
+export interface TypeState {
+  readonly descriptor: ResolvedTypeDescriptor;
+  /** Subscribed to everything (explicit `*` or the legacy empty first request). */
+  wildcard: boolean;
+  /** The wildcard comes from the legacy rule only (an empty first request). */
+  legacy: boolean;
+  /** The nonce of the latest response sent for this type. */
+  latestNonce: string | undefined;
+  /** Sent, and its ACK/NACK has not arrived. */
+  awaitingAck: boolean;
+  /** Make-before-break: the next watch waits until every type of the stream is ACKed. */
+  gated: boolean;
+  /** The one open cache watch of this type. */
+  readonly watch: Pick<TypeWatch<{ readonly typeUrl: string }>, "isOpen" | "cancel">;
+}
+
+/** The fields of {@link TypeState} as a new type starts them. */
+export function newTypeState<R extends { readonly typeUrl: string }>(
+  descriptor: ResolvedTypeDescriptor,
+  carrier: CarrierStream,
+  kind: WatchKind,
+): TypeState & { readonly watch: TypeWatch<R> } {
+  return {
+    descriptor,
+    wildcard: false,
+    legacy: false,
+    latestNonce: undefined,
+    awaitingAck: false,
+    gated: false,
+    watch: new TypeWatch<R>(carrier, descriptor.typeUrl, kind),
+  };
+}
+
+/** A protocol state machine: reads requests, watches the cache, queues responses. */
+export interface StreamMachine<Request> {
+  /** The per-type states (read-only, for stats and tests). */
+  readonly types: ReadonlyMap<string, Readonly<TypeState>>;
+  /** Handles one request; throws {@link StreamFailure} when the stream must end. */
+  handle(request: Request): void;
+  /** Cancels every watch; nothing is queued afterwards. */
+  close(): void;
+}
+
+/** One xDS streaming protocol as a gRPC stream carries it. */
+export interface StreamProtocol<Request extends { readonly node?: Node | undefined; readonly typeUrl: string }> {
+  readonly kind: "sotw" | "delta";
+  /** The request message's name, for error messages. */
+  readonly requestName: string;
+  decode(data: Uint8Array): Request;
+  createMachine(carrier: CarrierStream): StreamMachine<Request>;
+}
+
+/** What the make-before-break gate says about a response that removes something the client holds. */
+export type GateDecision =
+  /** Send it as it is. */
+  | "send"
+  /** Send the additions only (the removal follows once every type is ACKed); the type is now gated. */
+  | "split"
+  /** Send nothing now (only removals, others wait for ACKs); the type is now gated. */
+  | "hold";
+
+/**
+ * The per-type states of one stream and the make-before-break gate over them.
+ * The machine supplies how a state is created and how a type's watch is
+ * (re)opened; the table owns the map, the type-count limit, closing, and
+ * when a gated type may proceed.
+ */
+export class TypeTable<S extends TypeState> {
+  readonly #carrier: CarrierStream;
+  readonly #create: (descriptor: ResolvedTypeDescriptor) => S;
+  readonly #rewatch: (state: S) => void;
+  readonly #states = new Map<string, S>();
+  #closed = false;
+
+  constructor(carrier: CarrierStream, create: (descriptor: ResolvedTypeDescriptor) => S, rewatch: (state: S) => void) {
+    this.#carrier = carrier;
+    this.#create = create;
+    this.#rewatch = rewatch;
+  }
+
+  get states(): ReadonlyMap<string, S> {
+    return this.#states;
+  }
+
+  /** True once {@link close} ran: no watch may open. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The state of a type, created (within option maxTypesPerStream) on its first request. */
+  get(descriptor: ResolvedTypeDescriptor): { readonly state: S; readonly first: boolean } {
+    const existing = this.#states.get(descriptor.typeUrl);
+    if (existing !== undefined) return { state: existing, first: false };
+    checkTypeCount(this.#carrier, descriptor.typeUrl, this.#states.size);
+    const state = this.#create(descriptor);
+    this.#states.set(descriptor.typeUrl, state);
+    return { state, first: true };
+  }
+
+  /** Cancels every watch. */
+  close(): void {
+    this.#closed = true;
+    for (const state of this.#states.values()) state.watch.cancel();
+  }
+
+  /**
+   * Whether a response with removals goes through the gate at all: only on
+   * ADS (the only place types can be ordered against each other), with
+   * option makeBeforeBreak, and not for a heartbeat.
+   */
+  gates(heartbeat: boolean): boolean {
+    return this.#carrier.ads && this.#carrier.options.makeBeforeBreak && !heartbeat;
+  }
+
+  /**
+   * Make-before-break for a response of `state` that removes something the
+   * client holds: with additions, send those first and hold the removal;
+   * removals alone wait while another type waits for its ACK.
+   */
+  gate(state: S, hasAdditions: boolean): GateDecision {
+    if (hasAdditions) {
+      state.gated = true;
+      return "split";
+    }
+    if (this.#othersBusy(state)) {
+      state.gated = true;
+      return "hold";
+    }
+    return "send";
+  }
+
+  /** A gated type proceeds (its watch reopens) once no type of the stream waits for an ACK. */
+  releaseGates(): void {
+    if (!this.#carrier.options.makeBeforeBreak) return;
+    for (const state of this.#states.values()) {
+      if (!state.gated) continue;
+      for (const other of this.#states.values()) if (this.#busy(other)) return;
+      state.gated = false;
+      this.#rewatch(state);
+    }
+  }
+
+  #busy(state: S): boolean {
+    return state.awaitingAck || this.#carrier.queue.has(state.descriptor.typeUrl);
+  }
+
+  #othersBusy(state: S): boolean {
+    for (const other of this.#states.values()) if (other !== state && this.#busy(other)) return true;
+    return false;
+  }
+}
