@@ -1,4 +1,4 @@
-import { ErrorCode, messageSchema, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, messageSchema, optionError, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api";
 import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
 import { hashBytes } from "./internal/digest.js";
 import { isResourceEntry } from "./internal/entry-guard.js";
@@ -79,19 +79,13 @@ export class EntryStore {
 
   constructor(options: EntryStoreOptions = {}) {
     if (typeof options !== "object" || options === null) {
-      throw new XdskitError(
-        ErrorCode.INVALID_OPTION,
-        `EntryStore: options must be an object; got ${options === null ? "null" : typeof options}`,
-      );
+      throw optionError("EntryStore", "(options)", "an object", options);
     }
     if (options.onEncode !== undefined && typeof options.onEncode !== "function") {
-      throw new XdskitError(ErrorCode.INVALID_OPTION, `EntryStore: option "onEncode" must be a function; got ${typeof options.onEncode}`);
+      throw optionError("EntryStore", "onEncode", "a function", options.onEncode);
     }
     if (options.resourceTypes !== undefined && typeof options.resourceTypes !== "function") {
-      throw new XdskitError(
-        ErrorCode.INVALID_OPTION,
-        `EntryStore: option "resourceTypes" must be a function (typeUrl) => ResourceType; got ${typeof options.resourceTypes}`,
-      );
+      throw optionError("EntryStore", "resourceTypes", "a function (typeUrl) => ResourceType", options.resourceTypes);
     }
     this.#onEncode = options.onEncode;
     this.#resourceTypes = options.resourceTypes ?? ENTRY_STORE_DEFAULTS.resourceTypes;

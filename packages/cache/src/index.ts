@@ -16,7 +16,7 @@ export type { ResourceUpdate, Snapshot, SnapshotInput, SnapshotViolation, TypeRe
 export { InvalidSnapshotError } from "./snapshot.js";
 export type { SnapshotChange } from "./snapshot-cache.js";
 export { SnapshotCache } from "./snapshot-cache.js";
-export type { SnapshotCacheOptions, SnapshotValidator } from "./snapshot-cache-options.js";
+export type { EntriesByType, SnapshotCacheOptions } from "./snapshot-cache-options.js";
 export { SNAPSHOT_CACHE_DEFAULTS } from "./snapshot-cache-options.js";
 export type {
   ConfigWatcher,

@@ -73,7 +73,7 @@ describe("LinearCache", () => {
     const cache = make();
     const r = record(cache.watchSotw(sotw(node("n"), CDS, { wildcard: true })));
     expect(XdskitError.is(r.error)).toBe(true);
-    expect((r.error as XdskitError).code).toBe(ErrorCode.PROTOCOL_VIOLATION);
+    expect((r.error as XdskitError).code).toBe(ErrorCode.API_MISUSE);
     expect(String(r.error)).toMatch(/serves type\.googleapis\.com\/envoy\.config\.endpoint\.v3\.ClusterLoadAssignment, not .*Cluster/);
   });
 

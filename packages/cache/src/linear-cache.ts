@@ -298,8 +298,8 @@ export class LinearCache implements ConfigWatcher {
    * when the client should get something (then completes), otherwise waits
    * for a change to what the subscription names; unsubscribing cancels.
    * Never emits a version the client NACKed; holds names that do not exist
-   * yet; see docs/protocol.md for every rule. Malformed requests error the
-   * Observable with `XDSKIT_PROTOCOL_VIOLATION`.
+   * yet; see docs/protocol.md for every rule. Malformed requests (the
+   * server's job to build) error the Observable with `XDSKIT_API_MISUSE`.
    *
    * @example
    * cache.watchSotw({ streamId: 1, node, typeUrl: cache.typeUrl, ads: true, wildcard: false, names: new Set(["web"]),
@@ -356,7 +356,7 @@ export class LinearCache implements ConfigWatcher {
   #checkType(method: string, typeUrl: unknown): XdskitError | undefined {
     if (typeUrl === this.typeUrl) return undefined;
     return new XdskitError(
-      ErrorCode.PROTOCOL_VIOLATION,
+      ErrorCode.API_MISUSE,
       `${OWNER}.${method}: this cache serves ${this.typeUrl}, not ${String(typeUrl)} (route types with a MuxCache)`,
       { typeUrl: String(typeUrl) },
     );

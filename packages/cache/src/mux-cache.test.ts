@@ -24,7 +24,7 @@ describe("MuxCache", () => {
     const endpoints = new LinearCache({ typeUrl: EDS });
     const mux = new MuxCache({ caches: { [EDS]: endpoints } });
     const r = record(mux.watchSotw(sotw(node("n"), LDS, { wildcard: true })));
-    expect((r.error as XdskitError).code).toBe(ErrorCode.PROTOCOL_VIOLATION);
+    expect((r.error as XdskitError).code).toBe(ErrorCode.API_MISUSE);
     expect(String(r.error)).toMatch(/no cache serves .*Listener; served: .*ClusterLoadAssignment/);
     await expect(mux.fetch({ node: node("n"), typeUrl: LDS, names: new Set(), versionInfo: "" })).rejects.toSatisfy(XdskitError.is);
     endpoints.dispose();

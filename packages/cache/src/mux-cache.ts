@@ -7,7 +7,7 @@ import type { ConfigWatcher, DeltaResponse, DeltaWatchRequest, FetchRequest, Sot
 export interface MuxCacheOptions {
   /** The cache serving each type URL. */
   readonly caches: Readonly<Record<string, ConfigWatcher>>;
-  /** The cache for type URLs not in `caches`. Default: none (such watches fail with `XDSKIT_PROTOCOL_VIOLATION`). */
+  /** The cache for type URLs not in `caches`. Default: none (such watches fail with `XDSKIT_API_MISUSE`). */
   readonly fallback?: ConfigWatcher;
 }
 
@@ -66,13 +66,13 @@ export class MuxCache implements ConfigWatcher {
     const cache = typeof typeUrl === "string" ? this.cacheFor(typeUrl) : undefined;
     if (cache) return cache;
     return new XdskitError(
-      ErrorCode.PROTOCOL_VIOLATION,
+      ErrorCode.API_MISUSE,
       `${OWNER}.${method}: no cache serves ${String(typeUrl)}; served: ${[...this.#caches.keys()].join(", ") || "(none)"}`,
       { typeUrl: String(typeUrl) },
     );
   }
 
-  /** Routes a SotW watch to the cache of its type; an unserved type errors the Observable (`XDSKIT_PROTOCOL_VIOLATION`). */
+  /** Routes a SotW watch to the cache of its type; an unserved type errors the Observable (`XDSKIT_API_MISUSE`). */
   watchSotw(request: SotwWatchRequest): Observable<SotwResponse> {
     const cache = this.#route("watchSotw", request?.typeUrl);
     return cache instanceof XdskitError ? throwError(() => cache) : cache.watchSotw(request);
@@ -84,7 +84,7 @@ export class MuxCache implements ConfigWatcher {
     return cache instanceof XdskitError ? throwError(() => cache) : cache.watchDelta(request);
   }
 
-  /** Routes a fetch; an unserved type rejects with `XDSKIT_PROTOCOL_VIOLATION`. */
+  /** Routes a fetch; an unserved type rejects with `XDSKIT_API_MISUSE`. */
   fetch(request: FetchRequest): Promise<SotwResponse | undefined> {
     const cache = this.#route("fetch", request?.typeUrl);
     return cache instanceof XdskitError ? Promise.reject(cache) : cache.fetch(request);

@@ -340,7 +340,7 @@ export class NodeStatusTracker {
   /**
    * Records a protocol event (a server calls this for every event of its
    * streams).
-   * @throws XdskitError `XDSKIT_PROTOCOL_VIOLATION` for a value that is not a ProtocolEvent.
+   * @throws XdskitError `XDSKIT_API_MISUSE` for a value that is not a ProtocolEvent.
    */
   observe(event: ProtocolEvent): void {
     if (
@@ -351,7 +351,7 @@ export class NodeStatusTracker {
       event.node === null
     ) {
       throw new XdskitError(
-        ErrorCode.PROTOCOL_VIOLATION,
+        ErrorCode.API_MISUSE,
         `NodeStatusTracker.observe: expected a ProtocolEvent { kind, streamId, node, at, ... }; got ${event === null ? "null" : typeof event === "object" ? `an object without ${typeof event.kind !== "string" ? "kind" : "node"}` : typeof event}`,
       );
     }

@@ -1,4 +1,4 @@
-import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
+import { type ResourceTypeLookup, resourceTypeOf, type SnapshotValidator } from "@xdskit/resources";
 import { EntryStore } from "./entry-store.js";
 import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
 import { isLogger, stderrLogger, type XdsLogger } from "./logger.js";
@@ -6,13 +6,8 @@ import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
 import type { SnapshotViolation } from "./snapshot.js";
 import type { ResourceEntry } from "./types.js";
 
-/**
- * Checks a whole snapshot and returns every problem (an empty list when it is
- * fine). Receives the snapshot's entries by type URL; decode an entry with
- * its type's codec (`messageTypeOf(typeUrl).decode(entry.bytes)`).
- * `@xdskit/resources` supplies one.
- */
-export type SnapshotValidator = (resources: { readonly [typeUrl: string]: readonly ResourceEntry[] }) => readonly SnapshotViolation[];
+/** What a cache passes its validator: the snapshot's entries by type URL (decode one with `messageTypeOf(typeUrl).decode(entry.bytes)`). */
+export type EntriesByType = { readonly [typeUrl: string]: readonly ResourceEntry[] };
 
 /** Options of {@link SnapshotCache}. */
 export interface SnapshotCacheOptions {
@@ -22,8 +17,13 @@ export interface SnapshotCacheOptions {
   readonly entries?: EntryStore;
   /** Resource-type descriptors (name, references, full state, wildcard). Default: `resourceTypeOf` from `@xdskit/resources`. */
   readonly resourceTypes?: ResourceTypeLookup;
-  /** Checks every snapshot before it is set, whatever its group. Default: none. */
-  readonly validator?: SnapshotValidator;
+  /**
+   * Checks every snapshot before it is set, whatever its group. Default: none.
+   * The one validator type, `SnapshotValidator` of `@xdskit/resources`
+   * (`createSnapshotValidator()` makes one); it is called with the snapshot's
+   * `ResourceEntry` lists by type URL.
+   */
+  readonly validator?: SnapshotValidator<SnapshotViolation, EntriesByType>;
   /**
    * Picks the validator for a node group, for caches whose groups need
    * different rules (Envoy proxies and proxyless gRPC clients); `undefined`
@@ -36,7 +36,7 @@ export interface SnapshotCacheOptions {
    * const grpc = createSnapshotValidator({ profile: "grpc" });
    * new SnapshotCache({ validatorForGroup: (group) => (group.startsWith("grpc-") ? grpc : envoy) });
    */
-  readonly validatorForGroup?: (group: string) => SnapshotValidator | undefined;
+  readonly validatorForGroup?: (group: string) => SnapshotValidator<SnapshotViolation, EntriesByType> | undefined;
   /**
    * What to do when `validator` finds problems: `"refuse"` throws an
    * `InvalidSnapshotError` (code `XDSKIT_INVALID_SNAPSHOT`) listing them and
@@ -87,8 +87,8 @@ export const SNAPSHOT_CACHE_DEFAULTS = Object.freeze({
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<Omit<SnapshotCacheOptions, "validator" | "validatorForGroup" | "debounce">> & {
   readonly debounce?: SnapshotCacheOptions["debounce"];
-  readonly validator?: SnapshotValidator;
-  readonly validatorForGroup?: (group: string) => SnapshotValidator | undefined;
+  readonly validator?: SnapshotValidator<SnapshotViolation, EntriesByType>;
+  readonly validatorForGroup?: (group: string) => SnapshotValidator<SnapshotViolation, EntriesByType> | undefined;
 };
 
 const OWNER = "SnapshotCache";

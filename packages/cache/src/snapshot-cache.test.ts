@@ -1,13 +1,13 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { Cluster, Cluster_DiscoveryType } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
-import { createSnapshotValidator } from "@xdskit/resources";
+import { createSnapshotValidator, type SnapshotValidator } from "@xdskit/resources";
 import { afterEach, describe, expect, it } from "vitest";
 import { EntryStore } from "./entry-store.js";
 import { CDS, cla, cluster, EDS, LDS, listener, node, RDS, record, route, SDS, secret, sotw } from "./internal/fixtures.test.js";
 import { groupByIdPrefix, groupByNodeCluster } from "./node-group.js";
 import { InvalidSnapshotError, type SnapshotViolation } from "./snapshot.js";
 import { SnapshotCache } from "./snapshot-cache.js";
-import type { SnapshotValidator } from "./snapshot-cache-options.js";
+import type { EntriesByType } from "./snapshot-cache-options.js";
 
 const caches: SnapshotCache[] = [];
 function make(options: ConstructorParameters<typeof SnapshotCache>[0] = {}): SnapshotCache {
@@ -133,11 +133,14 @@ describe("SnapshotCache.setSnapshot", () => {
   it("validator-per-group: each node group is checked with the validator its key picks", () => {
     // An EDS cluster without its endpoints: fine for the lenient validator, refused by the strict one.
     const seen: string[] = [];
-    const strict: SnapshotValidator = (resources) => {
+    const strict: SnapshotValidator<SnapshotViolation, EntriesByType> = (resources) => {
       seen.push("strict");
-      return (resources[EDS] ?? []).length === 0 ? [{ typeUrl: CDS, name: "a", message: "no endpoints" }] : [];
+      // The cache passes a plain object of entry lists by type URL.
+      return ((resources as Record<string, readonly unknown[]>)[EDS] ?? []).length === 0
+        ? [{ typeUrl: CDS, name: "a", message: "no endpoints" }]
+        : [];
     };
-    const lenient: SnapshotValidator = () => {
+    const lenient: SnapshotValidator<SnapshotViolation, EntriesByType> = () => {
       seen.push("lenient");
       return [];
     };

@@ -1,6 +1,6 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
-import type { ResourceTypeLookup } from "@xdskit/resources";
+import type { ResourceTypeLookup, SnapshotValidator } from "@xdskit/resources";
 import type { Observable } from "rxjs";
 import type { EntryStore } from "./entry-store.js";
 import { answerSotw } from "./internal/answer.js";
@@ -22,10 +22,10 @@ import {
   viewOf,
 } from "./snapshot.js";
 import {
+  type EntriesByType,
   type ResolvedOptions,
   resolveSnapshotCacheOptions,
   type SnapshotCacheOptions,
-  type SnapshotValidator,
 } from "./snapshot-cache-options.js";
 import type {
   ConfigWatcher,
@@ -113,7 +113,7 @@ export class SnapshotCache implements ConfigWatcher {
     { changed: Map<string, Set<string>> | "all"; readonly first: number; timer: ReturnType<typeof setTimeout> | undefined }
   >();
   readonly #core: CacheCore;
-  readonly #validated = new WeakMap<Snapshot, Map<SnapshotValidator, readonly SnapshotViolation[]>>();
+  readonly #validated = new WeakMap<Snapshot, Map<SnapshotValidator<SnapshotViolation, EntriesByType>, readonly SnapshotViolation[]>>();
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: SnapshotCacheOptions = {}) {
@@ -153,6 +153,7 @@ export class SnapshotCache implements ConfigWatcher {
         `${OWNER}: option "nodeGroup" must return a string; got ${typeof key} for node "${node?.id}"`,
         {
           nodeId: node?.id,
+          path: "nodeGroup",
         },
       );
     }
@@ -248,8 +249,8 @@ export class SnapshotCache implements ConfigWatcher {
    * when the client should get something (then completes), otherwise waits
    * for a change to what the subscription names; unsubscribing cancels.
    * Never emits a version the client NACKed; holds names that do not exist
-   * yet; see docs/protocol.md for every rule. Malformed requests error the
-   * Observable with `XDSKIT_PROTOCOL_VIOLATION`.
+   * yet; see docs/protocol.md for every rule. Malformed requests (the
+   * server's job to build) error the Observable with `XDSKIT_API_MISUSE`.
    *
    * @example
    * cache.watchSotw({ streamId: 1, node, typeUrl: TypeUrl.Cluster, ads: true, wildcard: true, names: new Set(),
@@ -306,7 +307,7 @@ export class SnapshotCache implements ConfigWatcher {
 
   #checkGroup(method: string, group: unknown): void {
     if (typeof group !== "string") {
-      throw new XdskitError(ErrorCode.INVALID_OPTION, `${OWNER}.${method}: the group key must be a string; got ${typeof group}`);
+      throw new XdskitError(ErrorCode.API_MISUSE, `${OWNER}.${method}: the group key must be a string; got ${typeof group}`);
     }
   }
 

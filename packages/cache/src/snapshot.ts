@@ -1,4 +1,5 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import type { SnapshotViolation } from "@xdskit/resources";
 import { produce } from "immer";
 import type { EntryStore, ResourceInput } from "./entry-store.js";
 import { type ResourceSetView, sameEntry, updateVersion, versionOf } from "./internal/resource-set.js";
@@ -43,19 +44,8 @@ export interface ResourceUpdate {
   readonly remove?: { readonly [typeUrl: string]: readonly string[] };
 }
 
-/** One problem found in a snapshot. */
-export interface SnapshotViolation {
-  readonly typeUrl?: string;
-  readonly name?: string;
-  /** Field path inside the resource, when the problem is in a field. */
-  readonly path?: string;
-  readonly message: string;
-  /**
-   * `"warning"`: reported but never blocking (e.g. a dangling reference clients
-   * wait out); absent or `"error"`: refused under `validation: "refuse"`.
-   */
-  readonly severity?: "error" | "warning";
-}
+/** One problem found in a snapshot: the `SnapshotViolation` of `@xdskit/resources` (one shape for validators and the cache). */
+export type { SnapshotViolation };
 
 /**
  * A refused snapshot: `code` is `XDSKIT_INVALID_SNAPSHOT` and `violations`

@@ -3,7 +3,7 @@
 // reported as an `error` event and never becomes an unhandled rejection that
 // ends the process; streams, including a sentinel on the same server, keep
 // receiving every update.
-import { TypeUrl } from "@xdskit/envoy-api";
+import { ErrorCode, TypeUrl } from "@xdskit/envoy-api";
 import type { XdsServerEvent } from "@xdskit/server";
 import { FakeEnvoy } from "@xdskit/testing";
 import { afterEach, beforeEach, expect, it } from "vitest";
@@ -72,6 +72,8 @@ it("hook-rejects: async hooks that reject are reported as error events, nothing 
     /callbacks\.onNack threw on a nack event: onNack: database unavailable/,
   );
   expect(nackError?.context?.node.id).toBe("nacking");
+  // The hook's author must act, not the client: the code says so.
+  expect(nackError?.kind === "error" && nackError.error.code).toBe(ErrorCode.HOOK_FAILED);
   // Let late rejections (onError's own) settle, then check that none escaped.
   await new Promise((resolve) => setTimeout(resolve, 50));
   expect(leaked).toEqual([]);

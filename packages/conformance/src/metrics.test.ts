@@ -73,4 +73,34 @@ describe("metrics", () => {
       await new Promise((resolve) => http.close(resolve));
     }
   });
+
+  it("metrics-errors-by-fault: a throwing hook counts against the hook, not the client", async () => {
+    await using plane = await ControlPlane.start({
+      server: {
+        callbacks: {
+          onAck: () => {
+            throw new Error("audit log full");
+          },
+        },
+      },
+    });
+    const registry = new Registry();
+    const metrics = createXdsMetrics({ xds: plane.xds, registry });
+    try {
+      plane.cache.setSnapshot("n", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
+      await using envoy = await FakeEnvoy.start({ address: plane.address, node: { id: "n" } });
+      await envoy.waitForResource(TypeUrl.Cluster, "a");
+      let reported = false;
+      const subscription = plane.xds.events.subscribe((e) => {
+        if (e.kind === "error") reported = true;
+      });
+      await until("the failed onAck hook reported", () => reported);
+      subscription.unsubscribe();
+      const text = await registry.metrics();
+      expect(sample(text, "xdskit_errors_total", { code: "XDSKIT_HOOK_FAILED", fault: "hook" })).toBeGreaterThanOrEqual(1);
+      expect(sample(text, "xdskit_errors_total", { fault: "client" })).toBeUndefined();
+    } finally {
+      metrics.close();
+    }
+  });
 });

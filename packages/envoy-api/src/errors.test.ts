@@ -1,12 +1,28 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ErrorCode, XdskitError } from "./errors.js";
+import { ErrorCode, faultOf, optionError, XdskitError } from "./errors.js";
 
 describe("ErrorCode", () => {
   it("matches docs/errors.md, code for code", () => {
     const page = readFileSync(new URL("../../../docs/errors.md", import.meta.url), "utf8");
     const documented = [...page.matchAll(/^### (XDSKIT_[A-Z_]+)$/gm)].map((m) => m[1]).sort();
     expect(documented).toEqual(Object.values(ErrorCode).sort());
+  });
+
+  it("docs/errors.md says who acts on each code, as faultOf does", () => {
+    const page = readFileSync(new URL("../../../docs/errors.md", import.meta.url), "utf8");
+    const sections = page.split(/^### /m).slice(1);
+    const said = Object.fromEntries(sections.map((s) => [s.slice(0, s.indexOf("\n")), /^Who acts: \*\*([a-z]+)\*\*/m.exec(s)?.[1]]));
+    expect(said).toEqual(Object.fromEntries(Object.values(ErrorCode).map((code) => [code, faultOf(code)])));
+  });
+
+  it("has a fault for every code, and the fault-split codes name who acts", () => {
+    for (const code of Object.values(ErrorCode)) expect(faultOf(code)).toMatch(/^(client|cache|hook|caller|transport|xdskit)$/);
+    expect(faultOf(ErrorCode.PROTOCOL_VIOLATION)).toBe("client");
+    expect(faultOf(ErrorCode.CACHE_FAILED)).toBe("cache");
+    expect(faultOf(ErrorCode.HOOK_FAILED)).toBe("hook");
+    expect(faultOf(ErrorCode.API_MISUSE)).toBe("caller");
+    expect(faultOf(ErrorCode.INTERNAL)).toBe("xdskit");
   });
 });
 
@@ -28,5 +44,19 @@ describe("XdskitError", () => {
     expect(XdskitError.is(new Error("x"))).toBe(false);
     const foreign = Object.assign(new Error("x"), { [Symbol.for("xdskit.error")]: true });
     expect(XdskitError.is(foreign)).toBe(true);
+  });
+});
+
+describe("optionError", () => {
+  it("names the owner, the option, what was expected and what arrived, and sets path", () => {
+    const error = optionError("XdsServer", "maxStreams", "an integer >= 1", 0);
+    expect(error.code).toBe(ErrorCode.INVALID_OPTION);
+    expect(error.message).toBe('XdsServer: option "maxStreams" must be an integer >= 1; got 0');
+    expect(error.path).toBe("maxStreams");
+    expect(optionError("f", "a", "a number", "5").message).toMatch(/; got "5"$/);
+    expect(optionError("f", "a", "a number", null).message).toMatch(/; got null$/);
+    expect(optionError("f", "a", "a number", [1]).message).toMatch(/; got an array$/);
+    expect(optionError("f", "a", "a number", {}).message).toMatch(/; got an object$/);
+    expect(optionError("f", "a", "a number", 5n).message).toMatch(/; got 5$/);
   });
 });

@@ -14,8 +14,8 @@
  * Cluster.fromPartial({ name: "web", connectTimeout: { seconds: Long.fromNumber(5), nanos: 0 } });
  */
 export { default as Long } from "long";
-export type { ErrorCodeValue, XdskitErrorContext } from "./errors.js";
-export { ErrorCode, XdskitError } from "./errors.js";
+export type { ErrorCodeValue, ErrorFault, XdskitErrorContext } from "./errors.js";
+export { ErrorCode, faultOf, optionError, XdskitError } from "./errors.js";
 export {
   DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,

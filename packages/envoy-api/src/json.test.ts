@@ -365,9 +365,10 @@ describe("fromJson errors", () => {
   it("validates its options", () => {
     const e = caught(() => fromJson(Cluster, {}, { ignoreUnknown: true } as never));
     expect(e.code).toBe(ErrorCode.INVALID_OPTION);
-    expect(e.message).toContain('unknown option "ignoreUnknown"');
+    expect(e.message).toBe('fromJson: option "ignoreUnknown" must be one of the known options (ignoreUnknownFields); got true');
+    expect(e.path).toBe("ignoreUnknown");
     expect(caught(() => toJson(Cluster, Cluster.create(), { emitDefaults: "yes" } as never)).message).toBe(
-      'toJson: option "emitDefaults" must be a boolean, got "yes"',
+      'toJson: option "emitDefaults" must be a boolean; got "yes"',
     );
   });
 });

@@ -120,6 +120,7 @@ export type {
   SnapshotResources,
   SnapshotValidator,
   SnapshotValidatorOptions,
+  SnapshotViolation,
 } from "./snapshot-validator.js";
 export { createSnapshotValidator, SNAPSHOT_VALIDATOR_DEFAULTS, validateSnapshot } from "./snapshot-validator.js";
 export type { ValidateOptions, ValidationProfile } from "./validate.js";

@@ -1,5 +1,12 @@
 import type { MessageType } from "@xdskit/envoy-api";
-import { ErrorCode, hasMessageType, registerMessageType, typeNameOf, typeUrlOf, XdskitError } from "@xdskit/envoy-api";
+import {
+  hasMessageType,
+  registerMessageType,
+  optionError as sharedOptionError,
+  typeNameOf,
+  typeUrlOf,
+  type XdskitError,
+} from "@xdskit/envoy-api";
 
 /**
  * One resource named by another: the type and name a client must also fetch,
@@ -176,8 +183,7 @@ function isRegisteredCodec(codec: MessageType<any>): boolean {
 const NO_REFERENCES: readonly ResourceReference[] = Object.freeze([]);
 
 function optionError(option: string, expected: string, actual: unknown): XdskitError {
-  const shown = typeof actual === "string" ? JSON.stringify(actual) : actual === null ? "null" : typeof actual;
-  return new XdskitError(ErrorCode.INVALID_OPTION, `defineResourceType: option "${option}" must be ${expected}; got ${shown}`);
+  return sharedOptionError("defineResourceType", option, expected, actual);
 }
 
 /**

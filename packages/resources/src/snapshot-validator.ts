@@ -1,4 +1,4 @@
-import { ErrorCode, typeNameOf, XdskitError } from "@xdskit/envoy-api";
+import { optionError as sharedOptionError, typeNameOf, type XdskitError } from "@xdskit/envoy-api";
 import type { ResourceType } from "./resource-type.js";
 import { resourceTypeOf } from "./resource-type-registry.js";
 import { type ValidationProfile, validateResource } from "./validate.js";
@@ -22,12 +22,44 @@ export type ResourceCollection = Iterable<SnapshotResource> | ReadonlyMap<string
 export type SnapshotResources = { readonly [typeUrl: string]: ResourceCollection } | ReadonlyMap<string, ResourceCollection>;
 
 /**
- * Checks a whole snapshot and returns every violation. This is the plug-in
- * `@xdskit/cache` takes as its `validator` option: it is called with
- * `{ [typeUrl]: ResourceEntry[] }` and its `Violation`s satisfy the cache's
- * `SnapshotViolation` (`typeUrl`, `name`, `path`, `message`).
+ * One problem a snapshot validator reports: the least a cache needs to refuse
+ * (or serve and log) a snapshot. A {@link Violation} is one; a validator of
+ * your own may return just `{ typeUrl, name, message }`. `@xdskit/cache`
+ * re-exports this type as its `SnapshotViolation`.
  */
-export type SnapshotValidator = (resources: SnapshotResources) => Violation[];
+export interface SnapshotViolation {
+  /** Type URL of the resource, when the problem is in one. */
+  readonly typeUrl?: string;
+  /** Name of the resource, when known. */
+  readonly name?: string;
+  /** Field path inside the resource, when the problem is in a field. */
+  readonly path?: string;
+  /** What is wrong. */
+  readonly message: string;
+  /**
+   * `"warning"`: reported but never blocking (e.g. a dangling reference clients
+   * wait out); absent or `"error"`: refused under the cache's `validation: "refuse"`.
+   */
+  readonly severity?: "error" | "warning";
+}
+
+/**
+ * Checks a whole snapshot and returns every problem (an empty list when it is
+ * fine). This is the one validator type: `@xdskit/cache` takes it as its
+ * `validator` option, as `SnapshotValidator<SnapshotViolation, EntriesByType>`
+ * (it always passes a plain object of `ResourceEntry` lists by type URL,
+ * decoded with the type's codec). `createSnapshotValidator()` makes one whose
+ * problems are full {@link Violation}s and that takes any
+ * {@link SnapshotResources}; a validator of your own may report plain
+ * {@link SnapshotViolation}s and read the shape its caller passes (`R`).
+ * @example
+ * // one of your own, for a cache:
+ * const atMost500: SnapshotValidator<SnapshotViolation, Record<string, readonly unknown[]>> = (resources) =>
+ *   (resources[TypeUrl.Cluster] ?? []).length > 500 ? [{ typeUrl: TypeUrl.Cluster, message: "more than 500 clusters" }] : [];
+ */
+export type SnapshotValidator<V extends SnapshotViolation = Violation, R extends SnapshotResources = SnapshotResources> = (
+  resources: R,
+) => V[];
 
 /** Options of {@link createSnapshotValidator} and {@link validateSnapshot}. */
 export interface SnapshotValidatorOptions {
@@ -69,9 +101,7 @@ export const SNAPSHOT_VALIDATOR_DEFAULTS = Object.freeze({
 const OPTION_KEYS = new Set(Object.keys(SNAPSHOT_VALIDATOR_DEFAULTS));
 
 function optionError(option: string, expected: string, actual: unknown): XdskitError {
-  const shown =
-    typeof actual === "string" ? JSON.stringify(actual) : actual === null ? "null" : Array.isArray(actual) ? "an array" : typeof actual;
-  return new XdskitError(ErrorCode.INVALID_OPTION, `createSnapshotValidator: option "${option}" must be ${expected}; got ${shown}`);
+  return sharedOptionError("createSnapshotValidator", option, expected, actual);
 }
 
 function resolve(options: SnapshotValidatorOptions) {

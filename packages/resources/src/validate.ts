@@ -1,4 +1,4 @@
-import { ErrorCode, typeNameOf, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, optionError, typeNameOf } from "@xdskit/envoy-api";
 import { grpcProfileViolations } from "./internal/grpc/profile.js";
 import { type Sink, validatorFor } from "./internal/pgv/compile.js";
 import type { ResourceType } from "./resource-type.js";
@@ -33,25 +33,16 @@ export const VALIDATE_DEFAULTS = Object.freeze({ profile: "envoy", unknownAny: "
 
 function checkOptions(options: ValidateOptions): void {
   if (typeof options !== "object" || options === null) {
-    throw new XdskitError(
-      ErrorCode.INVALID_OPTION,
-      `validate: options must be an object; got ${options === null ? "null" : typeof options}`,
-    );
+    throw optionError("validate", "(options)", "an object", options);
   }
   if (options.profile !== undefined && options.profile !== "envoy" && options.profile !== "grpc") {
-    throw new XdskitError(
-      ErrorCode.INVALID_OPTION,
-      `validate: option "profile" must be "envoy" or "grpc"; got ${JSON.stringify(options.profile)}`,
-    );
+    throw optionError("validate", "profile", '"envoy" or "grpc"', options.profile);
   }
   if (options.unknownAny !== undefined && options.unknownAny !== "ignore" && options.unknownAny !== "report") {
-    throw new XdskitError(
-      ErrorCode.INVALID_OPTION,
-      `validate: option "unknownAny" must be "ignore" or "report"; got ${JSON.stringify(options.unknownAny)}`,
-    );
+    throw optionError("validate", "unknownAny", '"ignore" or "report"', options.unknownAny);
   }
   if (options.name !== undefined && typeof options.name !== "string") {
-    throw new XdskitError(ErrorCode.INVALID_OPTION, `validate: option "name" must be a string; got ${typeof options.name}`);
+    throw optionError("validate", "name", "a string", options.name);
   }
 }
 

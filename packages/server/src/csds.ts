@@ -5,7 +5,7 @@
 import type { Server, ServerDuplexStream, ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { status as GrpcCode } from "@grpc/grpc-js";
 import type { ConfigWatcher, NodeStatus, NodeStatusTracker } from "@xdskit/cache";
-import { Any, ClientStatusDiscoveryServiceService, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { Any, ClientStatusDiscoveryServiceService, ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
 import { ClientResourceStatus } from "@xdskit/envoy-api/envoy/admin/v3/config_dump_shared";
 import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import {
@@ -180,9 +180,7 @@ function failure(error: unknown): { code: number; details: string } {
  */
 export function addCsdsService(server: Server, options: CsdsOptions): void {
   if (typeof options?.status?.nodes !== "function") {
-    throw new XdskitError(ErrorCode.INVALID_OPTION, 'addCsdsService: option "status" must be a NodeStatusTracker (e.g. xds.status)', {
-      path: "status",
-    });
+    throw optionError("addCsdsService", "status", "a NodeStatusTracker (e.g. xds.status)", options?.status);
   }
   server.addService(ClientStatusDiscoveryServiceService, {
     fetchClientStatus: (

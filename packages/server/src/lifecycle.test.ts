@@ -288,9 +288,19 @@ describe("XdsServer limits and bad input", () => {
 
   it("validates options, naming the option, what was expected and what arrived", () => {
     const cache = new FakeWatcher();
-    expect(() => new XdsServer({ cache, maxConcurrentStreams: -1 })).toThrow(/"maxConcurrentStreams": expected an integer >= 0, got -1/);
-    expect(() => new XdsServer({ cache, orderd: true } as never)).toThrow(/"orderd".*unknown option/);
-    expect(() => new XdsServer({ cache: {} as never })).toThrow(/"cache": expected a ConfigWatcher/);
+    expect(() => new XdsServer({ cache, maxConcurrentStreams: -1 })).toThrow(
+      /^XdsServer: option "maxConcurrentStreams" must be an integer >= 0; got -1$/,
+    );
+    expect(() => new XdsServer({ cache, orderd: true } as never)).toThrow(/option "orderd" must be one of the known options/);
+    expect(() => new XdsServer({ cache: {} as never })).toThrow(/option "cache" must be a ConfigWatcher/);
+    // The shared helper sets path to the option, so code can point at it without parsing the message.
+    let caught: unknown;
+    try {
+      new XdsServer({ cache, maxConcurrentStreams: -1 });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: "XDSKIT_INVALID_OPTION", path: "maxConcurrentStreams" });
     expect(() => new XdsServer({ cache, callbacks: { onAckk: () => {} } as never })).toThrow(/callbacks.onAckk/);
     expect(() => new XdsServer({ cache, maxStreamAgeJitter: 2 })).toThrow(/maxStreamAgeJitter/);
     const xds = new XdsServer({ cache });

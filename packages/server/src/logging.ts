@@ -2,7 +2,7 @@
 // carries node id, stream id and type; a NACK is logged once with its detail,
 // not on every retry; a response over the client's limit is warned about once.
 import { OnceKeys, safeLog, type XdsLogger } from "@xdskit/cache";
-import { ErrorCode } from "@xdskit/envoy-api";
+import { ErrorCode, faultOf } from "@xdskit/envoy-api";
 import type { Observable, Subscription } from "rxjs";
 import type { XdsServerEvent } from "./events.js";
 
@@ -51,7 +51,7 @@ export function logServerEvents(events: Observable<XdsServerEvent>, logger: XdsL
         case "error": {
           const tooLarge = e.error.code === ErrorCode.RESPONSE_TOO_LARGE;
           if (once.first(`error\0${e.error.code}\0${node}\0${b.typeUrl}\0${e.error.message}`)) {
-            safeLog(logger, tooLarge ? "warn" : "error", { ...b, code: e.error.code }, e.error.message);
+            safeLog(logger, tooLarge ? "warn" : "error", { ...b, code: e.error.code, fault: faultOf(e.error.code) }, e.error.message);
           }
           break;
         }

@@ -4,7 +4,7 @@
 // scraped, from the server's stats, its node status and the cache.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NodeStatus, NodeStatusTracker } from "@xdskit/cache";
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { faultOf, optionError } from "@xdskit/envoy-api";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Subscription } from "rxjs";
 import type { XdsServerEvent } from "./events.js";
@@ -71,7 +71,7 @@ function typeLabel(typeUrl: string | undefined): string {
 export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
   const xds = options?.xds;
   if (typeof xds !== "object" || xds === null || typeof (xds as XdsServer).events?.subscribe !== "function") {
-    throw new XdskitError(ErrorCode.INVALID_OPTION, 'createXdsMetrics: option "xds" must be an XdsServer', { path: "xds" });
+    throw optionError("createXdsMetrics", "xds", "an XdsServer", options?.xds);
   }
   const registry = options.registry ?? new Registry();
   const p = options.prefix ?? "xdskit_";
@@ -122,7 +122,12 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
     labelNames: ["code"],
     ...registers,
   });
-  const errors = new Counter({ name: `${p}errors_total`, help: "Error events, by error code", labelNames: ["code"], ...registers });
+  const errors = new Counter({
+    name: `${p}errors_total`,
+    help: "Error events, by error code and whose fault it is (client, cache, hook, caller, transport, xdskit)",
+    labelNames: ["code", "fault"],
+    ...registers,
+  });
   const ackSeconds = new Histogram({
     name: `${p}ack_latency_seconds`,
     help: "Time from sending a response to its ACK, by type",
@@ -221,7 +226,7 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
         rejected.inc({ code: String(e.status.code) });
         break;
       case "error":
-        errors.inc({ code: e.error.code });
+        errors.inc({ code: e.error.code, fault: faultOf(e.error.code) });
         break;
     }
   };

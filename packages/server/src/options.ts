@@ -1,7 +1,7 @@
 // The options of XdsServer: one object, all defaults in one frozen object,
 // validated at construction.
 import { type ConfigWatcher, isLogger, NodeStatusTracker, stderrLogger, type XdsLogger } from "@xdskit/cache";
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { optionError, type XdskitError } from "@xdskit/envoy-api";
 import type { ResourceType } from "@xdskit/resources";
 import type { XdsServerCallbacks } from "./events.js";
 import { DEFAULT_SERVED_TYPES, type ResolvedTypeDescriptor, serverViewOf } from "./type-descriptors.js";
@@ -128,9 +128,7 @@ const KNOWN_OPTIONS = new Set([...Object.keys(DEFAULT_SERVER_OPTIONS), "cache", 
 const CALLBACK_NAMES = new Set(["onStreamOpen", "onStreamClosed", "onRequest", "onResponse", "onAck", "onNack", "onFetch", "onError"]);
 
 function invalid(option: string, expected: string, got: unknown): XdskitError {
-  const shown =
-    typeof got === "string" ? JSON.stringify(got) : typeof got === "object" ? (got === null ? "null" : "an object") : String(got);
-  return new XdskitError(ErrorCode.INVALID_OPTION, `XdsServer option "${option}": expected ${expected}, got ${shown}`, { path: option });
+  return optionError("XdsServer", option, expected, got);
 }
 
 function integer(options: Record<string, unknown>, name: keyof typeof DEFAULT_SERVER_OPTIONS, min: number): number {
@@ -152,7 +150,7 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
   if (typeof input !== "object" || input === null) throw invalid("(options)", "an options object", input);
   const options = input as unknown as Record<string, unknown>;
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw invalid(key, `one of ${[...KNOWN_OPTIONS].join(", ")} (unknown option)`, options[key]);
+    if (!KNOWN_OPTIONS.has(key)) throw invalid(key, `one of the known options (${[...KNOWN_OPTIONS].join(", ")})`, options[key]);
   }
   const cache = input.cache;
   if (typeof cache !== "object" || cache === null || typeof cache.watchSotw !== "function" || typeof cache.watchDelta !== "function") {

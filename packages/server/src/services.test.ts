@@ -132,4 +132,22 @@ describe("XdsServer services", () => {
     expect(noNode.code).toBe(status.INVALID_ARGUMENT);
     expect(harness.events.some((e) => e.kind === "fetch")).toBe(true);
   });
+
+  it("a cache that fails a fetch is the cache's fault: INTERNAL to the client, XDSKIT_CACHE_FAILED in the error event", async () => {
+    const cache = fullCache();
+    cache.fetch = async () => {
+      throw new Error("store unreachable");
+    };
+    harness = await startServer(cache);
+    const client = clientFor("clusters", harness.address);
+    const error = await new Promise<{ code: number; details: string }>((resolve) =>
+      client.fetchClusters!.call(client, DiscoveryRequest.fromPartial({ node: NODE }), (e: { code: number; details: string }) =>
+        resolve(e),
+      ),
+    );
+    expect(error).toMatchObject({ code: status.INTERNAL, details: expect.stringContaining("store unreachable") });
+    const failed = harness.events.find((e) => e.kind === "error");
+    expect(failed?.kind === "error" && failed.error.code).toBe(api.ErrorCode.CACHE_FAILED);
+    expect(failed?.kind === "error" && api.faultOf(failed.error.code)).toBe("cache");
+  });
 });

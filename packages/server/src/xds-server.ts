@@ -10,7 +10,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { NodeStatusTracker } from "@xdskit/cache";
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
 import type { Observable } from "rxjs";
 import type { XdsServerEvent, XdsStatus } from "./events.js";
 import { Admission } from "./internal/admission.js";
@@ -121,11 +121,7 @@ export class XdsServer {
     const wanted = options.services ?? XDS_SERVICES.map((s) => s.name);
     for (const name of wanted) {
       if (!XDS_SERVICES.some((s) => s.name === name)) {
-        throw new XdskitError(
-          ErrorCode.INVALID_OPTION,
-          `register option "services": unknown service ${JSON.stringify(name)}; expected some of ${XDS_SERVICES.map((s) => s.name).join(", ")}`,
-          { path: "services" },
-        );
+        throw optionError("XdsServer.register", "services", `a list of ${XDS_SERVICES.map((s) => s.name).join(", ")}`, name);
       }
     }
     for (const spec of XDS_SERVICES) {
@@ -190,9 +186,7 @@ export class XdsServer {
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     const deadlineMs = options.deadlineMs ?? 5_000;
     if (!Number.isFinite(deadlineMs) || deadlineMs < 0) {
-      throw new XdskitError(ErrorCode.INVALID_OPTION, `shutdown option "deadlineMs": expected a number >= 0, got ${String(deadlineMs)}`, {
-        path: "deadlineMs",
-      });
+      throw optionError("XdsServer.shutdown", "deadlineMs", "a number >= 0", deadlineMs);
     }
     this.#admission.close();
     const streams = [...this.#admission.streams];

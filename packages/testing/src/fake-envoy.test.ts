@@ -364,7 +364,7 @@ describe("FakeEnvoy waits, raw requests and lifecycle", () => {
   it("validates options, naming the option, what it expects and what arrived", () => {
     expect(() => new FakeEnvoy({ address: "nowhere" })).toThrow(/option "address" must be a "host:port" string.*got "nowhere"/);
     expect(() => new FakeEnvoy({ address: "127.0.0.1:1", protocol: "rest" as never })).toThrow(
-      /option "protocol" must be "sotw" or "delta", got "rest"/,
+      /option "protocol" must be "sotw" or "delta"; got "rest"/,
     );
     expect(() => new FakeEnvoy({ address: "127.0.0.1:1", timeout: 5 } as never)).toThrow(
       /option "timeout" must be one of the known options/,

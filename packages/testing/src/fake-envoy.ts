@@ -10,6 +10,7 @@ import {
   DiscoveryRequest,
   type DiscoveryResponse,
   ErrorCode,
+  optionError,
   TypeUrl,
   XdskitError,
 } from "@xdskit/envoy-api";
@@ -289,7 +290,7 @@ export class FakeEnvoy implements AsyncDisposable {
    */
   injectNack(rule: NackRule): () => void {
     if (rule.times !== undefined && (!Number.isInteger(rule.times) || rule.times < 1)) {
-      throw new XdskitError(ErrorCode.INVALID_OPTION, `FakeEnvoy.injectNack: "times" must be a positive integer, got ${rule.times}`);
+      throw optionError("FakeEnvoy.injectNack", "times", "a positive integer", rule.times);
     }
     const entry = { rule, remaining: rule.times ?? Number.POSITIVE_INFINITY };
     this.#rules.push(entry);
@@ -504,7 +505,7 @@ export class FakeEnvoy implements AsyncDisposable {
     else message = DeltaDiscoveryRequest.fromPartial(request as DeepPartial<DeltaDiscoveryRequest>);
     const typeUrl = options.typeUrl ?? (request instanceof Uint8Array ? undefined : request.typeUrl);
     if (!this.options.ads && !typeUrl) {
-      throw new XdskitError(ErrorCode.INVALID_OPTION, "FakeEnvoy.sendRaw: on per-type streams, give options.typeUrl to pick the stream");
+      throw optionError("FakeEnvoy.sendRaw", "typeUrl", "set on per-type streams, to pick the stream", options.typeUrl);
     }
     this.#stream(typeUrl ?? "").write(message);
   }
@@ -526,7 +527,7 @@ export class FakeEnvoy implements AsyncDisposable {
   // ---- internals ----------------------------------------------------------
 
   #assertOpen(method: string): void {
-    if (this.#closed) throw new XdskitError(ErrorCode.INVALID_OPTION, `FakeEnvoy.${method}: the FakeEnvoy is closed`);
+    if (this.#closed) throw new XdskitError(ErrorCode.API_MISUSE, `FakeEnvoy.${method}: the FakeEnvoy is closed`);
   }
 
   #connect(): Promise<void> {

@@ -1,5 +1,5 @@
 import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
-import { type DeepPartial, ErrorCode, TypeUrl, XdskitError } from "@xdskit/envoy-api";
+import { type DeepPartial, optionError, TypeUrl, type XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { FakeEnvoyClient, FakeEnvoyProtocol, NackRule, ResourceValidator } from "./types.js";
 
@@ -118,8 +118,7 @@ export interface ResolvedFakeEnvoyOptions {
 }
 
 function invalid(option: string, expected: string, got: unknown): XdskitError {
-  const shown = typeof got === "string" ? JSON.stringify(got) : typeof got === "object" ? JSON.stringify(got) : String(got);
-  return new XdskitError(ErrorCode.INVALID_OPTION, `FakeEnvoy: option "${option}" must be ${expected}, got ${shown}`);
+  return optionError("FakeEnvoy", option, expected, got);
 }
 
 const KNOWN = new Set([
@@ -155,7 +154,8 @@ export function resolveOptions(
 ): ResolvedFakeEnvoyOptions {
   if (typeof options !== "object" || options === null) throw invalid("options", "an object with at least `address`", options);
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw invalid(key, `one of the known options (${[...KNOWN].join(", ")})`, "an unknown option");
+    if (!KNOWN.has(key))
+      throw invalid(key, `one of the known options (${[...KNOWN].join(", ")})`, (options as unknown as Record<string, unknown>)[key]);
   }
   if (typeof options.address !== "string" || !/^.+:\d+$/.test(options.address)) {
     throw invalid("address", 'a "host:port" string such as "127.0.0.1:18000"', options.address);

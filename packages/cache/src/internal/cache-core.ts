@@ -64,7 +64,7 @@ export class CacheCore {
   /** Checks the fields every watch request needs; returns the error to emit, if any. */
   check(method: string, request: WatchRequestBase, delta: boolean): XdskitError | undefined {
     const bad = (what: string): XdskitError =>
-      new XdskitError(ErrorCode.PROTOCOL_VIOLATION, `${this.#owner}.${method}: ${what}`, {
+      new XdskitError(ErrorCode.API_MISUSE, `${this.#owner}.${method}: ${what}`, {
         ...(typeof request?.typeUrl === "string" ? { typeUrl: request.typeUrl } : {}),
       });
     if (typeof request !== "object" || request === null) return bad("the request must be an object");

@@ -1,16 +1,7 @@
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { optionError } from "@xdskit/envoy-api";
 
-function shown(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return typeof value;
-}
-
-/** Throws INVALID_OPTION naming the owner, the option, what was expected and what arrived. */
-export function optionError(owner: string, option: string, expected: string, actual: unknown): XdskitError {
-  return new XdskitError(ErrorCode.INVALID_OPTION, `${owner}: option "${option}" must be ${expected}; got ${shown(actual)}`);
-}
+// The one INVALID_OPTION format (`owner: option "x" must be ...; got ...`, path set) lives in @xdskit/envoy-api.
+export { optionError };
 
 export function checkObject(owner: string, options: unknown): void {
   if (typeof options !== "object" || options === null) throw optionError(owner, "(options)", "an object", options);
@@ -19,7 +10,8 @@ export function checkObject(owner: string, options: unknown): void {
 /** Throws for keys not in `known` (typos compile in JS callers). */
 export function checkKnown(owner: string, options: object, known: readonly string[]): void {
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw optionError(owner, key, `one of the known options (${known.join(", ")})`, key);
+    if (!known.includes(key))
+      throw optionError(owner, key, `one of the known options (${known.join(", ")})`, (options as Record<string, unknown>)[key]);
   }
 }
 

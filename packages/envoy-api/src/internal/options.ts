@@ -1,5 +1,5 @@
 // Validation of the small boolean options objects of the JSON and YAML codecs.
-import { ErrorCode, XdskitError } from "../errors.js";
+import { optionError } from "../errors.js";
 
 /**
  * Merges `options` over `defaults`, refusing unknown keys and values of the
@@ -12,17 +12,17 @@ export function resolveOptions<T extends Record<string, boolean | number>>(
 ): Readonly<T> {
   if (options === undefined) return defaults;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new XdskitError(ErrorCode.INVALID_OPTION, `${fn}: options must be an object, got ${options === null ? "null" : typeof options}`);
+    throw optionError(fn, "(options)", "an object", options);
   }
   const out: Record<string, boolean | number> = { ...defaults };
   for (const [key, value] of Object.entries(options)) {
     if (!(key in defaults)) {
-      throw new XdskitError(ErrorCode.INVALID_OPTION, `${fn}: unknown option "${key}"; known options: ${Object.keys(defaults).join(", ")}`);
+      throw optionError(fn, key, `one of the known options (${Object.keys(defaults).join(", ")})`, value);
     }
     if (value === undefined) continue;
     const want = typeof defaults[key];
     if (typeof value !== want) {
-      throw new XdskitError(ErrorCode.INVALID_OPTION, `${fn}: option "${key}" must be a ${want}, got ${JSON.stringify(value)}`);
+      throw optionError(fn, key, `a ${want}`, value);
     }
     out[key] = value as boolean | number;
   }

@@ -1,5 +1,5 @@
 import type { Any, DeepPartial, MessageType } from "@xdskit/envoy-api";
-import { ErrorCode, pack, XdskitError } from "@xdskit/envoy-api";
+import { optionError, pack, type XdskitError } from "@xdskit/envoy-api";
 import type { Address } from "@xdskit/envoy-api/envoy/config/core/v3/address";
 import type { HeaderValueOption } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { ConfigSource } from "@xdskit/envoy-api/envoy/config/core/v3/config_source";
@@ -20,16 +20,9 @@ export type DurationInput = string | number | Duration;
 
 const UNIT_NANOS: Readonly<Record<string, number>> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
+/** A builder's bad option: the shared {@link optionError} format, `path` set to the option. */
 export function builderError(builder: string, option: string, expected: string, actual: unknown): XdskitError {
-  const shown =
-    typeof actual === "string"
-      ? JSON.stringify(actual)
-      : actual === null
-        ? "null"
-        : typeof actual === "number"
-          ? String(actual)
-          : typeof actual;
-  return new XdskitError(ErrorCode.INVALID_OPTION, `${builder}: option "${option}" must be ${expected}; got ${shown}`);
+  return optionError(builder, option, expected, actual);
 }
 
 /**

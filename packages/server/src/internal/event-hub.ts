@@ -44,7 +44,7 @@ export class EventHub {
   #hookFailed(where: string, event: XdsServerEvent, cause: unknown): void {
     if (event.kind === "error") return;
     const error = new XdskitError(
-      ErrorCode.PROTOCOL_VIOLATION,
+      ErrorCode.HOOK_FAILED,
       `${where} threw on a ${event.kind} event: ${(cause as Error)?.message ?? String(cause)}`,
       {
         cause,

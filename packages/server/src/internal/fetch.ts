@@ -3,7 +3,7 @@ import type { SotwResponse } from "@xdskit/cache";
 import type { DiscoveryRequest } from "@xdskit/envoy-api";
 import type { XdsContext, XdsStatus, XdsTransportKind } from "../events.js";
 import type { StreamHost } from "./stream-host.js";
-import { checkNames, GrpcCode, type StreamFailure, violation } from "./stream-rules.js";
+import { cacheFailure, checkNames, GrpcCode, type StreamFailure, violation } from "./stream-rules.js";
 
 /** What a fetch is answered with. */
 export interface FetchOutcome {
@@ -59,11 +59,11 @@ export async function answerFetch(
   try {
     response = await core.options.cache.fetch({ node, typeUrl, names, versionInfo: request.versionInfo });
   } catch (error) {
-    throw violation(
-      `the cache failed a ${typeUrl} fetch: ${(error as Error)?.message ?? String(error)}`,
-      { typeUrl, nodeId: node.id },
-      GrpcCode.INTERNAL,
-    );
+    throw cacheFailure(`the cache failed a ${typeUrl} fetch: ${(error as Error)?.message ?? String(error)}`, {
+      typeUrl,
+      nodeId: node.id,
+      cause: error,
+    });
   }
   core.hub.emit({ kind: "fetch", context, resourceNames: request.resourceNames, version: response?.version, at: Date.now() });
   return { context, response };

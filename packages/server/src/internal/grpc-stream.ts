@@ -66,7 +66,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
         this.#fail(
           new StreamFailure(
             GrpcCode.INTERNAL,
-            new XdskitError(ErrorCode.PROTOCOL_VIOLATION, `writing a response failed: ${error.message}`, {
+            new XdskitError(ErrorCode.WRITE_FAILED, `writing a response failed: ${error.message}`, {
               nodeId: this.#node.id,
               cause: error,
             }),
@@ -252,7 +252,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
     this.#fail(
       new StreamFailure(
         GrpcCode.INTERNAL,
-        new XdskitError(ErrorCode.PROTOCOL_VIOLATION, `internal error handling a request: ${(error as Error)?.message ?? String(error)}`, {
+        new XdskitError(ErrorCode.INTERNAL, `internal error handling a request: ${(error as Error)?.message ?? String(error)}`, {
           nodeId: this.#node.id,
           cause: error,
         }),

@@ -41,6 +41,11 @@ export function violation(
   return new StreamFailure(code, new XdskitError(ErrorCode.PROTOCOL_VIOLATION, message, context));
 }
 
+/** The cache failed a watch or fetch (`XDSKIT_CACHE_FAILED`): ends the stream with INTERNAL; `cause` is what the cache raised. */
+export function cacheFailure(message: string, context: { typeUrl?: string; nodeId?: string; cause?: unknown }): StreamFailure {
+  return new StreamFailure(GrpcCode.INTERNAL, new XdskitError(ErrorCode.CACHE_FAILED, message, context));
+}
+
 /** Per-stream nonces: decimal counters, so "was this ever sent here" is a range check. */
 export class Nonces {
   #last = 0;

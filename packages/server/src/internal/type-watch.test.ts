@@ -1,3 +1,4 @@
+import { ErrorCode } from "@xdskit/envoy-api";
 import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 import type { StreamFailure } from "./stream-rules.js";
@@ -66,6 +67,7 @@ describe("TypeWatch", () => {
     source.next({ typeUrl: EDS });
     expect(wrongType.answers).toEqual([]);
     expect(wrongType.failures[0]?.status.code).toBe(13);
+    expect(wrongType.failures[0]?.error.code).toBe(ErrorCode.CACHE_FAILED);
     expect(wrongType.failures[0]?.error.message).toBe(`the cache failed a ${CDS} watch: watch for ${CDS} emitted a response for ${EDS}`);
 
     const errors = harness();

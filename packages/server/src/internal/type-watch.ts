@@ -33,7 +33,7 @@ export function watchRequestBase(
 export function cacheWatchFailure(env: Pick<CarrierStream, "node">, typeUrl: string, kind: WatchKind, error: unknown): StreamFailure {
   return new StreamFailure(
     GrpcCode.INTERNAL,
-    new XdskitError(ErrorCode.PROTOCOL_VIOLATION, `the cache failed a ${typeUrl} ${kind}: ${(error as Error)?.message ?? String(error)}`, {
+    new XdskitError(ErrorCode.CACHE_FAILED, `the cache failed a ${typeUrl} ${kind}: ${(error as Error)?.message ?? String(error)}`, {
       typeUrl,
       nodeId: env.node.id,
       cause: error,
