@@ -1,6 +1,6 @@
 // Envoy's REST-JSON xDS API on node:http: `POST /v3/discovery:<type>` with a
-// JSON DiscoveryRequest; 200 with a JSON DiscoveryResponse, or 304 when the
-// client's version_info is current.
+// JSON DiscoveryRequest; 200 with a JSON DiscoveryResponse, 304 when the
+// client's version_info is current, 404 when nothing requested exists.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { XdskitError } from "@xdskit/envoy-api";
 import { answerFetch } from "./internal/fetch.js";
@@ -111,7 +111,9 @@ export function createRestListener(core: StreamHost): RestListener {
         response.end(body);
       } catch (error) {
         if (error instanceof StreamFailure) {
-          core.hub.emit({ kind: "error", context: undefined, error: error.error, at: Date.now() });
+          // A miss (NOT_FOUND) is an answer, not a fault: no error event, so a poller logs nothing.
+          if (error.status.code !== GrpcCode.NOT_FOUND)
+            core.hub.emit({ kind: "error", context: undefined, error: error.error, at: Date.now() });
           sendError(response, httpStatusOf(error.status.code), error.status.details);
         } else {
           const message = XdskitError.is(error) ? `${error.code}: ${error.message}` : String((error as Error)?.message ?? error);

@@ -154,7 +154,9 @@ export class XdsServer {
    * `listeners`, `routes`, `scoped-routes`, `secrets`, `runtime`,
    * `extension_configs`, `virtual-hosts`, `locality-endpoints`, and your own
    * types' names). Answers 200 with a JSON DiscoveryResponse, 304 when the
-   * client's `version_info` is current, 4xx/5xx with `{"error": ...}`.
+   * client's `version_info` is current, 404 when there is nothing to answer
+   * (no requested name exists, or no snapshot for the node's group), other
+   * 4xx/5xx with `{"error": ...}`.
    *
    * @example http.createServer(xds.restListener()).listen(18001);
    */
