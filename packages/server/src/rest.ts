@@ -65,17 +65,35 @@ export function createRestListener(core: StreamHost): RestListener {
     const chunks: Buffer[] = [];
     let size = 0;
     let aborted = false;
-    request.on("data", (chunk: Buffer) => {
+    // Refuses an oversized body and stops reading it: the client gets 413
+    // with `Connection: close`, and node:http closes the socket once the
+    // answer is written, without reading the rest (a client could otherwise
+    // stream gigabytes at a listener that has already refused).
+    const refuseBody = (): void => {
+      aborted = true;
+      request.removeListener("data", onData);
+      request.pause();
+      if (!response.headersSent) response.setHeader("connection", "close");
+      sendError(response, 413, `request body over ${limit} bytes (option maxRequestBytes)`);
+      response.once("finish", () => {
+        if (!request.socket.destroyed) request.socket.destroySoon();
+      });
+    };
+    const onData = (chunk: Buffer): void => {
       if (aborted) return;
       size += chunk.length;
       if (size > limit) {
-        aborted = true;
-        sendError(response, 413, `request body over ${limit} bytes (option maxRequestBytes)`);
-        request.resume();
+        refuseBody();
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    const declared = Number(request.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      refuseBody();
+      return;
+    }
+    request.on("data", onData);
     request.on("error", () => {
       aborted = true;
     });

@@ -1,6 +1,7 @@
 // XdsServer: registers xDS services backed by one cache on a grpc-js Server,
 // serves REST-JSON, reports events, enforces limits, shuts down gracefully.
 
+import type { Server as HttpServer } from "node:http";
 import type {
   Server,
   ServerDuplexStream,
@@ -24,6 +25,7 @@ import { GrpcCode } from "./internal/stream-rules.js";
 import { logServerEvents } from "./logging.js";
 import { type ResolvedXdsServerOptions, resolveServerOptions, type XdsServerOptions } from "./options.js";
 import { createRestListener, type RestListener } from "./rest.js";
+import { createRestServer, type RestServerOptions } from "./rest-server.js";
 import { XDS_SERVICES, type XdsMethodSpec, type XdsServiceName } from "./services.js";
 import { statusTrackerFor } from "./status.js";
 
@@ -162,6 +164,21 @@ export class XdsServer {
    */
   restListener(): RestListener {
     return createRestListener(this.#host);
+  }
+
+  /**
+   * A node:http server serving {@link restListener}, with bounds for a
+   * listener on a network (see {@link RestServerOptions} for each default):
+   * complete headers within 10 s and the whole request within 30 s (else 408
+   * and the connection is closed), idle keep-alive connections closed after
+   * 5 s, at most 1,000 open connections. Not listening yet. Throws
+   * `XDSKIT_INVALID_OPTION` for a bad option. Serving {@link restListener}
+   * from a server of your own? Set the same bounds on it (docs/server.md).
+   *
+   * @example xds.restServer({ maxConnections: 500 }).listen(18001);
+   */
+  restServer(options?: RestServerOptions): HttpServer {
+    return createRestServer(createRestListener(this.#core), options);
   }
 
   /** Live counters (streams, queued responses, in-flight writes). */
