@@ -178,7 +178,7 @@ export class XdsServer {
    * @example xds.restServer({ maxConnections: 500 }).listen(18001);
    */
   restServer(options?: RestServerOptions): HttpServer {
-    return createRestServer(createRestListener(this.#core), options);
+    return createRestServer(createRestListener(this.#host), options);
   }
 
   /** Live counters (streams, queued responses, in-flight writes). */

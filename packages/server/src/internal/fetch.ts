@@ -92,7 +92,7 @@ const LISTED_NAMES = 10;
 
 /** The NOT_FOUND failure for a held fetch, saying what is missing. */
 async function notFound(
-  core: ServerCore,
+  core: StreamHost,
   ask: (names: ReadonlySet<string>, versionInfo: string) => Promise<SotwResponse | undefined>,
   input: { typeUrl: string; node: Node; names: ReadonlySet<string> },
 ): Promise<StreamFailure> {

@@ -55,7 +55,8 @@ export function handleGrpcFetch(
   })().catch((error: unknown) => {
     if (error instanceof StreamFailure) {
       // A miss (NOT_FOUND) is an answer, not a fault: no error event, so a poller logs nothing.
-      if (error.status.code !== GrpcCode.NOT_FOUND) host.hub.emit({ kind: "error", context: undefined, error: error.error, at: Date.now() });
+      if (error.status.code !== GrpcCode.NOT_FOUND)
+        host.hub.emit({ kind: "error", context: undefined, error: error.error, at: Date.now() });
       fail(error.status.code, error.status.details);
     } else {
       fail(GrpcCode.INTERNAL, `internal error: ${(error as Error)?.message ?? String(error)}`);
