@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const all = ["codec", "cache", "validation", "server"];
+const all = ["codec", "cache", "validation", "server", "fleet"];
 const chosen = process.env.BENCH ? process.env.BENCH.split(",").map((s) => s.trim()) : all;
 let failed = 0;
 for (const name of chosen) {

@@ -1,0 +1,209 @@
+// Fleet benchmark (issue 13): node packages/benchmarks/dist/fleet.js [options]
+//
+// The scenario of issue 13, per node: 100 EDS clusters × 3 endpoints, one
+// listener, one route configuration with 100 virtual hosts, every node in one
+// node group. The server runs in a process of its own pinned to CPU 0
+// (fleet/server-process.ts), the load generator in another pinned to CPU 1
+// (fleet/load-process.ts: raw HTTP/2, subscribes like Envoy, ACKs everything),
+// when `taskset` exists. With --baseline, every scenario runs against the
+// current tree and the baseline tree in the same run, interleaved (the order
+// alternates per round), and the table shows medians of the rounds and the
+// ratio baseline ÷ current (above 1: the current tree is faster / smaller).
+//
+// Measured per run:
+//   import        `import("@xdskit/server")` in a fresh process (ms)
+//   ready RSS     RSS once the snapshot is set and the server listens, before any stream
+//   initial sync  from opening every stream to every stream having ACKed CDS, EDS, LDS and RDS
+//   update p50    one endpoint changed (updateResources) → every stream has ACKed it; median of --updates
+//   idle/stream   heap (after GC) with every stream synced and idle, minus ready heap, per stream
+//   encodes       resource encodes and response-framing encodes per one-endpoint update
+//
+// Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5
+//          --baseline <git ref or built tree directory>  --json <file>
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Child } from "./fleet/child.js";
+import type { LoadReport } from "./fleet/load-process.js";
+import type { ServerReport } from "./fleet/server-process.js";
+
+const { values } = parseArgs({
+  options: {
+    streams: { type: "string", default: "1000" },
+    modes: { type: "string", default: "sotw,delta" },
+    rounds: { type: "string", default: "3" },
+    updates: { type: "string", default: "5" },
+    baseline: { type: "string" },
+    json: { type: "string" },
+  },
+});
+
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+const STREAMS = values.streams.split(",").map(Number);
+const MODES = values.modes.split(",") as ("sotw" | "delta")[];
+const ROUNDS = Number(values.rounds);
+const UPDATES = Number(values.updates);
+const PNPM = ["--yes", "pnpm@10.34.9"];
+const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+
+/** A built tree for --baseline: a directory as is, or a git ref checked out and built in a worktree under the temp dir. */
+function baselineTree(ref: string): string {
+  if (existsSync(join(ref, "packages/server/dist/index.js"))) return ref;
+  const dir = join(tmpdir(), `xdskit-baseline-${ref.replace(/[^\w.-]/g, "_")}`);
+  const run = (command: string, args: string[], cwd: string): void => {
+    const result = spawnSync(command, args, { cwd, stdio: "inherit" });
+    if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed in ${cwd}`);
+  };
+  if (!existsSync(dir)) run("git", ["worktree", "add", "--detach", dir, ref], ROOT);
+  if (!existsSync(join(dir, "packages/server/dist/index.js"))) {
+    run("npx", [...PNPM, "install", "--frozen-lockfile", "--prefer-offline"], dir);
+    run("npx", [...PNPM, "build"], dir);
+  }
+  return dir;
+}
+
+interface Run {
+  importMs: number;
+  readyRssMiB: number;
+  initialMs: number;
+  updateP50Ms: number;
+  idleHeapKiBPerStream: number;
+  idleRssKiBPerStream: number;
+  resourceEncodesPerUpdate: number;
+  responseEncodesPerUpdate: number;
+  serverCpuCore: string;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function once(tree: string, mode: "sotw" | "delta", streams: number): Promise<Run> {
+  const here = fileURLToPath(new URL("./fleet/", import.meta.url));
+  const server = new Child<ServerReport>(
+    "server",
+    join(here, "server-process.js"),
+    [tree, String(streams)],
+    process.env,
+    hasTaskset ? "0" : undefined,
+  );
+  let load: Child<LoadReport> | undefined;
+  const timeout = 30_000 + streams * 20;
+  try {
+    const ready = await server.expect("ready", 60_000);
+    load = new Child<LoadReport>(
+      "load generator",
+      join(here, "load-process.js"),
+      [],
+      { ...process.env, BENCH_STREAMS: String(streams), BENCH_MODE: mode, BENCH_ADDRESS: `127.0.0.1:${ready.port}` },
+      hasTaskset ? "1" : undefined,
+    );
+    await load.expect("ready", 30_000);
+    const start = performance.now();
+    load.send({ kind: "open" });
+    await load.expect("synced", timeout);
+    const initialMs = performance.now() - start;
+    await new Promise((r) => setTimeout(r, 300));
+    server.send({ kind: "stats" });
+    const idle = await server.expect("stats", 30_000);
+    const times: number[] = [];
+    for (let u = 1; u <= UPDATES; u++) {
+      load.send({ kind: "mark" });
+      await load.expect("marked", 10_000);
+      const t = performance.now();
+      server.send({ kind: "update", generation: u });
+      await load.expect("updated", timeout);
+      times.push(performance.now() - t);
+      await server.expect("updated", 10_000);
+    }
+    server.send({ kind: "stats" });
+    const after = await server.expect("stats", 30_000);
+    return {
+      importMs: ready.importMs,
+      readyRssMiB: ready.rss / 1024 / 1024,
+      initialMs,
+      updateP50Ms: median(times),
+      idleHeapKiBPerStream: (idle.heap - ready.heap) / streams / 1024,
+      idleRssKiBPerStream: (idle.rss - ready.rss) / streams / 1024,
+      resourceEncodesPerUpdate: (after.encodes.resources - idle.encodes.resources) / UPDATES,
+      responseEncodesPerUpdate: (after.encodes.responses - idle.encodes.responses) / UPDATES,
+      serverCpuCore: hasTaskset ? "0" : "any",
+    };
+  } finally {
+    load?.send({ kind: "close" });
+    load?.kill();
+    server.kill();
+  }
+}
+
+const METRICS: [keyof Run, string, number][] = [
+  ["initialMs", "initial sync, all ACKed (ms)", 0],
+  ["updateP50Ms", "one-endpoint update p50 (ms)", 0],
+  ["importMs", 'import "@xdskit/server" (ms)', 0],
+  ["readyRssMiB", "RSS when ready (MiB)", 1],
+  ["idleHeapKiBPerStream", "idle heap per stream (KiB)", 1],
+  ["idleRssKiBPerStream", "idle RSS per stream (KiB)", 1],
+  ["resourceEncodesPerUpdate", "resource encodes per update", 1],
+  ["responseEncodesPerUpdate", "response encodes per update", 1],
+];
+
+async function main(): Promise<void> {
+  const trees: [string, string][] = [["current", ROOT]];
+  if (values.baseline !== undefined) trees.push([`baseline ${values.baseline}`, baselineTree(values.baseline)]);
+  console.log(
+    `fleet benchmark: ${MODES.join("+")} × ${STREAMS.join(",")} streams, ${ROUNDS} rounds interleaved, ${UPDATES} updates per run; ` +
+      `server ${hasTaskset ? "pinned to CPU 0, load generator to CPU 1" : "not pinned (no taskset)"}; trees: ${trees.map(([n, d]) => `${n} (${d})`).join(", ")}`,
+  );
+  const results: Record<string, Record<string, Run[]>> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? trees : [...trees].reverse();
+    for (const streams of STREAMS) {
+      for (const mode of MODES) {
+        const scenario = `${mode} ${streams}`;
+        for (const [name, dir] of order) {
+          const run = await once(dir, mode, streams);
+          const byTree = results[scenario] ?? {};
+          results[scenario] = byTree;
+          byTree[name] = [...(byTree[name] ?? []), run];
+          console.log(
+            `round ${round + 1} ${scenario} ${name}: initial ${run.initialMs.toFixed(0)} ms, update p50 ${run.updateP50Ms.toFixed(0)} ms, ` +
+              `import ${run.importMs.toFixed(0)} ms, ready RSS ${run.readyRssMiB.toFixed(0)} MiB, idle ${run.idleHeapKiBPerStream.toFixed(1)} KiB heap/stream, ` +
+              `encodes/update ${run.resourceEncodesPerUpdate} resource + ${run.responseEncodesPerUpdate} response`,
+          );
+        }
+      }
+    }
+  }
+  const summary: Record<string, Record<string, Record<string, number>>> = {};
+  for (const [scenario, byTree] of Object.entries(results)) {
+    console.log(
+      `\n| ${scenario}: median of ${ROUNDS} | ${trees.map(([n]) => n).join(" | ")} |${trees.length > 1 ? " baseline ÷ current |" : ""}`,
+    );
+    console.log(`|---|${trees.map(() => "---|").join("")}${trees.length > 1 ? "---|" : ""}`);
+    for (const [key, label, digits] of METRICS) {
+      const medians = trees.map(([name]) => median(byTree[name]!.map((r) => r[key] as number)));
+      const bySummary = summary[scenario] ?? {};
+      summary[scenario] = bySummary;
+      for (const [i, [name]] of trees.entries()) bySummary[name] = { ...bySummary[name], [key]: medians[i]! };
+      const ratio = trees.length > 1 && medians[0]! > 0 ? ` ${(medians[1]! / medians[0]!).toFixed(2)}× |` : trees.length > 1 ? " — |" : "";
+      console.log(`| ${label} | ${medians.map((m) => m.toFixed(digits)).join(" | ")} |${ratio}`);
+    }
+  }
+  if (values.json !== undefined) {
+    writeFileSync(
+      values.json,
+      `${JSON.stringify({ date: new Date().toISOString(), node: process.version, trees, rounds: ROUNDS, updates: UPDATES, summary, results }, null, 2)}\n`,
+    );
+    console.log(`\nwrote ${values.json}`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,276 @@
+// The load generator of the fleet benchmark (fleet.ts): BENCH_STREAMS ADS
+// streams over raw HTTP/2 (node:http2, gRPC framing by hand, about 100 streams
+// per connection), in a process of its own pinned to the other core. Each
+// stream subscribes like Envoy: CDS wildcard, then EDS for the clusters
+// received, then LDS (wildcard), then RDS for the route configuration the
+// fixture's listener names, and ACKs every response. It decodes only what it
+// must: version, nonce and type URL of each response, and the cluster names of
+// a CDS response (the route configuration name is the fixture's, not decoded).
+//
+// IPC (parent -> child): {kind:"open"}, {kind:"mark"}, {kind:"close"}.
+// Child -> parent: "ready"; "synced" when every stream has ACKed all four
+// types; after "mark", "updated" when every stream has ACKed an EDS response
+// received after the mark; "failed" on any stream error.
+import http2 from "node:http2";
+import { DeltaDiscoveryRequest, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
+import { ROUTE_CONFIG_NAME } from "./fixture.js";
+
+export type LoadCommand = { kind: "open" } | { kind: "mark" } | { kind: "close" };
+export type LoadReport =
+  | { kind: "ready" }
+  | { kind: "marked" }
+  | { kind: "synced"; cpuMs: number }
+  | { kind: "updated"; cpuMs: number }
+  | { kind: "failed"; message: string };
+
+const STREAMS = Number(process.env.BENCH_STREAMS);
+const DELTA = process.env.BENCH_MODE === "delta";
+const ADDRESS = process.env.BENCH_ADDRESS!;
+const PER_CONNECTION = 100;
+const CDS = TypeUrl.Cluster;
+const EDS = TypeUrl.ClusterLoadAssignment;
+const LDS = TypeUrl.Listener;
+const RDS = TypeUrl.RouteConfiguration;
+const PATH = `/envoy.service.discovery.v3.AggregatedDiscoveryService/${DELTA ? "Delta" : "Stream"}AggregatedResources`;
+
+const send = (report: LoadReport): void => void process.send!(report);
+
+/** What the client reads of a response. */
+interface Head {
+  version: string;
+  typeUrl: string;
+  nonce: string;
+  /** Cluster names: SotW reads Cluster.name inside each Any, delta Resource.name. */
+  names: string[] | undefined;
+}
+
+function varint(bytes: Uint8Array, at: { i: number }): number {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const b = bytes[at.i++]!;
+    value += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return value;
+    shift += 7;
+  }
+}
+
+/** Calls `field(number, start, end)` for each length-delimited field of a message; skips the others. */
+function fields(bytes: Uint8Array, start: number, end: number, field: (n: number, s: number, e: number) => void): void {
+  const at = { i: start };
+  while (at.i < end) {
+    const tag = varint(bytes, at);
+    switch (tag & 7) {
+      case 0:
+        varint(bytes, at);
+        break;
+      case 1:
+        at.i += 8;
+        break;
+      case 5:
+        at.i += 4;
+        break;
+      case 2: {
+        const length = varint(bytes, at);
+        field(tag >>> 3, at.i, at.i + length);
+        at.i += length;
+        break;
+      }
+      default:
+        throw new Error(`unexpected wire type ${tag & 7}`);
+    }
+  }
+}
+
+function scan(bytes: Buffer, wantNames: boolean): Head {
+  const head: Head = { version: "", typeUrl: "", nonce: "", names: wantNames ? [] : undefined };
+  fields(bytes, 0, bytes.length, (n, s, e) => {
+    if (n === 1) head.version = bytes.toString("utf8", s, e);
+    else if (n === 4) head.typeUrl = bytes.toString("utf8", s, e);
+    else if (n === 5) head.nonce = bytes.toString("utf8", s, e);
+    else if (n === 2 && head.names !== undefined) {
+      if (DELTA) {
+        // Resource: name = 3
+        fields(bytes, s, e, (rn, rs, re) => {
+          if (rn === 3) head.names!.push(bytes.toString("utf8", rs, re));
+        });
+      } else {
+        // Any: value = 2, holding a Cluster: name = 1
+        fields(bytes, s, e, (an, as, ae) => {
+          if (an === 2) {
+            fields(bytes, as, ae, (cn, cs, ce) => {
+              if (cn === 1) head.names!.push(bytes.toString("utf8", cs, ce));
+            });
+          }
+        });
+      }
+    }
+  });
+  // A CDS response's typeUrl decides whether names were wanted; callers pass wantNames by stream state.
+  return head;
+}
+
+function frame(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
+
+function request(typeUrl: string, names: readonly string[], version: string, nonce: string, node?: object): Buffer {
+  if (DELTA) {
+    return frame(
+      DeltaDiscoveryRequest.encode(
+        DeltaDiscoveryRequest.fromPartial({ node, typeUrl, resourceNamesSubscribe: nonce === "" ? [...names] : [], responseNonce: nonce }),
+      ).finish(),
+    );
+  }
+  return frame(
+    DiscoveryRequest.encode(
+      DiscoveryRequest.fromPartial({ node, typeUrl, resourceNames: [...names], versionInfo: version, responseNonce: nonce }),
+    ).finish(),
+  );
+}
+
+let synced = 0;
+let updated = 0;
+let marking = false;
+let closing = false;
+let cpuAtMark = process.cpuUsage();
+
+class Stream {
+  readonly #call: http2.ClientHttp2Stream;
+  #pending: Buffer | undefined;
+  #clusters: string[] = [];
+  #eds = false;
+  #lds = false;
+  #rds = false;
+  #synced = false;
+  markedUpdate = false;
+
+  constructor(session: http2.ClientHttp2Session, index: number) {
+    this.#call = session.request({ ":method": "POST", ":path": PATH, "content-type": "application/grpc", te: "trailers" });
+    this.#call.on("data", (chunk: Buffer) => this.#data(chunk));
+    this.#call.on("error", (error) => {
+      if (!closing) send({ kind: "failed", message: `stream ${index}: ${error.message}` });
+    });
+    this.#call.on("trailers", (trailers) => {
+      if (!closing)
+        send({
+          kind: "failed",
+          message: `stream ${index} ended: grpc-status ${trailers["grpc-status"]} ${trailers["grpc-message"] ?? ""}`,
+        });
+    });
+    this.#call.write(request(CDS, DELTA ? ["*"] : [], "", "", { id: `node-${index}`, cluster: "bench" }));
+  }
+
+  cancel(): void {
+    this.#call.close(http2.constants.NGHTTP2_CANCEL);
+  }
+
+  #data(chunk: Buffer): void {
+    let buffer = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    let at = 0;
+    while (buffer.length - at >= 5) {
+      const length = buffer.readUInt32BE(at + 1);
+      if (buffer.length - at - 5 < length) break;
+      this.#message(buffer.subarray(at + 5, at + 5 + length));
+      at += 5 + length;
+    }
+    this.#pending = at < buffer.length ? Buffer.from(buffer.subarray(at)) : undefined;
+    buffer = chunk; // drop the reference to a concatenation
+  }
+
+  #message(bytes: Buffer): void {
+    const head = scan(bytes, !this.#eds);
+    const ack = (typeUrl: string, names: readonly string[]): void => {
+      this.#call.write(request(typeUrl, names, head.version, head.nonce));
+    };
+    switch (head.typeUrl) {
+      case CDS:
+        if (head.names !== undefined && head.names.length > 0) this.#clusters = head.names;
+        ack(CDS, DELTA ? [] : []);
+        if (!this.#eds) {
+          this.#eds = true;
+          this.#call.write(request(EDS, this.#clusters, "", ""));
+        }
+        break;
+      case EDS:
+        ack(EDS, DELTA ? [] : this.#clusters);
+        if (!this.#lds) {
+          this.#lds = true;
+          this.#call.write(request(LDS, DELTA ? ["*"] : [], "", ""));
+        } else if (marking && !this.markedUpdate) {
+          this.markedUpdate = true;
+          if (++updated === STREAMS) {
+            marking = false;
+            const cpu = process.cpuUsage(cpuAtMark);
+            send({ kind: "updated", cpuMs: (cpu.user + cpu.system) / 1000 });
+          }
+        }
+        break;
+      case LDS:
+        ack(LDS, []);
+        if (!this.#rds) {
+          this.#rds = true;
+          this.#call.write(request(RDS, [ROUTE_CONFIG_NAME], "", ""));
+        }
+        break;
+      case RDS:
+        ack(RDS, DELTA ? [] : [ROUTE_CONFIG_NAME]);
+        if (!this.#synced) {
+          this.#synced = true;
+          if (++synced === STREAMS) {
+            const cpu = process.cpuUsage(cpuAtMark);
+            send({ kind: "synced", cpuMs: (cpu.user + cpu.system) / 1000 });
+          }
+        }
+        break;
+      default:
+        send({ kind: "failed", message: `unexpected type URL "${head.typeUrl}"` });
+    }
+  }
+}
+
+const sessions: http2.ClientHttp2Session[] = [];
+const streams: Stream[] = [];
+
+function open(): void {
+  cpuAtMark = process.cpuUsage();
+  const connections = Math.ceil(STREAMS / PER_CONNECTION);
+  for (let c = 0; c < connections; c++) {
+    const session = http2.connect(`http://${ADDRESS}`, {
+      settings: { initialWindowSize: 16 * 1024 * 1024, enablePush: false },
+      maxSessionMemory: 1024,
+    });
+    session.on("connect", () => session.setLocalWindowSize(64 * 1024 * 1024));
+    session.on("error", (error) => {
+      if (!closing) send({ kind: "failed", message: `connection ${c}: ${error.message}` });
+    });
+    sessions.push(session);
+  }
+  for (let i = 0; i < STREAMS; i++) streams.push(new Stream(sessions[i % connections]!, i));
+}
+
+process.on("message", (command: LoadCommand) => {
+  switch (command.kind) {
+    case "open":
+      open();
+      break;
+    case "mark":
+      for (const stream of streams) stream.markedUpdate = false;
+      updated = 0;
+      marking = true;
+      cpuAtMark = process.cpuUsage();
+      send({ kind: "marked" });
+      break;
+    case "close":
+      closing = true;
+      for (const stream of streams) stream.cancel();
+      for (const session of sessions) session.close();
+      process.exit(0);
+  }
+});
+process.on("disconnect", () => process.exit(0));
+send({ kind: "ready" });

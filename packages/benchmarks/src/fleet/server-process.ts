@@ -1,0 +1,120 @@
+// The server side of the fleet benchmark (fleet.ts), one process per run,
+// pinned to one core by the parent. It imports @xdskit/server, @xdskit/cache
+// and @xdskit/envoy-api from the tree under test (argv[2], a repository root
+// whose packages are built), so the same script serves the current tree and a
+// baseline commit. Every node is in one node group. It counts encodes by
+// wrapping the codecs' `encode` (resource codecs: one call per resource
+// encoding; response codecs: one call per response or framed part).
+//
+// IPC protocol (parent -> child): {kind:"stats"}, {kind:"update"}, {kind:"stop"}.
+// Child -> parent: "ready" once serving, then one answer per command.
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { CLUSTERS, cluster, listener, loadAssignment, routeConfiguration } from "./fixture.js";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+export type ServerCommand = { kind: "stats" } | { kind: "update"; generation: number } | { kind: "stop" };
+export interface Encodes {
+  /** Calls of the resource codecs' encode (Cluster, ClusterLoadAssignment, Listener, RouteConfiguration). */
+  resources: number;
+  /** Calls of DiscoveryResponse / DeltaDiscoveryResponse / Resource encode (per-stream framing). */
+  responses: number;
+}
+export type ServerReport =
+  | { kind: "ready"; port: number; importMs: number; rss: number; heap: number; encodes: Encodes }
+  | { kind: "stats"; rss: number; heap: number; streams: number; acks: number; encodes: Encodes }
+  | { kind: "updated" };
+
+type AnyModule = Record<string, any>;
+
+async function main(): Promise<void> {
+  const root = process.argv[2]!;
+  const streams = Number(process.argv[3]);
+  const load = (path: string): Promise<AnyModule> => import(pathToFileURL(join(root, "packages", path)).href);
+  const start = performance.now();
+  const server = await load("server/dist/index.js");
+  const importMs = performance.now() - start;
+  const cacheModule = await load("cache/dist/index.js");
+  const api = await load("envoy-api/dist/index.js");
+  const gen = (path: string): Promise<AnyModule> => load(`envoy-api/dist/gen/${path}.js`);
+  const { Cluster } = await gen("envoy/config/cluster/v3/cluster");
+  const { ClusterLoadAssignment } = await gen("envoy/config/endpoint/v3/endpoint");
+  const { Listener } = await gen("envoy/config/listener/v3/listener");
+  const { RouteConfiguration } = await gen("envoy/config/route/v3/route");
+  const { HttpConnectionManager } = await gen("envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager");
+  const { Router } = await gen("envoy/extensions/filters/http/router/v3/router");
+  const grpc = createRequire(join(root, "packages/server/package.json"))("@grpc/grpc-js");
+
+  const encodes: Encodes = { resources: 0, responses: 0 };
+  const count = (codec: AnyModule, key: keyof Encodes): void => {
+    const encode = codec.encode;
+    codec.encode = function (this: unknown, ...args: unknown[]) {
+      encodes[key]++;
+      return encode.apply(this, args);
+    };
+  };
+  for (const codec of [Cluster, ClusterLoadAssignment, Listener, RouteConfiguration]) count(codec, "resources");
+  for (const codec of [api.DiscoveryResponse, api.DeltaDiscoveryResponse, api.Resource]) count(codec, "responses");
+
+  const T = api.TypeUrl;
+  const assignments = Array.from({ length: CLUSTERS }, (_, i) => ClusterLoadAssignment.fromPartial(loadAssignment(i)));
+  const cache = new cacheModule.SnapshotCache({ nodeGroup: () => "all" });
+  cache.setSnapshot("all", {
+    version: "v0",
+    resources: {
+      [T.Cluster]: Array.from({ length: CLUSTERS }, (_, i) => Cluster.fromPartial(cluster(i))),
+      [T.ClusterLoadAssignment]: assignments,
+      [T.Listener]: [Listener.fromPartial(listener({ pack: api.pack, HttpConnectionManager, Router }))],
+      [T.RouteConfiguration]: [RouteConfiguration.fromPartial(routeConfiguration())],
+    },
+  });
+  let acks = 0;
+  const xds = new server.XdsServer({
+    cache,
+    maxConcurrentStreams: Math.max(server.DEFAULT_SERVER_OPTIONS.maxConcurrentStreams, streams + 100),
+    callbacks: { onAck: () => void acks++ },
+  });
+  const grpcServer = new grpc.Server({ "grpc.max_concurrent_streams": 1_000_000 });
+  xds.register(grpcServer, { services: ["ads"] });
+  const port = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error: Error | null, p: number) =>
+      error ? reject(error) : resolve(p),
+    ),
+  );
+  const memory = (): { rss: number; heap: number } => {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    return { rss: m.rss, heap: m.heapUsed };
+  };
+  const send = (report: ServerReport): void => void process.send!(report);
+  send({ kind: "ready", port, importMs, ...memory(), encodes: { ...encodes } });
+
+  process.on("message", (command: ServerCommand) => {
+    switch (command.kind) {
+      case "stats":
+        send({ kind: "stats", ...memory(), streams: xds.stats?.streams ?? -1, acks, encodes: { ...encodes } });
+        break;
+      case "update": {
+        const updated = ClusterLoadAssignment.fromPartial(loadAssignment(7, command.generation));
+        cache.updateResources("all", { version: `v${command.generation}`, upsert: { [T.ClusterLoadAssignment]: [updated] } });
+        send({ kind: "updated" });
+        break;
+      }
+      case "stop":
+        grpcServer.forceShutdown();
+        process.exit(0);
+    }
+  });
+  process.on("disconnect", () => process.exit(0));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
