@@ -8,8 +8,8 @@ import type { DeltaResponse, DeltaWatchRequest } from "@xdskit/cache";
 import { DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeDelta, splitDelta } from "./response-encoding.js";
-import { type CarrierStream, newTypeState, type StreamMachine, type StreamProtocol, type TypeState, TypeTable } from "./stream-machine.js";
-import { checkNames, GrpcCode, legacyWildcardAllowed, resolveRequestType, unknownNonce, violation } from "./stream-rules.js";
+import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
+import { checkNames, GrpcCode, legacyWildcardAllowed, unknownNonce, violation } from "./stream-rules.js";
 import { type TypeWatch, watchRequestBase } from "./type-watch.js";
 
 const REMEMBERED_NONCES = 16;
@@ -31,29 +31,9 @@ export interface DeltaTypeState extends TypeState {
   readonly watch: TypeWatch<DeltaResponse>;
 }
 
-export class DeltaStream implements StreamMachine<DeltaDiscoveryRequest> {
-  readonly #env: CarrierStream;
-  readonly #types: TypeTable<DeltaTypeState>;
-
-  constructor(env: CarrierStream) {
-    this.#env = env;
-    this.#types = new TypeTable(
-      env,
-      (descriptor) => newState(descriptor, env),
-      (state) => this.#rewatch(state),
-    );
-  }
-
-  /** The per-type state (read-only view for tests and stats). */
-  get types(): ReadonlyMap<string, Readonly<DeltaTypeState>> {
-    return this.#types.states;
-  }
-
-  /** Handles one request; throws {@link StreamFailure} when the stream must end. */
-  handle(request: DeltaDiscoveryRequest): void {
-    if (this.#types.closed) return;
-    const env = this.#env;
-    const descriptor = resolveRequestType(env, request.typeUrl);
+export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTypeState> {
+  protected handleRequest(request: DeltaDiscoveryRequest, descriptor: ResolvedTypeDescriptor): void {
+    const env = this.env;
     const typeUrl = descriptor.typeUrl;
     checkNames(env, typeUrl, request.resourceNamesSubscribe, "resource_names_subscribe");
     checkNames(env, typeUrl, request.resourceNamesUnsubscribe, "resource_names_unsubscribe");
@@ -64,7 +44,7 @@ export class DeltaStream implements StreamMachine<DeltaDiscoveryRequest> {
       initial.map(([name]) => name),
       "initial_resource_versions",
     );
-    const { state, first } = this.#types.get(descriptor);
+    const { state, first } = this.table.get(descriptor);
     // Spec: on reconnect the client says what it holds.
     if (first) for (const [name, version] of initial) state.clientVersions.set(name, version);
 
@@ -153,21 +133,17 @@ export class DeltaStream implements StreamMachine<DeltaDiscoveryRequest> {
         at,
       });
     }
-    if (changed) this.#rewatch(state);
-    this.#types.releaseGates();
+    if (changed) this.rewatch(state);
+    this.table.releaseGates();
   }
 
-  /** Cancels every watch and drops pending responses. */
-  close(): void {
-    this.#types.close();
+  protected createState(descriptor: ResolvedTypeDescriptor): DeltaTypeState {
+    return newState(descriptor, this.env);
   }
 
-  #rewatch(state: DeltaTypeState): void {
-    const env = this.#env;
+  protected openWatch(state: DeltaTypeState): void {
+    const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
-    state.watch.cancel();
-    env.queue.remove(typeUrl);
-    if (this.#types.closed || state.gated) return;
     if (!state.wildcard && state.names.size === 0 && state.clientVersions.size === 0) return;
     const request: DeltaWatchRequest = {
       ...watchRequestBase(env, typeUrl, state),
@@ -183,15 +159,15 @@ export class DeltaStream implements StreamMachine<DeltaDiscoveryRequest> {
   }
 
   #onResponse(state: DeltaTypeState, response: DeltaResponse): void {
-    const env = this.#env;
+    const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
     let toSend = response;
-    if (this.#types.gates(response.heartbeat === true) && response.removed.length > 0) {
+    if (this.table.gates(response.heartbeat === true) && response.removed.length > 0) {
       // Only names the client holds are breaks. "Does not exist" for a name it never had goes at
       // once: its force is spent when this response is sent, so it would never be said otherwise.
       const notHeld = response.removed.filter((name) => !state.clientVersions.has(name));
       if (notHeld.length < response.removed.length) {
-        const decision = this.#types.gate(state, response.resources.length > 0);
+        const decision = this.table.gate(state, response.resources.length > 0);
         // Split: additions first; the removal follows once every type is ACKed.
         if (decision === "split") toSend = { ...response, removed: notHeld };
         if (decision === "hold") return;
@@ -199,12 +175,12 @@ export class DeltaStream implements StreamMachine<DeltaDiscoveryRequest> {
     }
     env.queue.enqueue(typeUrl, {
       prepare: () => this.#prepare(state, toSend),
-      written: () => this.#rewatch(state),
+      written: () => this.rewatch(state),
     });
   }
 
   #prepare(state: DeltaTypeState, response: DeltaResponse): Buffer[] {
-    const env = this.#env;
+    const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
     let resources = response.resources;
     let plan = splitDelta(response, env.options.maxResponseBytes);
@@ -250,9 +226,9 @@ export class DeltaStream implements StreamMachine<DeltaDiscoveryRequest> {
     state.forceResponse = false;
     if (messages.length === 0) {
       setImmediate(() => {
-        this.#rewatch(state);
+        this.rewatch(state);
         // Nothing was sent, so no ACK will release a type held for make-before-break.
-        this.#types.releaseGates();
+        this.table.releaseGates();
       });
     }
     return messages;

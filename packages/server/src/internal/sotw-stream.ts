@@ -8,8 +8,8 @@ import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cach
 import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeSotw } from "./response-encoding.js";
-import { type CarrierStream, newTypeState, type StreamMachine, type StreamProtocol, type TypeState, TypeTable } from "./stream-machine.js";
-import { checkNames, legacyWildcardAllowed, resolveRequestType, unknownNonce } from "./stream-rules.js";
+import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
+import { checkNames, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
 import { type TypeWatch, watchRequestBase } from "./type-watch.js";
 
 /** Appended to the version of the first half of a make-before-break update. */
@@ -39,32 +39,12 @@ export interface SotwTypeState extends TypeState {
   readonly watch: TypeWatch<SotwResponse>;
 }
 
-export class SotwStream implements StreamMachine<DiscoveryRequest> {
-  readonly #env: CarrierStream;
-  readonly #types: TypeTable<SotwTypeState>;
-
-  constructor(env: CarrierStream) {
-    this.#env = env;
-    this.#types = new TypeTable(
-      env,
-      (descriptor) => newState(descriptor, env),
-      (state) => this.#rewatch(state, false),
-    );
-  }
-
-  /** The per-type state (read-only view for tests and stats). */
-  get types(): ReadonlyMap<string, Readonly<SotwTypeState>> {
-    return this.#types.states;
-  }
-
-  /** Handles one request; throws {@link StreamFailure} when the stream must end. */
-  handle(request: DiscoveryRequest): void {
-    if (this.#types.closed) return;
-    const env = this.#env;
-    const descriptor = resolveRequestType(env, request.typeUrl);
+export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState> {
+  protected handleRequest(request: DiscoveryRequest, descriptor: ResolvedTypeDescriptor): void {
+    const env = this.env;
     const typeUrl = descriptor.typeUrl;
     checkNames(env, typeUrl, request.resourceNames, "resource_names");
-    const { state, first } = this.#types.get(descriptor);
+    const { state, first } = this.table.get(descriptor);
 
     // Classify by nonce (spec: ACK and NACK; stale nonces).
     const nonce = request.responseNonce;
@@ -157,21 +137,22 @@ export class SotwStream implements StreamMachine<DiscoveryRequest> {
         if (changed) this.#rewatch(state, added);
         break;
     }
-    this.#types.releaseGates();
+    this.table.releaseGates();
   }
 
-  /** Cancels every watch and drops pending responses. */
-  close(): void {
-    this.#types.close();
-  }
-
+  /** Reopens the type's watch; `force` answers it even if the client is current. */
   #rewatch(state: SotwTypeState, force: boolean): void {
-    const env = this.#env;
-    const typeUrl = state.descriptor.typeUrl;
-    state.watch.cancel();
-    env.queue.remove(typeUrl);
     if (force) state.force = true;
-    if (this.#types.closed || state.gated) return;
+    this.rewatch(state);
+  }
+
+  protected createState(descriptor: ResolvedTypeDescriptor): SotwTypeState {
+    return newState(descriptor, this.env);
+  }
+
+  protected openWatch(state: SotwTypeState): void {
+    const env = this.env;
+    const typeUrl = state.descriptor.typeUrl;
     // Nothing subscribed: nothing to answer (spec: an empty list after explicit names means nothing).
     if (!state.wildcard && state.names.size === 0) return;
     const lastSent = state.refused ?? state.lastSent;
@@ -189,18 +170,18 @@ export class SotwStream implements StreamMachine<DiscoveryRequest> {
   }
 
   #onResponse(state: SotwTypeState, response: SotwResponse): void {
-    const env = this.#env;
+    const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
     let toSend = response;
     const sent = state.lastSent;
-    if (this.#types.gates(response.heartbeat === true) && state.descriptor.fullState && sent !== undefined && !sent.nacked) {
+    if (this.table.gates(response.heartbeat === true) && state.descriptor.fullState && sent !== undefined && !sent.nacked) {
       // A full-state response breaks whatever it leaves out of what the client holds.
       const current = new Map(response.resources.map((e) => [e.name, e.version]));
       const kept = sent.entries.filter((e) => !current.has(e.name));
       if (kept.length > 0) {
         const previous = new Map(sent.entries.map((e) => [e.name, e.version]));
         const grows = response.resources.some((e) => previous.get(e.name) !== e.version);
-        const decision = this.#types.gate(state, grows);
+        const decision = this.table.gate(state, grows);
         // Split: first the additions next to what they replace; the removal follows once all is ACKed.
         if (decision === "split") {
           toSend = { ...response, version: `${response.version}${MAKE_BEFORE_BREAK_SUFFIX}`, resources: [...response.resources, ...kept] };
@@ -212,7 +193,7 @@ export class SotwStream implements StreamMachine<DiscoveryRequest> {
   }
 
   #prepare(state: SotwTypeState, response: SotwResponse): Buffer[] {
-    const env = this.#env;
+    const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
     const nonce = env.nonces.next();
     const message = encodeSotw(response, nonce);
@@ -228,9 +209,9 @@ export class SotwStream implements StreamMachine<DiscoveryRequest> {
       process.emitWarning(error.message, { code: error.code });
       state.refused = { version: response.version, names, nacked: true, entries: [] };
       setImmediate(() => {
-        if (!state.watch.isOpen && !env.queue.has(typeUrl)) this.#rewatch(state, false);
+        if (!state.watch.isOpen && !env.queue.has(typeUrl)) this.rewatch(state);
         // A type held for make-before-break may have waited for this response: no ACK will come for it.
-        this.#types.releaseGates();
+        this.table.releaseGates();
       });
       return [];
     }
@@ -257,7 +238,7 @@ export class SotwStream implements StreamMachine<DiscoveryRequest> {
     // Envoy finishes warming a cluster (listener) only on a fresh endpoint (route) response.
     if (env.ads && !response.heartbeat) {
       for (const forced of state.descriptor.forces) {
-        const other = this.#types.states.get(forced);
+        const other = this.table.states.get(forced);
         if (other === undefined) continue;
         other.force = true;
         if (other.watch.isOpen) this.#rewatch(other, true);

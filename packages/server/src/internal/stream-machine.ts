@@ -11,7 +11,7 @@ import type { XdsContext, XdsServerEvent } from "../events.js";
 import type { ResolvedXdsServerOptions } from "../options.js";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import type { OutgoingQueue } from "./outgoing-queue.js";
-import { checkTypeCount, type Nonces, type StreamFailure } from "./stream-rules.js";
+import { checkTypeCount, type Nonces, resolveRequestType, type StreamFailure } from "./stream-rules.js";
 import { TypeWatch, type WatchKind } from "./type-watch.js";
 
 /** The stream that carries a protocol machine, as the machine sees it. */
@@ -74,6 +74,59 @@ export interface StreamMachine<Request> {
   handle(request: Request): void;
   /** Cancels every watch; nothing is queued afterwards. */
   close(): void;
+}
+
+/**
+ * The part both protocol machines share: the carrier, the per-type table, and
+ * reopening a type's watch (cancel the open watch and the pending response,
+ * then open a new one unless the stream is closed or the type is gated). A
+ * machine adds how a request is handled and what a watch asks the cache.
+ */
+export abstract class ProtocolMachine<Request extends { readonly typeUrl: string }, S extends TypeState> implements StreamMachine<Request> {
+  protected readonly env: CarrierStream;
+  protected readonly table: TypeTable<S>;
+
+  constructor(env: CarrierStream) {
+    this.env = env;
+    this.table = new TypeTable(
+      env,
+      (descriptor) => this.createState(descriptor),
+      (state) => this.rewatch(state),
+    );
+  }
+
+  /** The per-type state (read-only view for tests and stats). */
+  get types(): ReadonlyMap<string, Readonly<S>> {
+    return this.table.states;
+  }
+
+  /** Handles one request; throws {@link StreamFailure} when the stream must end. */
+  handle(request: Request): void {
+    if (this.table.closed) return;
+    this.handleRequest(request, resolveRequestType(this.env, request.typeUrl));
+  }
+
+  /** Cancels every watch and drops pending responses. */
+  close(): void {
+    this.table.close();
+  }
+
+  /** Replaces the type's watch (and drops its pending response) with one for its current subscription. */
+  protected rewatch(state: S): void {
+    state.watch.cancel();
+    this.env.queue.remove(state.descriptor.typeUrl);
+    if (this.table.closed || state.gated) return;
+    this.openWatch(state);
+  }
+
+  /** The state of a type on its first request. */
+  protected abstract createState(descriptor: ResolvedTypeDescriptor): S;
+
+  /** Handles a request of a served type (resolved by the base, which also ignores requests after close). */
+  protected abstract handleRequest(request: Request, descriptor: ResolvedTypeDescriptor): void;
+
+  /** Opens the cache watch of a type that is neither closed nor gated. */
+  protected abstract openWatch(state: S): void;
 }
 
 /** One xDS streaming protocol as a gRPC stream carries it. */
