@@ -26,13 +26,17 @@ if (missing.length === 0) process.exit(0);
 const packages = missing.map((tool) => tool.apt);
 const canApt = process.getuid?.() === 0 && existsSync("/usr/bin/apt-get");
 if (canApt) {
-  console.log(`ensure-tools: installing ${packages.join(", ")} with apt-get (needed by the tests that start a real ${missing.map((t) => t.name).join(" and ")})`);
+  console.log(
+    `ensure-tools: installing ${packages.join(", ")} with apt-get (needed by the tests that start a real ${missing.map((t) => t.name).join(" and ")})`,
+  );
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   try {
     execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
     execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: "inherit", env });
   } catch (error) {
-    console.error(`ensure-tools: apt-get install ${packages.join(" ")} failed (${error.message.split("\n")[0]}); install them by hand and rerun`);
+    console.error(
+      `ensure-tools: apt-get install ${packages.join(" ")} failed (${error.message.split("\n")[0]}); install them by hand and rerun`,
+    );
     process.exit(1);
   }
   const still = missing.filter((tool) => !tool.binaries.some(onPath));
@@ -42,7 +46,9 @@ if (canApt) {
 }
 const advice = `install them (Debian/Ubuntu: sudo apt-get install ${packages.join(" ")}), or set XDSKIT_SKIP_TOOLS=1 to skip the tests that need them`;
 if (process.env.XDSKIT_SKIP_TOOLS === "1") {
-  console.warn(`ensure-tools: ${missing.map((t) => t.name).join(", ")} missing; the tests that need them will be skipped (XDSKIT_SKIP_TOOLS=1)`);
+  console.warn(
+    `ensure-tools: ${missing.map((t) => t.name).join(", ")} missing; the tests that need them will be skipped (XDSKIT_SKIP_TOOLS=1)`,
+  );
   process.exit(0);
 }
 console.error(`ensure-tools: some tests start a real ${missing.map((t) => t.name).join(" and ")}, which this machine lacks; ${advice}.`);
