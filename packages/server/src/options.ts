@@ -31,8 +31,44 @@ export interface XdsServerOptions {
    * ACKed. Default false.
    */
   readonly makeBeforeBreak?: boolean;
-  /** Maximum open streams across the server; more are refused with RESOURCE_EXHAUSTED. 0 means unlimited. Default 10,000. */
+  /**
+   * Maximum admitted streams plus fetches being answered, across the server;
+   * more are refused with RESOURCE_EXHAUSTED. A stream counts once
+   * `onStreamOpen` accepted it: streams still waiting for their first request
+   * fall under `maxOpeningStreams` instead. 0 means unlimited. Default 10,000.
+   */
   readonly maxConcurrentStreams?: number;
+  /**
+   * Maximum streams not admitted yet (no first request, or `onStreamOpen`
+   * still deciding), across the server; more are refused at once with
+   * RESOURCE_EXHAUSTED. Each holds its slot for at most
+   * `firstRequestTimeoutMs`. 0 means unlimited. Default 1,000.
+   */
+  readonly maxOpeningStreams?: number;
+  /**
+   * Maximum streams not admitted yet from one peer address; more are refused
+   * at once with RESOURCE_EXHAUSTED. 0 means unlimited. Default 100.
+   */
+  readonly maxOpeningStreamsPerPeer?: number;
+  /**
+   * Maximum streams (admitted or not) and fetches at once on one transport
+   * connection; more are refused with RESOURCE_EXHAUSTED. 0 means unlimited.
+   * Default 100.
+   */
+  readonly maxStreamsPerConnection?: number;
+  /**
+   * Maximum streams (admitted or not) and fetches at once from one peer
+   * address. Off by default: behind a NAT or an L4 load balancer that
+   * rewrites source addresses, a whole fleet shares one address. 0 means
+   * unlimited. Default 0.
+   */
+  readonly maxStreamsPerPeer?: number;
+  /**
+   * Maximum bytes of requests one stream may send while `onStreamOpen` is
+   * deciding (at most 64 messages); past it the stream ends with
+   * RESOURCE_EXHAUSTED. Default 4 MiB.
+   */
+  readonly maxBufferedRequestBytes?: number;
   /** Maximum size of one request message, in bytes; larger ones end the stream with RESOURCE_EXHAUSTED. Default 4 MiB. */
   readonly maxRequestBytes?: number;
   /**
@@ -58,8 +94,10 @@ export interface XdsServerOptions {
   readonly maxStreamAgeJitter?: number;
   /**
    * Time a new stream has to send its first request and be accepted by
-   * `onStreamOpen`, in milliseconds; otherwise it ends with DEADLINE_EXCEEDED
-   * (idle connections never hold a stream slot). 0 means no limit. Default 30,000.
+   * `onStreamOpen` (and a fetch to be accepted), in milliseconds; otherwise
+   * it ends with DEADLINE_EXCEEDED. Until then it holds only an opening slot
+   * (`maxOpeningStreams`), never one of `maxConcurrentStreams`. 0 means no
+   * limit. Default 10,000.
    */
   readonly firstRequestTimeoutMs?: number;
   /** Hooks called on stream and protocol events. Default none. */
@@ -89,6 +127,11 @@ export interface ResolvedXdsServerOptions {
   readonly ordered: boolean;
   readonly makeBeforeBreak: boolean;
   readonly maxConcurrentStreams: number;
+  readonly maxOpeningStreams: number;
+  readonly maxOpeningStreamsPerPeer: number;
+  readonly maxStreamsPerConnection: number;
+  readonly maxStreamsPerPeer: number;
+  readonly maxBufferedRequestBytes: number;
   readonly maxRequestBytes: number;
   readonly maxResponseBytes: number;
   readonly maxSubscribedNames: number;
@@ -112,6 +155,11 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   ordered: true,
   makeBeforeBreak: false,
   maxConcurrentStreams: 10_000,
+  maxOpeningStreams: 1_000,
+  maxOpeningStreamsPerPeer: 100,
+  maxStreamsPerConnection: 100,
+  maxStreamsPerPeer: 0,
+  maxBufferedRequestBytes: 4 * MiB,
   maxRequestBytes: 4 * MiB,
   maxResponseBytes: 4 * MiB,
   maxSubscribedNames: 100_000,
@@ -121,7 +169,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   newStreamBurst: 100,
   maxStreamAgeMs: 0,
   maxStreamAgeJitter: 0.1,
-  firstRequestTimeoutMs: 30_000,
+  firstRequestTimeoutMs: 10_000,
 });
 
 const KNOWN_OPTIONS = new Set([...Object.keys(DEFAULT_SERVER_OPTIONS), "cache", "types", "callbacks", "status", "logger"]);
@@ -195,6 +243,11 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
     ordered: boolean(options, "ordered"),
     makeBeforeBreak: boolean(options, "makeBeforeBreak"),
     maxConcurrentStreams: integer(options, "maxConcurrentStreams", 0),
+    maxOpeningStreams: integer(options, "maxOpeningStreams", 0),
+    maxOpeningStreamsPerPeer: integer(options, "maxOpeningStreamsPerPeer", 0),
+    maxStreamsPerConnection: integer(options, "maxStreamsPerConnection", 0),
+    maxStreamsPerPeer: integer(options, "maxStreamsPerPeer", 0),
+    maxBufferedRequestBytes: integer(options, "maxBufferedRequestBytes", 1024),
     maxRequestBytes: integer(options, "maxRequestBytes", 1024),
     maxResponseBytes: integer(options, "maxResponseBytes", 1024),
     maxSubscribedNames: integer(options, "maxSubscribedNames", 1),

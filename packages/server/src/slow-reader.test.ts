@@ -92,7 +92,14 @@ describe("XdsServer with a slow reader", () => {
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(250);
     expect(took).toBeLessThan(1000);
-    expect(harness.xds.stats).toEqual({ streams: 0, pendingResponses: 0, inFlightWrites: 0, inFlightBytes: 0 });
+    expect(harness.xds.stats).toEqual({
+      streams: 0,
+      openingStreams: 0,
+      fetches: 0,
+      pendingResponses: 0,
+      inFlightWrites: 0,
+      inFlightBytes: 0,
+    });
     slow.close();
   });
 });

@@ -43,8 +43,12 @@ export interface ShutdownOptions {
 
 /** Live counters of a server. */
 export interface XdsServerStats {
-  /** Open streams. */
+  /** Admitted streams (accepted by `onStreamOpen`; they count against `maxConcurrentStreams`). */
   readonly streams: number;
+  /** Streams not admitted yet: no first request, or `onStreamOpen` still deciding (`maxOpeningStreams`). */
+  readonly openingStreams: number;
+  /** gRPC fetches and REST requests being answered (they count against `maxConcurrentStreams` too). */
+  readonly fetches: number;
   /** Responses waiting in outgoing queues, over all streams (at most one per type per stream). */
   readonly pendingResponses: number;
   /** Messages handed to grpc-js and not yet taken by HTTP/2 (at most one per stream). */
@@ -192,7 +196,14 @@ export class XdsServer {
       inFlightWrites += stats.inFlight;
       inFlightBytes += stats.inFlightBytes;
     }
-    return { streams: this.#admission.streams.size, pendingResponses, inFlightWrites, inFlightBytes };
+    return {
+      streams: this.#admission.streams.size,
+      openingStreams: this.#admission.opening.size,
+      fetches: this.#admission.fetches,
+      pendingResponses,
+      inFlightWrites,
+      inFlightBytes,
+    };
   }
 
   /**
@@ -208,6 +219,8 @@ export class XdsServer {
       throw optionError("XdsServer.shutdown", "deadlineMs", "a number >= 0", deadlineMs);
     }
     this.#admission.close();
+    const status: XdsStatus = { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down; reconnect" };
+    for (const stream of [...this.#admission.opening]) stream.end(status);
     const streams = [...this.#admission.streams];
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -217,7 +230,6 @@ export class XdsServer {
       }),
     ]);
     clearTimeout(timer);
-    const status: XdsStatus = { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down; reconnect" };
     for (const stream of [...this.#admission.streams]) stream.end(status);
     this.#hub.complete();
     if (this.#ownsStatus) this.status?.dispose();

@@ -1,6 +1,15 @@
-// The one admission path of streams and fetches: the server-wide limits
-// (shutdown, maxConcurrentStreams, newStreamsPerSecond), the registry of open
-// streams, and the user's onStreamOpen hook.
+// The one admission path of streams and fetches: the server-wide and
+// per-client limits, the registry of streams, and the user's onStreamOpen hook.
+//
+// A stream goes through two stages. It *enters* when grpc-js hands it over:
+// it is then "opening" (unidentified: no first request yet, or onStreamOpen
+// still deciding) and counts only against the bounds of opening streams and
+// of its connection and peer address. It is *admitted* once onStreamOpen
+// accepted it: only then does it take a slot of maxConcurrentStreams. So idle
+// streams that never send a first request cannot lock legitimate clients out;
+// they hold an opening slot for at most firstRequestTimeoutMs.
+// A fetch (gRPC Fetch* or REST) is admitted when it arrives and holds a slot
+// of maxConcurrentStreams and of its connection and peer until answered.
 import type { XdsContext, XdsStatus } from "../events.js";
 import type { ResolvedXdsServerOptions } from "../options.js";
 import { TokenBucket } from "./rate-limiter.js";
@@ -10,10 +19,54 @@ import { GrpcCode } from "./stream-rules.js";
 /** What is being admitted, as refusal messages name it. */
 export type AdmissionKind = "stream" | "fetch";
 
+/** Where a stream or fetch comes from: its transport connection and the client's address. */
+export interface ClientOrigin {
+  /** One key per transport connection (HTTP/2 session or HTTP/1 socket): the peer's `address:port`. */
+  readonly connection: string;
+  /** The peer's network address without the port. */
+  readonly address: string;
+}
+
+/** The origin of a peer string as grpc-js or node:http gives it (`127.0.0.1:53122`, `[::1]:53122`, `ipv4:…`). */
+export function originOf(peer: string): ClientOrigin {
+  const match = /^(.*):(\d+)$/.exec(peer);
+  const address = match === null ? peer : match[1]!.replace(/^ipv[46]:/, "").replace(/^\[(.*)\]$/, "$1");
+  return { connection: peer, address };
+}
+
+/** Counts per key; a key at zero is forgotten, so the map holds only live clients. */
+class Counts {
+  readonly #counts = new Map<string, number>();
+  get(key: string): number {
+    return this.#counts.get(key) ?? 0;
+  }
+  add(key: string, delta: number): void {
+    const next = this.get(key) + delta;
+    if (next <= 0) this.#counts.delete(key);
+    else this.#counts.set(key, next);
+  }
+}
+
+/** A fetch holding its slots; give it back with {@link Admission.releaseFetch}. */
+export interface FetchTicket {
+  readonly origin: ClientOrigin;
+}
+
+interface Registered {
+  readonly origin: ClientOrigin;
+  admitted: boolean;
+}
+
 export class Admission {
   readonly #options: ResolvedXdsServerOptions;
   readonly #bucket: TokenBucket;
-  readonly #streams = new Set<TrackedStream>();
+  readonly #admitted = new Set<TrackedStream>();
+  readonly #opening = new Set<TrackedStream>();
+  readonly #registered = new Map<TrackedStream, Registered>();
+  readonly #perConnection = new Counts();
+  readonly #perAddress = new Counts();
+  readonly #openingPerAddress = new Counts();
+  #fetches = 0;
   #closing = false;
 
   constructor(options: ResolvedXdsServerOptions) {
@@ -21,9 +74,19 @@ export class Admission {
     this.#bucket = new TokenBucket(options.newStreamsPerSecond, options.newStreamBurst);
   }
 
-  /** The open streams. */
+  /** The admitted streams (they count against maxConcurrentStreams). */
   get streams(): ReadonlySet<TrackedStream> {
-    return this.#streams;
+    return this.#admitted;
+  }
+
+  /** Streams not admitted yet: no first request, or onStreamOpen still deciding. */
+  get opening(): ReadonlySet<TrackedStream> {
+    return this.#opening;
+  }
+
+  /** Fetches being answered. */
+  get fetches(): number {
+    return this.#fetches;
   }
 
   /** From now on every stream and fetch is refused with UNAVAILABLE (shutdown). */
@@ -32,36 +95,126 @@ export class Admission {
   }
 
   /**
-   * Checks the server-wide limits for a new stream: a status to refuse it
-   * with, or `undefined` after registering it (release it with {@link release}).
+   * A new stream as grpc-js hands it over (before any request): a status to
+   * refuse it with, or `undefined` after registering it as opening. Give it
+   * back with {@link release}.
    */
-  admitStream(stream: TrackedStream): XdsStatus | undefined {
+  enter(stream: TrackedStream, origin: ClientOrigin): XdsStatus | undefined {
     if (this.#closing) return shuttingDown();
-    const max = this.#options.maxConcurrentStreams;
-    if (max > 0 && this.#streams.size >= max) {
-      return {
-        code: GrpcCode.RESOURCE_EXHAUSTED,
-        details: `too many open xDS streams (${this.#streams.size}; option maxConcurrentStreams = ${max})`,
-      };
+    const o = this.#options;
+    if (o.maxOpeningStreams > 0 && this.#opening.size >= o.maxOpeningStreams) {
+      return exhausted(
+        `too many xDS streams waiting for their first request or onStreamOpen (${this.#opening.size}; option maxOpeningStreams = ${o.maxOpeningStreams}); retry later`,
+      );
     }
-    if (!this.#bucket.take()) {
-      return {
-        code: GrpcCode.RESOURCE_EXHAUSTED,
-        details: `new xDS streams are rate-limited to ${this.#options.newStreamsPerSecond}/s (option newStreamsPerSecond); retry later`,
-      };
+    const refusal = this.#perClient(origin);
+    if (refusal !== undefined) return refusal;
+    if (o.maxOpeningStreamsPerPeer > 0 && this.#openingPerAddress.get(origin.address) >= o.maxOpeningStreamsPerPeer) {
+      return exhausted(
+        `too many xDS streams from ${origin.address} waiting for their first request or onStreamOpen (option maxOpeningStreamsPerPeer = ${o.maxOpeningStreamsPerPeer}); retry later`,
+      );
     }
-    this.#streams.add(stream);
+    this.#registered.set(stream, { origin, admitted: false });
+    this.#opening.add(stream);
+    this.#perConnection.add(origin.connection, 1);
+    this.#perAddress.add(origin.address, 1);
+    this.#openingPerAddress.add(origin.address, 1);
     return undefined;
   }
 
-  /** The limits for a fetch: a status to refuse it with, or `undefined`. */
-  admitFetch(): XdsStatus | undefined {
-    return this.#closing ? shuttingDown() : undefined;
+  /**
+   * The checks when an opening stream's first request arrived, before
+   * onStreamOpen is asked: the rate limit (a token is spent here, so idle
+   * streams spend none) and whether a slot is free at all.
+   */
+  identified(): XdsStatus | undefined {
+    if (this.#closing) return shuttingDown();
+    return this.#capacity() ?? this.#rate();
   }
 
-  /** Forgets a stream admitted by {@link admitStream}. */
+  /**
+   * Admits a stream onStreamOpen accepted: it takes a slot of
+   * maxConcurrentStreams. A status to refuse it with when none is free.
+   */
+  admit(stream: TrackedStream, _context: XdsContext): XdsStatus | undefined {
+    const entry = this.#registered.get(stream);
+    if (entry === undefined || this.#closing) return shuttingDown();
+    // Limits per verified peer identity belong here, keyed by the identity the
+    // context carries once the transport verifies one (mTLS); until then a
+    // stream counts per connection and per address (see enter).
+    const refusal = this.#capacity();
+    if (refusal !== undefined) return refusal;
+    entry.admitted = true;
+    this.#opening.delete(stream);
+    this.#openingPerAddress.add(entry.origin.address, -1);
+    this.#admitted.add(stream);
+    return undefined;
+  }
+
+  /** Forgets a stream registered by {@link enter} (admitted or not). */
   release(stream: TrackedStream): void {
-    this.#streams.delete(stream);
+    const entry = this.#registered.get(stream);
+    if (entry === undefined) return;
+    this.#registered.delete(stream);
+    this.#perConnection.add(entry.origin.connection, -1);
+    this.#perAddress.add(entry.origin.address, -1);
+    if (entry.admitted) this.#admitted.delete(stream);
+    else {
+      this.#opening.delete(stream);
+      this.#openingPerAddress.add(entry.origin.address, -1);
+    }
+  }
+
+  /**
+   * Admits a fetch (gRPC Fetch* or REST) under the limits of streams: it
+   * takes a slot of maxConcurrentStreams, of its connection and of its peer,
+   * and a token of newStreamsPerSecond. A status to refuse it with, or a
+   * ticket to give back with {@link releaseFetch} once answered.
+   */
+  enterFetch(origin: ClientOrigin): XdsStatus | FetchTicket {
+    if (this.#closing) return shuttingDown();
+    const refusal = this.#perClient(origin) ?? this.#capacity() ?? this.#rate();
+    if (refusal !== undefined) return refusal;
+    this.#fetches += 1;
+    this.#perConnection.add(origin.connection, 1);
+    this.#perAddress.add(origin.address, 1);
+    return { origin };
+  }
+
+  /** Gives back the slots of a fetch admitted by {@link enterFetch}. */
+  releaseFetch(ticket: FetchTicket): void {
+    this.#fetches -= 1;
+    this.#perConnection.add(ticket.origin.connection, -1);
+    this.#perAddress.add(ticket.origin.address, -1);
+  }
+
+  #perClient(origin: ClientOrigin): XdsStatus | undefined {
+    const o = this.#options;
+    if (o.maxStreamsPerConnection > 0 && this.#perConnection.get(origin.connection) >= o.maxStreamsPerConnection) {
+      return exhausted(
+        `too many xDS streams and fetches on this connection (option maxStreamsPerConnection = ${o.maxStreamsPerConnection}); open another connection or close streams`,
+      );
+    }
+    if (o.maxStreamsPerPeer > 0 && this.#perAddress.get(origin.address) >= o.maxStreamsPerPeer) {
+      return exhausted(`too many xDS streams and fetches from ${origin.address} (option maxStreamsPerPeer = ${o.maxStreamsPerPeer})`);
+    }
+    return undefined;
+  }
+
+  #capacity(): XdsStatus | undefined {
+    const max = this.#options.maxConcurrentStreams;
+    const used = this.#admitted.size + this.#fetches;
+    if (max > 0 && used >= max) {
+      return exhausted(`too many open xDS streams and fetches (${used}; option maxConcurrentStreams = ${max})`);
+    }
+    return undefined;
+  }
+
+  #rate(): XdsStatus | undefined {
+    if (this.#bucket.take()) return undefined;
+    return exhausted(
+      `new xDS streams and fetches are rate-limited to ${this.#options.newStreamsPerSecond}/s (option newStreamsPerSecond); retry later`,
+    );
   }
 
   /**
@@ -98,10 +251,35 @@ export class Admission {
     }
   }
 
-  /** {@link decide} as a promise. */
+  /**
+   * {@link decide} as a promise, bounded by firstRequestTimeoutMs: a hook
+   * that does not decide in time refuses with DEADLINE_EXCEEDED.
+   */
   decision(context: XdsContext, kind: AdmissionKind): Promise<XdsStatus | undefined> {
-    return new Promise((resolve) => this.decide(context, kind, resolve));
+    return new Promise((resolve) => {
+      const timeout = this.#options.firstRequestTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      if (timeout > 0) {
+        timer = setTimeout(
+          () =>
+            resolve({
+              code: GrpcCode.DEADLINE_EXCEEDED,
+              details: `onStreamOpen did not decide about the ${kind} within ${timeout} ms (option firstRequestTimeoutMs)`,
+            }),
+          timeout,
+        );
+        timer.unref();
+      }
+      this.decide(context, kind, (status) => {
+        clearTimeout(timer);
+        resolve(status);
+      });
+    });
   }
+}
+
+function exhausted(details: string): XdsStatus {
+  return { code: GrpcCode.RESOURCE_EXHAUSTED, details };
 }
 
 function shuttingDown(): XdsStatus {

@@ -3,6 +3,7 @@ import type { SotwResponse } from "@xdskit/cache";
 import type { DiscoveryRequest } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { XdsContext, XdsStatus, XdsTransportKind } from "../events.js";
+import { originOf } from "./admission.js";
 import type { StreamHost } from "./stream-host.js";
 import { cacheFailure, checkNames, GrpcCode, type StreamFailure, violation } from "./stream-rules.js";
 
@@ -30,8 +31,21 @@ export async function answerFetch(
     method: string;
   },
 ): Promise<FetchOutcome> {
-  const refusal = core.admission.admitFetch();
-  if (refusal !== undefined) throw refused(refusal);
+  // Under the same admission control as streams: a slot of maxConcurrentStreams,
+  // of the connection and of the peer while it is answered, and a token of newStreamsPerSecond.
+  const ticket = core.admission.enterFetch(originOf(input.peer));
+  if ("code" in ticket) {
+    core.hub.emit({ kind: "stream-rejected", context: undefined, status: ticket, at: Date.now() });
+    throw refused(ticket);
+  }
+  try {
+    return await admittedFetch(core, input);
+  } finally {
+    core.admission.releaseFetch(ticket);
+  }
+}
+
+async function admittedFetch(core: StreamHost, input: Parameters<typeof answerFetch>[1]): Promise<FetchOutcome> {
   const { request, serviceTypeUrl } = input;
   if (request.node === undefined) throw violation("a fetch must carry the node", { typeUrl: serviceTypeUrl });
   const node = request.node;

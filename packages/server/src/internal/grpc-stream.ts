@@ -6,12 +6,16 @@ import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { XdsContext, XdsStatus } from "../events.js";
 import type { XdsMethodSpec } from "../services.js";
+import { originOf } from "./admission.js";
 import { OutgoingQueue } from "./outgoing-queue.js";
 import type { StreamHost, TrackedStream } from "./stream-host.js";
 import type { CarrierStream, StreamMachine, StreamProtocol } from "./stream-machine.js";
 import { GrpcCode, Nonces, StreamFailure, violation } from "./stream-rules.js";
 
-const MAX_WAITING_REQUESTS = 16;
+/** Requests held while onStreamOpen decides before asking grpc-js to pause (it may deliver more). */
+const PAUSE_WAITING_REQUESTS = 16;
+/** Requests held while onStreamOpen decides before the stream ends with RESOURCE_EXHAUSTED. */
+const MAX_WAITING_REQUESTS = 64;
 const EMPTY_NODE: Node = Node.fromPartial({});
 
 /** The fields of a request the stream itself reads (the first request's node). */
@@ -31,6 +35,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   #node: Node = EMPTY_NODE;
   #machine: StreamMachine<Request> | undefined;
   #waiting: Buffer[] = [];
+  #waitingBytes = 0;
   #ageTimer: NodeJS.Timeout | undefined;
   #firstTimer: NodeJS.Timeout | undefined;
   #ending = false;
@@ -77,7 +82,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
 
   /** Starts handling the call. */
   start(): void {
-    const refusal = this.#core.admission.admitStream(this);
+    const refusal = this.#core.admission.enter(this, originOf(this.#peer));
     if (refusal !== undefined) {
       this.#phase = "closed";
       this.#core.hub.emit({ kind: "stream-rejected", context: undefined, status: refusal, at: Date.now() });
@@ -148,8 +153,21 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   #onData(data: Buffer): void {
     if (this.#phase === "closed") return;
     if (this.#phase === "opening") {
+      // grpc-js keeps delivering after pause(): bound what is held, in bytes and messages.
       this.#waiting.push(data);
-      if (this.#waiting.length >= MAX_WAITING_REQUESTS) this.#call.pause();
+      this.#waitingBytes += data.length;
+      const limit = this.#core.options.maxBufferedRequestBytes;
+      if (this.#waitingBytes > limit || this.#waiting.length > MAX_WAITING_REQUESTS) {
+        this.#fail(
+          violation(
+            `${this.#waiting.length} requests (${this.#waitingBytes} bytes) arrived while onStreamOpen was deciding; the limit is ${MAX_WAITING_REQUESTS} requests and ${limit} bytes (option maxBufferedRequestBytes)`,
+            { nodeId: this.#node.id },
+            GrpcCode.RESOURCE_EXHAUSTED,
+          ),
+        );
+        return;
+      }
+      if (this.#waiting.length >= PAUSE_WAITING_REQUESTS) this.#call.pause();
       return;
     }
     try {
@@ -191,17 +209,31 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
     }
     this.#node = request.node;
     this.#phase = "opening";
-    this.#core.admission.decide(this.#context(undefined), "stream", (status) => {
+    const admission = this.#core.admission;
+    const early = admission.identified();
+    if (early !== undefined) {
+      this.#refuse(early);
+      return;
+    }
+    admission.decide(this.#context(undefined), "stream", (status) => {
       if (this.#phase === "closed") return;
-      if (status !== undefined) {
-        this.#phase = "closed";
-        this.#core.admission.release(this);
-        this.#core.hub.emit({ kind: "stream-rejected", context: this.#context(undefined), status, at: Date.now() });
-        this.#sendStatus(status);
+      const refusal = status ?? admission.admit(this, this.#context(undefined));
+      if (refusal !== undefined) {
+        this.#refuse(refusal);
         return;
       }
       this.#accept(request);
     });
+  }
+
+  /** Refuses a stream that is not admitted: a stream-rejected event, then the status. */
+  #refuse(status: XdsStatus): void {
+    this.#phase = "closed";
+    if (this.#firstTimer !== undefined) clearTimeout(this.#firstTimer);
+    this.#waiting = [];
+    this.#core.admission.release(this);
+    this.#core.hub.emit({ kind: "stream-rejected", context: this.#context(undefined), status, at: Date.now() });
+    this.#sendStatus(status);
   }
 
   #accept(first: Request): void {
@@ -231,6 +263,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
     }
     const waiting = this.#waiting;
     this.#waiting = [];
+    this.#waitingBytes = 0;
     try {
       this.#machine.handle(first);
       for (const data of waiting) {
@@ -241,7 +274,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
       this.#failWith(error);
       return;
     }
-    if (waiting.length >= MAX_WAITING_REQUESTS) this.#call.resume();
+    if (waiting.length >= PAUSE_WAITING_REQUESTS) this.#call.resume();
   }
 
   #failWith(error: unknown): void {
