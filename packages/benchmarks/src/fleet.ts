@@ -20,6 +20,7 @@
 //
 // Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5
 //          --baseline <git ref or built tree directory>  --json <file>
+//          --profile-server <dir>  (writes a CPU profile of each server process there)
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     updates: { type: "string", default: "5" },
     baseline: { type: "string" },
     json: { type: "string" },
+    "profile-server": { type: "string" },
   },
 });
 
@@ -74,7 +76,9 @@ interface Run {
   idleRssKiBPerStream: number;
   resourceEncodesPerUpdate: number;
   responseEncodesPerUpdate: number;
-  serverCpuCore: string;
+  /** CPU time of the load generator and of the server during the initial sync: the server's should dominate. */
+  initialLoadCpuMs: number;
+  initialServerCpuMs: number;
 }
 
 const median = (xs: number[]): number => {
@@ -91,6 +95,7 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number): Prom
     [tree, String(streams)],
     process.env,
     hasTaskset ? "0" : undefined,
+    values["profile-server"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["profile-server"]],
   );
   let load: Child<LoadReport> | undefined;
   const timeout = 30_000 + streams * 20;
@@ -106,7 +111,7 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number): Prom
     await load.expect("ready", 30_000);
     const start = performance.now();
     load.send({ kind: "open" });
-    await load.expect("synced", timeout);
+    const synced = await load.expect("synced", timeout);
     const initialMs = performance.now() - start;
     await new Promise((r) => setTimeout(r, 300));
     server.send({ kind: "stats" });
@@ -132,11 +137,13 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number): Prom
       idleRssKiBPerStream: (idle.rss - ready.rss) / streams / 1024,
       resourceEncodesPerUpdate: (after.encodes.resources - idle.encodes.resources) / UPDATES,
       responseEncodesPerUpdate: (after.encodes.responses - idle.encodes.responses) / UPDATES,
-      serverCpuCore: hasTaskset ? "0" : "any",
+      initialLoadCpuMs: synced.cpuMs,
+      initialServerCpuMs: idle.cpuMs - ready.cpuMs,
     };
   } finally {
     load?.send({ kind: "close" });
     load?.kill();
+    await server.stop({ kind: "stop" }, 5_000);
     server.kill();
   }
 }
@@ -146,6 +153,8 @@ const METRICS: [keyof Run, string, number][] = [
   ["updateP50Ms", "one-endpoint update p50 (ms)", 0],
   ["importMs", 'import "@xdskit/server" (ms)', 0],
   ["readyRssMiB", "RSS when ready (MiB)", 1],
+  ["initialServerCpuMs", "server CPU in initial sync (ms)", 0],
+  ["initialLoadCpuMs", "load generator CPU in initial sync (ms)", 0],
   ["idleHeapKiBPerStream", "idle heap per stream (KiB)", 1],
   ["idleRssKiBPerStream", "idle RSS per stream (KiB)", 1],
   ["resourceEncodesPerUpdate", "resource encodes per update", 1],
@@ -171,7 +180,7 @@ async function main(): Promise<void> {
           results[scenario] = byTree;
           byTree[name] = [...(byTree[name] ?? []), run];
           console.log(
-            `round ${round + 1} ${scenario} ${name}: initial ${run.initialMs.toFixed(0)} ms, update p50 ${run.updateP50Ms.toFixed(0)} ms, ` +
+            `round ${round + 1} ${scenario} ${name}: initial ${run.initialMs.toFixed(0)} ms (CPU server ${run.initialServerCpuMs.toFixed(0)}, load ${run.initialLoadCpuMs.toFixed(0)} ms), update p50 ${run.updateP50Ms.toFixed(0)} ms, ` +
               `import ${run.importMs.toFixed(0)} ms, ready RSS ${run.readyRssMiB.toFixed(0)} MiB, idle ${run.idleHeapKiBPerStream.toFixed(1)} KiB heap/stream, ` +
               `encodes/update ${run.resourceEncodesPerUpdate} resource + ${run.responseEncodesPerUpdate} response`,
           );

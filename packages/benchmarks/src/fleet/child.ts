@@ -9,9 +9,9 @@ export class Child<R extends { kind: string }> {
   #exit: string | undefined;
 
   /** Forks `script`, pinned to `cpu` with taskset when given. */
-  constructor(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, cpu: string | undefined) {
+  constructor(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, cpu: string | undefined, nodeArgs: string[] = []) {
     this.#name = name;
-    const execArgv = ["--expose-gc"];
+    const execArgv = ["--expose-gc", ...nodeArgs];
     this.#child =
       cpu === undefined
         ? fork(script, args, { env, execArgv })
@@ -50,6 +50,14 @@ export class Child<R extends { kind: string }> {
       });
       this.#wake = undefined;
     }
+  }
+
+  /** Sends `command` and waits up to `timeoutMs` for the process to exit by itself (a CPU profile is written then). */
+  async stop(command: object, timeoutMs: number): Promise<void> {
+    if (this.#exit !== undefined) return;
+    const exited = new Promise<void>((resolve) => this.#child.once("exit", () => resolve()));
+    this.#child.send(command);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, timeoutMs))]);
   }
 
   kill(): void {

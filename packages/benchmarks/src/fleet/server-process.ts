@@ -26,8 +26,8 @@ export interface Encodes {
   responses: number;
 }
 export type ServerReport =
-  | { kind: "ready"; port: number; importMs: number; rss: number; heap: number; encodes: Encodes }
-  | { kind: "stats"; rss: number; heap: number; streams: number; acks: number; encodes: Encodes }
+  | { kind: "ready"; port: number; importMs: number; rss: number; heap: number; cpuMs: number; encodes: Encodes }
+  | { kind: "stats"; rss: number; heap: number; cpuMs: number; streams: number; acks: number; encodes: Encodes }
   | { kind: "updated" };
 
 type AnyModule = Record<string, any>;
@@ -86,11 +86,12 @@ async function main(): Promise<void> {
       error ? reject(error) : resolve(p),
     ),
   );
-  const memory = (): { rss: number; heap: number } => {
+  const memory = (): { rss: number; heap: number; cpuMs: number } => {
+    const cpu = process.cpuUsage();
     gc();
     gc();
     const m = process.memoryUsage();
-    return { rss: m.rss, heap: m.heapUsed };
+    return { rss: m.rss, heap: m.heapUsed, cpuMs: (cpu.user + cpu.system) / 1000 };
   };
   const send = (report: ServerReport): void => void process.send!(report);
   send({ kind: "ready", port, importMs, ...memory(), encodes: { ...encodes } });
