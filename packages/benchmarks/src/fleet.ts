@@ -75,6 +75,8 @@ interface Run {
   idleHeapKiBPerStream: number;
   idleRssKiBPerStream: number;
   resourceEncodesPerUpdate: number;
+  /** Server CPU per one-endpoint update (includes ACK handling). */
+  serverCpuMsPerUpdate: number;
   responseEncodesPerUpdate: number;
   /** CPU time of the load generator and of the server during the initial sync: the server's should dominate. */
   initialLoadCpuMs: number;
@@ -95,7 +97,11 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number): Prom
     [tree, String(streams)],
     process.env,
     hasTaskset ? "0" : undefined,
-    values["profile-server"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["profile-server"]],
+    values["profile-server"] === undefined
+      ? []
+      : (process.env.BENCH_HEAP_PROF ? ["--heap-prof", "--heap-prof-dir"] : ["--cpu-prof", "--cpu-prof-dir"]).concat(
+          values["profile-server"],
+        ),
   );
   let load: Child<LoadReport> | undefined;
   const timeout = 30_000 + streams * 20;
@@ -137,6 +143,7 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number): Prom
       idleRssKiBPerStream: (idle.rss - ready.rss) / streams / 1024,
       resourceEncodesPerUpdate: (after.encodes.resources - idle.encodes.resources) / UPDATES,
       responseEncodesPerUpdate: (after.encodes.responses - idle.encodes.responses) / UPDATES,
+      serverCpuMsPerUpdate: (after.cpuMs - idle.cpuMs) / UPDATES,
       initialLoadCpuMs: synced.cpuMs,
       initialServerCpuMs: idle.cpuMs - ready.cpuMs,
     };
@@ -157,8 +164,9 @@ const METRICS: [keyof Run, string, number][] = [
   ["initialLoadCpuMs", "load generator CPU in initial sync (ms)", 0],
   ["idleHeapKiBPerStream", "idle heap per stream (KiB)", 1],
   ["idleRssKiBPerStream", "idle RSS per stream (KiB)", 1],
+  ["serverCpuMsPerUpdate", "server CPU per update (ms)", 0],
   ["resourceEncodesPerUpdate", "resource encodes per update", 1],
-  ["responseEncodesPerUpdate", "response encodes per update", 1],
+  ["responseEncodesPerUpdate", "response codec calls per update", 1],
 ];
 
 async function main(): Promise<void> {
@@ -182,7 +190,7 @@ async function main(): Promise<void> {
           console.log(
             `round ${round + 1} ${scenario} ${name}: initial ${run.initialMs.toFixed(0)} ms (CPU server ${run.initialServerCpuMs.toFixed(0)}, load ${run.initialLoadCpuMs.toFixed(0)} ms), update p50 ${run.updateP50Ms.toFixed(0)} ms, ` +
               `import ${run.importMs.toFixed(0)} ms, ready RSS ${run.readyRssMiB.toFixed(0)} MiB, idle ${run.idleHeapKiBPerStream.toFixed(1)} KiB heap/stream, ` +
-              `encodes/update ${run.resourceEncodesPerUpdate} resource + ${run.responseEncodesPerUpdate} response`,
+              `update CPU ${run.serverCpuMsPerUpdate.toFixed(0)} ms, encodes/update ${run.resourceEncodesPerUpdate} resource + ${run.responseEncodesPerUpdate} response codec calls`,
           );
         }
       }

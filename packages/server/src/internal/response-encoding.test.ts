@@ -2,7 +2,7 @@ import type { DeltaResponse, ResourceEntry } from "@xdskit/cache";
 import { DeltaDiscoveryResponse, DiscoveryResponse, Resource, TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
 import { entry } from "../../test-support/fake-watcher.js";
-import { encodeDelta, encodeSotw, splitDelta } from "./response-encoding.js";
+import { encodeDelta, encodeSotw, namesOf, SHARED_MESSAGES_PER_LIST, splitDelta } from "./response-encoding.js";
 
 const CDS = TypeUrl.Cluster;
 
@@ -16,6 +16,40 @@ describe("encodeSotw", () => {
     expect(first.resources.map((r) => r.typeUrl)).toEqual([CDS, CDS]);
     expect([...first.resources[1]!.value]).toEqual([...resources[1]!.bytes]);
     expect(second.resources).toEqual(first.resources);
+  });
+
+  it("gives streams that agree on version, type URL and nonce the same buffer, encoded once per shared list", () => {
+    const resources = [entry(CDS, "a", "1"), entry(CDS, "b", "1", 100)];
+    const first = encodeSotw({ typeUrl: CDS, version: "v1", resources }, "3");
+    expect(encodeSotw({ typeUrl: CDS, version: "v1", resources }, "3")).toBe(first);
+    const otherNonce = encodeSotw({ typeUrl: CDS, version: "v1", resources }, "4");
+    expect(otherNonce).not.toBe(first);
+    expect(DiscoveryResponse.decode(otherNonce)).toMatchObject({ versionInfo: "v1", typeUrl: CDS, nonce: "4" });
+    // An equal list that is another array is encoded apart (the cache shares lists by identity).
+    expect(encodeSotw({ typeUrl: CDS, version: "v1", resources: [...resources] }, "3")).not.toBe(first);
+    // The kept messages are bounded per list: the oldest goes first.
+    for (let n = 10; n < 10 + SHARED_MESSAGES_PER_LIST; n++) encodeSotw({ typeUrl: CDS, version: "v1", resources }, String(n));
+    const again = encodeSotw({ typeUrl: CDS, version: "v1", resources }, "3");
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+  });
+
+  it("frames an empty response and an empty nonce like the generated codec", () => {
+    const bytes = encodeSotw({ typeUrl: CDS, version: "", resources: [] }, "");
+    expect([...bytes]).toEqual([...DiscoveryResponse.encode(DiscoveryResponse.fromPartial({ typeUrl: CDS })).finish()]);
+    const long = "v".repeat(300);
+    expect(DiscoveryResponse.decode(encodeSotw({ typeUrl: CDS, version: long, resources: [entry(CDS, "a", "1")] }, "ñ")).versionInfo).toBe(
+      long,
+    );
+  });
+
+  it("shares the names of a list between streams", () => {
+    const resources = [entry(CDS, "a", "1"), entry(CDS, "b", "1")];
+    const names = namesOf(resources);
+    expect(namesOf(resources)).toBe(names);
+    expect([...names.set]).toEqual(["a", "b"]);
+    expect(names.list).toEqual(["a", "b"]);
+    expect(Object.isFrozen(names.list)).toBe(true);
   });
 
   it("wraps TTL resources and heartbeats (without body) in Resource", () => {
@@ -58,6 +92,12 @@ describe("encodeDelta", () => {
       [{ typeUrl: CDS, systemVersion: "s2", resources: entries, removed: ["x", "y"] }, entries.slice(1, 3), ["x", "y"]],
       [{ typeUrl: CDS, systemVersion: "", resources: [], removed: ["gone"] }, [], ["gone"]],
       [{ typeUrl: CDS, systemVersion: "", resources: [], removed: [] }, [], []],
+      // Lengths past one varint byte and multi-byte UTF-8; an empty removed name is written too.
+      [
+        { typeUrl: CDS, systemVersion: "s".repeat(200), resources: entries, removed: ["é".repeat(100), ""] },
+        entries,
+        ["é".repeat(100), ""],
+      ],
     ];
     for (const [response, resources, removed] of cases) {
       for (const nonce of ["7", ""]) {

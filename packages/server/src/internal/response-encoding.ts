@@ -30,19 +30,69 @@ export function sotwAny(entry: ResourceEntry, heartbeat: boolean): Any {
   return { typeUrl: TypeUrl.Resource, value: Resource.encode(wrapped(entry, heartbeat)).finish() };
 }
 
-// The encoded `resources` field of a SotW response, per resource list. Caches
-// hand the same frozen list to every stream of a node group (e.g. a
-// wildcard's full set), so the Anys are framed once per update, not once per
-// stream; each stream only adds its version, type URL and nonce.
-const bodies = new WeakMap<readonly ResourceEntry[], Buffer>();
+// Protobuf fields written by hand: a response is a few string fields around
+// bytes framed once and shared, so one exactly sized buffer per message
+// replaces the generated writer's growing buffer and the concatenation after it.
+// Every tag used here is below 16, so a tag is one byte.
+const TAG_VERSION = 0x0a; // DiscoveryResponse.version_info, DeltaDiscoveryResponse.system_version_info (1, length-delimited)
+const TAG_TYPE_URL = 0x22; // type_url (4)
+const TAG_NONCE = 0x2a; // nonce (5)
+const TAG_REMOVED = 0x32; // DeltaDiscoveryResponse.removed_resources (6)
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[at++] = value;
+  return at;
+}
+
+/** Bytes of a string field that proto3 writes only when not empty (`always` for repeated values). */
+function stringFieldSize(value: string, always = false): number {
+  if (value === "" && !always) return 0;
+  const bytes = Buffer.byteLength(value);
+  return 1 + varintSize(bytes) + bytes;
+}
+
+function writeStringField(out: Buffer, at: number, tag: number, value: string, always = false): number {
+  if (value === "" && !always) return at;
+  out[at++] = tag;
+  at = writeVarint(out, at, Buffer.byteLength(value));
+  return at + out.write(value, at);
+}
 
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Encoded responses kept per shared resource list, for streams whose version, type URL and nonce agree. */
+export const SHARED_MESSAGES_PER_LIST = 4;
+
+// Per resource list (caches hand the same frozen list to every stream of a
+// node group, e.g. a wildcard's full set): the encoded `resources` field,
+// framed once per update, and the last few whole messages. Streams of one
+// group see the same sequence of responses, so their per-stream nonces
+// (decimal counters) mostly agree and they are sent the very same buffer: no
+// encoding and no copy per stream (grpc-js copies it once behind its frame
+// header). Both live as long as the list: a WeakMap, so a replaced snapshot
+// frees them; at most SHARED_MESSAGES_PER_LIST messages per list.
+interface SharedSotw {
+  readonly body: Buffer;
+  readonly messages: Map<string, Buffer>;
+}
+const sharedSotw = new WeakMap<readonly ResourceEntry[], SharedSotw>();
+
 function sotwBody(resources: readonly ResourceEntry[], heartbeat: boolean): Buffer {
-  const cached = heartbeat ? undefined : bodies.get(resources);
-  if (cached !== undefined) return cached;
   const message: DiscoveryResponse = {
     versionInfo: "",
     resources: resources.map((e) => sotwAny(e, heartbeat)),
@@ -51,25 +101,55 @@ function sotwBody(resources: readonly ResourceEntry[], heartbeat: boolean): Buff
     nonce: "",
     controlPlane: undefined,
   };
-  const body = toBuffer(DiscoveryResponse.encode(message).finish());
-  if (!heartbeat) bodies.set(resources, body);
-  return body;
+  return toBuffer(DiscoveryResponse.encode(message).finish());
+}
+
+function frameSotw(body: Buffer, version: string, typeUrl: string, nonce: string): Buffer {
+  const out = Buffer.allocUnsafe(stringFieldSize(version) + stringFieldSize(typeUrl) + stringFieldSize(nonce) + body.length);
+  let at = writeStringField(out, 0, TAG_VERSION, version);
+  at = writeStringField(out, at, TAG_TYPE_URL, typeUrl);
+  at = writeStringField(out, at, TAG_NONCE, nonce);
+  body.copy(out, at);
+  return out;
 }
 
 /**
  * Encodes a SotW response with its nonce: the stream's own fields followed by
- * the shared resources field (protobuf fields may come in any order).
+ * the shared resources field (protobuf fields may come in any order). The
+ * returned buffer may be shared with other streams: never modify it.
  */
 export function encodeSotw(response: SotwResponse, nonce: string): Buffer {
-  const head: DiscoveryResponse = {
-    versionInfo: response.version,
-    resources: [],
-    canary: false,
-    typeUrl: response.typeUrl,
-    nonce,
-    controlPlane: undefined,
-  };
-  return Buffer.concat([toBuffer(DiscoveryResponse.encode(head).finish()), sotwBody(response.resources, response.heartbeat === true)]);
+  const resources = response.resources;
+  if (response.heartbeat === true) return frameSotw(sotwBody(resources, true), response.version, response.typeUrl, nonce);
+  let shared = sharedSotw.get(resources);
+  if (shared === undefined) {
+    shared = { body: sotwBody(resources, false), messages: new Map() };
+    sharedSotw.set(resources, shared);
+  }
+  const key = `${response.version}\n${response.typeUrl}\n${nonce}`;
+  let message = shared.messages.get(key);
+  if (message === undefined) {
+    message = frameSotw(shared.body, response.version, response.typeUrl, nonce);
+    if (shared.messages.size >= SHARED_MESSAGES_PER_LIST) shared.messages.delete(shared.messages.keys().next().value!);
+    shared.messages.set(key, message);
+  }
+  return message;
+}
+
+// The resource names of a list, as a set and as an array, computed once per
+// shared list instead of once per stream (what a SotW stream records as sent
+// and reports in its response event). Read-only: never modify them.
+const namesByList = new WeakMap<readonly ResourceEntry[], { readonly set: ReadonlySet<string>; readonly list: readonly string[] }>();
+
+/** The names of `resources`, shared by every stream sent the same list. */
+export function namesOf(resources: readonly ResourceEntry[]): { readonly set: ReadonlySet<string>; readonly list: readonly string[] } {
+  let names = namesByList.get(resources);
+  if (names === undefined) {
+    const list = Object.freeze(resources.map((e) => e.name));
+    names = { set: new Set(list), list };
+    namesByList.set(resources, names);
+  }
+  return names;
 }
 
 /** One message of a (possibly split) delta response. */
@@ -110,14 +190,25 @@ function deltaMessage(
  * `DeltaDiscoveryResponse.encode` gives, which writes fields in this order:
  * system_version_info, resources, type_url, removed_resources, nonce. So the
  * message is the stream's head (version), each entry's precomputed field, and
- * the stream's tail (type URL, removed names, nonce).
+ * the stream's tail (type URL, removed names, nonce), written into one buffer
+ * of the exact size.
  */
 export function encodeDelta(response: DeltaResponse, chunk: DeltaChunk, nonce: string): Buffer {
   const heartbeat = response.heartbeat === true;
-  const parts: Uint8Array[] = [DeltaDiscoveryResponse.encode(deltaMessage(response.systemVersion, [], "", [], "")).finish()];
-  for (const entry of chunk.resources) parts.push(deltaField(entry, heartbeat));
-  parts.push(DeltaDiscoveryResponse.encode(deltaMessage("", [], response.typeUrl, [...chunk.removed], nonce)).finish());
-  return Buffer.concat(parts);
+  let size = stringFieldSize(response.systemVersion) + stringFieldSize(response.typeUrl) + stringFieldSize(nonce);
+  const fields = chunk.resources.map((entry) => deltaField(entry, heartbeat));
+  for (const field of fields) size += field.length;
+  for (const name of chunk.removed) size += stringFieldSize(name, true);
+  const out = Buffer.allocUnsafe(size);
+  let at = writeStringField(out, 0, TAG_VERSION, response.systemVersion);
+  for (const field of fields) {
+    out.set(field, at);
+    at += field.length;
+  }
+  at = writeStringField(out, at, TAG_TYPE_URL, response.typeUrl);
+  for (const name of chunk.removed) at = writeStringField(out, at, TAG_REMOVED, name, true);
+  writeStringField(out, at, TAG_NONCE, nonce);
+  return out;
 }
 
 /** An upper bound of what one resource adds to a response, in bytes. */

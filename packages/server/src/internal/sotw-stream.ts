@@ -7,7 +7,7 @@
 import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
 import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
-import { encodeSotw } from "./response-encoding.js";
+import { encodeSotw, namesOf } from "./response-encoding.js";
 import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
 import { type TypeWatch, watchRequestBase } from "./type-watch.js";
@@ -197,7 +197,7 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     const typeUrl = state.descriptor.typeUrl;
     const nonce = env.nonces.next();
     const message = encodeSotw(response, nonce);
-    const names = new Set(response.resources.map((e) => e.name));
+    const { set: names, list: nameList } = namesOf(response.resources);
     const keepEntries = env.options.makeBeforeBreak && state.descriptor.fullState ? response.resources : [];
     if (message.length > env.options.maxResponseBytes) {
       const error = new XdskitError(
@@ -230,7 +230,7 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       context: env.context(typeUrl),
       version: response.version,
       nonce,
-      resourceNames: [...names],
+      resourceNames: nameList,
       removed: [],
       bytes: message.length,
       at: Date.now(),
