@@ -2,10 +2,15 @@
 // kind, named by area and event, published only when someone listens.
 import diagnosticsChannel from "node:diagnostics_channel";
 import type { XdsServerEvent } from "./events.js";
+import { type FaultSink, guardChannel, publishGuarded } from "./internal/observer-guard.js";
 
 /**
  * The diagnostics channel names the server publishes on. Each message is the
- * {@link XdsServerEvent} itself.
+ * {@link XdsServerEvent} itself. A subscriber that throws does not reach the
+ * process: the failure is an `error` event of the publishing server (code
+ * `XDSKIT_HOOK_FAILED`), and after 3 failures in a row the subscriber is
+ * unsubscribed (subscribers added before `@xdskit/server` was loaded are not
+ * guarded).
  *
  * @example
  * import diagnosticsChannel from "node:diagnostics_channel";
@@ -24,11 +29,15 @@ export const ServerChannels = Object.freeze({
 });
 
 const channels = new Map<string, diagnosticsChannel.Channel>(
-  Object.values(ServerChannels).map((name) => [name.slice("xdskit:server:".length), diagnosticsChannel.channel(name)]),
+  Object.values(ServerChannels).map((name) => {
+    const channel = diagnosticsChannel.channel(name);
+    guardChannel(channel);
+    return [name.slice("xdskit:server:".length), channel];
+  }),
 );
 
-/** Publishes an event on its channel if anyone subscribed. */
-export function publishDiagnostics(event: XdsServerEvent): void {
+/** Publishes an event on its channel if anyone subscribed; a subscriber's failure goes to `sink`. */
+export function publishDiagnostics(event: XdsServerEvent, sink: FaultSink): void {
   const channel = channels.get(event.kind);
-  if (channel?.hasSubscribers) channel.publish(event);
+  if (channel?.hasSubscribers) publishGuarded(channel, event, sink);
 }

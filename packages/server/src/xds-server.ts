@@ -88,7 +88,10 @@ export class XdsServer {
   /**
    * Every event (streams opened and closed, requests, responses, ACKs, NACKs,
    * fetches, errors). Hot: subscribers see events from when they subscribe,
-   * nothing is replayed. Completes after {@link shutdown}.
+   * nothing is replayed. Completes after {@link shutdown}. A subscriber that
+   * throws (also through a pipe) never reaches the process: each failure is
+   * an `error` event (`XDSKIT_HOOK_FAILED`), and after 3 failures in a row
+   * the subscriber is unsubscribed (docs/server.md, events and callbacks).
    */
   readonly events: Observable<XdsServerEvent>;
   /**
@@ -108,8 +111,8 @@ export class XdsServer {
     const { tracker, owned } = statusTrackerFor(this.options.status, this.options.cache);
     this.status = tracker;
     this.#ownsStatus = owned;
-    this.#hub = new EventHub(tracker, this.options.callbacks);
-    this.events = this.#hub.subject.asObservable();
+    this.#hub = new EventHub(tracker, this.options.callbacks, this.options.logger);
+    this.events = this.#hub.events;
     logServerEvents(this.events, this.options.logger);
     this.#admission = new Admission(this.options);
     this.#host = { options: this.options, hub: this.#hub, nextId: () => ++lastId, admission: this.#admission };

@@ -1,19 +1,26 @@
 // One place every server event goes through: the node-status tracker, the
 // user's callbacks, the events Observable and node:diagnostics_channel.
-import type { NodeStatusTracker, ProtocolEvent } from "@xdskit/cache";
+import { type NodeStatusTracker, type ProtocolEvent, safeLog, type XdsLogger } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import { Subject } from "rxjs";
+import { type Observable, Subject } from "rxjs";
 import { publishDiagnostics } from "../diagnostics.js";
 import type { XdsServerCallbacks, XdsServerEvent } from "../events.js";
+import { GuardedObservable, OBSERVER_FAILURE_LIMIT, type ObserverFault } from "./observer-guard.js";
 
 export class EventHub {
-  readonly subject = new Subject<XdsServerEvent>();
+  readonly #subject = new Subject<XdsServerEvent>();
+  /** The events as `xds.events` gives them: every subscriber guarded (observer-guard.ts). */
+  readonly events: Observable<XdsServerEvent>;
   readonly #status: NodeStatusTracker | undefined;
   readonly #callbacks: XdsServerCallbacks;
+  readonly #logger: XdsLogger;
+  readonly #observerFailed = (fault: ObserverFault) => this.#reportObserver(fault);
 
-  constructor(status: NodeStatusTracker | undefined, callbacks: XdsServerCallbacks) {
+  constructor(status: NodeStatusTracker | undefined, callbacks: XdsServerCallbacks, logger: XdsLogger) {
     this.#status = status;
     this.#callbacks = callbacks;
+    this.#logger = logger;
+    this.events = new GuardedObservable<XdsServerEvent>((subscriber) => this.#subject.subscribe(subscriber), this.#observerFailed);
   }
 
   emit(event: XdsServerEvent): void {
@@ -37,8 +44,34 @@ export class EventHub {
         this.#hookFailed(where, event, error);
       }
     }
-    publishDiagnostics(event);
-    this.subject.next(event);
+    publishDiagnostics(event, this.#observerFailed);
+    this.#subject.next(event);
+  }
+
+  /**
+   * A failed observer: an `error` event (reported after the current event has
+   * reached everyone, so reports never overtake it). A failure on an `error`
+   * event is only logged (reporting it as an event could loop); a drop is
+   * always reported.
+   */
+  #reportObserver(fault: ObserverFault): void {
+    const event = fault.value as Partial<XdsServerEvent> | undefined;
+    const kind = typeof event?.kind === "string" ? event.kind : undefined;
+    const on = kind === undefined ? "" : ` on a ${kind} event`;
+    const drop = fault.dropped
+      ? `; dropped after ${OBSERVER_FAILURE_LIMIT} failures in a row: it receives no more events (subscribe again once fixed)`
+      : "";
+    const message = `${fault.observer} threw${on}: ${(fault.cause as Error)?.message ?? String(fault.cause)}${drop}`;
+    const context = event?.context;
+    if (kind === "error" && !fault.dropped) {
+      safeLog(this.#logger, "warn", { code: ErrorCode.HOOK_FAILED, ...(context ? { nodeId: context.node?.id } : {}) }, message);
+      return;
+    }
+    const error = new XdskitError(ErrorCode.HOOK_FAILED, message, {
+      cause: fault.cause,
+      ...(context?.typeUrl !== undefined ? { typeUrl: context.typeUrl } : {}),
+    });
+    queueMicrotask(() => this.emit({ kind: "error", context, error, at: Date.now() }));
   }
 
   #hookFailed(where: string, event: XdsServerEvent, cause: unknown): void {
@@ -55,7 +88,7 @@ export class EventHub {
   }
 
   complete(): void {
-    this.subject.complete();
+    this.#subject.complete();
   }
 }
 
