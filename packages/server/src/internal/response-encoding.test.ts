@@ -86,6 +86,22 @@ function generated(response: DeltaResponse, resources: readonly ResourceEntry[],
 describe("encodeDelta", () => {
   const entries = [entry(CDS, "a", "1"), entry(CDS, "b", "2", 300), entry(CDS, "c", "3", 0, 2500), entry(CDS, "d", "4", 200, 60_000)];
 
+  it("gives streams sent the same entries with the same version, type URL and nonce the same buffer", () => {
+    const response: DeltaResponse = { typeUrl: CDS, systemVersion: "s9", resources: entries, removed: [] };
+    const first = encodeDelta(response, { resources: [...entries], removed: ["gone"] }, "2");
+    // Another stream's chunk: another array holding the same entries.
+    expect(encodeDelta(response, { resources: [...entries], removed: ["gone"] }, "2")).toBe(first);
+    expect(encodeDelta(response, { resources: [...entries], removed: ["other"] }, "2")).not.toBe(first);
+    expect(encodeDelta(response, { resources: entries.slice(0, 3), removed: ["gone"] }, "2")).not.toBe(first);
+    expect(encodeDelta(response, { resources: [...entries], removed: ["gone"] }, "3")).not.toBe(first);
+    expect(encodeDelta({ ...response, systemVersion: "s10" }, { resources: [...entries], removed: ["gone"] }, "2")).not.toBe(first);
+    // A heartbeat carries no bodies: never confused with a full send.
+    const heartbeat = encodeDelta({ ...response, heartbeat: true }, { resources: [...entries], removed: ["gone"] }, "2");
+    expect(heartbeat).not.toBe(first);
+    expect([...heartbeat]).toEqual([...generated({ ...response, heartbeat: true }, entries, ["gone"], "2")]);
+    expect([...first]).toEqual([...generated(response, entries, ["gone"], "2")]);
+  });
+
   it("gives the same bytes as DeltaDiscoveryResponse.encode for entries, TTLs, removed names and empty messages", () => {
     const cases: Array<[DeltaResponse, readonly ResourceEntry[], readonly string[]]> = [
       [{ typeUrl: CDS, systemVersion: "s1", resources: entries, removed: [] }, entries, []],

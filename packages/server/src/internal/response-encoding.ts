@@ -75,7 +75,7 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Encoded responses kept per shared resource list, for streams whose version, type URL and nonce agree. */
+/** Encoded responses kept per shared resource list (SotW) or per first entry (delta), for streams whose version, type URL and nonce agree. */
 export const SHARED_MESSAGES_PER_LIST = 4;
 
 // Per resource list (caches hand the same frozen list to every stream of a
@@ -185,16 +185,57 @@ function deltaMessage(
   return { systemVersionInfo, resources, typeUrl, removedResources: removed, removedResourceNames: [], nonce, controlPlane: undefined };
 }
 
+// Whole delta messages shared between streams: a uniform fleet sends every
+// stream the same entries (the cache's own immutable objects) under the same
+// system version, type URL and nonce, though each stream's chunk is its own
+// array. Keyed by the first entry (a WeakMap, freed with the entry), at most
+// SHARED_MESSAGES_PER_LIST messages each, matched by comparing the entries by
+// identity, which costs far less than building and copying the message again.
+interface SharedDelta {
+  readonly resources: readonly ResourceEntry[];
+  readonly removed: readonly string[];
+  readonly key: string;
+  readonly message: Buffer;
+}
+const sharedDelta = new WeakMap<ResourceEntry, SharedDelta[]>();
+
+function sameChunk(shared: SharedDelta, chunk: DeltaChunk, key: string): boolean {
+  if (shared.key !== key || shared.resources.length !== chunk.resources.length || shared.removed.length !== chunk.removed.length) {
+    return false;
+  }
+  for (let i = 0; i < chunk.resources.length; i++) if (shared.resources[i] !== chunk.resources[i]) return false;
+  for (let i = 0; i < chunk.removed.length; i++) if (shared.removed[i] !== chunk.removed[i]) return false;
+  return true;
+}
+
 /**
  * Encodes one delta message with its nonce. The bytes equal what
  * `DeltaDiscoveryResponse.encode` gives, which writes fields in this order:
  * system_version_info, resources, type_url, removed_resources, nonce. So the
  * message is the stream's head (version), each entry's precomputed field, and
  * the stream's tail (type URL, removed names, nonce), written into one buffer
- * of the exact size.
+ * of the exact size. The returned buffer may be shared with other streams
+ * that were sent the same entries with the same nonce: never modify it.
  */
 export function encodeDelta(response: DeltaResponse, chunk: DeltaChunk, nonce: string): Buffer {
   const heartbeat = response.heartbeat === true;
+  const first = heartbeat ? undefined : chunk.resources[0];
+  if (first === undefined) return buildDelta(response, chunk, nonce, heartbeat);
+  const key = `${response.systemVersion}\n${response.typeUrl}\n${nonce}`;
+  let kept = sharedDelta.get(first);
+  const hit = kept?.find((shared) => sameChunk(shared, chunk, key));
+  if (hit !== undefined) return hit.message;
+  const message = buildDelta(response, chunk, nonce, false);
+  if (kept === undefined) {
+    kept = [];
+    sharedDelta.set(first, kept);
+  }
+  if (kept.length >= SHARED_MESSAGES_PER_LIST) kept.shift();
+  kept.push({ resources: chunk.resources, removed: chunk.removed, key, message });
+  return message;
+}
+
+function buildDelta(response: DeltaResponse, chunk: DeltaChunk, nonce: string, heartbeat: boolean): Buffer {
   let size = stringFieldSize(response.systemVersion) + stringFieldSize(response.typeUrl) + stringFieldSize(nonce);
   const fields = chunk.resources.map((entry) => deltaField(entry, heartbeat));
   for (const field of fields) size += field.length;
