@@ -21,6 +21,7 @@
 // Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5
 //          --baseline <git ref or built tree directory>  --json <file>
 //          --profile-server <dir>  (writes a CPU profile of each server process there)
+//          --server-node-args "<flags>"  (extra Node flags for the server process, e.g. --max-semi-space-size=32)
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     baseline: { type: "string" },
     json: { type: "string" },
     "profile-server": { type: "string" },
+    "server-node-args": { type: "string", default: "" },
   },
 });
 
@@ -97,11 +99,10 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number): Prom
     [tree, String(streams)],
     process.env,
     hasTaskset ? "0" : undefined,
-    values["profile-server"] === undefined
-      ? []
-      : (process.env.BENCH_HEAP_PROF ? ["--heap-prof", "--heap-prof-dir"] : ["--cpu-prof", "--cpu-prof-dir"]).concat(
-          values["profile-server"],
-        ),
+    [
+      ...values["server-node-args"].split(" ").filter((a) => a !== ""),
+      ...(values["profile-server"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["profile-server"]]),
+    ],
   );
   let load: Child<LoadReport> | undefined;
   const timeout = 30_000 + streams * 20;

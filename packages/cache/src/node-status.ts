@@ -188,6 +188,26 @@ function sameIdentity(a: NodeIdentity, b: NodeIdentity): boolean {
   );
 }
 
+// Characters of a list of names, counted once per list: sizeOf runs on every
+// event and a node holds the same frozen lists (often one list shared by every
+// node of a group) from one event to the next.
+const namesChars = new WeakMap<readonly string[], number>();
+
+function charsOf(names: readonly string[]): number {
+  let chars = namesChars.get(names);
+  if (chars === undefined) {
+    chars = 0;
+    for (let i = 0; i < names.length; i++) chars += names[i]!.length + 8;
+    namesChars.set(names, chars);
+  }
+  return chars;
+}
+
+/** A frozen list of names: the event's own when it is frozen already (shared by the server between streams), else a frozen copy. */
+function frozenNames(names: readonly string[]): readonly string[] {
+  return Object.isFrozen(names) ? names : Object.freeze([...names]);
+}
+
 function sizeOf(state: MutableNode): number {
   const n = state.node;
   let chars = state.nodeId.length + n.cluster.length + n.userAgentName.length + n.userAgentVersion.length;
@@ -198,13 +218,13 @@ function sizeOf(state: MutableNode): number {
     chars += t.typeUrl.length;
     if (t.lastSent) {
       chars += t.lastSent.version.length + t.lastSent.nonce.length;
-      for (const name of t.lastSent.resourceNames) chars += name.length + 8;
+      chars += charsOf(t.lastSent.resourceNames);
     }
     if (t.lastAck) chars += t.lastAck.version.length + t.lastAck.nonce.length;
     if (t.lastNack) {
       chars += t.lastNack.rejectedVersion.length + t.lastNack.keptVersion.length + t.lastNack.nonce.length;
       chars += t.lastNack.error.message.length;
-      for (const name of t.lastNack.resourceNames) chars += name.length + 8;
+      chars += charsOf(t.lastNack.resourceNames);
     }
   }
   return bytes + chars * 2;
@@ -385,7 +405,7 @@ export class NodeStatusTracker {
         this.#type(state, event.typeUrl).lastSent = Object.freeze({
           version: event.version,
           nonce: event.nonce,
-          resourceNames: Object.freeze([...event.resourceNames]),
+          resourceNames: frozenNames(event.resourceNames),
           at: event.at,
         });
         break;

@@ -8,6 +8,8 @@
 //
 // IPC protocol (parent -> child): {kind:"stats"}, {kind:"update"}, {kind:"stop"}.
 // Child -> parent: "ready" once serving, then one answer per command.
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -94,11 +96,33 @@ async function main(): Promise<void> {
     return { rss: m.rss, heap: m.heapUsed, cpuMs: (cpu.user + cpu.system) / 1000 };
   };
   const send = (report: ServerReport): void => void process.send!(report);
-  send({ kind: "ready", port, importMs, ...memory(), encodes: { ...encodes } });
+  // BENCH_ALLOC_PROFILE=<file>: a sampling allocation profile of the initial sync (from ready to
+  // the first stats), collected objects included, so it shows what the garbage collector is fed.
+  const allocProfile = process.env.BENCH_ALLOC_PROFILE;
+  let session: Session | undefined;
+  const readyMemory = memory();
+  if (allocProfile !== undefined) {
+    session = new Session();
+    session.connect();
+    session.post("HeapProfiler.startSampling", {
+      samplingInterval: 16384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+  }
+  send({ kind: "ready", port, importMs, ...readyMemory, encodes: { ...encodes } });
 
   process.on("message", (command: ServerCommand) => {
     switch (command.kind) {
       case "stats":
+        if (session !== undefined) {
+          const done = session;
+          session = undefined;
+          done.post("HeapProfiler.stopSampling", (error, result) => {
+            if (error === null) writeFileSync(allocProfile!, JSON.stringify(result.profile));
+            done.disconnect();
+          });
+        }
         send({ kind: "stats", ...memory(), streams: xds.stats?.streams ?? -1, acks, encodes: { ...encodes } });
         break;
       case "update": {
