@@ -1,9 +1,19 @@
-import { parseDocument, stringify } from "yaml";
+import { createRequire } from "node:module";
+import type * as YamlModule from "yaml";
 import { ErrorCode, XdskitError } from "./errors.js";
 import { messageFromJson, messageToJson } from "./internal/json-codec.js";
 import { resolveOptions } from "./internal/options.js";
 import { type FromJsonOptions, JSON_DEFAULTS, type ToJsonOptions } from "./json.js";
 import { fullNameOf, type MessageType } from "./registry.js";
+
+// The yaml package (CommonJS under Node) is loaded on the first call, not when
+// @xdskit/envoy-api is imported: most programs never read YAML, and loading it
+// was about a tenth of the import time of @xdskit/server.
+let yaml: typeof YamlModule | undefined;
+function loadYaml(): typeof YamlModule {
+  yaml ??= createRequire(import.meta.url)("yaml") as typeof YamlModule;
+  return yaml;
+}
 
 const YAML_WRITE_DEFAULTS = Object.freeze({
   emitDefaults: JSON_DEFAULTS.emitDefaults,
@@ -38,7 +48,7 @@ const READ_DEFAULTS = Object.freeze({ ignoreUnknownFields: JSON_DEFAULTS.ignoreU
  */
 export function fromYaml<T>(type: MessageType<T>, text: string, options?: FromJsonOptions): T {
   const ctx = resolveOptions("fromYaml", READ_DEFAULTS, options);
-  const doc = parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true, intAsBigInt: true });
+  const doc = loadYaml().parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true, intAsBigInt: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0] as Error;
     throw new XdskitError(ErrorCode.INVALID_YAML, `$: not valid YAML: ${first.message}`, { path: "$", cause: first });
@@ -77,5 +87,5 @@ export function fromYaml<T>(type: MessageType<T>, text: string, options?: FromJs
 export function toYaml<T>(type: MessageType<T>, message: T, options?: ToJsonOptions): string {
   const ctx = resolveOptions("toYaml", YAML_WRITE_DEFAULTS, options);
   const json = messageToJson(fullNameOf(type), message as Record<string, unknown>, ctx, "$");
-  return stringify(json, { lineWidth: 0 });
+  return loadYaml().stringify(json, { lineWidth: 0 });
 }
