@@ -456,7 +456,10 @@ export class SnapshotCache implements ConfigWatcher {
     if (request.wildcard || request.names.size === 0) return;
     const entries = snapshot.resources[request.typeUrl]?.entries;
     const missing: string[] = [];
-    for (const name of request.names) {
+    // A resumed delta watch only adds its forceNames: the rest were looked at before.
+    const delta = request as Partial<DeltaWatchRequest>;
+    const added = delta.resumed === true && delta.forceNames !== undefined ? delta.forceNames : request.names;
+    for (const name of added) {
       if (!entries || !Object.hasOwn(entries, name)) missing.push(name);
       if (missing.length === 5) break;
     }

@@ -130,6 +130,16 @@ export interface DeltaWatchRequest extends WatchRequestBase {
    * request of a stream, which must always be answered.
    */
   readonly forceResponse: boolean;
+  /**
+   * True when this watch replaces one that was still waiting (it had nothing
+   * to send) only to add names: the client holds the current version of every
+   * name in scope except `forceNames`. A cache may then evaluate only
+   * `forceNames` first (and later changes as usual), so that a subscription
+   * change costs what changed, not the whole subscription. Optional: a cache
+   * that ignores it is correct, only slower. The server owns `names` and
+   * `forceNames` and may change them once the watch is cancelled.
+   */
+  readonly resumed?: boolean;
 }
 
 /** An incremental answer. */

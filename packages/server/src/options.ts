@@ -80,6 +80,14 @@ export interface XdsServerOptions {
   readonly maxResponseBytes?: number;
   /** Maximum names one stream may subscribe to per type (and initial versions per type). Default 100,000. */
   readonly maxSubscribedNames?: number;
+  /**
+   * Maximum size of what one delta stream subscribes to, over all its types:
+   * the characters of the names it subscribes to, plus those of the names and
+   * versions in its `initial_resource_versions` (a byte per character for
+   * ASCII names). Past it the stream ends with RESOURCE_EXHAUSTED. 0 means
+   * unlimited. Default 8 MiB.
+   */
+  readonly maxSubscriptionBytes?: number;
   /** Maximum length of one resource name, in characters. Default 8,192. */
   readonly maxNameLength?: number;
   /** Maximum distinct type URLs per stream; bounds each stream's outgoing queue. Default 32. */
@@ -135,6 +143,7 @@ export interface ResolvedXdsServerOptions {
   readonly maxRequestBytes: number;
   readonly maxResponseBytes: number;
   readonly maxSubscribedNames: number;
+  readonly maxSubscriptionBytes: number;
   readonly maxNameLength: number;
   readonly maxTypesPerStream: number;
   readonly newStreamsPerSecond: number;
@@ -163,6 +172,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   maxRequestBytes: 4 * MiB,
   maxResponseBytes: 4 * MiB,
   maxSubscribedNames: 100_000,
+  maxSubscriptionBytes: 8 * MiB,
   maxNameLength: 8_192,
   maxTypesPerStream: 32,
   newStreamsPerSecond: 0,
@@ -251,6 +261,7 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
     maxRequestBytes: integer(options, "maxRequestBytes", 1024),
     maxResponseBytes: integer(options, "maxResponseBytes", 1024),
     maxSubscribedNames: integer(options, "maxSubscribedNames", 1),
+    maxSubscriptionBytes: integer(options, "maxSubscriptionBytes", 0),
     maxNameLength: integer(options, "maxNameLength", 1),
     maxTypesPerStream: integer(options, "maxTypesPerStream", 1),
     newStreamsPerSecond,

@@ -109,6 +109,7 @@ export class CacheCore {
     const request = given;
     const policy = this.policy(request.typeUrl);
     let resolved: WatchPlace | undefined;
+    let resumed = request.resumed === true;
     return openWatch<DeltaResponse>({
       wildcard: request.wildcard,
       names: request.names,
@@ -117,7 +118,12 @@ export class CacheCore {
         resolved = place();
         return resolved.index;
       },
-      answer: (changed) => answerDelta(resolved!.view(), request, policy, resolved!.systemVersion(), changed),
+      // A resumed watch starts from what changed: nothing but forceNames.
+      answer: (changed) => {
+        const scope = resumed ? [] : changed;
+        resumed = false;
+        return answerDelta(resolved!.view(), request, policy, resolved!.systemVersion(), scope);
+      },
       heartbeat: () => heartbeatDelta(resolved!.view(), request, policy, resolved!.systemVersion()),
     });
   }

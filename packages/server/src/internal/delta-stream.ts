@@ -29,6 +29,14 @@ export interface DeltaTypeState extends TypeState {
   /** Recent nonces sent for this type, with their system version. */
   readonly sentNonces: Map<string, string>;
   readonly watch: TypeWatch<DeltaResponse>;
+  /**
+   * Characters of the subscribed names, plus those of the names and versions
+   * of the first request's initial_resource_versions (charged once): what
+   * option maxSubscriptionBytes bounds, kept up to date per name changed.
+   */
+  subscriptionChars: number;
+  /** The next watch may tell the cache it is resumed (see DeltaWatchRequest.resumed). */
+  resume: boolean;
 }
 
 export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTypeState> {
@@ -45,8 +53,16 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       "initial_resource_versions",
     );
     const { state, first } = this.table.get(descriptor);
+    // A watch still waiting had nothing to send for the names it covers, so a
+    // replacement that only adds names need evaluate only those.
+    let resumable = !first && state.watch.isOpen;
     // Spec: on reconnect the client says what it holds.
-    if (first) for (const [name, version] of initial) state.clientVersions.set(name, version);
+    if (first) {
+      for (const [name, version] of initial) {
+        state.clientVersions.set(name, version);
+        state.subscriptionChars += name.length + version.length;
+      }
+    }
 
     const context = env.context(typeUrl);
     const at = Date.now();
@@ -73,7 +89,10 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         state.wildcard = true;
         state.legacy = false;
       } else {
-        state.names.add(name);
+        if (!state.names.has(name)) {
+          state.names.add(name);
+          state.subscriptionChars += name.length;
+        }
         state.forceNames.add(name);
       }
       changed = true;
@@ -86,12 +105,13 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
     for (const name of request.resourceNamesUnsubscribe) {
       changed = true;
       if (name === "*") {
+        resumable = false;
         state.wildcard = false;
         state.legacy = false;
         for (const held of [...state.clientVersions.keys()]) if (!state.names.has(held)) state.clientVersions.delete(held);
         continue;
       }
-      state.names.delete(name);
+      if (state.names.delete(name)) state.subscriptionChars -= name.length;
       if (state.wildcard && state.clientVersions.has(name)) {
         // Still covered by the wildcard: the client cannot tell and keeps the resource as
         // "ambiguous" until the server says, so say it again (or that it is gone).
@@ -110,6 +130,7 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         GrpcCode.RESOURCE_EXHAUSTED,
       );
     }
+    this.#checkSubscriptionSize(typeUrl);
 
     env.emit({
       kind: "request",
@@ -133,8 +154,27 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         at,
       });
     }
-    if (changed) this.rewatch(state);
+    if (changed) {
+      state.resume = resumable && !wildcardAdded;
+      this.rewatch(state);
+      state.resume = false;
+    }
     this.table.releaseGates();
+  }
+
+  /** Ends the stream when its subscriptions, over all types, are over maxSubscriptionBytes. */
+  #checkSubscriptionSize(typeUrl: string): void {
+    const limit = this.env.options.maxSubscriptionBytes;
+    if (limit === 0) return;
+    let total = 0;
+    for (const state of this.table.states.values()) total += state.subscriptionChars;
+    if (total > limit) {
+      throw violation(
+        `stream subscribes to names of ${total} characters in all (names subscribed, and initial_resource_versions); the limit is ${limit} (option maxSubscriptionBytes)`,
+        { typeUrl, nodeId: this.env.node.id },
+        GrpcCode.RESOURCE_EXHAUSTED,
+      );
+    }
   }
 
   protected createState(descriptor: ResolvedTypeDescriptor): DeltaTypeState {
@@ -145,12 +185,15 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
     const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
     if (!state.wildcard && state.names.size === 0 && state.clientVersions.size === 0) return;
+    // The live sets, not copies: they change only in handleRequest, which
+    // replaces this watch right after, so a request costs what it changes.
     const request: DeltaWatchRequest = {
       ...watchRequestBase(env, typeUrl, state),
-      names: new Set(state.names),
+      names: state.names,
       clientVersions: state.clientVersions,
-      forceNames: new Set(state.forceNames),
+      forceNames: state.forceNames,
       forceResponse: state.forceResponse,
+      ...(state.resume ? { resumed: true } : {}),
     };
     state.watch.open(
       () => env.options.cache.watchDelta(request),
@@ -244,6 +287,8 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): Delta
     forceResponse: false,
     wildcardAnswered: false,
     sentNonces: new Map(),
+    subscriptionChars: 0,
+    resume: false,
   };
 }
 

@@ -1,0 +1,142 @@
+// Delta subscriptions are bounded in size and a subscription change costs
+// what it changes (issue 9 point 5): maxSubscriptionBytes bounds the
+// characters a delta stream subscribes to (names, and initial versions) over
+// all types; a request that adds names to a waiting watch has the cache
+// evaluate only those names, not the whole subscription. Real SnapshotCache,
+// real grpc-js on loopback.
+import { status } from "@grpc/grpc-js";
+import { type ConfigWatcher, type DeltaWatchRequest, SnapshotCache } from "@xdskit/cache";
+import { TypeUrl } from "@xdskit/envoy-api";
+import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
+import { afterEach, describe, expect, it } from "vitest";
+import { adsClient, type Harness, node, openDelta, startServer } from "../test-support/harness.js";
+
+const EDS = TypeUrl.ClusterLoadAssignment;
+
+let harness: Harness | undefined;
+let cache: SnapshotCache | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+  cache?.dispose();
+  cache = undefined;
+});
+
+const names = (prefix: string, count: number, length = 10) =>
+  Array.from({ length: count }, (_, i) => `${prefix}-${i}-`.padEnd(length, "x"));
+
+function snapshotCache(endpointNames: readonly string[]): SnapshotCache {
+  cache = new SnapshotCache({ nodeGroup: () => "all" });
+  cache.setSnapshot("all", {
+    version: "1",
+    resources: { [EDS]: endpointNames.map((clusterName) => ClusterLoadAssignment.fromPartial({ clusterName })) },
+  });
+  return cache;
+}
+
+describe("maxSubscriptionBytes", () => {
+  it("ends a delta stream whose subscriptions grow past the bound; unsubscribing gives room back", async () => {
+    harness = await startServer(snapshotCache([]), { maxSubscriptionBytes: 10_000 });
+    const stream = openDelta(adsClient(harness.address));
+    const batch = (prefix: string) => names(prefix, 20, 200); // 4,000 characters
+    stream.send({ node: node("d"), typeUrl: EDS, resourceNamesSubscribe: batch("a") });
+    await stream.next();
+    stream.send({ typeUrl: EDS, resourceNamesSubscribe: batch("b") });
+    await stream.next();
+    // Subscribing to names already held costs nothing more.
+    stream.send({ typeUrl: EDS, resourceNamesSubscribe: batch("a") });
+    await stream.next();
+    stream.send({ typeUrl: EDS, resourceNamesUnsubscribe: batch("a") });
+    stream.send({ typeUrl: EDS, resourceNamesSubscribe: batch("c") });
+    await stream.next();
+    stream.send({ typeUrl: EDS, resourceNamesSubscribe: batch("d") });
+    const ended = await stream.ended;
+    expect(ended.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(ended.details).toMatch(/names of 12000 characters in all .* the limit is 10000 \(option maxSubscriptionBytes\)/);
+    const error = harness.events.find((e) => e.kind === "error");
+    expect(error?.context?.node.id).toBe("d");
+  });
+
+  it("counts initial_resource_versions (names and versions) of a reconnecting stream", async () => {
+    harness = await startServer(snapshotCache([]), { maxSubscriptionBytes: 10_000 });
+    const stream = openDelta(adsClient(harness.address));
+    // 50 names of 190 characters, each with a version of 11: 10,050 characters.
+    const initialResourceVersions = Object.fromEntries(names("held", 50, 190).map((n) => [n, "version-100"]));
+    stream.send({ node: node("r"), typeUrl: EDS, initialResourceVersions });
+    expect(await stream.ended).toMatchObject({
+      code: status.RESOURCE_EXHAUSTED,
+      details: expect.stringMatching(/names of 10050 characters .*\(option maxSubscriptionBytes\)/),
+    });
+  });
+});
+
+/** A Set that counts the elements read by iterating it. */
+class CountingSet<T> extends Set<T> {
+  read = 0;
+  override [Symbol.iterator](): SetIterator<T> {
+    return this.values();
+  }
+  override values(): SetIterator<T> {
+    const inner = super.values();
+    const self = this;
+    const counted = {
+      next() {
+        const step = inner.next();
+        if (!step.done) self.read += 1;
+        return step;
+      },
+      [Symbol.iterator]() {
+        return counted;
+      },
+    };
+    return counted as unknown as SetIterator<T>;
+  }
+  override keys(): SetIterator<T> {
+    return this.values();
+  }
+}
+
+describe("a subscription change costs what it changes", () => {
+  it("adding a name to a waiting watch has the cache read only the added names, not the whole subscription", async () => {
+    const held = names("e", 5_000);
+    const inner = snapshotCache([...held, "late-0", "late-1", "late-2"]);
+    const watches: Array<{ request: DeltaWatchRequest; namesRead: number }> = [];
+    // Records how many subscribed names the real cache reads while opening each watch.
+    const counting: ConfigWatcher = {
+      watchSotw: (request) => inner.watchSotw(request),
+      fetch: (request) => inner.fetch(request),
+      watchDelta: (request) => {
+        const namesSet = new CountingSet(request.names);
+        const record = { request, namesRead: 0 };
+        watches.push(record);
+        const observable = inner.watchDelta({ ...request, names: namesSet });
+        return {
+          subscribe: (observer: Parameters<typeof observable.subscribe>[0]) => {
+            const subscription = observable.subscribe(observer);
+            record.namesRead = namesSet.read;
+            return subscription;
+          },
+        } as typeof observable;
+      },
+    };
+    harness = await startServer(counting);
+    const stream = openDelta(adsClient(harness.address));
+    stream.send({ node: node("big"), typeUrl: EDS, resourceNamesSubscribe: held });
+    const first = await stream.next();
+    expect(first.resources.length).toBe(5_000);
+    stream.send({ typeUrl: EDS, responseNonce: first.nonce });
+    // The ACK leaves the stream with a waiting watch for the 5,000 names.
+    for (let i = 0; i < 3; i++) {
+      const before = watches.length;
+      stream.send({ typeUrl: EDS, resourceNamesSubscribe: [`late-${i}`] });
+      const response = await stream.next();
+      expect(response.resources.map((r) => r.name)).toEqual([`late-${i}`]);
+      const change = watches[before]!;
+      expect(change.request.forceNames.has(`late-${i}`)).toBe(true);
+      expect(change.request.resumed).toBe(true);
+      expect(change.namesRead, "names read by the cache to answer a one-name subscription").toBe(0);
+      stream.send({ typeUrl: EDS, responseNonce: response.nonce });
+    }
+    stream.close();
+  });
+});
