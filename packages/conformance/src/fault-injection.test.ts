@@ -51,7 +51,7 @@ function rawClient(address: string): AggregatedDiscoveryServiceClient {
   return new AggregatedDiscoveryServiceClient(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
 }
 
-function endOf(call: grpc.ClientDuplexStream<unknown, unknown>): Promise<Ended> {
+function endOf<Req, Res>(call: grpc.ClientDuplexStream<Req, Res>): Promise<Ended> {
   return new Promise((resolve) => {
     call.on("data", () => {});
     call.on("error", (e: grpc.ServiceError) => resolve({ code: e.code, details: e.details }));
