@@ -9,7 +9,7 @@ import { type ConfigWatcher, type DeltaWatchRequest, SnapshotCache } from "@xdsk
 import { TypeUrl } from "@xdskit/envoy-api";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { afterEach, describe, expect, it } from "vitest";
-import { adsClient, type Harness, node, openDelta, startServer } from "../test-support/harness.js";
+import { adsClient, type Harness, node, openDelta, openSotw, startServer } from "../test-support/harness.js";
 
 const EDS = TypeUrl.ClusterLoadAssignment;
 
@@ -67,6 +67,25 @@ describe("maxSubscriptionBytes", () => {
       code: status.RESOURCE_EXHAUSTED,
       details: expect.stringMatching(/names of 10050 characters .*\(option maxSubscriptionBytes\)/),
     });
+  });
+});
+
+describe("maxSubscriptionBytes on SotW streams", () => {
+  it("bounds the names a SotW stream's current lists hold over all types; a shorter list gives room back", async () => {
+    harness = await startServer(snapshotCache([]), { maxSubscriptionBytes: 10_000 });
+    const stream = openSotw(adsClient(harness.address));
+    const list = (prefix: string) => names(prefix, 30, 200); // 6,000 characters
+    stream.send({ node: node("s"), typeUrl: TypeUrl.Cluster, resourceNames: list("c") });
+    await stream.quiet(50);
+    // Replacing the cluster list with a short one leaves room for endpoints.
+    stream.send({ typeUrl: TypeUrl.Cluster, resourceNames: ["c-0"] });
+    stream.send({ typeUrl: EDS, resourceNames: list("e") });
+    await stream.quiet(50);
+    expect(stream.status).toBeUndefined();
+    stream.send({ typeUrl: TypeUrl.Cluster, resourceNames: list("c") });
+    const ended = await stream.ended;
+    expect(ended.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(ended.details).toMatch(/names of 12000 characters in all .* \(option maxSubscriptionBytes\)/);
   });
 });
 

@@ -81,10 +81,10 @@ export interface XdsServerOptions {
   /** Maximum names one stream may subscribe to per type (and initial versions per type). Default 100,000. */
   readonly maxSubscribedNames?: number;
   /**
-   * Maximum size of what one delta stream subscribes to, over all its types:
-   * the characters of the names it subscribes to, plus those of the names and
-   * versions in its `initial_resource_versions` (a byte per character for
-   * ASCII names). Past it the stream ends with RESOURCE_EXHAUSTED. 0 means
+   * Maximum size of what one stream subscribes to, over all its types: the
+   * characters of the names it subscribes to (SotW: its current lists; delta:
+   * its subscribed names plus the names and versions in its
+   * `initial_resource_versions`), a byte per character for ASCII names. Past it the stream ends with RESOURCE_EXHAUSTED. 0 means
    * unlimited. Default 8 MiB.
    */
   readonly maxSubscriptionBytes?: number;

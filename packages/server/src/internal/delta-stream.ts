@@ -9,7 +9,7 @@ import { DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeDelta, splitDelta } from "./response-encoding.js";
 import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
-import { checkNames, GrpcCode, legacyWildcardAllowed, unknownNonce, violation } from "./stream-rules.js";
+import { checkNames, checkSubscriptionSize, GrpcCode, legacyWildcardAllowed, unknownNonce, violation } from "./stream-rules.js";
 import { type TypeWatch, watchRequestBase } from "./type-watch.js";
 
 const REMEMBERED_NONCES = 16;
@@ -130,7 +130,7 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         GrpcCode.RESOURCE_EXHAUSTED,
       );
     }
-    this.#checkSubscriptionSize(typeUrl);
+    checkSubscriptionSize(env, typeUrl, this.table.states.values());
 
     env.emit({
       kind: "request",
@@ -160,21 +160,6 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       state.resume = false;
     }
     this.table.releaseGates();
-  }
-
-  /** Ends the stream when its subscriptions, over all types, are over maxSubscriptionBytes. */
-  #checkSubscriptionSize(typeUrl: string): void {
-    const limit = this.env.options.maxSubscriptionBytes;
-    if (limit === 0) return;
-    let total = 0;
-    for (const state of this.table.states.values()) total += state.subscriptionChars;
-    if (total > limit) {
-      throw violation(
-        `stream subscribes to names of ${total} characters in all (names subscribed, and initial_resource_versions); the limit is ${limit} (option maxSubscriptionBytes)`,
-        { typeUrl, nodeId: this.env.node.id },
-        GrpcCode.RESOURCE_EXHAUSTED,
-      );
-    }
   }
 
   protected createState(descriptor: ResolvedTypeDescriptor): DeltaTypeState {

@@ -9,7 +9,7 @@ import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeSotw, namesOf } from "./response-encoding.js";
 import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
-import { checkNames, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
+import { checkNames, checkSubscriptionSize, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
 import { type TypeWatch, watchRequestBase } from "./type-watch.js";
 
 /** Appended to the version of the first half of a make-before-break update. */
@@ -37,6 +37,8 @@ export interface SotwTypeState extends TypeState {
   /** Answer the next watch even if the client is current. */
   force: boolean;
   readonly watch: TypeWatch<SotwResponse>;
+  /** Characters of `names`: what option maxSubscriptionBytes bounds, over all types of the stream. */
+  subscriptionChars: number;
 }
 
 export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState> {
@@ -57,9 +59,13 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     // Subscription (spec: "How the client specifies what resources to return").
     const explicitNames = new Set<string>();
     let star = false;
+    let chars = 0;
     for (const name of request.resourceNames) {
       if (name === "*") star = true;
-      else explicitNames.add(name);
+      else if (!explicitNames.has(name)) {
+        explicitNames.add(name);
+        chars += name.length;
+      }
     }
     let wildcard: boolean;
     let legacy = false;
@@ -79,7 +85,11 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     if (!changed) for (const name of state.names) if (!explicitNames.has(name)) changed = true;
     state.wildcard = wildcard;
     state.legacy = legacy;
-    if (changed) state.names = explicitNames;
+    if (changed) {
+      state.names = explicitNames;
+      state.subscriptionChars = chars;
+      checkSubscriptionSize(env, typeUrl, this.table.states.values());
+    }
 
     const context = env.context(typeUrl);
     const at = Date.now();
@@ -258,6 +268,7 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): SotwT
     lastSent: undefined,
     refused: undefined,
     force: false,
+    subscriptionChars: 0,
   };
 }
 

@@ -115,6 +115,29 @@ export function checkNames(
   }
 }
 
+/**
+ * Ends the stream (RESOURCE_EXHAUSTED) when what it subscribes to, over all
+ * its types, is over option maxSubscriptionBytes (characters of names; delta
+ * adds those of initial_resource_versions).
+ */
+export function checkSubscriptionSize(
+  env: Pick<CarrierStream, "node" | "options">,
+  typeUrl: string,
+  states: Iterable<{ readonly subscriptionChars: number }>,
+): void {
+  const limit = env.options.maxSubscriptionBytes;
+  if (limit === 0) return;
+  let total = 0;
+  for (const state of states) total += state.subscriptionChars;
+  if (total > limit) {
+    throw violation(
+      `stream subscribes to names of ${total} characters in all (names subscribed, and initial_resource_versions); the limit is ${limit} (option maxSubscriptionBytes)`,
+      { typeUrl, nodeId: env.node.id },
+      GrpcCode.RESOURCE_EXHAUSTED,
+    );
+  }
+}
+
 /** Refuses a new type when the stream already has `count` types (option maxTypesPerStream). */
 export function checkTypeCount(env: Pick<CarrierStream, "node" | "options">, typeUrl: string, count: number): void {
   if (count >= env.options.maxTypesPerStream) {
