@@ -21,6 +21,8 @@
 // Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5
 //          --baseline <git ref or built tree directory>  --json <file>
 //          --profile-server <dir>  (writes a CPU profile of each server process there)
+//          --workers 1,2  (server processes per run, node:cluster sharing the port; when given, the
+//                          server may use both cores and the load generator stays on CPU 1)
 //          --server-node-args "<flags>"  (extra Node flags for the server process, e.g. --max-semi-space-size=32)
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     json: { type: "string" },
     "profile-server": { type: "string" },
     "server-node-args": { type: "string", default: "" },
+    workers: { type: "string" },
   },
 });
 
@@ -52,6 +55,8 @@ const ROUNDS = Number(values.rounds);
 const UPDATES = Number(values.updates);
 const PNPM = ["--yes", "pnpm@10.34.9"];
 const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+const WORKERS = (values.workers ?? "1").split(",").map(Number);
+const SERVER_CPUS = values.workers === undefined ? "0" : "0,1";
 
 /** A built tree for --baseline: a directory as is, or a git ref checked out and built in a worktree under the temp dir. */
 function baselineTree(ref: string): string {
@@ -91,14 +96,14 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function once(tree: string, mode: "sotw" | "delta", streams: number): Promise<Run> {
+async function once(tree: string, mode: "sotw" | "delta", streams: number, workers: number): Promise<Run> {
   const here = fileURLToPath(new URL("./fleet/", import.meta.url));
   const server = new Child<ServerReport>(
     "server",
     join(here, "server-process.js"),
-    [tree, String(streams)],
+    [tree, String(streams), String(workers)],
     process.env,
-    hasTaskset ? "0" : undefined,
+    hasTaskset ? SERVER_CPUS : undefined,
     [
       ...values["server-node-args"].split(" ").filter((a) => a !== ""),
       ...(values["profile-server"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["profile-server"]]),
@@ -175,24 +180,26 @@ async function main(): Promise<void> {
   if (values.baseline !== undefined) trees.push([`baseline ${values.baseline}`, baselineTree(values.baseline)]);
   console.log(
     `fleet benchmark: ${MODES.join("+")} × ${STREAMS.join(",")} streams, ${ROUNDS} rounds interleaved, ${UPDATES} updates per run; ` +
-      `server ${hasTaskset ? "pinned to CPU 0, load generator to CPU 1" : "not pinned (no taskset)"}; trees: ${trees.map(([n, d]) => `${n} (${d})`).join(", ")}`,
+      `server ${hasTaskset ? `on CPU ${SERVER_CPUS}, load generator on CPU 1` : "not pinned (no taskset)"}; trees: ${trees.map(([n, d]) => `${n} (${d})`).join(", ")}`,
   );
   const results: Record<string, Record<string, Run[]>> = {};
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? trees : [...trees].reverse();
     for (const streams of STREAMS) {
       for (const mode of MODES) {
-        const scenario = `${mode} ${streams}`;
-        for (const [name, dir] of order) {
-          const run = await once(dir, mode, streams);
-          const byTree = results[scenario] ?? {};
-          results[scenario] = byTree;
-          byTree[name] = [...(byTree[name] ?? []), run];
-          console.log(
-            `round ${round + 1} ${scenario} ${name}: initial ${run.initialMs.toFixed(0)} ms (CPU server ${run.initialServerCpuMs.toFixed(0)}, load ${run.initialLoadCpuMs.toFixed(0)} ms), update p50 ${run.updateP50Ms.toFixed(0)} ms, ` +
-              `import ${run.importMs.toFixed(0)} ms, ready RSS ${run.readyRssMiB.toFixed(0)} MiB, idle ${run.idleHeapKiBPerStream.toFixed(1)} KiB heap/stream, ` +
-              `update CPU ${run.serverCpuMsPerUpdate.toFixed(0)} ms, encodes/update ${run.resourceEncodesPerUpdate} resource + ${run.responseEncodesPerUpdate} response codec calls`,
-          );
+        for (const workers of WORKERS) {
+          const scenario = `${mode} ${streams}${values.workers === undefined ? "" : ` × ${workers} worker${workers > 1 ? "s" : ""}`}`;
+          for (const [name, dir] of order) {
+            const run = await once(dir, mode, streams, workers);
+            const byTree = results[scenario] ?? {};
+            results[scenario] = byTree;
+            byTree[name] = [...(byTree[name] ?? []), run];
+            console.log(
+              `round ${round + 1} ${scenario} ${name}: initial ${run.initialMs.toFixed(0)} ms (CPU server ${run.initialServerCpuMs.toFixed(0)}, load ${run.initialLoadCpuMs.toFixed(0)} ms), update p50 ${run.updateP50Ms.toFixed(0)} ms, ` +
+                `import ${run.importMs.toFixed(0)} ms, ready RSS ${run.readyRssMiB.toFixed(0)} MiB, idle ${run.idleHeapKiBPerStream.toFixed(1)} KiB heap/stream, ` +
+                `update CPU ${run.serverCpuMsPerUpdate.toFixed(0)} ms, encodes/update ${run.resourceEncodesPerUpdate} resource + ${run.responseEncodesPerUpdate} response codec calls`,
+            );
+          }
         }
       }
     }

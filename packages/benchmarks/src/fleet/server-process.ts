@@ -8,6 +8,8 @@
 //
 // IPC protocol (parent -> child): {kind:"stats"}, {kind:"update"}, {kind:"stop"}.
 // Child -> parent: "ready" once serving, then one answer per command.
+
+import nodeCluster from "node:cluster";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import { createRequire } from "node:module";
@@ -37,6 +39,8 @@ type AnyModule = Record<string, any>;
 async function main(): Promise<void> {
   const root = process.argv[2]!;
   const streams = Number(process.argv[3]);
+  const workers = Number(process.argv[4] ?? 1);
+  if (workers > 1 && nodeCluster.isPrimary) return primary(workers);
   const load = (path: string): Promise<AnyModule> => import(pathToFileURL(join(root, "packages", path)).href);
   const start = performance.now();
   const server = await load("server/dist/index.js");
@@ -137,6 +141,82 @@ async function main(): Promise<void> {
     }
   });
   process.on("disconnect", () => process.exit(0));
+}
+
+/**
+ * Multi-core recipe (node:cluster): N worker processes, each building the same
+ * state (here: the same snapshot; in production: the same config source) and
+ * binding the same port, which cluster shares, handing each new connection
+ * to the next worker. The primary only relays the parent's commands to every
+ * worker and sums their answers.
+ */
+async function primary(workers: number): Promise<void> {
+  const children = Array.from({ length: workers }, () => nodeCluster.fork());
+  const answers = new Map<string, ServerReport[]>();
+  const waiting = new Map<string, (reports: ServerReport[]) => void>();
+  const collect = (kind: string): Promise<ServerReport[]> =>
+    new Promise((resolve) => {
+      const have = answers.get(kind);
+      if (have !== undefined && have.length === workers) {
+        answers.delete(kind);
+        resolve(have);
+      } else waiting.set(kind, resolve);
+    });
+  for (const child of children) {
+    child.on("message", (report: ServerReport) => {
+      const list = answers.get(report.kind) ?? [];
+      list.push(report);
+      answers.set(report.kind, list);
+      if (list.length === workers) {
+        const resolve = waiting.get(report.kind);
+        if (resolve !== undefined) {
+          waiting.delete(report.kind);
+          answers.delete(report.kind);
+          resolve(list);
+        }
+      }
+    });
+  }
+  const sum = (reports: ServerReport[], key: "rss" | "heap" | "cpuMs"): number =>
+    reports.reduce((total, r) => total + ((r as unknown as Record<string, number>)[key] ?? 0), 0);
+  const encodes = (reports: ServerReport[]): Encodes => ({
+    resources: reports.reduce((t, r) => t + ("encodes" in r ? r.encodes.resources : 0), 0),
+    responses: reports.reduce((t, r) => t + ("encodes" in r ? r.encodes.responses : 0), 0),
+  });
+  const ready = (await collect("ready")) as Extract<ServerReport, { kind: "ready" }>[];
+  process.send!({
+    kind: "ready",
+    port: ready[0]!.port,
+    importMs: Math.max(...ready.map((r) => r.importMs)),
+    rss: sum(ready, "rss"),
+    heap: sum(ready, "heap"),
+    cpuMs: sum(ready, "cpuMs"),
+    encodes: encodes(ready),
+  } satisfies ServerReport);
+  process.on("message", async (command: ServerCommand) => {
+    if (command.kind === "stop") {
+      for (const child of children) child.kill();
+      process.exit(0);
+    }
+    for (const child of children) child.send(command);
+    const reports = await collect(command.kind === "stats" ? "stats" : "updated");
+    if (command.kind === "stats") {
+      const stats = reports as Extract<ServerReport, { kind: "stats" }>[];
+      process.send!({
+        kind: "stats",
+        rss: sum(stats, "rss"),
+        heap: sum(stats, "heap"),
+        cpuMs: sum(stats, "cpuMs"),
+        streams: stats.reduce((t, r) => t + r.streams, 0),
+        acks: stats.reduce((t, r) => t + r.acks, 0),
+        encodes: encodes(stats),
+      } satisfies ServerReport);
+    } else process.send!({ kind: "updated" } satisfies ServerReport);
+  });
+  process.on("disconnect", () => {
+    for (const child of children) child.kill();
+    process.exit(0);
+  });
 }
 
 main().catch((error) => {
