@@ -2,7 +2,7 @@ import type { DeltaResponse, ResourceEntry } from "@xdskit/cache";
 import { DeltaDiscoveryResponse, DiscoveryResponse, Resource, TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
 import { entry } from "../../test-support/fake-watcher.js";
-import { encodeDelta, encodeSotw, namesOf, SHARED_MESSAGES_PER_LIST, splitDelta } from "./response-encoding.js";
+import { encodeDelta, encodeSotw, namesOf, SHARED_MESSAGES_PER_LIST, sameNames, splitDelta } from "./response-encoding.js";
 
 const CDS = TypeUrl.Cluster;
 
@@ -50,6 +50,9 @@ describe("encodeSotw", () => {
     expect([...names.set]).toEqual(["a", "b"]);
     expect(names.list).toEqual(["a", "b"]);
     expect(Object.isFrozen(names.list)).toBe(true);
+    expect(sameNames(names.set, new Set(["b", "a"]))).toBe(true);
+    expect(sameNames(names.set, new Set(["a"]))).toBe(false);
+    expect(sameNames(names.set, new Set(["a", "c"]))).toBe(false);
   });
 
   it("wraps TTL resources and heartbeats (without body) in Resource", () => {

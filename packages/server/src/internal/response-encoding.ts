@@ -141,6 +141,13 @@ export function encodeSotw(response: SotwResponse, nonce: string): Buffer {
 // and reports in its response event). Read-only: never modify them.
 const namesByList = new WeakMap<readonly ResourceEntry[], { readonly set: ReadonlySet<string>; readonly list: readonly string[] }>();
 
+/** True when both sets hold the same names. */
+export function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const name of a) if (!b.has(name)) return false;
+  return true;
+}
+
 /** The names of `resources`, shared by every stream sent the same list. */
 export function namesOf(resources: readonly ResourceEntry[]): { readonly set: ReadonlySet<string>; readonly list: readonly string[] } {
   let names = namesByList.get(resources);

@@ -7,7 +7,7 @@
 import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
 import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
-import { encodeSotw, namesOf } from "./response-encoding.js";
+import { encodeSotw, namesOf, sameNames } from "./response-encoding.js";
 import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
 import { type TypeWatch, watchRequestBase } from "./type-watch.js";
@@ -208,6 +208,9 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     const nonce = env.nonces.next();
     const message = encodeSotw(response, nonce);
     const { set: names, list: nameList } = namesOf(response.resources);
+    // A named subscription usually names exactly what it is sent (endpoints, routes): keep the
+    // sent list's set, shared by every stream of the group, instead of each request's own copy.
+    if (!state.wildcard && state.names !== names && sameNames(state.names, names)) state.names = names;
     const keepEntries = env.options.makeBeforeBreak && state.descriptor.fullState ? response.resources : [];
     if (message.length > env.options.maxResponseBytes) {
       const error = new XdskitError(
