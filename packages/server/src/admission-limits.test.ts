@@ -119,25 +119,56 @@ describe("limits per connection and per peer", () => {
     for (const stream of [...idle, next]) stream.close();
   });
 
-  it("maxStreamsPerPeer bounds every stream of an address; maxOpeningStreams bounds unidentified streams server-wide", async () => {
-    harness = await startServer(cache(), { maxStreamsPerPeer: 2, maxOpeningStreams: 1 });
+  it("maxStreamsPerPeer bounds every stream of an address", async () => {
+    harness = await startServer(cache(), { maxStreamsPerPeer: 2 });
     const a = openSotw(ownConnection(harness.address));
     a.send({ node: node("a"), typeUrl: CDS });
     await a.next();
     const idle = openSotw(ownConnection(harness.address));
     await until(() => harness!.xds.stats.openingStreams === 1, 3000, "1 opening stream");
-    // One unidentified stream already waits: the server-wide bound refuses the next at once.
-    const refusedOpening = openSotw(ownConnection(harness.address));
-    expect(await refusedOpening.ended).toMatchObject({
-      code: status.RESOURCE_EXHAUSTED,
-      details: expect.stringContaining("maxOpeningStreams = 1"),
-    });
-    idle.send({ node: node("b"), typeUrl: CDS });
-    await idle.next();
     const third = openSotw(ownConnection(harness.address));
     expect(await third.ended).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: expect.stringContaining("maxStreamsPerPeer = 2") });
     a.close();
     idle.close();
+  });
+
+  it("maxOpeningStreams: when full, a new stream ends the oldest silent stream, so an idle flood cannot keep clients out", async () => {
+    harness = await startServer(cache(), { maxOpeningStreams: 20 });
+    const flood = ownConnection(harness.address);
+    const idle = Array.from({ length: 20 }, () => openSotw(flood));
+    await until(() => harness!.xds.stats.openingStreams === 20, 3000, "20 opening streams");
+    const clients = Array.from({ length: 5 }, (_, i) => {
+      const stream = openSotw(ownConnection(harness!.address));
+      stream.send({ node: node(`legit-${i}`), typeUrl: CDS });
+      return stream;
+    });
+    for (const stream of clients) expect((await stream.next()).versionInfo).toBe("v1");
+    // Idle streams made room: one per client that found the pool full (a client
+    // leaves the pool once admitted, so between 1 and 5), the oldest first.
+    await until(() => idle.some((stream) => stream.status !== undefined), 3000, "an idle stream to be ended");
+    const evicted = idle.filter((stream) => stream.status !== undefined);
+    expect(evicted.length).toBeGreaterThanOrEqual(1);
+    expect(evicted.length).toBeLessThanOrEqual(5);
+    for (const stream of evicted) {
+      expect(stream.status).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: expect.stringContaining("ended to make room") });
+    }
+    expect(harness.xds.stats).toMatchObject({ streams: 5, openingStreams: 20 - evicted.length });
+    for (const stream of [...idle, ...clients]) stream.close();
+  });
+
+  it("maxOpeningStreams: with no silent stream to end (all wait for onStreamOpen), a new stream is refused", async () => {
+    harness = await startServer(cache(), { maxOpeningStreams: 1, callbacks: { onStreamOpen: () => new Promise<undefined>(() => {}) } });
+    const deciding = openSotw(ownConnection(harness.address));
+    deciding.send({ node: node("deciding"), typeUrl: CDS });
+    await until(() => harness!.events.length > 0 || harness!.xds.stats.openingStreams === 1, 3000, "the stream to wait for the hook");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const refused = openSotw(ownConnection(harness.address));
+    expect(await refused.ended).toMatchObject({
+      code: status.RESOURCE_EXHAUSTED,
+      details: expect.stringContaining("maxOpeningStreams = 1"),
+    });
+    expect(deciding.status).toBeUndefined();
+    deciding.close();
   });
 
   it("an unidentified stream holds its opening slot only for firstRequestTimeoutMs", async () => {

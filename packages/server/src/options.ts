@@ -40,14 +40,18 @@ export interface XdsServerOptions {
   readonly maxConcurrentStreams?: number;
   /**
    * Maximum streams not admitted yet (no first request, or `onStreamOpen`
-   * still deciding), across the server; more are refused at once with
-   * RESOURCE_EXHAUSTED. Each holds its slot for at most
-   * `firstRequestTimeoutMs`. 0 means unlimited. Default 1,000.
+   * still deciding), across the server. When full, a new stream ends the
+   * oldest one that has not sent any request yet (RESOURCE_EXHAUSTED, "ended
+   * to make room"), so an idle flood only evicts itself; with none such, the
+   * new stream is refused with RESOURCE_EXHAUSTED. Each holds its slot for at
+   * most `firstRequestTimeoutMs`. 0 means unlimited. Default 10,000.
    */
   readonly maxOpeningStreams?: number;
   /**
    * Maximum streams not admitted yet from one peer address; more are refused
-   * at once with RESOURCE_EXHAUSTED. 0 means unlimited. Default 100.
+   * at once with RESOURCE_EXHAUSTED. Off by default: behind a NAT or an L4
+   * load balancer a whole fleet reconnecting after a restart shares one
+   * address. 0 means unlimited. Default 0.
    */
   readonly maxOpeningStreamsPerPeer?: number;
   /**
@@ -164,8 +168,8 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   ordered: true,
   makeBeforeBreak: false,
   maxConcurrentStreams: 10_000,
-  maxOpeningStreams: 1_000,
-  maxOpeningStreamsPerPeer: 100,
+  maxOpeningStreams: 10_000,
+  maxOpeningStreamsPerPeer: 0,
   maxStreamsPerConnection: 100,
   maxStreamsPerPeer: 0,
   maxBufferedRequestBytes: 4 * MiB,

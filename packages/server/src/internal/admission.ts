@@ -103,8 +103,19 @@ export class Admission {
     if (this.#closing) return shuttingDown();
     const o = this.#options;
     if (o.maxOpeningStreams > 0 && this.#opening.size >= o.maxOpeningStreams) {
-      return exhausted(
-        `too many xDS streams waiting for their first request or onStreamOpen (${this.#opening.size}; option maxOpeningStreams = ${o.maxOpeningStreams}); retry later`,
+      // Full: end the oldest stream that never sent a request rather than refuse
+      // this one. A real client identifies itself within milliseconds, so it is
+      // never the oldest silent stream; an idle flood only evicts itself.
+      const victim = this.#oldestSilent();
+      if (victim === undefined) {
+        return exhausted(
+          `too many xDS streams waiting for onStreamOpen (${this.#opening.size}; option maxOpeningStreams = ${o.maxOpeningStreams}); retry later`,
+        );
+      }
+      victim.end(
+        exhausted(
+          `ended to make room: no first request yet while ${o.maxOpeningStreams} streams were waiting (option maxOpeningStreams); send the first request right after opening the stream`,
+        ),
       );
     }
     const refusal = this.#perClient(origin);
@@ -186,6 +197,12 @@ export class Admission {
     this.#fetches -= 1;
     this.#perConnection.add(ticket.origin.connection, -1);
     this.#perAddress.add(ticket.origin.address, -1);
+  }
+
+  /** The stream that entered first among those that have not sent a request. */
+  #oldestSilent(): TrackedStream | undefined {
+    for (const stream of this.#opening) if (stream.silent) return stream;
+    return undefined;
   }
 
   #perClient(origin: ClientOrigin): XdsStatus | undefined {

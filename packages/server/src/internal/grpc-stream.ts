@@ -113,6 +113,10 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
     }
   }
 
+  get silent(): boolean {
+    return this.#phase === "new";
+  }
+
   get stats() {
     return { ...this.#queue.stats, types: this.#machine?.types.size ?? 0 };
   }

@@ -14,6 +14,8 @@ export interface TrackedStream {
   /** Resolves when nothing is pending or being written. */
   whenIdle(): Promise<void>;
   readonly stats: { readonly pending: number; readonly inFlight: number; readonly inFlightBytes: number; readonly types: number };
+  /** True until the stream's first request arrived (it said nothing, not even who it is). */
+  readonly silent: boolean;
 }
 
 /** What a gRPC stream, a gRPC fetch or a REST request gets from the server hosting it. */
