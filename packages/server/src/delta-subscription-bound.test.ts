@@ -156,6 +156,20 @@ describe("a subscription change costs what it changes", () => {
       expect(change.namesRead, "names read by the cache to answer a one-name subscription").toBe(0);
       stream.send({ typeUrl: EDS, responseNonce: response.nonce });
     }
+    // Nor does any watch after the first: after a response is written the
+    // stream keeps the continuation opened when the cache answered.
+    expect(watches.slice(1).map((w) => w.namesRead)).toEqual(watches.slice(1).map(() => 0));
+    // A change still reaches the client, through the continuation.
+    inner.setSnapshot("all", {
+      version: "2",
+      resources: {
+        [EDS]: [...held, "late-0", "late-1", "late-2"].map((clusterName) =>
+          ClusterLoadAssignment.fromPartial({ clusterName, ...(clusterName === held[7] ? { policy: { overprovisioningFactor: 7 } } : {}) }),
+        ),
+      },
+    });
+    const update = await stream.next();
+    expect(update.resources.map((r) => r.name)).toEqual([held[7]]);
     stream.close();
   });
 });

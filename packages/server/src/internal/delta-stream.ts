@@ -37,6 +37,12 @@ export interface DeltaTypeState extends TypeState {
   subscriptionChars: number;
   /** The next watch may tell the cache it is resumed (see DeltaWatchRequest.resumed). */
   resume: boolean;
+  /**
+   * A response is queued or being written; meanwhile `watch` (if open) is a
+   * continuation: a resumed watch opened when the cache answered, which
+   * records any change in between. `fired` when it answered meanwhile.
+   */
+  writing: { fired: boolean } | undefined;
 }
 
 export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTypeState> {
@@ -55,7 +61,7 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
     const { state, first } = this.table.get(descriptor);
     // A watch still waiting had nothing to send for the names it covers, so a
     // replacement that only adds names need evaluate only those.
-    let resumable = !first && state.watch.isOpen;
+    let resumable = !first && state.watch.isOpen && state.writing === undefined;
     // Spec: on reconnect the client says what it holds.
     if (first) {
       for (const [name, version] of initial) {
@@ -166,6 +172,12 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
     return newState(descriptor, this.env);
   }
 
+  /** A replaced watch also drops the pending response, so no continuation is kept after it. */
+  protected override rewatch(state: DeltaTypeState): void {
+    state.writing = undefined;
+    super.rewatch(state);
+  }
+
   protected openWatch(state: DeltaTypeState): void {
     const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
@@ -201,10 +213,50 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         if (decision === "hold") return;
       }
     }
+    const writing = { fired: false };
+    state.writing = writing;
     env.queue.enqueue(typeUrl, {
       prepare: () => this.#prepare(state, toSend),
-      written: () => this.rewatch(state),
+      written: () => this.#written(state, writing),
     });
+    if (toSend === response && !state.gated) this.#continue(state, writing);
+  }
+
+  /**
+   * Opens the continuation of an answered watch at once, rather than a full
+   * watch once the response is written: resumed, with nothing forced, over
+   * the live subscription and client versions (updated when the response is
+   * prepared). The cache then records the changes made while the response
+   * is on its way, and the stream needs no full evaluation afterwards.
+   */
+  #continue(state: DeltaTypeState, writing: { fired: boolean }): void {
+    const env = this.env;
+    const request: DeltaWatchRequest = {
+      ...watchRequestBase(env, state.descriptor.typeUrl, state),
+      names: state.names,
+      clientVersions: state.clientVersions,
+      forceNames: new Set(),
+      forceResponse: false,
+      resumed: true,
+    };
+    // An answer before the write ends is dropped (the full watch after the
+    // write covers it); once the write ended and the watch was kept, it is
+    // the type's waiting watch and its answer is sent.
+    state.watch.open(
+      () => env.options.cache.watchDelta(request),
+      (response) => {
+        if (state.writing === writing) writing.fired = true;
+        else this.#onResponse(state, response);
+      },
+    );
+  }
+
+  /** After a response was written: keep a continuation that saw no change, else watch everything again. */
+  #written(state: DeltaTypeState, writing: { fired: boolean }): void {
+    if (state.writing !== writing) return;
+    state.writing = undefined;
+    if (!writing.fired && state.watch.isOpen && !state.gated && !this.table.closed) return;
+    this.rewatch(state);
   }
 
   #prepare(state: DeltaTypeState, response: DeltaResponse): Buffer[] {
@@ -274,6 +326,7 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): Delta
     sentNonces: new Map(),
     subscriptionChars: 0,
     resume: false,
+    writing: undefined,
   };
 }
 
