@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   // the first stats), collected objects included, so it shows what the garbage collector is fed.
   const allocProfile = process.env.BENCH_ALLOC_PROFILE;
   let session: Session | undefined;
+  let updateSession: Session | undefined;
   const readyMemory = memory();
   if (allocProfile !== undefined) {
     session = new Session();
@@ -119,6 +120,13 @@ async function main(): Promise<void> {
   process.on("message", (command: ServerCommand) => {
     switch (command.kind) {
       case "stats":
+        if (updateSession !== undefined) {
+          const done = updateSession;
+          done.post("Profiler.stop", (error, result) => {
+            if (error === null) writeFileSync(process.env.BENCH_UPDATE_PROFILE!, JSON.stringify(result.profile));
+            done.disconnect();
+          });
+        }
         if (session !== undefined) {
           const done = session;
           session = undefined;
@@ -130,6 +138,13 @@ async function main(): Promise<void> {
         send({ kind: "stats", ...memory(), streams: xds.stats?.streams ?? -1, acks, encodes: { ...encodes } });
         break;
       case "update": {
+        // BENCH_UPDATE_PROFILE=<file>: a CPU profile of the updates only (first update to the next stats).
+        if (process.env.BENCH_UPDATE_PROFILE !== undefined && updateSession === undefined) {
+          updateSession = new Session();
+          updateSession.connect();
+          updateSession.post("Profiler.enable");
+          updateSession.post("Profiler.start");
+        }
         const updated = ClusterLoadAssignment.fromPartial(loadAssignment(7, command.generation));
         cache.updateResources("all", { version: `v${command.generation}`, upsert: { [T.ClusterLoadAssignment]: [updated] } });
         send({ kind: "updated" });
