@@ -15,10 +15,12 @@
 //   ready RSS     RSS once the snapshot is set and the server listens, before any stream
 //   initial sync  from opening every stream to every stream having ACKed CDS, EDS, LDS and RDS
 //   update p50    one endpoint changed (updateResources) → every stream has ACKed it; median of --updates
+//   all types     a new snapshot changing every resource → every stream has ACKed CDS, EDS, LDS and RDS
+//   burst         --burst (100) one-endpoint updates 1 ms apart → the last response, every stream quiet
 //   idle/stream   heap (after GC) with every stream synced and idle, minus ready heap, per stream
 //   encodes       resource encodes and response-framing encodes per one-endpoint update
 //
-// Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5
+// Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5  --burst 100
 //          --baseline <git ref or built tree directory>  --json <file>
 //          --profile-server <dir>  (writes a CPU profile of each server process there)
 //          --workers 1,2  (server processes per run, node:cluster sharing the port; when given, the
@@ -32,6 +34,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { TypeUrl } from "@xdskit/envoy-api";
 import { Child } from "./fleet/child.js";
 import type { LoadReport } from "./fleet/load-process.js";
 import type { ServerReport } from "./fleet/server-process.js";
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     modes: { type: "string", default: "sotw,delta" },
     rounds: { type: "string", default: "3" },
     updates: { type: "string", default: "5" },
+    burst: { type: "string", default: "100" },
     baseline: { type: "string" },
     json: { type: "string" },
     "profile-server": { type: "string" },
@@ -55,6 +59,7 @@ const STREAMS = values.streams.split(",").map(Number);
 const MODES = values.modes.split(",") as ("sotw" | "delta")[];
 const ROUNDS = Number(values.rounds);
 const UPDATES = Number(values.updates);
+const BURST = Number(values.burst);
 const PNPM = ["--yes", "pnpm@10.34.9"];
 const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 const WORKERS = (values.workers ?? "1").split(",").map(Number);
@@ -84,6 +89,12 @@ interface Run {
   idleHeapKiBPerStream: number;
   idleRssKiBPerStream: number;
   resourceEncodesPerUpdate: number;
+  /** Every resource of every type changed → every stream has ACKed all four types. */
+  allTypesUpdateMs: number;
+  /** --burst one-endpoint updates 1 ms apart → the last response, every stream quiet. */
+  burstMs: number;
+  /** Responses each stream got during the burst (coalescing shows here). */
+  burstResponsesPerStream: number;
   /** Server CPU per one-endpoint update (includes ACK handling). */
   serverCpuMsPerUpdate: number;
   responseEncodesPerUpdate: number;
@@ -142,6 +153,23 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number, worke
     }
     server.send({ kind: "stats" });
     const after = await server.expect("stats", 30_000);
+
+    // Every resource of every type changed (a new snapshot): every stream has ACKed all four types.
+    load.send({ kind: "mark", types: [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration] });
+    await load.expect("marked", 10_000);
+    const allStart = performance.now();
+    server.send({ kind: "updateAll", generation: UPDATES + 1 });
+    await load.expect("updated", timeout);
+    const allTypesUpdateMs = performance.now() - allStart;
+    await server.expect("updated", 10_000);
+
+    // A burst of one-endpoint updates 1 ms apart: until the last response, once every stream is quiet.
+    load.send({ kind: "mark", quiet: true });
+    await load.expect("marked", 10_000);
+    const burstStart = Date.now();
+    server.send({ kind: "burst", from: UPDATES + 2, count: BURST });
+    await server.expect("updated", timeout);
+    const burst = await load.expect("updated", timeout);
     return {
       importMs: ready.importMs,
       readyRssMiB: ready.rss / 1024 / 1024,
@@ -152,6 +180,9 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number, worke
       resourceEncodesPerUpdate: (after.encodes.resources - idle.encodes.resources) / UPDATES,
       responseEncodesPerUpdate: (after.encodes.responses - idle.encodes.responses) / UPDATES,
       serverCpuMsPerUpdate: (after.cpuMs - idle.cpuMs) / UPDATES,
+      allTypesUpdateMs,
+      burstMs: burst.lastResponseAt - burstStart,
+      burstResponsesPerStream: burst.responses / streams,
       initialLoadCpuMs: synced.cpuMs,
       initialServerCpuMs: idle.cpuMs - ready.cpuMs,
     };
@@ -166,6 +197,9 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number, worke
 const METRICS: [keyof Run, string, number][] = [
   ["initialMs", "initial sync, all ACKed (ms)", 0],
   ["updateP50Ms", "one-endpoint update p50 (ms)", 0],
+  ["allTypesUpdateMs", "all-types update, all ACKed (ms)", 0],
+  ["burstMs", "update burst, to the last response (ms)", 0],
+  ["burstResponsesPerStream", "responses per stream in the burst", 1],
   ["importMs", 'import "@xdskit/server" (ms)', 0],
   ["readyRssMiB", "RSS when ready (MiB)", 1],
   ["initialServerCpuMs", "server CPU in initial sync (ms)", 0],

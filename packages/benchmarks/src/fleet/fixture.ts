@@ -21,11 +21,12 @@ export function clusterName(i: number): string {
   return `cluster-${i}`;
 }
 
-export function cluster(i: number): object {
+/** Cluster `i`; `generation` moves its connect timeout (an all-types update). */
+export function cluster(i: number, generation = 0): object {
   return {
     name: clusterName(i),
     type: 3, // EDS
-    connectTimeout: { seconds: 1, nanos: 0 },
+    connectTimeout: { seconds: 1 + (generation % 10), nanos: 0 },
     edsClusterConfig: { serviceName: "", edsConfig: { ads: {} } },
   };
 }
@@ -48,9 +49,9 @@ export function loadAssignment(i: number, generation = 0): object {
   };
 }
 
-export function listener(codecs: FixtureCodecs): object {
+export function listener(codecs: FixtureCodecs, generation = 0): object {
   const hcm = codecs.pack(codecs.HttpConnectionManager, {
-    statPrefix: "ingress",
+    statPrefix: `ingress-${generation}`,
     rds: { routeConfigName: ROUTE_CONFIG_NAME, configSource: { ads: {} } },
     httpFilters: [{ name: "envoy.filters.http.router", typedConfig: codecs.pack(codecs.Router, {}) }],
   });
@@ -61,12 +62,12 @@ export function listener(codecs: FixtureCodecs): object {
   };
 }
 
-export function routeConfiguration(): object {
+export function routeConfiguration(generation = 0): object {
   return {
     name: ROUTE_CONFIG_NAME,
     virtualHosts: Array.from({ length: VIRTUAL_HOSTS }, (_, i) => ({
       name: `vhost-${i}`,
-      domains: [`svc-${i}.example.com`],
+      domains: [`svc-${i}.example.com`, `svc-${i}-${generation}.example.com`],
       routes: [{ match: { prefix: "/" }, route: { cluster: clusterName(i % CLUSTERS) } }],
     })),
   };

@@ -9,18 +9,23 @@
 //
 // IPC (parent -> child): {kind:"open"}, {kind:"mark"}, {kind:"close"}.
 // Child -> parent: "ready"; "synced" when every stream has ACKed all four
-// types; after "mark", "updated" when every stream has ACKed an EDS response
-// received after the mark; "failed" on any stream error.
+// types; after "mark", "updated" when every stream has ACKed a response of
+// each marked type received after the mark; "failed" on any stream error.
 import http2 from "node:http2";
 import { DeltaDiscoveryRequest, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
 import { ROUTE_CONFIG_NAME } from "./fixture.js";
 
-export type LoadCommand = { kind: "open" } | { kind: "mark" } | { kind: "close" };
+/**
+ * "mark": from now on, count each stream once it has ACKed a response of every type in `types`
+ * (default: endpoints). With `quiet`, report only once every stream has and no response came
+ * for 300 ms (a burst: the time is that of the last response).
+ */
+export type LoadCommand = { kind: "open" } | { kind: "mark"; types?: string[]; quiet?: boolean } | { kind: "close" };
 export type LoadReport =
   | { kind: "ready" }
   | { kind: "marked" }
   | { kind: "synced"; cpuMs: number }
-  | { kind: "updated"; cpuMs: number }
+  | { kind: "updated"; cpuMs: number; lastResponseAt: number; responses: number }
   | { kind: "failed"; message: string };
 
 const STREAMS = Number(process.env.BENCH_STREAMS);
@@ -136,6 +141,17 @@ function request(typeUrl: string, names: readonly string[], version: string, non
 let synced = 0;
 let updated = 0;
 let marking = false;
+let expected = 0;
+let quiet = false;
+let lastResponseAt = 0;
+let responsesAfterMark = 0;
+const BITS: Record<string, number> = { [CDS]: 1, [EDS]: 2, [LDS]: 4, [RDS]: 8 };
+
+function reportUpdated(): void {
+  marking = false;
+  const cpu = process.cpuUsage(cpuAtMark);
+  send({ kind: "updated", cpuMs: (cpu.user + cpu.system) / 1000, lastResponseAt, responses: responsesAfterMark });
+}
 let closing = false;
 let cpuAtMark = process.cpuUsage();
 
@@ -147,7 +163,8 @@ class Stream {
   #lds = false;
   #rds = false;
   #synced = false;
-  markedUpdate = false;
+  /** Types ACKed since the mark (bits of BITS). */
+  marked = 0;
 
   constructor(session: http2.ClientHttp2Session, index: number) {
     this.#call = session.request({ ":method": "POST", ":path": PATH, "content-type": "application/grpc", te: "trailers" });
@@ -201,13 +218,6 @@ class Stream {
         if (!this.#lds) {
           this.#lds = true;
           this.#call.write(request(LDS, DELTA ? ["*"] : [], "", ""));
-        } else if (marking && !this.markedUpdate) {
-          this.markedUpdate = true;
-          if (++updated === STREAMS) {
-            marking = false;
-            const cpu = process.cpuUsage(cpuAtMark);
-            send({ kind: "updated", cpuMs: (cpu.user + cpu.system) / 1000 });
-          }
         }
         break;
       case LDS:
@@ -229,6 +239,16 @@ class Stream {
         break;
       default:
         send({ kind: "failed", message: `unexpected type URL "${head.typeUrl}"` });
+        return;
+    }
+    if (marking && this.#synced) {
+      lastResponseAt = Date.now();
+      responsesAfterMark++;
+      const bit = BITS[head.typeUrl]! & expected;
+      if (bit !== 0 && (this.marked & bit) === 0) {
+        this.marked |= bit;
+        if (this.marked === expected && ++updated === STREAMS && !quiet) reportUpdated();
+      }
     }
   }
 }
@@ -259,8 +279,20 @@ process.on("message", (command: LoadCommand) => {
       open();
       break;
     case "mark":
-      for (const stream of streams) stream.markedUpdate = false;
+      for (const stream of streams) stream.marked = 0;
       updated = 0;
+      expected = (command.types ?? [EDS]).reduce((mask, t) => mask | BITS[t]!, 0);
+      quiet = command.quiet === true;
+      responsesAfterMark = 0;
+      lastResponseAt = 0;
+      if (quiet) {
+        const timer = setInterval(() => {
+          if (updated === STREAMS && Date.now() - lastResponseAt > 300) {
+            clearInterval(timer);
+            reportUpdated();
+          }
+        }, 50);
+      }
       marking = true;
       cpuAtMark = process.cpuUsage();
       send({ kind: "marked" });

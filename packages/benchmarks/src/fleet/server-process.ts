@@ -6,7 +6,9 @@
 // wrapping the codecs' `encode` (resource codecs: one call per resource
 // encoding; response codecs: one call per response or framed part).
 //
-// IPC protocol (parent -> child): {kind:"stats"}, {kind:"update"}, {kind:"stop"}.
+// IPC protocol (parent -> child): {kind:"stats"}, {kind:"update"} (one endpoint),
+// {kind:"updateAll"} (a new snapshot changing every resource of every type),
+// {kind:"burst"} (one-endpoint updates 1 ms apart), {kind:"stop"}.
 // Child -> parent: "ready" once serving, then one answer per command.
 
 import nodeCluster from "node:cluster";
@@ -22,7 +24,12 @@ import { CLUSTERS, cluster, listener, loadAssignment, routeConfiguration } from 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
-export type ServerCommand = { kind: "stats" } | { kind: "update"; generation: number } | { kind: "stop" };
+export type ServerCommand =
+  | { kind: "stats" }
+  | { kind: "update"; generation: number }
+  | { kind: "updateAll"; generation: number }
+  | { kind: "burst"; from: number; count: number }
+  | { kind: "stop" };
 export interface Encodes {
   /** Calls of the resource codecs' encode (Cluster, ClusterLoadAssignment, Listener, RouteConfiguration). */
   resources: number;
@@ -68,17 +75,25 @@ async function main(): Promise<void> {
   for (const codec of [api.DiscoveryResponse, api.DeltaDiscoveryResponse, api.Resource]) count(codec, "responses");
 
   const T = api.TypeUrl;
-  const assignments = Array.from({ length: CLUSTERS }, (_, i) => ClusterLoadAssignment.fromPartial(loadAssignment(i)));
   const cache = new cacheModule.SnapshotCache({ nodeGroup: () => "all" });
-  cache.setSnapshot("all", {
-    version: "v0",
-    resources: {
-      [T.Cluster]: Array.from({ length: CLUSTERS }, (_, i) => Cluster.fromPartial(cluster(i))),
-      [T.ClusterLoadAssignment]: assignments,
-      [T.Listener]: [Listener.fromPartial(listener({ pack: api.pack, HttpConnectionManager, Router }))],
-      [T.RouteConfiguration]: [RouteConfiguration.fromPartial(routeConfiguration())],
-    },
-  });
+  const snapshot = (generation: number): void => {
+    cache.setSnapshot("all", {
+      version: `v${generation}`,
+      resources: {
+        [T.Cluster]: Array.from({ length: CLUSTERS }, (_, i) => Cluster.fromPartial(cluster(i, generation))),
+        [T.ClusterLoadAssignment]: Array.from({ length: CLUSTERS }, (_, i) =>
+          ClusterLoadAssignment.fromPartial(loadAssignment(i, generation)),
+        ),
+        [T.Listener]: [Listener.fromPartial(listener({ pack: api.pack, HttpConnectionManager, Router }, generation))],
+        [T.RouteConfiguration]: [RouteConfiguration.fromPartial(routeConfiguration(generation))],
+      },
+    });
+  };
+  snapshot(0);
+  const updateOne = (generation: number): void => {
+    const updated = ClusterLoadAssignment.fromPartial(loadAssignment(7, generation));
+    cache.updateResources("all", { version: `v${generation}`, upsert: { [T.ClusterLoadAssignment]: [updated] } });
+  };
   let acks = 0;
   const xds = new server.XdsServer({
     cache,
@@ -145,9 +160,23 @@ async function main(): Promise<void> {
           updateSession.post("Profiler.enable");
           updateSession.post("Profiler.start");
         }
-        const updated = ClusterLoadAssignment.fromPartial(loadAssignment(7, command.generation));
-        cache.updateResources("all", { version: `v${command.generation}`, upsert: { [T.ClusterLoadAssignment]: [updated] } });
+        updateOne(command.generation);
         send({ kind: "updated" });
+        break;
+      }
+      case "updateAll":
+        snapshot(command.generation);
+        send({ kind: "updated" });
+        break;
+      case "burst": {
+        // One-endpoint updates 1 ms apart, as a controller replaying a backlog would send them.
+        let k = 0;
+        const next = (): void => {
+          updateOne(command.from + k);
+          if (++k < command.count) setTimeout(next, 1);
+          else send({ kind: "updated" });
+        };
+        next();
         break;
       }
       case "stop":
