@@ -59,12 +59,19 @@ function endOf<Req, Res>(call: grpc.ClientDuplexStream<Req, Res>): Promise<Ended
   });
 }
 
-/** 160 streams from one address over 4 connections that never send a request. */
-async function idleFlood(address: string): Promise<Ended[]> {
-  const clients = [0, 1, 2, 3].map(() => rawClient(address));
+/**
+ * 160 streams from one address over 4 connections that never send a request,
+ * and, once they fill the server's unidentified slots, a late FakeEnvoy from
+ * the same address that must still get its configuration.
+ */
+async function idleFlood(plane: ControlPlane): Promise<{ ends: Ended[]; latecomerServed: boolean }> {
+  const clients = [0, 1, 2, 3].map(() => rawClient(plane.address));
   try {
-    const ends = clients.flatMap((client) => Array.from({ length: 40 }, () => endOf(client.streamAggregatedResources())));
-    return await Promise.all(ends);
+    const ends = Promise.all(clients.flatMap((client) => Array.from({ length: 40 }, () => endOf(client.streamAggregatedResources()))));
+    await until("the idle streams to fill the unidentified slots", () => plane.xds.stats.openingStreams >= 100);
+    await using latecomer = await FakeEnvoy.start({ address: plane.address, node: { id: "latecomer" } });
+    await latecomer.waitForEndpoints("web", 1, { timeoutMs: ON_TIME_MS });
+    return { ends: await ends, latecomerServed: true };
   } finally {
     for (const client of clients) client.close();
   }
@@ -142,7 +149,7 @@ it("a sentinel stream keeps every update on time while hooks, observers, idle fl
     cache: { nodeGroup: () => "all" },
     server: {
       firstRequestTimeoutMs: 1_000,
-      maxOpeningStreamsPerPeer: 50,
+      maxOpeningStreams: 100,
       maxSubscriptionBytes: 1024 * 1024,
       maxBufferedRequestBytes: 256 * 1024,
       callbacks: {
@@ -190,7 +197,7 @@ it("a sentinel stream keeps every update on time while hooks, observers, idle fl
     // the idle flood alone fills that address's opening slots (by design).
     const grpcFaults = (async () => {
       const [hoarder, flooder] = await Promise.all([oversizedSubscriptions(plane.address), floodBeforeAdmission(plane.address)]);
-      return [await idleFlood(plane.address), hoarder, flooder] as const;
+      return [await idleFlood(plane), hoarder, flooder] as const;
     })();
     const faults = Promise.all([grpcFaults, restAbuse(`http://127.0.0.1:${restPort}`, restPort)]);
     const latencies: number[] = [];
@@ -210,11 +217,15 @@ it("a sentinel stream keeps every update on time while hooks, observers, idle fl
     expect(sentinel.streamEnds).toEqual([]);
     expect(latencies.length).toBe(UPDATES - 1);
 
-    // Idle flood: 50 held until firstRequestTimeoutMs, the other 110 refused at once.
-    const byCode = (code: number) => idle.filter((e) => e.code === code).length;
-    expect(byCode(grpc.status.RESOURCE_EXHAUSTED)).toBe(110);
-    expect(byCode(grpc.status.DEADLINE_EXCEEDED)).toBe(50);
-    expect(idle.find((e) => e.code === grpc.status.RESOURCE_EXHAUSTED)?.details).toContain("maxOpeningStreamsPerPeer = 50");
+    // Idle flood: the unidentified slots hold 100; each newcomer, the late
+    // FakeEnvoy included, ended the oldest idle stream instead of being refused;
+    // the rest were held until firstRequestTimeoutMs.
+    expect(idle.latecomerServed).toBe(true);
+    const evicted = idle.ends.filter((e) => e.code === grpc.status.RESOURCE_EXHAUSTED);
+    const timedOut = idle.ends.filter((e) => e.code === grpc.status.DEADLINE_EXCEEDED);
+    expect(evicted.length + timedOut.length).toBe(160);
+    expect(evicted.length).toBeGreaterThanOrEqual(60);
+    expect(evicted.every((e) => e.details.includes("ended to make room"))).toBe(true);
     await until("the idle streams to be released", () => plane.xds.stats.openingStreams === 0);
 
     expect(hoarder.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
