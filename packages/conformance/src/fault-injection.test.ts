@@ -11,6 +11,7 @@ import diagnosticsChannel from "node:diagnostics_channel";
 import type { AddressInfo } from "node:net";
 import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
+import { silentLogger } from "@xdskit/cache";
 import { AggregatedDiscoveryServiceClient, DeltaDiscoveryRequest, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
 import { ServerChannels, type XdsServerEvent } from "@xdskit/server";
 import { FakeEnvoy } from "@xdskit/testing";
@@ -148,6 +149,8 @@ it("a sentinel stream keeps every update on time while hooks, observers, idle fl
   await using plane = await ControlPlane.start({
     cache: { nodeGroup: () => "all" },
     server: {
+      // Every fault is logged otherwise; the events carry what the test checks.
+      logger: silentLogger,
       firstRequestTimeoutMs: 1_000,
       maxOpeningStreams: 100,
       maxSubscriptionBytes: 1024 * 1024,
