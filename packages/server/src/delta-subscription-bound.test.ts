@@ -7,9 +7,10 @@
 import { status } from "@grpc/grpc-js";
 import { type ConfigWatcher, type DeltaWatchRequest, SnapshotCache } from "@xdskit/cache";
 import { TypeUrl } from "@xdskit/envoy-api";
+import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { afterEach, describe, expect, it } from "vitest";
-import { adsClient, type Harness, node, openDelta, openSotw, startServer } from "../test-support/harness.js";
+import { adsClient, type Harness, node, openDelta, openSotw, startServer, until } from "../test-support/harness.js";
 
 const EDS = TypeUrl.ClusterLoadAssignment;
 
@@ -170,6 +171,48 @@ describe("a subscription change costs what it changes", () => {
     });
     const update = await stream.next();
     expect(update.resources.map((r) => r.name)).toEqual([held[7]]);
+    stream.close();
+  });
+});
+
+describe("the continuation watch opened while a response is written", () => {
+  it("a change made while a response waits for a slow reader is sent after it, not lost", async () => {
+    const cds = TypeUrl.Cluster;
+    const big = (name: string, version: number) => Cluster.fromPartial({ name, altStatName: `${version}`.padEnd(50_000, "x") });
+    const clusters = (version: number, changed: (name: string) => boolean) =>
+      ["c0", "c1", "c2", "c3", "c4"].map((name) => big(name, changed(name) ? version : 1));
+    cache = new SnapshotCache({ nodeGroup: () => "all" });
+    cache.setSnapshot("all", { version: "1", resources: { [cds]: clusters(1, () => true) } });
+    harness = await startServer(cache);
+    const stream = openDelta(adsClient(harness.address));
+    stream.send({ node: node("slow"), typeUrl: cds, resourceNamesSubscribe: ["*"] });
+    const first = await stream.next();
+    expect(first.resources.length).toBe(5);
+    stream.send({ typeUrl: cds, responseNonce: first.nonce });
+    await stream.quiet(50);
+    stream.call.pause();
+    // 250 kB per update for a paused reader: soon a write waits for HTTP/2 flow control.
+    let version = 1;
+    while (harness.xds.stats.inFlightWrites === 0 && version < 60) {
+      version += 1;
+      cache.setSnapshot("all", { version: String(version), resources: { [cds]: clusters(version, () => true) } });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(harness.xds.stats.inFlightWrites).toBe(1);
+    // Changed while that response is on its way: c0 back to its first content.
+    const last = version + 1;
+    cache.setSnapshot("all", { version: String(last), resources: { [cds]: clusters(last, (name) => name !== "c0") } });
+    stream.call.resume();
+    // The client converges on the last snapshot, ACKing as it goes.
+    const held = new Map<string, string>();
+    const converged = () =>
+      held.get("c0")?.startsWith("1x") === true && ["c1", "c2", "c3", "c4"].every((n) => held.get(n)?.startsWith(`${last}x`));
+    while (!converged()) {
+      const response = await stream.next();
+      for (const r of response.resources) held.set(r.name, Cluster.decode(r.resource!.value).altStatName.slice(0, 8));
+      stream.send({ typeUrl: cds, responseNonce: response.nonce });
+    }
+    expect(converged()).toBe(true);
     stream.close();
   });
 });
