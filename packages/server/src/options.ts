@@ -68,6 +68,14 @@ export interface XdsServerOptions {
    */
   readonly maxStreamsPerPeer?: number;
   /**
+   * Maximum streams (admitted or not) and fetches at once per verified
+   * client identity: the client certificate an mTLS connection presented
+   * (its SPIFFE/URI SAN, else DNS SAN, else subject CN). Connections without
+   * a client certificate are not counted. Off by default: the pods of one
+   * workload often share an identity. 0 means unlimited. Default 0.
+   */
+  readonly maxStreamsPerIdentity?: number;
+  /**
    * Maximum bytes of requests one stream may send while `onStreamOpen` is
    * deciding (at most 64 messages); past it the stream ends with
    * RESOURCE_EXHAUSTED. Default 4 MiB.
@@ -143,6 +151,7 @@ export interface ResolvedXdsServerOptions {
   readonly maxOpeningStreamsPerPeer: number;
   readonly maxStreamsPerConnection: number;
   readonly maxStreamsPerPeer: number;
+  readonly maxStreamsPerIdentity: number;
   readonly maxBufferedRequestBytes: number;
   readonly maxRequestBytes: number;
   readonly maxResponseBytes: number;
@@ -172,6 +181,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   maxOpeningStreamsPerPeer: 0,
   maxStreamsPerConnection: 100,
   maxStreamsPerPeer: 0,
+  maxStreamsPerIdentity: 0,
   maxBufferedRequestBytes: 4 * MiB,
   maxRequestBytes: 4 * MiB,
   maxResponseBytes: 4 * MiB,
@@ -261,6 +271,7 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
     maxOpeningStreamsPerPeer: integer(options, "maxOpeningStreamsPerPeer", 0),
     maxStreamsPerConnection: integer(options, "maxStreamsPerConnection", 0),
     maxStreamsPerPeer: integer(options, "maxStreamsPerPeer", 0),
+    maxStreamsPerIdentity: integer(options, "maxStreamsPerIdentity", 0),
     maxBufferedRequestBytes: integer(options, "maxBufferedRequestBytes", 1024),
     maxRequestBytes: integer(options, "maxRequestBytes", 1024),
     maxResponseBytes: integer(options, "maxResponseBytes", 1024),

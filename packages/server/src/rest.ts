@@ -2,11 +2,20 @@
 // JSON DiscoveryRequest; 200 with a JSON DiscoveryResponse, 304 when the
 // client's version_info is current, 404 when nothing requested exists.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
 import { XdskitError } from "@xdskit/envoy-api";
 import { answerFetch } from "./internal/fetch.js";
+import { certificateIdentity } from "./internal/peer-certificate.js";
 import { requestFromJson, responseToJson } from "./internal/rest-json.js";
 import type { StreamHost } from "./internal/stream-host.js";
 import { GrpcCode, StreamFailure } from "./internal/stream-rules.js";
+
+/** The verified client certificate's identity of a request on a TLS server that checks client certificates. */
+function restIdentity(request: IncomingMessage): string | undefined {
+  const socket = request.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== "function" || socket.authorized !== true) return undefined;
+  return certificateIdentity(socket.getPeerCertificate());
+}
 
 const PATH = /^\/v3\/discovery:([A-Za-z0-9_.-]+)$/;
 
@@ -117,6 +126,7 @@ export function createRestListener(core: StreamHost): RestListener {
           serviceTypeUrl: typeUrl!,
           protocol: "rest",
           peer,
+          identity: restIdentity(request),
           method: path,
         });
         if (outcome.response === undefined) {

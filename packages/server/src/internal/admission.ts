@@ -25,13 +25,15 @@ export interface ClientOrigin {
   readonly connection: string;
   /** The peer's network address without the port. */
   readonly address: string;
+  /** The identity of the client certificate the server verified (mTLS), if any (peer-certificate.ts). */
+  readonly identity?: string | undefined;
 }
 
 /** The origin of a peer string as grpc-js or node:http gives it (`127.0.0.1:53122`, `[::1]:53122`, `ipv4:…`). */
-export function originOf(peer: string): ClientOrigin {
+export function originOf(peer: string, identity?: string): ClientOrigin {
   const match = /^(.*):(\d+)$/.exec(peer);
   const address = match === null ? peer : match[1]!.replace(/^ipv[46]:/, "").replace(/^\[(.*)\]$/, "$1");
-  return { connection: peer, address };
+  return { connection: peer, address, identity };
 }
 
 /** Counts per key; a key at zero is forgotten, so the map holds only live clients. */
@@ -65,6 +67,7 @@ export class Admission {
   readonly #registered = new Map<TrackedStream, Registered>();
   readonly #perConnection = new Counts();
   readonly #perAddress = new Counts();
+  readonly #perIdentity = new Counts();
   readonly #openingPerAddress = new Counts();
   #fetches = 0;
   #closing = false;
@@ -127,8 +130,7 @@ export class Admission {
     }
     this.#registered.set(stream, { origin, admitted: false });
     this.#opening.add(stream);
-    this.#perConnection.add(origin.connection, 1);
-    this.#perAddress.add(origin.address, 1);
+    this.#count(origin, 1);
     this.#openingPerAddress.add(origin.address, 1);
     return undefined;
   }
@@ -150,9 +152,6 @@ export class Admission {
   admit(stream: TrackedStream, _context: XdsContext): XdsStatus | undefined {
     const entry = this.#registered.get(stream);
     if (entry === undefined || this.#closing) return shuttingDown();
-    // Limits per verified peer identity belong here, keyed by the identity the
-    // context carries once the transport verifies one (mTLS); until then a
-    // stream counts per connection and per address (see enter).
     const refusal = this.#capacity();
     if (refusal !== undefined) return refusal;
     entry.admitted = true;
@@ -167,8 +166,7 @@ export class Admission {
     const entry = this.#registered.get(stream);
     if (entry === undefined) return;
     this.#registered.delete(stream);
-    this.#perConnection.add(entry.origin.connection, -1);
-    this.#perAddress.add(entry.origin.address, -1);
+    this.#count(entry.origin, -1);
     if (entry.admitted) this.#admitted.delete(stream);
     else {
       this.#opening.delete(stream);
@@ -187,16 +185,20 @@ export class Admission {
     const refusal = this.#perClient(origin) ?? this.#capacity() ?? this.#rate();
     if (refusal !== undefined) return refusal;
     this.#fetches += 1;
-    this.#perConnection.add(origin.connection, 1);
-    this.#perAddress.add(origin.address, 1);
+    this.#count(origin, 1);
     return { origin };
   }
 
   /** Gives back the slots of a fetch admitted by {@link enterFetch}. */
   releaseFetch(ticket: FetchTicket): void {
     this.#fetches -= 1;
-    this.#perConnection.add(ticket.origin.connection, -1);
-    this.#perAddress.add(ticket.origin.address, -1);
+    this.#count(ticket.origin, -1);
+  }
+
+  #count(origin: ClientOrigin, delta: number): void {
+    this.#perConnection.add(origin.connection, delta);
+    this.#perAddress.add(origin.address, delta);
+    if (origin.identity !== undefined) this.#perIdentity.add(origin.identity, delta);
   }
 
   /** The stream that entered first among those that have not sent a request. */
@@ -214,6 +216,11 @@ export class Admission {
     }
     if (o.maxStreamsPerPeer > 0 && this.#perAddress.get(origin.address) >= o.maxStreamsPerPeer) {
       return exhausted(`too many xDS streams and fetches from ${origin.address} (option maxStreamsPerPeer = ${o.maxStreamsPerPeer})`);
+    }
+    if (o.maxStreamsPerIdentity > 0 && origin.identity !== undefined && this.#perIdentity.get(origin.identity) >= o.maxStreamsPerIdentity) {
+      return exhausted(
+        `too many xDS streams and fetches of client identity ${JSON.stringify(origin.identity.slice(0, 200))} (option maxStreamsPerIdentity = ${o.maxStreamsPerIdentity})`,
+      );
     }
     return undefined;
   }

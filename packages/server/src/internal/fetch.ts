@@ -28,12 +28,14 @@ export async function answerFetch(
     serviceTypeUrl: string;
     protocol: Extract<XdsTransportKind, "fetch" | "rest">;
     peer: string;
+    /** The verified client certificate's identity (peer-certificate.ts), for per-identity limits. */
+    identity?: string | undefined;
     method: string;
   },
 ): Promise<FetchOutcome> {
   // Under the same admission control as streams: a slot of maxConcurrentStreams,
   // of the connection and of the peer while it is answered, and a token of newStreamsPerSecond.
-  const ticket = core.admission.enterFetch(originOf(input.peer));
+  const ticket = core.admission.enterFetch(originOf(input.peer, input.identity));
   if ("code" in ticket) {
     core.hub.emit({ kind: "stream-rejected", context: undefined, status: ticket, at: Date.now() });
     throw refused(ticket);

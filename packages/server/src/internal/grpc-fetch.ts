@@ -5,6 +5,7 @@ import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { XdsMethodSpec } from "../services.js";
 import { answerFetch } from "./fetch.js";
+import { grpcCallIdentity } from "./peer-certificate.js";
 import { encodeSotw } from "./response-encoding.js";
 import type { StreamHost } from "./stream-host.js";
 import { GrpcCode, StreamFailure } from "./stream-rules.js";
@@ -36,7 +37,14 @@ export function handleGrpcFetch(
     try {
       peer = call.getPeer();
     } catch {}
-    const outcome = await answerFetch(host, { request, serviceTypeUrl: typeUrl, protocol: "fetch", peer, method: method.path });
+    const outcome = await answerFetch(host, {
+      request,
+      serviceTypeUrl: typeUrl,
+      protocol: "fetch",
+      peer,
+      identity: grpcCallIdentity(call),
+      method: method.path,
+    });
     if (outcome.response === undefined) {
       return fail(GrpcCode.FAILED_PRECONDITION, `up to date: version_info ${JSON.stringify(request.versionInfo)} is current`);
     }

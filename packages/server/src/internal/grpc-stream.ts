@@ -8,6 +8,7 @@ import type { XdsContext, XdsStatus } from "../events.js";
 import type { XdsMethodSpec } from "../services.js";
 import { originOf } from "./admission.js";
 import { OutgoingQueue } from "./outgoing-queue.js";
+import { grpcCallIdentity } from "./peer-certificate.js";
 import type { StreamHost, TrackedStream } from "./stream-host.js";
 import type { CarrierStream, StreamMachine, StreamProtocol } from "./stream-machine.js";
 import { GrpcCode, Nonces, StreamFailure, violation } from "./stream-rules.js";
@@ -82,7 +83,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
 
   /** Starts handling the call. */
   start(): void {
-    const refusal = this.#core.admission.enter(this, originOf(this.#peer));
+    const refusal = this.#core.admission.enter(this, originOf(this.#peer, grpcCallIdentity(this.#call)));
     if (refusal !== undefined) {
       this.#phase = "closed";
       this.#core.hub.emit({ kind: "stream-rejected", context: undefined, status: refusal, at: Date.now() });

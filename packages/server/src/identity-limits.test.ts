@@ -1,0 +1,161 @@
+// Limits per verified client identity (issue 9 point 3): over mTLS with real
+// certificates generated here (openssl), streams and fetches are counted per
+// identity of the client certificate (its SPIFFE/URI SAN), so one workload
+// cannot take the slots of others; connections of another identity are served.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { credentials, Server, ServerCredentials, status } from "@grpc/grpc-js";
+import { AggregatedDiscoveryServiceClient, ClusterDiscoveryServiceClient, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
+import { node, openSotw, until } from "../test-support/harness.js";
+import { XdsServer } from "./index.js";
+
+const CDS = TypeUrl.Cluster;
+let dir = "";
+const pem = (name: string) => readFileSync(join(dir, name));
+
+function openssl(...args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+}
+
+/** A key and a certificate signed by the test CA, with the given subjectAltName. */
+function issue(name: string, san: string): void {
+  openssl(
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/CN=${name}`,
+  );
+  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    `${name}.crt`,
+    "-days",
+    "1",
+    "-extfile",
+    `${name}.ext`,
+  );
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "xdskit-identity-"));
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=xdskit test CA",
+  );
+  issue("server", "DNS:localhost");
+  issue("workload-a", "URI:spiffe://test.example/ns/default/sa/a");
+  issue("workload-b", "URI:spiffe://test.example/ns/default/sa/b");
+});
+
+afterAll(() => {
+  if (dir !== "") rmSync(dir, { recursive: true, force: true });
+});
+
+async function mtlsServer(xds: XdsServer): Promise<{ port: number; close: () => void }> {
+  const server = new Server();
+  xds.register(server);
+  const creds = ServerCredentials.createSsl(pem("ca.crt"), [{ cert_chain: pem("server.crt"), private_key: pem("server.key") }], true);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", creds, (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  return { port, close: () => server.forceShutdown() };
+}
+
+function clientCredentials(workload: string) {
+  return credentials.createSsl(pem("ca.crt"), pem(`${workload}.key`), pem(`${workload}.crt`));
+}
+
+/** A client of `workload` on a connection of its own (the name in the server certificate is localhost). */
+function adsAs(port: number, workload: string): AggregatedDiscoveryServiceClient {
+  return new AggregatedDiscoveryServiceClient(`localhost:${port}`, clientCredentials(workload), { "grpc.use_local_subchannel_pool": 1 });
+}
+
+describe("maxStreamsPerIdentity", () => {
+  it("counts the streams and fetches of one certificate identity across connections; other identities are served", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "v1", [entry(CDS, "a", "1")]);
+    const xds = new XdsServer({ cache, maxStreamsPerIdentity: 2 });
+    const server = await mtlsServer(xds);
+    const clients: Array<{ close(): void }> = [];
+    try {
+      const a1 = adsAs(server.port, "workload-a");
+      const a2 = adsAs(server.port, "workload-a");
+      clients.push(a1, a2);
+      const held = [openSotw(a1), openSotw(a2)];
+      held.forEach((stream, i) => stream.send({ node: node(`a-${i}`), typeUrl: CDS }));
+      for (const stream of held) expect((await stream.next()).versionInfo).toBe("v1");
+
+      // A third stream of identity a, on yet another connection, is refused.
+      const a3 = adsAs(server.port, "workload-a");
+      clients.push(a3);
+      const third = openSotw(a3);
+      expect(await third.ended).toMatchObject({
+        code: status.RESOURCE_EXHAUSTED,
+        details: expect.stringContaining('client identity "spiffe://test.example/ns/default/sa/a" (option maxStreamsPerIdentity = 2)'),
+      });
+      // So is a fetch of identity a.
+      const fetcher = new ClusterDiscoveryServiceClient(`localhost:${server.port}`, clientCredentials("workload-a"), {
+        "grpc.use_local_subchannel_pool": 1,
+      });
+      clients.push(fetcher);
+      const fetched = await new Promise<{ code: number; details: string } | null>((resolve) =>
+        fetcher.fetchClusters(DiscoveryRequest.fromPartial({ node: node("a-fetch") }), (error) =>
+          resolve(error ? { code: error.code!, details: error.details! } : null),
+        ),
+      );
+      expect(fetched).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: expect.stringContaining("maxStreamsPerIdentity") });
+
+      // Identity b is not affected.
+      const b = adsAs(server.port, "workload-b");
+      clients.push(b);
+      const other = openSotw(b);
+      other.send({ node: node("b-0"), typeUrl: CDS });
+      expect((await other.next()).versionInfo).toBe("v1");
+
+      // A closed stream gives its identity's slot back.
+      held[0]!.close();
+      await until(() => xds.stats.streams === 2, 3000, "the closed stream to be released");
+      const again = openSotw(a3);
+      again.send({ node: node("a-again"), typeUrl: CDS });
+      expect((await again.next()).versionInfo).toBe("v1");
+      for (const stream of [held[1]!, other, again]) stream.close();
+    } finally {
+      for (const client of clients) client.close();
+      server.close();
+    }
+  });
+});
