@@ -10,7 +10,7 @@ import { TypeUrl } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { afterEach, describe, expect, it } from "vitest";
-import { adsClient, type Harness, node, openDelta, openSotw, startServer, until } from "../test-support/harness.js";
+import { adsClient, type Harness, node, openDelta, openSotw, startServer } from "../test-support/harness.js";
 
 const EDS = TypeUrl.ClusterLoadAssignment;
 

@@ -116,7 +116,7 @@ describe("maxStreamsPerIdentity", () => {
       const a2 = adsAs(server.port, "workload-a");
       clients.push(a1, a2);
       const held = [openSotw(a1), openSotw(a2)];
-      held.forEach((stream, i) => stream.send({ node: node(`a-${i}`), typeUrl: CDS }));
+      for (const [i, stream] of held.entries()) stream.send({ node: node(`a-${i}`), typeUrl: CDS });
       for (const stream of held) expect((await stream.next()).versionInfo).toBe("v1");
 
       // A third stream of identity a, on yet another connection, is refused.
