@@ -115,6 +115,19 @@ async function floodBeforeAdmission(address: string): Promise<Ended> {
   }
 }
 
+/** A client whose onStreamOpen rejects: its stream is refused with INTERNAL. */
+async function rejectedOpen(address: string): Promise<Ended> {
+  const client = rawClient(address);
+  try {
+    const call = client.streamAggregatedResources();
+    const ended = endOf(call);
+    call.write(DiscoveryRequest.fromPartial({ node: { id: "boom-1" }, typeUrl: TypeUrl.Cluster }));
+    return await ended;
+  } finally {
+    client.close();
+  }
+}
+
 /** REST abuse: an oversized body, a connection that never finishes its headers, and honest fetches meanwhile. */
 async function restAbuse(base: string, port: number) {
   const oversized = fetch(`${base}/v3/discovery:clusters`, {
@@ -158,6 +171,7 @@ it("a sentinel stream keeps every update on time while hooks, observers, idle fl
       callbacks: {
         onStreamOpen: async ({ context }) => {
           if (context.node.id.startsWith("slow-")) await new Promise((resolve) => setTimeout(resolve, 800));
+          if (context.node.id.startsWith("boom-")) throw new Error("auth backend down");
           return undefined;
         },
         onRequest: () => {
@@ -199,8 +213,12 @@ it("a sentinel stream keeps every update on time while hooks, observers, idle fl
     // The gRPC faults come from one address, so they go one after the other:
     // the idle flood alone fills that address's opening slots (by design).
     const grpcFaults = (async () => {
-      const [hoarder, flooder] = await Promise.all([oversizedSubscriptions(plane.address), floodBeforeAdmission(plane.address)]);
-      return [await idleFlood(plane), hoarder, flooder] as const;
+      const [hoarder, flooder, boom] = await Promise.all([
+        oversizedSubscriptions(plane.address),
+        floodBeforeAdmission(plane.address),
+        rejectedOpen(plane.address),
+      ]);
+      return [await idleFlood(plane), hoarder, flooder, boom] as const;
     })();
     const faults = Promise.all([grpcFaults, restAbuse(`http://127.0.0.1:${restPort}`, restPort)]);
     const latencies: number[] = [];
@@ -211,7 +229,7 @@ it("a sentinel stream keeps every update on time while hooks, observers, idle fl
       latencies.push(Date.now() - started);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const [[idle, hoarder, flooder], abuse] = await faults;
+    const [[idle, hoarder, flooder, boom], abuse] = await faults;
     console.log(
       `fault-injection: sentinel got ${latencies.length} updates, slowest after ${Math.max(...latencies)} ms (median ${latencies.sort((a, b) => a - b)[latencies.length >> 1]} ms)`,
     );
@@ -233,6 +251,10 @@ it("a sentinel stream keeps every update on time while hooks, observers, idle fl
 
     expect(hoarder.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(hoarder.details).toContain("option maxSubscriptionBytes");
+    expect(boom).toMatchObject({
+      code: grpc.status.INTERNAL,
+      details: expect.stringContaining("onStreamOpen hook failed: auth backend down"),
+    });
     expect(flooder.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(flooder.details).toContain("option maxBufferedRequestBytes");
 
