@@ -39,6 +39,10 @@ export const ErrorCode = Object.freeze({
   RESPONSE_TOO_LARGE: "XDSKIT_RESPONSE_TOO_LARGE",
   /** A FakeEnvoy wait did not complete in time. */
   WAIT_TIMEOUT: "XDSKIT_WAIT_TIMEOUT",
+  /** A config store's compare-and-set write lost: the key's revision is not the expected one (someone wrote first). */
+  STORE_CONFLICT: "XDSKIT_STORE_CONFLICT",
+  /** A config store cannot be used: its state directory is locked by another process, unreadable, or a write failed. */
+  STORE_FAILED: "XDSKIT_STORE_FAILED",
 });
 
 /** One of the values of {@link ErrorCode}. */
@@ -119,6 +123,8 @@ const FAULTS: Readonly<Record<ErrorCodeValue, ErrorFault>> = Object.freeze({
   XDSKIT_INTERNAL: "xdskit",
   XDSKIT_RESPONSE_TOO_LARGE: "caller",
   XDSKIT_WAIT_TIMEOUT: "caller",
+  XDSKIT_STORE_CONFLICT: "caller",
+  XDSKIT_STORE_FAILED: "transport",
 });
 
 /**
