@@ -31,9 +31,8 @@ it("moves traffic 5% -> 50% -> 100% to v2, waiting for the client's ACK between 
   const measured: Record<number, { web: number; mobile: number }> = {};
   await rollout({
     cache: controlPlane.cache,
-    status: controlPlane.status,
+    xds: controlPlane.xds,
     group: NODE,
-    nodeId: NODE,
     backends: { v1: [v1.address], v2: [v2.address] },
     afterStep: async (v2Percent) => {
       const web = await client.count(200);

@@ -4,11 +4,10 @@
 // clients (request header `x-platform: mobile`) go to v2 from the start.
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { register as registerXds } from "@grpc/grpc-js-xds";
-import { type NodeStatusTracker, SnapshotCache } from "@xdskit/cache";
+import { SnapshotCache } from "@xdskit/cache";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { apiListener, cluster, createSnapshotValidator, loadAssignment, route, routeConfiguration, virtualHost } from "@xdskit/resources";
 import { XdsServer } from "@xdskit/server";
-import { filter, firstValueFrom } from "rxjs";
 
 /** The default rollout: greeter-v2's share of the traffic at each step, in percent. */
 export const CANARY_STEPS: readonly number[] = [5, 50, 100];
@@ -59,48 +58,33 @@ export function canarySnapshot(version: string, v2Percent: number, backends: Bac
 }
 
 /**
- * Resolves when node `nodeId` has ACKed `version` of `typeUrl` (rejects after
- * `timeoutMs`, default 10 s, naming what it waited for). Reads the server's
- * node status (`xds.status`), which the server fills in as ACKs arrive. The node must be
- * connected: a gRPC client subscribes on its first RPC, not before.
- */
-export async function waitForAck(status: NodeStatusTracker, nodeId: string, typeUrl: string, version: string, timeoutMs = 10_000) {
-  const acked = () => status.nodeStatus(nodeId)?.types[typeUrl]?.lastAck?.version === version;
-  if (acked()) return;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`canary: ${nodeId} did not ACK ${typeUrl} version ${version} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    await Promise.race([firstValueFrom(status.events.pipe(filter(() => acked()))), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Runs the rollout for one node group: for each step, pushes the routes and
- * waits until `nodeId` ACKed them, then calls `afterStep` (measure, check
- * error rates, ask a human) before going on. Throwing from `afterStep` stops
- * the rollout where it is; call `rollback` to go back to 0%.
+ * Runs the rollout for one node group: for each step, pushes a snapshot
+ * versioned `canary-<step>` and waits until every connected node of the group
+ * runs it (`xds.waitForAck`), then calls `afterStep` (measure, check error
+ * rates, ask a human) before going on. A NACK or a timeout stops the rollout
+ * with an error naming the node and its reason; so does a throw from
+ * `afterStep`. Push a 0% snapshot to roll back.
  */
 export async function rollout(options: {
   readonly cache: SnapshotCache;
-  /** The server's node status (`xds.status`). */
-  readonly status: NodeStatusTracker;
+  /** The xDS server (its `waitForAck` tells when the group runs a version). */
+  readonly xds: XdsServer;
   readonly group: string;
-  readonly nodeId: string;
+  /** How long each step may take to reach every node. Default 10 s. */
+  readonly timeoutMs?: number;
   readonly backends: Backends;
   readonly steps?: readonly number[];
   readonly afterStep?: (v2Percent: number) => Promise<void> | void;
 }): Promise<void> {
   for (const [i, v2Percent] of (options.steps ?? CANARY_STEPS).entries()) {
-    const change = options.cache.setSnapshot(options.group, canarySnapshot(`canary-${i + 1}`, v2Percent, options.backends));
-    const routes = change.snapshot.resources[TypeUrl.RouteConfiguration]!.version;
-    await waitForAck(options.status, options.nodeId, TypeUrl.RouteConfiguration, routes);
+    const version = `canary-${i + 1}`;
+    options.cache.setSnapshot(options.group, canarySnapshot(version, v2Percent, options.backends));
+    const result = await options.xds.waitForAck({ group: options.group, version, timeoutMs: options.timeoutMs ?? 10_000 });
+    if (result.outcome === "nacked") {
+      const [nack] = result.nacked;
+      throw new Error(`canary: ${nack?.nodeId} rejected ${version} (${nack?.typeUrl}): ${nack?.message}`);
+    }
+    if (result.outcome === "timeout") throw new Error(`canary: ${version} not ACKed in time by ${result.pending.join(", ") || "any node"}`);
     await options.afterStep?.(v2Percent);
   }
 }
@@ -117,7 +101,7 @@ export async function startControlPlane(port = 18000) {
   return {
     port: bound,
     cache,
-    status: xds.status!,
+    xds,
     close: async () => {
       await xds.shutdown({ deadlineMs: 1000 });
       grpcServer.forceShutdown();

@@ -18,9 +18,8 @@ try {
   console.log(`before the rollout: ${JSON.stringify(await client.count(20))}`);
   await rollout({
     cache: controlPlane.cache,
-    status: controlPlane.status,
+    xds: controlPlane.xds,
     group: NODE,
-    nodeId: NODE,
     backends,
     afterStep: async (v2Percent) => {
       const web = await client.count(200);

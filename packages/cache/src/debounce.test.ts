@@ -17,7 +17,8 @@ describe("debounce", () => {
     expect(held.values).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(held.values).toHaveLength(1);
-    expect(held.one().version).toBe(cache.getSnapshot("n1")!.resources[CDS]!.version);
+    // The version names the snapshot served (the burst's last) and its content digest.
+    expect(held.one().version).toBe(`100~${cache.getSnapshot("n1")!.resources[CDS]!.version}`);
     // A client that re-watches (its ACK) while a change is held back waits for it too.
     const acked = held.one().version;
     cache.setSnapshot("n1", { version: "101", resources: { [CDS]: [cluster("a", 101)] } });
@@ -25,7 +26,7 @@ describe("debounce", () => {
     expect(again.values).toEqual([]);
     expect(cache.getSnapshot("n1")!.version).toBe("101"); // the newest, though not served yet
     vi.advanceTimersByTime(20);
-    expect(again.one().version).toBe(cache.getSnapshot("n1")!.resources[CDS]!.version);
+    expect(again.one().version).toBe(`101~${cache.getSnapshot("n1")!.resources[CDS]!.version}`);
     cache.dispose();
   });
 

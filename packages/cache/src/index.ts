@@ -13,6 +13,7 @@ export { groupByIdPrefix, groupByNodeCluster, groupByNodeId } from "./node-group
 export type { GroupStatus, NodeIdentity, NodeStatus, NodeStatusOptions, StatusEvent, TypeStatus } from "./node-status.js";
 export { NODE_STATUS_DEFAULTS, NodeStatusTracker, nodeIdentity } from "./node-status.js";
 export type { ResourceUpdate, Snapshot, SnapshotInput, SnapshotViolation, TypeResources } from "./snapshot.js";
+export { digestOf, LABEL_SEPARATOR, labelOf, sameContentVersion } from "./internal/labels.js";
 export { InvalidSnapshotError } from "./snapshot.js";
 export type { SnapshotChange } from "./snapshot-cache.js";
 export { SnapshotCache } from "./snapshot-cache.js";

@@ -5,6 +5,7 @@ import type { Observable } from "rxjs";
 import type { EntryStore } from "./entry-store.js";
 import { answerSotw } from "./internal/answer.js";
 import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
+import { LabelledType } from "./internal/labels.js";
 import { type MissingReference, missingReferences } from "./internal/references.js";
 import { type ResourceSetView, versionOf } from "./internal/resource-set.js";
 import { WatchIndex } from "./internal/watch-index.js";
@@ -74,6 +75,8 @@ interface Group {
   snapshot?: Snapshot;
   /** The snapshot watches and fetches answer from: the latest, or under `debounce` the last one released. */
   served?: Snapshot;
+  /** Per type of `served`: the view watches read, versions labelled by the snapshot in which they last changed. */
+  labelled?: Map<string, LabelledType>;
   readonly indexes: Map<string, WatchIndex>;
 }
 
@@ -209,6 +212,16 @@ export class SnapshotCache implements ConfigWatcher {
     return this.#commit(group, snapshot, state?.snapshot === undefined ? "all" : changed, violations);
   }
 
+  /**
+   * The version (label) of the snapshot the group's watches answer from:
+   * the latest set, or under `debounce` the last one released. `undefined`
+   * without a snapshot. A rollout is complete when this is the version you
+   * set and every node has ACKed it (`XdsServer.waitForAck`).
+   */
+  servedVersion(group: string): string | undefined {
+    return this.#groups.get(group)?.served?.version;
+  }
+
   /** The group's snapshot, or undefined. */
   getSnapshot(group: string): Snapshot | undefined {
     return this.#groups.get(group)?.snapshot;
@@ -223,6 +236,7 @@ export class SnapshotCache implements ConfigWatcher {
     if (!state?.snapshot) return false;
     delete state.snapshot;
     delete state.served;
+    delete state.labelled;
     this.#prune(group, state);
     return true;
   }
@@ -370,8 +384,7 @@ export class SnapshotCache implements ConfigWatcher {
     if (this.#options.debounce && state.served !== undefined) {
       this.#hold(group, state, changed);
     } else {
-      state.served = next;
-      this.#wake(state, changed);
+      this.#serve(state, next, changed);
     }
     return Object.freeze({ snapshot: next, changedTypes: Object.freeze(changedTypes), violations });
   }
@@ -402,12 +415,26 @@ export class SnapshotCache implements ConfigWatcher {
       () => {
         this.#held.delete(group);
         if (state.snapshot === undefined) return; // cleared meanwhile
-        state.served = state.snapshot;
-        this.#wake(state, h.changed);
+        this.#serve(state, state.snapshot, h.changed);
       },
       Math.max(0, Math.min(windowMs, h.first + maxDelayMs - now)),
     );
     h.timer.unref?.();
+  }
+
+  /**
+   * Makes `snapshot` the one watches answer from: labels what changed with its
+   * version (docs/cache.md, "Versions"), then wakes the watches of what changed.
+   */
+  #serve(state: Group, snapshot: Snapshot, changed: Map<string, Set<string>> | "all"): void {
+    state.served = snapshot;
+    const labelled = (state.labelled ??= new Map());
+    const types = changed === "all" ? new Set([...Object.keys(snapshot.resources), ...labelled.keys()]) : changed.keys();
+    for (const typeUrl of types) {
+      const t = snapshot.resources[typeUrl] ?? emptyType();
+      labelled.set(typeUrl, LabelledType.of(typeUrl, t.entries, t.version, snapshot.version, labelled.get(typeUrl)));
+    }
+    this.#wake(state, changed);
   }
 
   #wake(state: Group, changed: Map<string, Set<string>> | "all"): void {
@@ -426,8 +453,14 @@ export class SnapshotCache implements ConfigWatcher {
   #view(state: Group | undefined, typeUrl: string): ResourceSetView | undefined {
     const snapshot = state?.served;
     if (!snapshot) return undefined;
-    const t = snapshot.resources[typeUrl];
-    return viewOf(typeUrl, t ?? emptyType());
+    let view = state!.labelled?.get(typeUrl);
+    if (view === undefined) {
+      // A type no snapshot of the group has held yet: empty, labelled by the served snapshot.
+      const t = snapshot.resources[typeUrl] ?? emptyType();
+      view = LabelledType.of(typeUrl, t.entries, t.version, snapshot.version, undefined);
+      (state!.labelled ??= new Map()).set(typeUrl, view);
+    }
+    return view;
   }
 
   /** Warns once about the common mistakes: a group without a snapshot, names the snapshot lacks. */

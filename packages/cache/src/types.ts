@@ -238,4 +238,8 @@ export interface ConfigWatcher {
   watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse>;
   /** Answers a one-shot fetch; `undefined` when the client is up to date or nothing is known yet. */
   fetch(request: FetchRequest): Promise<SotwResponse | undefined>;
+  /** Optional: the node group a node belongs to (rollout tracking by group needs it; SnapshotCache has it). */
+  groupOf?(node: Node): string;
+  /** Optional: the snapshot version a group's watches answer from (rollout tracking needs it; SnapshotCache has it). */
+  servedVersion?(group: string): string | undefined;
 }

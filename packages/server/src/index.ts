@@ -10,6 +10,8 @@ export { logServerEvents } from "./logging.js";
 export type { ResolvedXdsServerOptions, XdsServerOptions } from "./options.js";
 export { DEFAULT_SERVER_OPTIONS } from "./options.js";
 export type { RestListener } from "./rest.js";
+export type { RolloutNack, RolloutProgress, RolloutResult, RolloutTarget, WaitForAckOptions } from "./rollout.js";
+export { ROLLOUT_DEFAULTS } from "./rollout.js";
 export type { RestServerOptions } from "./rest-server.js";
 export { DEFAULT_REST_SERVER_OPTIONS } from "./rest-server.js";
 export type { XdsMethodSpec, XdsServiceName, XdsServiceSpec } from "./services.js";

@@ -23,6 +23,17 @@ import { SOTW_PROTOCOL } from "./internal/sotw-stream.js";
 import type { StreamHost } from "./internal/stream-host.js";
 import { GrpcCode } from "./internal/stream-rules.js";
 import { logServerEvents } from "./logging.js";
+import {
+  checkRolloutTarget,
+  ROLLOUT_DEFAULTS,
+  type RolloutProgress,
+  type RolloutResult,
+  type RolloutTarget,
+  rolloutProgress,
+  type WaitForAckOptions,
+  waitForRollout,
+  watchRollout,
+} from "./rollout.js";
 import { type ResolvedXdsServerOptions, resolveServerOptions, type XdsServerOptions } from "./options.js";
 import { createRestListener, type RestListener } from "./rest.js";
 import { createRestServer, type RestServerOptions } from "./rest-server.js";
@@ -186,6 +197,41 @@ export class XdsServer {
    */
   restServer(options?: RestServerOptions): HttpServer {
     return createRestServer(createRestListener(this.#host), options);
+  }
+
+  /**
+   * Waits until every connected node of a group (or one node) has applied
+   * snapshot `version`: the cache serves it, nothing is queued or unACKed
+   * for the node, and the cache holds each of its watches (it has nothing
+   * newer for it). Resolves, never rejects for these, with outcome `"acked"`,
+   * `"nacked"` as soon as a node rejects what the cache serves (roll back:
+   * `nacked` lists node, type and the client's error detail), or `"timeout"`
+   * after `timeoutMs` (default 30 s), with who is still pending. Needs a
+   * cache with `servedVersion()` and `groupOf()` (SnapshotCache).
+   *
+   * @throws XdskitError `XDSKIT_INVALID_OPTION` for a bad target, `XDSKIT_API_MISUSE` for a cache that cannot say what it serves.
+   * @example
+   * cache.setSnapshot("edge", { version: "release-42", resources });
+   * const result = await xds.waitForAck({ group: "edge", version: "release-42", timeoutMs: 60_000 });
+   * if (result.outcome !== "acked") cache.setSnapshot("edge", lastGood); // roll back
+   */
+  waitForAck(options: WaitForAckOptions): Promise<RolloutResult> {
+    const timeoutMs = options?.timeoutMs ?? ROLLOUT_DEFAULTS.timeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw optionError("XdsServer.waitForAck", "timeoutMs", "a number >= 0", timeoutMs);
+    return waitForRollout(this.rollout(options), timeoutMs);
+  }
+
+  /**
+   * The progress of a rollout (see {@link waitForAck}) as an Observable: nodes
+   * ACKed, NACKed and pending, emitted on change; completes once complete or
+   * NACKed. Unsubscribe to stop watching.
+   *
+   * @example xds.rollout({ group: "edge", version: "release-42" }).subscribe((p) => console.log(p.acked.length, p.pending.length));
+   */
+  rollout(target: RolloutTarget): Observable<RolloutProgress> {
+    checkRolloutTarget("XdsServer.rollout", target, this.options.cache);
+    const cache = this.options.cache;
+    return watchRollout(target, () => rolloutProgress(target, cache, this.#admission.streams, this.status), this.#hub.internalEvents);
   }
 
   /** Live counters (streams, queued responses, in-flight writes). */

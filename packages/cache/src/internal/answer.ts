@@ -3,6 +3,7 @@
 // Each rule cites its row in docs/protocol.md.
 import type { DeltaResponse, DeltaWatchRequest, ResourceEntry, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
 import type { ResourceSetView } from "./resource-set.js";
+import { labelOf, sameContentVersion, withLabel } from "./labels.js";
 import { versionOf } from "./resource-set.js";
 
 /** How a cache treats one type (resolved from options and the type's descriptor). */
@@ -48,7 +49,7 @@ function sotwState(
   const resources = subscribed(view, request);
   // Named subscriptions get the version of what they name, so a change to
   // another name wakes nobody (protocol.md: sotw-answer-only-when-changed).
-  return { resources, version: versionOf(resources), wildcard: false };
+  return { resources, version: withLabel(labelOf(view.version), versionOf(resources)), wildcard: false };
 }
 
 /**
@@ -71,7 +72,7 @@ export function answerSotw(view: ResourceSetView | undefined, request: SotwWatch
     for (const name of view.names()) if (!request.names.has(name)) return undefined; // protocol.md: ads-consistency
   }
   // Never resend what the client rejected (protocol.md: nack-no-resend).
-  if (lastSent?.nacked && lastSent.version === version) return undefined;
+  if (lastSent?.nacked && sameContentVersion(lastSent.version, version)) return undefined;
   let namesAdded = false;
   if (lastSent && !lastSent.nacked) {
     for (const entry of resources) {
@@ -81,7 +82,11 @@ export function answerSotw(view: ResourceSetView | undefined, request: SotwWatch
       }
     }
   }
-  if (version === request.versionInfo && !request.forceResponse && !namesAdded) {
+  // After a NACK, content equal to what the client kept is a rollback: it is
+  // answered (once) so the client confirms it with an ACK and its status stops
+  // showing the rejection.
+  const rollback = lastSent?.nacked === true;
+  if (sameContentVersion(version, request.versionInfo) && !request.forceResponse && !namesAdded && !rollback) {
     // Nothing sent on this stream yet: a reconnecting client may have dropped resources whose TTL
     // ran out while it was away, under a version_info that still names them (protocol.md: ttl).
     // Checked only when the client looks current, so changes never pay for the scan.
@@ -95,7 +100,7 @@ export function answerSotw(view: ResourceSetView | undefined, request: SotwWatch
 export function heartbeatSotw(view: ResourceSetView | undefined, request: SotwWatchRequest, policy: TypePolicy): SotwResponse | undefined {
   if (!view) return undefined;
   const { resources, version } = sotwState(view, request, policy);
-  if (version !== request.versionInfo) return undefined;
+  if (!sameContentVersion(version, request.versionInfo)) return undefined;
   const ttl = resources.filter((e) => e.ttlMs !== undefined);
   if (ttl.length === 0) return undefined;
   return { typeUrl: view.typeUrl, version, resources: ttl, heartbeat: true };
@@ -127,7 +132,8 @@ export function answerDelta(
   const consider = (name: string): void => {
     const entry = view.get(name);
     if (entry) {
-      if (force.has(name) || held.get(name) !== entry.version) resources.push(entry);
+      const holds = held.get(name);
+      if (force.has(name) || holds === undefined || !sameContentVersion(holds, entry.version)) resources.push(entry);
     } else if (held.has(name) || force.has(name)) {
       removed.push(name);
     }
@@ -170,7 +176,7 @@ export function heartbeatDelta(
   for (const [name, version] of request.clientVersions) {
     if (!wildcard && !request.names.has(name)) continue;
     const entry = view.get(name);
-    if (entry && entry.ttlMs !== undefined && entry.version === version) resources.push(entry);
+    if (entry && entry.ttlMs !== undefined && sameContentVersion(entry.version, version)) resources.push(entry);
   }
   if (resources.length === 0) return undefined;
   return { typeUrl: view.typeUrl, systemVersion, resources, removed: [], heartbeat: true };

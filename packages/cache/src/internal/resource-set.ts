@@ -1,4 +1,5 @@
 import type { ResourceEntry } from "../types.js";
+import { digestOf } from "./labels.js";
 import { addLanes, emptyLanes, type Lanes, lanesVersion, memberLanes } from "./digest.js";
 
 /** A read-only view over the resources of one type, as the answer functions need it. */
@@ -19,7 +20,9 @@ const laneCache = new WeakMap<ResourceEntry, Lanes>();
 export function entryLanes(entry: ResourceEntry): Lanes {
   let lanes = laneCache.get(entry);
   if (!lanes) {
-    lanes = memberLanes(entry.name, entry.ttlMs === undefined ? entry.version : `${entry.version}/ttl=${entry.ttlMs}`);
+    // The digest part only: a labelled entry (see labels.ts) counts as its content.
+    const version = digestOf(entry.version);
+    lanes = memberLanes(entry.name, entry.ttlMs === undefined ? version : `${version}/ttl=${entry.ttlMs}`);
     laneCache.set(entry, lanes);
   }
   return lanes;

@@ -11,6 +11,10 @@ export class EventHub {
   readonly #subject = new Subject<XdsServerEvent>();
   /** The events as `xds.events` gives them: every subscriber guarded (observer-guard.ts). */
   readonly events: Observable<XdsServerEvent>;
+  /** Every event, unguarded: for the server's own observers (rollout tracking), never for user code. */
+  get internalEvents(): Observable<XdsServerEvent> {
+    return this.#subject;
+  }
   readonly #status: NodeStatusTracker | undefined;
   readonly #callbacks: XdsServerCallbacks;
   readonly #logger: XdsLogger;

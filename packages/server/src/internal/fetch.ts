@@ -1,5 +1,5 @@
 // One-shot fetches: gRPC Fetch* methods and REST-JSON share this.
-import type { SotwResponse } from "@xdskit/cache";
+import { type SotwResponse, sameContentVersion } from "@xdskit/cache";
 import type { DiscoveryRequest } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { XdsContext, XdsStatus, XdsTransportKind } from "../events.js";
@@ -93,7 +93,7 @@ async function admittedFetch(core: StreamHost, input: Parameters<typeof answerFe
     // is current (or the cache moved on meanwhile: then that answer is sent).
     const fresh = request.versionInfo === "" ? undefined : await ask(names, "");
     if (fresh === undefined) throw await notFound(core, ask, { typeUrl, node, names });
-    if (fresh.version !== request.versionInfo) response = fresh;
+    if (!sameContentVersion(fresh.version, request.versionInfo)) response = fresh;
   }
   // A full-state type answers a client that claims a version with an empty
   // list when none of its names exist: for a one-shot fetch that is a miss too.

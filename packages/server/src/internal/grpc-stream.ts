@@ -9,7 +9,7 @@ import type { XdsMethodSpec } from "../services.js";
 import { originOf } from "./admission.js";
 import { OutgoingQueue } from "./outgoing-queue.js";
 import { grpcCallIdentity } from "./peer-certificate.js";
-import type { StreamHost, TrackedStream } from "./stream-host.js";
+import type { StreamHost, StreamSync, TrackedStream } from "./stream-host.js";
 import type { CarrierStream, StreamMachine, StreamProtocol } from "./stream-machine.js";
 import { GrpcCode, Nonces, StreamFailure, violation } from "./stream-rules.js";
 
@@ -120,6 +120,16 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
 
   get stats() {
     return { ...this.#queue.stats, types: this.#machine?.types.size ?? 0 };
+  }
+
+  sync(): StreamSync | undefined {
+    const machine = this.#machine;
+    if (machine === undefined || this.#phase !== "open") return undefined;
+    const types = [...machine.types.values()].map((state) => ({
+      typeUrl: state.descriptor.typeUrl,
+      current: !state.awaitingAck && !state.gated && state.watch.isOpen && !this.#queue.has(state.descriptor.typeUrl),
+    }));
+    return { node: this.#node, types };
   }
 
   /** The protocol state machine (for tests). */
