@@ -125,17 +125,15 @@ export async function runDemo(log: (line: string) => void = console.log): Promis
     const grpcProblems = validateSnapshot(first.resources, { profile: "grpc" }).length;
     log(`\n1. push version 1 (100% to greeter-v1)`);
     log(`   checked first against the gRPC profile (what gRPC clients reject beyond Envoy's rules): ${grpcProblems} problems`);
-    let pushedAt = Date.now();
     cache.setSnapshot(NODE, first);
-    const firstRound = await round(20);
+    const firstRound = await round(20); // the client subscribes on its first RPC
     log(`   20 RPCs -> ${show(firstRound, ALL_ON_V1)}`);
-    await waitFor(() => ackedSince(status.nodeStatus(NODE), pushedAt, ALL_TYPES));
+    await rolledOut(server, "1");
     printStatus(log, status.nodeStatus(NODE));
 
     // 2. Canary: 90/10, measured over 200 real RPCs.
-    pushedAt = Date.now();
     cache.setSnapshot(NODE, snapshot("2", [90, 10]));
-    await waitFor(() => ackedSince(status.nodeStatus(NODE), pushedAt, [TypeUrl.RouteConfiguration]));
+    await rolledOut(server, "2");
     const canaryRound = await round(200);
     log(`\n2. push version 2 (90/10 canary); 200 RPCs -> ${show(canaryRound, CANARY)}`);
 
@@ -157,12 +155,13 @@ export async function runDemo(log: (line: string) => void = console.log): Promis
     // 4. A config Envoy would take but gRPC clients reject (a STATIC cluster).
     //    We skip the gRPC-profile check on purpose to show what a NACK looks like.
     cache.setSnapshot(NODE, snapshot("4", [90, 10], "static"));
-    const nackStatus = await waitFor(() => status.nodeStatus(NODE)?.types[TypeUrl.Cluster]?.lastNack);
-    log(
-      `\n4. push version 4 with greeter-v2 as a STATIC cluster: ${NODE} NACKed cluster version ${nackStatus.rejectedVersion.slice(0, 12)}`,
-    );
-    log(`   reason: ${nackStatus.error.message}`);
-    log(`   rejected resources (from the NACK's error detail): ${nackStatus.resourceNames.join(", ") || "(not named)"}`);
+    const rollout = await server.waitForAck({ node: NODE, version: "4", timeoutMs: 10_000 });
+    const nack = rollout.nacked[0];
+    if (rollout.outcome !== "nacked" || nack === undefined) throw new Error(`demo: expected a NACK of version 4, got ${rollout.outcome}`);
+    log(`\n4. push version 4 with greeter-v2 as a STATIC cluster: waitForAck says "${rollout.outcome}"`);
+    log(`   ${nack.nodeId} rejected ${nack.typeUrl.slice(nack.typeUrl.lastIndexOf(".") + 1)} version ${short(nack.rejectedVersion)}`);
+    log(`   reason: ${nack.message}`);
+    log(`   rejected resources (from the NACK's error detail): ${nack.resourceNames?.join(", ") || "(not named)"}`);
     log("   A client that rejects part of an update keeps running the last version it accepted of each rejected");
     log("   resource and applies the rest (gRPC specifies this in its design note gRFC A46), so nothing breaks.");
     const afterNackRound = await round(100);
@@ -171,7 +170,7 @@ export async function runDemo(log: (line: string) => void = console.log): Promis
       firstRound,
       canaryRound,
       refusedViolations,
-      nack: { version: nackStatus.rejectedVersion, message: nackStatus.error.message },
+      nack: { version: nack.rejectedVersion, message: nack.message },
       afterNackRound,
     };
   } finally {
@@ -184,11 +183,17 @@ export async function runDemo(log: (line: string) => void = console.log): Promis
   }
 }
 
-const ALL_TYPES = [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment];
+/** Waits until the node runs snapshot `version` (every type ACKed); throws on a NACK or after 10 s. */
+async function rolledOut(server: XdsServer, version: string): Promise<void> {
+  const result = await server.waitForAck({ node: NODE, version, timeoutMs: 10_000 });
+  if (result.outcome !== "acked") throw new Error(`demo: version ${version} ${result.outcome}: ${JSON.stringify(result.nacked)}`);
+}
 
-/** True when the node ACKed each of `types` at or after `since` (ms). */
-function ackedSince(status: NodeStatus | undefined, since: number, types: readonly string[]): boolean {
-  return !!status && types.every((t) => (status.types[t]?.lastAck?.at ?? 0) >= since);
+/** `release-42~26deb5cbe36b...` shortened to `release-42~26deb5cb`: the snapshot label and the start of the content digest. */
+function short(version: string | undefined): string {
+  if (version === undefined) return "-";
+  const at = version.lastIndexOf("~");
+  return at < 0 ? version.slice(0, 8) : version.slice(0, at + 9);
 }
 
 function printStatus(log: (line: string) => void, status: NodeStatus | undefined): void {
@@ -196,16 +201,6 @@ function printStatus(log: (line: string) => void, status: NodeStatus | undefined
   log(`   node status of ${status.nodeId} (group ${status.group}):`);
   for (const t of Object.values(status.types)) {
     const name = t.typeUrl.slice(t.typeUrl.lastIndexOf(".") + 1);
-    log(`     ${name.padEnd(22)} sent ${t.lastSent?.version.slice(0, 12) ?? "-"}  ACKed ${t.lastAck?.version.slice(0, 12) ?? "-"}`);
-  }
-}
-
-async function waitFor<T>(probe: () => T | undefined | false | null, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`demo: timed out after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
+    log(`     ${name.padEnd(22)} sent ${short(t.lastSent?.version).padEnd(12)}  ACKed ${short(t.lastAck?.version)}`);
   }
 }
