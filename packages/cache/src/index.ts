@@ -1,6 +1,7 @@
 // @xdskit/cache: caches with exact xDS semantics. See docs/cache.md and docs/protocol.md.
 export type { EntryOptions, EntryStoreOptions, ResourceInput } from "./entry-store.js";
 export { ENTRY_STORE_DEFAULTS, EntryStore } from "./entry-store.js";
+export { digestOf, LABEL_SEPARATOR, labelOf, sameContentVersion } from "./internal/labels.js";
 export type { MissingReference } from "./internal/references.js";
 export type { LinearCacheOptions, LinearUpdate } from "./linear-cache.js";
 export { LINEAR_CACHE_DEFAULTS, LinearCache } from "./linear-cache.js";
@@ -13,7 +14,6 @@ export { groupByIdPrefix, groupByNodeCluster, groupByNodeId } from "./node-group
 export type { GroupStatus, NodeIdentity, NodeStatus, NodeStatusOptions, StatusEvent, TypeStatus } from "./node-status.js";
 export { NODE_STATUS_DEFAULTS, NodeStatusTracker, nodeIdentity } from "./node-status.js";
 export type { ResourceUpdate, Snapshot, SnapshotInput, SnapshotViolation, TypeResources } from "./snapshot.js";
-export { digestOf, LABEL_SEPARATOR, labelOf, sameContentVersion } from "./internal/labels.js";
 export { InvalidSnapshotError } from "./snapshot.js";
 export type { SnapshotChange } from "./snapshot-cache.js";
 export { SnapshotCache } from "./snapshot-cache.js";

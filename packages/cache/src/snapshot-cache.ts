@@ -428,7 +428,8 @@ export class SnapshotCache implements ConfigWatcher {
    */
   #serve(state: Group, snapshot: Snapshot, changed: Map<string, Set<string>> | "all"): void {
     state.served = snapshot;
-    const labelled = (state.labelled ??= new Map());
+    state.labelled ??= new Map();
+    const labelled = state.labelled;
     const types = changed === "all" ? new Set([...Object.keys(snapshot.resources), ...labelled.keys()]) : changed.keys();
     for (const typeUrl of types) {
       const t = snapshot.resources[typeUrl] ?? emptyType();
@@ -458,7 +459,8 @@ export class SnapshotCache implements ConfigWatcher {
       // A type no snapshot of the group has held yet: empty, labelled by the served snapshot.
       const t = snapshot.resources[typeUrl] ?? emptyType();
       view = LabelledType.of(typeUrl, t.entries, t.version, snapshot.version, undefined);
-      (state!.labelled ??= new Map()).set(typeUrl, view);
+      state!.labelled ??= new Map();
+      state!.labelled.set(typeUrl, view);
     }
     return view;
   }

@@ -43,7 +43,10 @@ describe.each(VARIANTS)("$name", (variant) => {
     const second = await plane.xds.waitForAck({ group: "edge", version: "release-42", timeoutMs: 5_000 });
     expect(second).toMatchObject({ outcome: "acked", servedVersion: "release-42", nacked: [], pending: [] });
     expect(one.history.filter((r) => r.typeUrl === CDS).length).toBe(clustersBefore);
-    for (const [id, envoy] of [["one", one], ["two", two]] as const) {
+    for (const [id, envoy] of [
+      ["one", one],
+      ["two", two],
+    ] as const) {
       const status = plane.status.nodeStatus(id)!;
       // SotW ACKs carry version_info (`<label>~<digest>`); delta ACKs the system_version_info, the label itself.
       const label = (v: string) => (variant.protocol === "sotw" ? labelOf(v) : v);
@@ -53,7 +56,8 @@ describe.each(VARIANTS)("$name", (variant) => {
       if (variant.protocol === "delta") expect(labelOf(endpoint.version)).toBe("release-42");
       else expect(labelOf(envoy.version(EDS))).toBe("release-42");
       // SotW: the digest part is the content digest of the type the cache computed.
-      if (variant.protocol === "sotw") expect(digestOf(status.types[CDS]!.lastAck!.version)).toBe(plane.cache.getSnapshot("edge")!.resources[CDS]!.version);
+      if (variant.protocol === "sotw")
+        expect(digestOf(status.types[CDS]!.lastAck!.version)).toBe(plane.cache.getSnapshot("edge")!.resources[CDS]!.version);
     }
   });
 
@@ -61,7 +65,9 @@ describe.each(VARIANTS)("$name", (variant) => {
     await using plane = await ControlPlane.start({ cache: { nodeGroup: (n) => n.cluster } });
     plane.cache.setSnapshot("edge", { version: "v1", resources: config(1, ["a"]) });
     await using good = await start(plane.address, "good");
-    await using picky = await start(plane.address, "picky", { nackRules: [{ typeUrl: CDS, name: "b", message: "cluster b: unsupported" }] });
+    await using picky = await start(plane.address, "picky", {
+      nackRules: [{ typeUrl: CDS, name: "b", message: "cluster b: unsupported" }],
+    });
     expect((await plane.xds.waitForAck({ group: "edge", version: "v1", timeoutMs: 5_000 })).outcome).toBe("acked");
 
     const progress = firstValueFrom(plane.xds.rollout({ group: "edge", version: "v2" }).pipe(toArray()));

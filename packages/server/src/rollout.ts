@@ -63,7 +63,8 @@ export const ROLLOUT_DEFAULTS = Object.freeze({ timeoutMs: 30_000, pollMs: 50 })
 /** Checks a rollout target; throws `XDSKIT_INVALID_OPTION` naming the field. */
 export function checkRolloutTarget(owner: string, target: RolloutTarget, cache: ConfigWatcher): void {
   if (typeof target !== "object" || target === null) throw optionError(owner, "target", "an object { group | node, version }", target);
-  if (typeof target.version !== "string" || target.version === "") throw optionError(owner, "version", "a non-empty string", target.version);
+  if (typeof target.version !== "string" || target.version === "")
+    throw optionError(owner, "version", "a non-empty string", target.version);
   if ((target.group === undefined) === (target.node === undefined)) {
     throw optionError(owner, "group", "exactly one of group or node", { group: target.group, node: target.node });
   }
@@ -102,7 +103,10 @@ export function rolloutProgress(
     if (target.node !== undefined ? id !== target.node : groupOf(sync.node) !== target.group) continue;
     group ??= groupOf(sync.node);
     let types = current.get(id);
-    if (types === undefined) current.set(id, (types = new Map()));
+    if (types === undefined) {
+      types = new Map();
+      current.set(id, types);
+    }
     for (const t of sync.types) types.set(t.typeUrl, (types.get(t.typeUrl) ?? true) && t.current);
   }
   const servedVersion = group === undefined ? undefined : cache.servedVersion?.(group);

@@ -23,6 +23,9 @@ import { SOTW_PROTOCOL } from "./internal/sotw-stream.js";
 import type { StreamHost } from "./internal/stream-host.js";
 import { GrpcCode } from "./internal/stream-rules.js";
 import { logServerEvents } from "./logging.js";
+import { type ResolvedXdsServerOptions, resolveServerOptions, type XdsServerOptions } from "./options.js";
+import { createRestListener, type RestListener } from "./rest.js";
+import { createRestServer, type RestServerOptions } from "./rest-server.js";
 import {
   checkRolloutTarget,
   ROLLOUT_DEFAULTS,
@@ -34,9 +37,6 @@ import {
   waitForRollout,
   watchRollout,
 } from "./rollout.js";
-import { type ResolvedXdsServerOptions, resolveServerOptions, type XdsServerOptions } from "./options.js";
-import { createRestListener, type RestListener } from "./rest.js";
-import { createRestServer, type RestServerOptions } from "./rest-server.js";
 import { XDS_SERVICES, type XdsMethodSpec, type XdsServiceName } from "./services.js";
 import { statusTrackerFor } from "./status.js";
 

@@ -2,8 +2,8 @@
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
 // Each rule cites its row in docs/protocol.md.
 import type { DeltaResponse, DeltaWatchRequest, ResourceEntry, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
-import type { ResourceSetView } from "./resource-set.js";
 import { labelOf, sameContentVersion, withLabel } from "./labels.js";
+import type { ResourceSetView } from "./resource-set.js";
 import { versionOf } from "./resource-set.js";
 
 /** How a cache treats one type (resolved from options and the type's descriptor). */

@@ -1,6 +1,6 @@
 import type { ResourceEntry } from "../types.js";
-import { digestOf } from "./labels.js";
 import { addLanes, emptyLanes, type Lanes, lanesVersion, memberLanes } from "./digest.js";
+import { digestOf } from "./labels.js";
 
 /** A read-only view over the resources of one type, as the answer functions need it. */
 export interface ResourceSetView {
