@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes sure the real components some tests start are on this machine:
 // etcd (Debian `etcd-server`, for the scale-out tests) and Chromium (Debian
-// `chromium`, for the status-page test). `pnpm test` runs this first.
+// `chromium`, for the status-page test) and the openssl CLI (the mTLS tests
+// make their certificates with it). `pnpm test` runs this first.
 //
 // Missing ones are installed with apt when we run as root on a machine that
 // has apt-get (CI, a fresh container). Elsewhere it says what to install and
@@ -14,6 +15,7 @@ import { existsSync } from "node:fs";
 const TOOLS = [
   { name: "etcd", binaries: ["etcd"], apt: "etcd-server" },
   { name: "Chromium", binaries: ["chromium", "chromium-browser"], apt: "chromium" },
+  { name: "OpenSSL", binaries: ["openssl"], apt: "openssl" },
 ];
 
 function onPath(binary) {
