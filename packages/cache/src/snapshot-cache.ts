@@ -77,6 +77,8 @@ interface Group {
   served?: Snapshot;
   /** Per type of `served`: the view watches read, versions labelled by the snapshot in which they last changed. */
   labelled?: Map<string, LabelledType>;
+  /** When `served` was published (ms since the epoch). */
+  servedAt?: number;
   readonly indexes: Map<string, WatchIndex>;
 }
 
@@ -222,6 +224,11 @@ export class SnapshotCache implements ConfigWatcher {
     return this.#groups.get(group)?.served?.version;
   }
 
+  /** When (ms since the epoch) the group's watches started answering from {@link servedVersion}; `undefined` without a snapshot. */
+  servedAt(group: string): number | undefined {
+    return this.#groups.get(group)?.servedAt;
+  }
+
   /** The group's snapshot, or undefined. */
   getSnapshot(group: string): Snapshot | undefined {
     return this.#groups.get(group)?.snapshot;
@@ -236,6 +243,7 @@ export class SnapshotCache implements ConfigWatcher {
     if (!state?.snapshot) return false;
     delete state.snapshot;
     delete state.served;
+    delete state.servedAt;
     delete state.labelled;
     this.#prune(group, state);
     return true;
@@ -428,6 +436,7 @@ export class SnapshotCache implements ConfigWatcher {
    */
   #serve(state: Group, snapshot: Snapshot, changed: Map<string, Set<string>> | "all"): void {
     state.served = snapshot;
+    state.servedAt = Date.now();
     state.labelled ??= new Map();
     const labelled = state.labelled;
     const types = changed === "all" ? new Set([...Object.keys(snapshot.resources), ...labelled.keys()]) : changed.keys();

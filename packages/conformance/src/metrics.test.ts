@@ -19,6 +19,32 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe("metrics", () => {
+  it("config-propagation: from a snapshot change to each node's ACK of what it changed, once per stream and change", async () => {
+    await using plane = await ControlPlane.start();
+    const metrics = createXdsMetrics({ xds: plane.xds });
+    try {
+      const count = async () =>
+        sample(await metrics.registry.metrics(), "xdskit_config_propagation_seconds_count", { type: TypeUrl.Cluster }) ?? 0;
+      plane.cache.setSnapshot("n1", { version: "v1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
+      await using envoy = await FakeEnvoy.start({ address: plane.address, node: { id: "n1" } });
+      expect((await plane.xds.waitForAck({ node: "n1", version: "v1", timeoutMs: 5_000 })).outcome).toBe("acked");
+      expect(await count()).toBe(0); // the stream opened after v1 was published: a first sync, not a propagation
+      plane.cache.setSnapshot("n1", { version: "v2", resources: { [TypeUrl.Cluster]: [cluster("a"), cluster("b")] } });
+      expect((await plane.xds.waitForAck({ node: "n1", version: "v2", timeoutMs: 5_000 })).outcome).toBe("acked");
+      expect(await count()).toBe(1);
+      const sum = sample(await metrics.registry.metrics(), "xdskit_config_propagation_seconds_sum", { type: TypeUrl.Cluster })!;
+      expect(sum).toBeGreaterThanOrEqual(0);
+      expect(sum).toBeLessThan(5);
+      // Same content under a new label: nothing is sent, nothing measured.
+      plane.cache.setSnapshot("n1", { version: "v3", resources: { [TypeUrl.Cluster]: [cluster("a"), cluster("b")] } });
+      expect((await plane.xds.waitForAck({ node: "n1", version: "v3", timeoutMs: 5_000 })).outcome).toBe("acked");
+      expect(await count()).toBe(1);
+      void envoy;
+    } finally {
+      metrics.close();
+    }
+  });
+
   it("metrics-scrape: streams, requests, responses, bytes, ACKs, NACKs, ACK latency, nodes by sync state, snapshot versions, watches", async () => {
     await using plane = await ControlPlane.start();
     const registry = new Registry(); // a user's own registry: xdskit's metrics sit beside theirs

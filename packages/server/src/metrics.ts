@@ -3,8 +3,9 @@
 // have it). Counters follow the server's events; gauges are read when
 // scraped, from the server's stats, its node status and the cache.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { NodeStatus, NodeStatusTracker } from "@xdskit/cache";
+import { labelOf, type NodeStatus, type NodeStatusTracker } from "@xdskit/cache";
 import { faultOf, optionError } from "@xdskit/envoy-api";
+import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Subscription } from "rxjs";
 import type { XdsServerEvent } from "./events.js";
@@ -80,6 +81,9 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
     groups?: () => readonly string[];
     getSnapshot?: (g: string) => { version: string } | undefined;
     openWatches?: number;
+    groupOf?: (node: Node) => string;
+    servedVersion?: (g: string) => string | undefined;
+    servedAt?: (g: string) => number | undefined;
   };
   const status: NodeStatusTracker | undefined = xds.status;
   const registers = { registers: [registry] };
@@ -136,6 +140,15 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
     ...registers,
   });
   const sentAt = new Map<string, number>();
+  const propagationSeconds = new Histogram({
+    name: `${p}config_propagation_seconds`,
+    help: "Time from a snapshot change to each node's ACK of the content it changed, by type (streams open at the change; SnapshotCache)",
+    labelNames: ["type"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    ...registers,
+  });
+  /** Per open stream: when it opened, and per type the last version measured (each change is measured once per stream). */
+  const openStreams = new Map<number, { readonly openedAt: number; readonly measured: Map<string, string> }>();
   new Gauge({
     name: `${p}pending_responses`,
     help: "Responses queued on slow streams, not yet written",
@@ -192,9 +205,11 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
     switch (e.kind) {
       case "stream-opened":
         streams.inc({ protocol: e.context.protocol, transport: transportOf(e) });
+        openStreams.set(e.context.streamId, { openedAt: e.at, measured: new Map() });
         break;
       case "stream-closed":
         streams.dec({ protocol: e.context.protocol, transport: transportOf(e) });
+        openStreams.delete(e.context.streamId);
         break;
       case "request":
         requests.inc({ type });
@@ -213,6 +228,7 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
           ackSeconds.observe({ type }, Math.max(0, e.at - at) / 1000);
           sentAt.delete(key);
         }
+        observePropagation(e);
         break;
       }
       case "nack":
@@ -230,6 +246,30 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
         break;
     }
   };
+  /**
+   * An ACK of content labelled with the group's served snapshot version, on a
+   * stream open when that snapshot was published: the change reached this
+   * node after (ack time - publication time).
+   */
+  function observePropagation(e: Extract<XdsServerEvent, { kind: "ack" }>): void {
+    if (typeof cache.groupOf !== "function" || typeof cache.servedVersion !== "function" || typeof cache.servedAt !== "function") return;
+    const stream = openStreams.get(e.context.streamId);
+    const typeUrl = e.context.typeUrl;
+    if (stream === undefined || typeUrl === undefined || stream.measured.get(typeUrl) === e.version) return;
+    let group: string;
+    try {
+      group = cache.groupOf(e.context.node);
+    } catch {
+      return;
+    }
+    const served = cache.servedVersion(group);
+    const servedAt = cache.servedAt(group);
+    const label = e.context.protocol === "delta" ? e.version : labelOf(e.version);
+    if (served === undefined || servedAt === undefined || label !== served || stream.openedAt > servedAt) return;
+    stream.measured.set(typeUrl, e.version);
+    propagationSeconds.observe({ type: typeLabel(typeUrl) }, Math.max(0, e.at - servedAt) / 1000);
+  }
+
   const subscription: Subscription = xds.events.subscribe({ next: onEvent, error: () => {} });
 
   return {
