@@ -8,7 +8,7 @@
 // the first change until every client holds the last version (convergence),
 // and the worst event-loop delay during the burst.
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { SnapshotCache } from "@xdskit/cache";
+import { digestOf, SnapshotCache } from "@xdskit/cache";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
@@ -52,9 +52,9 @@ async function run(label: string, debounce: { windowMs: number; maxDelayMs?: num
       })
       .subscribe((r) => {
         pushes++;
-        const was = held[i] === finalVersion && finalVersion !== "";
+        const was = digestOf(held[i]!) === finalVersion && finalVersion !== "";
         held[i] = r.version;
-        if (!was && r.version === finalVersion && ++done === CLIENTS) converged?.();
+        if (!was && digestOf(r.version) === finalVersion && ++done === CLIENTS) converged?.();
         setImmediate(() => {
           sub?.unsubscribe();
           watch(i);
@@ -74,7 +74,7 @@ async function run(label: string, debounce: { windowMs: number; maxDelayMs?: num
     cache.setSnapshot("edge", snapshot(gen));
     if (gen === UPDATES) {
       finalVersion = cache.getSnapshot("edge")!.resources[CDS]!.version;
-      done = held.filter((v) => v === finalVersion).length;
+      done = held.filter((v) => digestOf(v) === finalVersion).length;
       if (done === CLIENTS) converged?.();
     }
     await new Promise((r) => setTimeout(r, 1));

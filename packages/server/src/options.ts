@@ -55,6 +55,15 @@ export interface XdsServerOptions {
    */
   readonly maxOpeningStreamsPerPeer?: number;
   /**
+   * At most this many streams start a push (prepare and hand grpc-js a
+   * response) per turn of the event loop; the rest start on the next turns,
+   * in order, with I/O (ACKs, new streams) handled in between. Keeps a mass
+   * update from holding the event loop for the whole fleet at once. A slow
+   * reader holds nothing: the cap applies to starting a push only. 0 means
+   * no cap. Default 0 (see docs/benchmarks.md for what it does to a burst).
+   */
+  readonly maxPushesPerTurn?: number;
+  /**
    * Maximum streams (admitted or not) and fetches at once on one transport
    * connection; more are refused with RESOURCE_EXHAUSTED. 0 means unlimited.
    * Default 100.
@@ -150,6 +159,7 @@ export interface ResolvedXdsServerOptions {
   readonly maxOpeningStreams: number;
   readonly maxOpeningStreamsPerPeer: number;
   readonly maxStreamsPerConnection: number;
+  readonly maxPushesPerTurn: number;
   readonly maxStreamsPerPeer: number;
   readonly maxStreamsPerIdentity: number;
   readonly maxBufferedRequestBytes: number;
@@ -180,6 +190,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   maxOpeningStreams: 10_000,
   maxOpeningStreamsPerPeer: 0,
   maxStreamsPerConnection: 100,
+  maxPushesPerTurn: 0,
   maxStreamsPerPeer: 0,
   maxStreamsPerIdentity: 0,
   maxBufferedRequestBytes: 4 * MiB,
@@ -270,6 +281,7 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
     maxOpeningStreams: integer(options, "maxOpeningStreams", 0),
     maxOpeningStreamsPerPeer: integer(options, "maxOpeningStreamsPerPeer", 0),
     maxStreamsPerConnection: integer(options, "maxStreamsPerConnection", 0),
+    maxPushesPerTurn: integer(options, "maxPushesPerTurn", 0),
     maxStreamsPerPeer: integer(options, "maxStreamsPerPeer", 0),
     maxStreamsPerIdentity: integer(options, "maxStreamsPerIdentity", 0),
     maxBufferedRequestBytes: integer(options, "maxBufferedRequestBytes", 1024),

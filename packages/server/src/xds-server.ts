@@ -19,6 +19,7 @@ import { DELTA_PROTOCOL } from "./internal/delta-stream.js";
 import { EventHub } from "./internal/event-hub.js";
 import { handleGrpcFetch } from "./internal/grpc-fetch.js";
 import { GrpcXdsStream } from "./internal/grpc-stream.js";
+import { PushLimiter } from "./internal/push-limiter.js";
 import { SOTW_PROTOCOL } from "./internal/sotw-stream.js";
 import type { StreamHost } from "./internal/stream-host.js";
 import { GrpcCode } from "./internal/stream-rules.js";
@@ -126,7 +127,13 @@ export class XdsServer {
     this.events = this.#hub.events;
     logServerEvents(this.events, this.options.logger);
     this.#admission = new Admission(this.options);
-    this.#host = { options: this.options, hub: this.#hub, nextId: () => ++lastId, admission: this.#admission };
+    this.#host = {
+      options: this.options,
+      hub: this.#hub,
+      nextId: () => ++lastId,
+      admission: this.#admission,
+      pushes: this.options.maxPushesPerTurn > 0 ? new PushLimiter(this.options.maxPushesPerTurn) : undefined,
+    };
   }
 
   /**

@@ -68,6 +68,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
       },
       rank: (typeUrl) => core.options.types.get(typeUrl)?.order ?? 100,
       ordered: core.options.ordered,
+      limiter: core.pushes,
       onError: (error) =>
         this.#fail(
           new StreamFailure(

@@ -1,7 +1,9 @@
 // The per-stream outgoing queue: at most one pending response per type (the
 // newest wins), written one message at a time, the next only after grpc-js
 // has taken the previous one (its write callback), so a slow client holds at
-// most one in-flight response and one pending response per type.
+// most one in-flight response and one pending response per type. With a
+// PushLimiter, each item also waits for the limiter to let it start.
+import type { PushLimiter } from "./push-limiter.js";
 
 /** One pending response. Encoding happens only when it is its turn. */
 export interface OutgoingItem {
@@ -39,17 +41,25 @@ export class OutgoingQueue {
   #inFlight = 0;
   #inFlightBytes = 0;
   #idleWaiters: Array<() => void> = [];
+  readonly #limiter: PushLimiter | undefined;
+  /** Waiting for the limiter to let the next push start. */
+  #awaitingTurn = false;
+  /** The limiter let the next push start. */
+  #granted = false;
 
   constructor(options: {
     write: MessageWriter;
     rank: (typeUrl: string) => number;
     ordered: boolean;
     onError: (error: Error) => void;
+    /** The server's cap on pushes started per event-loop turn (option maxPushesPerTurn); none: no cap. */
+    limiter?: PushLimiter;
   }) {
     this.#write = options.write;
     this.#rank = options.rank;
     this.#ordered = options.ordered;
     this.#onError = options.onError;
+    this.#limiter = options.limiter;
   }
 
   /** Queues the response for a type, replacing one still pending for it. */
@@ -91,8 +101,18 @@ export class OutgoingQueue {
   close(): void {
     this.#closed = true;
     this.#pending.clear();
+    if (this.#awaitingTurn) {
+      this.#awaitingTurn = false;
+      this.#limiter?.cancel(this.#onTurn);
+    }
     this.#notifyIdle(true);
   }
+
+  readonly #onTurn = (): void => {
+    this.#awaitingTurn = false;
+    this.#granted = true;
+    this.#drain();
+  };
 
   #schedule(): void {
     if (this.#scheduled || this.#writing) return;
@@ -115,7 +135,19 @@ export class OutgoingQueue {
   }
 
   #drain(): void {
-    if (this.#closed || this.#writing) return;
+    if (this.#closed || this.#writing || this.#awaitingTurn) return;
+    if (this.#pending.size === 0) {
+      this.#notifyIdle();
+      return;
+    }
+    if (this.#limiter !== undefined) {
+      if (!this.#granted) {
+        this.#awaitingTurn = true;
+        this.#limiter.acquire(this.#onTurn);
+        return;
+      }
+      this.#granted = false;
+    }
     const next = this.#next();
     if (next === undefined) {
       this.#notifyIdle();

@@ -6,6 +6,7 @@ import type { XdsStatus } from "../events.js";
 import type { ResolvedXdsServerOptions } from "../options.js";
 import type { Admission } from "./admission.js";
 import type { EventHub } from "./event-hub.js";
+import type { PushLimiter } from "./push-limiter.js";
 
 /** A stream the server tracks (for limits, stats and shutdown). */
 export interface TrackedStream {
@@ -41,4 +42,6 @@ export interface StreamHost {
   nextId(): number;
   /** The one admission path of streams and fetches. */
   readonly admission: Admission;
+  /** The cap on pushes started per event-loop turn (option maxPushesPerTurn); undefined when off. */
+  readonly pushes?: PushLimiter;
 }
