@@ -46,7 +46,7 @@ describe.each(VARIANTS)("$name", (variant) => {
   });
 
   it("full-state: a deleted cluster is absent from the full set (SotW) or removed (delta)", async () => {
-    await using plane = await ControlPlane.start();
+    await using plane = await ControlPlane.start({ server: { makeBeforeBreak: false } }); // the deletion in the same response
     plane.cache.setSnapshot("n1", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a"), cluster("b")] } });
     await using envoy = await FakeEnvoy.start({ ...options(plane), follow: false, types: [TypeUrl.Cluster] });
     await envoy.waitFor((e) => e.clusters.size === 2, { description: "both clusters" });

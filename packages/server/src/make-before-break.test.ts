@@ -18,7 +18,7 @@ describe("XdsServer make-before-break", () => {
     const cache = new FakeWatcher();
     cache.set(CDS, "c1", [entry(CDS, "old", "1")]);
     cache.set(LDS, "l1", [entry(LDS, "listener", "1")]);
-    harness = await startServer(cache, { makeBeforeBreak: true });
+    harness = await startServer(cache); // make before break is the default
     const stream = openSotw(adsClient(harness.address));
     stream.send({ node: NODE, typeUrl: CDS });
     const c1 = await stream.next();
@@ -51,7 +51,7 @@ describe("XdsServer make-before-break", () => {
   it("delta: holds removals until the additions are ACKed", async () => {
     const cache = new FakeWatcher();
     cache.set(CDS, "c1", [entry(CDS, "old", "1")]);
-    harness = await startServer(cache, { makeBeforeBreak: true });
+    harness = await startServer(cache); // make before break is the default
     const stream = openDelta(adsClient(harness.address));
     stream.send({ node: NODE, typeUrl: CDS, resourceNamesSubscribe: ["*"] });
     const first = await stream.next();
@@ -71,7 +71,7 @@ describe("XdsServer make-before-break", () => {
   it("delta: says at once that a subscribed name does not exist; only removals of held names wait", async () => {
     const cache = new FakeWatcher();
     cache.set(EDS, "e1", [entry(EDS, "a", "1")]);
-    harness = await startServer(cache, { makeBeforeBreak: true });
+    harness = await startServer(cache); // make before break is the default
     const stream = openDelta(adsClient(harness.address));
     // "missing" never existed: telling the client breaks nothing, and without it the client
     // waits for a resource that will not come (Envoy: initial_fetch_timeout, 15 s).
@@ -108,10 +108,10 @@ describe("XdsServer make-before-break", () => {
     stream.close();
   });
 
-  it("is off by default: the removal goes in the same response", async () => {
+  it("opts out with makeBeforeBreak: false: the removal goes in the same response", async () => {
     const cache = new FakeWatcher();
     cache.set(CDS, "c1", [entry(CDS, "old", "1")]);
-    harness = await startServer(cache);
+    harness = await startServer(cache, { makeBeforeBreak: false });
     const stream = openDelta(adsClient(harness.address));
     stream.send({ node: NODE, typeUrl: CDS, resourceNamesSubscribe: ["*"] });
     const first = await stream.next();

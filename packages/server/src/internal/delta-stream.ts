@@ -207,10 +207,19 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       // once: its force is spent when this response is sent, so it would never be said otherwise.
       const notHeld = response.removed.filter((name) => !state.clientVersions.has(name));
       if (notHeld.length < response.removed.length) {
-        const decision = this.table.gate(state, response.resources.length > 0);
+        if (response.resources.length === 0) {
+          // Removals alone: decide when it is their turn to be written (see sotw-stream.ts), so the
+          // responses of other types woken by the same change count as waiting for their ACKs.
+          const removal = response;
+          env.queue.enqueue(typeUrl, {
+            prepare: () => (this.table.gate(state, false) === "hold" ? [] : this.#prepare(state, removal)),
+            written: () => this.rewatch(state),
+          });
+          return;
+        }
+        this.table.gate(state, true);
         // Split: additions first; the removal follows once every type is ACKed.
-        if (decision === "split") toSend = { ...response, removed: notHeld };
-        if (decision === "hold") return;
+        toSend = { ...response, removed: notHeld };
       }
     }
     const writing = { fired: false };

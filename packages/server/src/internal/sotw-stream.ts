@@ -191,12 +191,19 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       if (kept.length > 0) {
         const previous = new Map(sent.entries.map((e) => [e.name, e.version]));
         const grows = response.resources.some((e) => previous.get(e.name) !== e.version);
-        const decision = this.table.gate(state, grows);
-        // Split: first the additions next to what they replace; the removal follows once all is ACKed.
-        if (decision === "split") {
-          toSend = { ...response, version: `${response.version}${MAKE_BEFORE_BREAK_SUFFIX}`, resources: [...response.resources, ...kept] };
+        if (!grows) {
+          // A removal alone: decide when it is its turn to be written, not now. Responses of other
+          // types woken by the same change (the route switch that stops using what is removed)
+          // are queued by then, and the removal must wait for their ACKs.
+          const removal = response;
+          env.queue.enqueue(typeUrl, {
+            prepare: () => (this.table.gate(state, false) === "hold" ? [] : this.#prepare(state, removal)),
+          });
+          return;
         }
-        if (decision === "hold") return;
+        this.table.gate(state, true);
+        // Split: first the additions next to what they replace; the removal follows once all is ACKed.
+        toSend = { ...response, version: `${response.version}${MAKE_BEFORE_BREAK_SUFFIX}`, resources: [...response.resources, ...kept] };
       }
     }
     env.queue.enqueue(typeUrl, { prepare: () => this.#prepare(state, toSend) });
