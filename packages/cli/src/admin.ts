@@ -1,0 +1,157 @@
+// The admin HTTP API of `xdskit serve` (docs/serve.md, "Admin API").
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { NodeStatusTracker } from "@xdskit/cache";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ConfigRefused, type ControlPlane } from "./control-plane.js";
+import { COLLECTIONS, describeProblem, typeUrlFor } from "./resource-docs.js";
+
+/** Largest request body accepted, in bytes. */
+export const MAX_ADMIN_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface AdminContext {
+  readonly plane: ControlPlane;
+  readonly status: NodeStatusTracker | undefined;
+  readonly token: string | undefined;
+  readonly ready: () => boolean;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ADMIN_BODY_BYTES) throw new HttpError(413, `request body over ${MAX_ADMIN_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, `body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A body's resources: `{ resources: [...] }` (each with `@type`), or sxds/Envoy collections (`clusters`, `listeners`, ...). */
+function resourcesOf(body: unknown): unknown[] {
+  if (Array.isArray(body)) return body;
+  if (!body || typeof body !== "object") throw new HttpError(400, "body must be a JSON object");
+  const b = body as Record<string, unknown>;
+  const out: unknown[] = [];
+  if (b.resources !== undefined) {
+    if (!Array.isArray(b.resources)) throw new HttpError(400, '"resources" must be a list');
+    out.push(...b.resources);
+  }
+  for (const [k, url] of Object.entries(COLLECTIONS)) {
+    const list = b[k];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) throw new HttpError(400, `"${k}" must be a list`);
+    for (const item of list) out.push(item && typeof item === "object" ? { "@type": url, ...(item as object) } : item);
+  }
+  return out;
+}
+
+export function startAdmin(ctx: AdminContext, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    handle(ctx, req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) return send(res, error.status, error.body ?? { error: error.message });
+      if (error instanceof ConfigRefused) {
+        return send(res, 400, {
+          error: "refused; the last good config keeps serving",
+          violations: error.problems.map((p) => ({ ...p, text: describeProblem(p) })),
+        });
+      }
+      if (XdskitError.is(error) && error.code === ErrorCode.STORE_CONFLICT) return send(res, 409, { error: error.message });
+      send(res, 500, { error: (error as Error).message });
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://admin");
+  const method = req.method ?? "GET";
+  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === "healthz") return send(res, 200, { ok: true });
+  if (parts[0] === "readyz") return send(res, ctx.ready() ? 200 : 503, { ready: ctx.ready() });
+  if (ctx.token !== undefined && req.headers.authorization !== `Bearer ${ctx.token}`) {
+    throw new HttpError(401, "missing or wrong bearer token (Authorization: Bearer <token>)");
+  }
+  const dryRun = url.searchParams.get("dryRun") === "1" || url.searchParams.get("dryRun") === "true";
+  const expected = req.headers["if-match"];
+  const expectedRevision = typeof expected === "string" && /^\d+$/.test(expected) ? Number(expected) : undefined;
+  const opts = { dryRun, ...(expectedRevision === undefined ? {} : { expectedRevision }) };
+  const plane = ctx.plane;
+
+  // sxds-compatible: PUT /resources/{node_type} with { listeners, clusters, routes, endpoints }.
+  if (parts[0] === "resources" && parts.length === 2 && method === "PUT") {
+    return send(res, dryRun ? 200 : 200, await plane.change(parts[1] as string, { replace: resourcesOf(await readBody(req)), ...opts }));
+  }
+  if (parts[0] !== "v1") throw new HttpError(404, `no such path ${url.pathname}`);
+  if (parts[1] === "status" && method === "GET") {
+    const nodes = ctx.status?.nodes() ?? [];
+    return send(res, 200, { nodes });
+  }
+  if (parts[1] !== "groups") throw new HttpError(404, `no such path ${url.pathname}`);
+  if (parts.length === 2 && method === "GET") {
+    return send(res, 200, { groups: plane.groups().map((group) => ({ group, version: plane.cache.getSnapshot(group)?.version ?? null })) });
+  }
+  const group = parts[2] as string;
+  const rest = parts.slice(3);
+  if (rest.length === 0 && method === "GET") {
+    const dump = plane.dump(group);
+    if (!dump) throw new HttpError(404, `no config for group ${group}`);
+    return send(res, 200, { group, ...dump, nodes: ctx.status?.groupStatus(group) ?? null });
+  }
+  if (rest[0] === "resources") {
+    if (rest.length === 1 && method === "GET") {
+      const api = plane.apiResources(group);
+      res.setHeader("etag", String(api?.modRevision ?? 0));
+      return send(res, 200, {
+        group,
+        version: api?.version ?? 0,
+        revision: api?.modRevision ?? 0,
+        resources: [...(api?.resources.values() ?? [])].flatMap((m) => [...m.values()].map((r) => r.json)),
+      });
+    }
+    if (rest.length === 1 && method === "PUT")
+      return send(res, 200, await plane.change(group, { replace: resourcesOf(await readBody(req)), ...opts }));
+    if (rest.length === 1 && method === "PATCH") {
+      const body = (await readBody(req)) as { remove?: { type?: string; name?: string }[] };
+      const remove = (body.remove ?? []).map((r) => ({ type: typeUrlFor(String(r.type)) ?? String(r.type), name: String(r.name) }));
+      return send(res, 200, await plane.change(group, { upsert: resourcesOf({ ...body, remove: undefined }), remove, ...opts }));
+    }
+    if (rest.length === 3 && method === "DELETE") {
+      const type = typeUrlFor(rest[1] as string);
+      if (!type)
+        throw new HttpError(400, `unknown type ${rest[1]} (a type URL, a message name or one of ${Object.keys(COLLECTIONS).join(", ")})`);
+      return send(res, 200, await plane.change(group, { remove: [{ type, name: rest[2] as string }], ...opts }));
+    }
+  }
+  if (rest[0] === "history" && method === "GET") return send(res, 200, { group, versions: plane.history(group) });
+  if (rest[0] === "rollback" && method === "POST") {
+    const body = (await readBody(req)) as { version?: unknown };
+    if (typeof body.version !== "number") throw new HttpError(400, 'body must be { "version": <number from /history> }');
+    return send(res, 200, await plane.rollback(group, body.version));
+  }
+  throw new HttpError(404, `no such path ${method} ${url.pathname}`);
+}

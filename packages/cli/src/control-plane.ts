@@ -1,0 +1,231 @@
+// The control plane behind `xdskit serve`: file config and API config merged
+// per node group into a SnapshotCache. API config lives in a ConfigStore
+// (key `groups/<group>`), with the last N versions kept for rollback.
+import { groupByIdPrefix, groupByNodeCluster, groupByNodeId, type NodeGroupKey, SnapshotCache, type XdsLogger } from "@xdskit/cache";
+import type { JsonValue } from "@xdskit/envoy-api";
+import { createSnapshotValidator, type SnapshotViolation } from "@xdskit/resources";
+import type { ConfigStore } from "@xdskit/stores";
+import { type ConfigProblem, type GroupResources, type ParsedResource, parseResource } from "./resource-docs.js";
+
+/** How nodes are grouped: by the node id's prefix before the first `-` (sxds), by node cluster, or by node id. */
+export type GroupBy = "prefix" | "cluster" | "id";
+const GROUPERS: Record<GroupBy, NodeGroupKey> = { prefix: groupByIdPrefix, cluster: groupByNodeCluster, id: groupByNodeId };
+
+/** What the store keeps per group. */
+interface StoredGroup {
+  readonly version: number;
+  /** Canonical Envoy JSON resources (with `@type`). */
+  readonly resources: JsonValue[];
+  readonly history: { version: number; resources: JsonValue[]; at: string }[];
+}
+
+/** A refused change: every problem, for a 400. */
+export class ConfigRefused extends Error {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(`refused: ${problems.length} problem(s)`);
+  }
+}
+
+/** The difference between two versions of a group, by `Type/name`. */
+export interface ConfigDiff {
+  readonly added: string[];
+  readonly changed: string[];
+  readonly removed: string[];
+}
+
+const key = (group: string) => `groups/${group}`;
+const label = (r: ParsedResource) => `${r.typeUrl.slice(r.typeUrl.lastIndexOf(".") + 1)}/${r.name}`;
+
+export class ControlPlane {
+  readonly cache: SnapshotCache;
+  #files = new Map<string, GroupResources>();
+  #filesGeneration = 0;
+  readonly #api = new Map<string, { version: number; modRevision: number; resources: GroupResources; history: StoredGroup["history"] }>();
+  readonly #validator = createSnapshotValidator();
+
+  constructor(
+    readonly store: ConfigStore,
+    groupBy: GroupBy,
+    readonly historyLimit: number,
+    logger?: XdsLogger,
+  ) {
+    this.cache = new SnapshotCache({ nodeGroup: GROUPERS[groupBy], validator: this.#validator, ...(logger ? { logger } : {}) });
+  }
+
+  /** Loads API config from the store and serves it with the file config. */
+  async load(files: Map<string, GroupResources>): Promise<ConfigProblem[]> {
+    const listing = await this.store.list("groups/");
+    for (const entry of listing.entries) {
+      const stored = entry.value as unknown as StoredGroup;
+      const parsed = parseList(stored.resources);
+      this.#api.set(entry.key.slice("groups/".length), {
+        version: stored.version,
+        modRevision: entry.modRevision,
+        resources: parsed.resources,
+        history: [...stored.history],
+      });
+    }
+    return this.setFiles(files);
+  }
+
+  /** Replaces the file config; a group whose merged config is invalid keeps serving its last good snapshot. */
+  setFiles(files: Map<string, GroupResources>): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    for (const [group, resources] of files)
+      problems.push(...this.#check(merge(resources, this.#api.get(group)?.resources)).map((p) => ({ ...p, group })));
+    if (problems.length > 0) return problems;
+    const before = this.#files;
+    this.#files = files;
+    this.#filesGeneration++;
+    for (const group of new Set([...before.keys(), ...files.keys(), ...this.#api.keys()])) this.#publish(group);
+    return [];
+  }
+
+  groups(): string[] {
+    return [...new Set([...this.#files.keys(), ...this.#api.keys()])].sort();
+  }
+
+  /** The merged resources of a group as Envoy JSON. */
+  dump(group: string): { version: string; resources: JsonValue[] } | undefined {
+    const snapshot = this.cache.getSnapshot(group);
+    if (!snapshot) return undefined;
+    const merged = merge(this.#files.get(group), this.#api.get(group)?.resources);
+    return { version: snapshot.version, resources: [...merged.values()].flatMap((m) => [...m.values()].map((r) => r.json)) };
+  }
+
+  /** API-owned resources of a group, with the store revision to pass back for compare-and-set. */
+  apiResources(group: string) {
+    return this.#api.get(group);
+  }
+
+  /**
+   * Changes the API-owned resources of a group: `replace` (PUT) replaces them all,
+   * else `upsert` and `remove` (PATCH, DELETE). Validated against the merged
+   * config; with `dryRun` nothing is applied. Returns the diff.
+   */
+  async change(
+    group: string,
+    change: {
+      replace?: unknown[];
+      upsert?: unknown[];
+      remove?: { type: string; name: string }[];
+      dryRun?: boolean;
+      expectedRevision?: number;
+    },
+  ): Promise<ConfigDiff & { version?: number }> {
+    const current = this.#api.get(group);
+    const next: GroupResources = change.replace ? new Map() : cloneGroup(current?.resources);
+    const problems: ConfigProblem[] = [];
+    const incoming = parseList(change.replace ?? change.upsert ?? []);
+    problems.push(...incoming.problems);
+    for (const r of incoming.resources.values()) for (const [, res] of r) setIn(next, res);
+    for (const { type, name } of change.remove ?? []) {
+      const byName = next.get(type);
+      if (!byName?.delete(name)) problems.push({ typeUrl: type, resource: name, message: "no such API-owned resource in this group" });
+    }
+    if (problems.length === 0) problems.push(...this.#check(merge(this.#files.get(group), next)));
+    if (problems.length > 0) throw new ConfigRefused(problems);
+    const diff = diffOf(merge(this.#files.get(group), current?.resources), merge(this.#files.get(group), next));
+    if (change.dryRun) return diff;
+    return { ...diff, version: await this.#commit(group, next, change.expectedRevision ?? current?.modRevision ?? 0) };
+  }
+
+  /** Versions kept for rollback, newest first. */
+  history(group: string) {
+    const api = this.#api.get(group);
+    return api ? [{ version: api.version, current: true }, ...api.history.map((h) => ({ version: h.version, at: h.at }))] : [];
+  }
+
+  /** Makes an earlier version current again (as a new version). */
+  async rollback(group: string, version: number): Promise<ConfigDiff & { version?: number }> {
+    const old = this.#api.get(group)?.history.find((h) => h.version === version);
+    if (!old) throw new ConfigRefused([{ message: `group ${group} has no kept version ${version}` }]);
+    return this.change(group, { replace: old.resources });
+  }
+
+  async #commit(group: string, resources: GroupResources, expectedRevision: number): Promise<number> {
+    const current = this.#api.get(group);
+    const version = (current?.version ?? 0) + 1;
+    const history = current
+      ? [{ version: current.version, resources: jsonOf(current.resources), at: new Date().toISOString() }, ...current.history].slice(
+          0,
+          this.historyLimit,
+        )
+      : [];
+    const value: StoredGroup = { version, resources: jsonOf(resources), history };
+    // Durable first (fsync, or a quorum), served second: a restart never loses what a client was told.
+    const modRevision = await this.store.put(key(group), value as unknown as JsonValue, { expectedRevision });
+    this.#api.set(group, { version, modRevision, resources, history });
+    this.#publish(group);
+    return version;
+  }
+
+  #check(resources: GroupResources): ConfigProblem[] {
+    const input = Object.fromEntries([...resources].map(([url, byName]) => [url, [...byName.values()].map((r) => r.message)]));
+    return (this.#validator(input) as SnapshotViolation[]).map((v) => ({
+      ...(v.typeUrl === undefined ? {} : { typeUrl: v.typeUrl }),
+      ...(v.name === undefined ? {} : { resource: v.name }),
+      ...(v.path ? { path: v.path } : {}),
+      message: v.message,
+    }));
+  }
+
+  #publish(group: string): void {
+    const merged = merge(this.#files.get(group), this.#api.get(group)?.resources);
+    // A group emptied by the API gets an empty snapshot (proxies drop what they had), not none (they would keep it).
+    if (merged.size === 0 && !this.cache.getSnapshot(group)) return;
+    const resources = Object.fromEntries([...merged].map(([url, byName]) => [url, [...byName.values()].map((r) => r.message)]));
+    this.cache.setSnapshot(group, {
+      version: `files-${this.#filesGeneration}.api-${this.#api.get(group)?.version ?? 0}`,
+      resources: resources as never,
+    });
+  }
+}
+
+function parseList(list: readonly unknown[]): { resources: GroupResources; problems: ConfigProblem[] } {
+  const resources: GroupResources = new Map();
+  const problems: ConfigProblem[] = [];
+  list.forEach((raw, i) => {
+    const parsed = parseResource(raw, undefined, { message: "" });
+    if ("json" in parsed) setIn(resources, parsed);
+    else problems.push({ ...parsed, path: parsed.path ? `resources[${i}].${parsed.path}` : `resources[${i}]` });
+  });
+  return { resources, problems };
+}
+
+function setIn(into: GroupResources, r: ParsedResource): void {
+  let byName = into.get(r.typeUrl);
+  if (!byName) {
+    byName = new Map();
+    into.set(r.typeUrl, byName);
+  }
+  byName.set(r.name, r);
+}
+
+function cloneGroup(g: GroupResources | undefined): GroupResources {
+  return new Map([...(g ?? [])].map(([url, byName]) => [url, new Map(byName)]));
+}
+
+/** File resources overlaid by API resources (same type and name: the API's wins). */
+function merge(files: GroupResources | undefined, api: GroupResources | undefined): GroupResources {
+  const out = cloneGroup(files);
+  for (const byName of api?.values() ?? []) for (const r of byName.values()) setIn(out, r);
+  for (const [url, byName] of out) if (byName.size === 0) out.delete(url);
+  return out;
+}
+
+function jsonOf(g: GroupResources): JsonValue[] {
+  return [...g.values()].flatMap((m) => [...m.values()].map((r) => r.json));
+}
+
+function diffOf(before: GroupResources, after: GroupResources): ConfigDiff {
+  const flat = (g: GroupResources) =>
+    new Map([...g.values()].flatMap((m) => [...m.values()].map((r) => [label(r), JSON.stringify(r.json)] as const)));
+  const a = flat(before);
+  const b = flat(after);
+  return {
+    added: [...b.keys()].filter((k) => !a.has(k)),
+    changed: [...b.keys()].filter((k) => a.has(k) && a.get(k) !== b.get(k)),
+    removed: [...a.keys()].filter((k) => !b.has(k)),
+  };
+}

@@ -1,0 +1,186 @@
+// `xdskit serve`: the SDK's public packages composed into a standalone control plane.
+import { type FSWatcher, readFileSync, watch as watchFiles } from "node:fs";
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { XdsLogger } from "@xdskit/cache";
+import { optionError } from "@xdskit/envoy-api";
+import { XdsServer } from "@xdskit/server";
+import { type ConfigStore, DirectoryConfigStore, MemoryConfigStore } from "@xdskit/stores";
+import { startAdmin } from "./admin.js";
+import { configFileList, readConfigFiles } from "./config-files.js";
+import { ControlPlane, type GroupBy } from "./control-plane.js";
+import { describeProblem } from "./resource-docs.js";
+
+/** Options of {@link serve}; each is also a flag of `xdskit serve` (docs/serve.md lists them). */
+export interface ServeOptions {
+  /** A directory of Envoy YAML/JSON files (or one file), reloaded on change. Default: none (API only). */
+  readonly config?: string;
+  /** Group for documents without `group:`. Default: none (such a document is refused). */
+  readonly defaultGroup?: string;
+  /** State directory for config set through the admin API. Default: none (kept in memory). */
+  readonly stateDir?: string;
+  /** xDS address. Default `0.0.0.0:18000`. */
+  readonly xdsAddress?: string;
+  /** Admin host. Default `127.0.0.1`; another host requires `adminToken`. */
+  readonly adminHost?: string;
+  /** Admin port. Default 19000; 0 picks a free one. */
+  readonly adminPort?: number;
+  /** Bearer token required by the admin API (except /healthz and /readyz). Default: none. */
+  readonly adminToken?: string;
+  /** Node grouping. Default `prefix` (node id up to its first `-`, sxds parity). */
+  readonly groupBy?: GroupBy;
+  /** Versions kept per group for rollback. Default 10. */
+  readonly history?: number;
+  /** xDS TLS: certificate chain and key (PEM files); with `tlsClientCa`, client certificates are required. Default: plaintext. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly tlsClientCa?: string;
+  /** Where JSON log lines go. Default: stderr. */
+  readonly log?: (line: string) => void;
+}
+
+export const SERVE_DEFAULTS = Object.freeze({
+  xdsAddress: "0.0.0.0:18000",
+  adminHost: "127.0.0.1",
+  adminPort: 19000,
+  groupBy: "prefix" as GroupBy,
+  history: 10,
+});
+
+/** A running `xdskit serve`. */
+export interface Serving {
+  readonly xdsPort: number;
+  readonly adminPort: number;
+  readonly plane: ControlPlane;
+  /** Stops taking streams, ends them, closes the admin port and the store (releasing its lock). */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+export async function serve(options: ServeOptions = {}): Promise<Serving> {
+  const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ServeOptions &
+    typeof SERVE_DEFAULTS;
+  const write = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = (level: string, msg: string, fields: object = {}) =>
+    write(JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields }));
+  // The SDK's own logs (cache warnings, NACKs with detail, stream errors) as the same JSON lines.
+  const logger: XdsLogger = {
+    debug: () => undefined,
+    info: (bindings, message) => log("info", message, bindings),
+    warn: (bindings, message) => log("warn", message, bindings),
+    error: (bindings, message) => log("error", message, bindings),
+  };
+  if (!["prefix", "cluster", "id"].includes(o.groupBy)) throw optionError("xdskit serve", "group-by", "prefix, cluster or id", o.groupBy);
+  if (!LOOPBACK.has(o.adminHost) && !o.adminToken) {
+    throw optionError(
+      "xdskit serve",
+      "admin-host",
+      `a loopback address unless --admin-token is set (the admin API can change every proxy's config)`,
+      o.adminHost,
+    );
+  }
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
+    throw optionError("xdskit serve", "tls-cert", "given together with --tls-key", o.tlsCert);
+
+  const store: ConfigStore = o.stateDir ? await DirectoryConfigStore.open({ directory: o.stateDir }) : new MemoryConfigStore();
+  const plane = new ControlPlane(store, o.groupBy, o.history, logger);
+  let fileWatcher: FSWatcher | undefined;
+  const loadFiles = () => {
+    const files = readConfigFiles(o.config ? configFileList(o.config) : [], o.defaultGroup);
+    const problems = files.problems.length > 0 ? files.problems : plane.setFiles(files.groups);
+    return { files, problems };
+  };
+  let ready = false;
+  try {
+    const first = o.config ? readConfigFiles(configFileList(o.config), o.defaultGroup) : { groups: new Map(), problems: [], files: [] };
+    if (first.problems.length > 0) {
+      for (const p of first.problems) log("error", `config refused: ${describeProblem(p)}`, p);
+      throw new Error(`xdskit serve: the config in ${o.config} has ${first.problems.length} problem(s), listed above; nothing was served`);
+    }
+    const problems = await plane.load(first.groups);
+    if (problems.length > 0) {
+      for (const p of problems) log("error", `config refused: ${describeProblem(p)}`, p);
+      throw new Error(`xdskit serve: the config has ${problems.length} problem(s), listed above; nothing was served`);
+    }
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+
+  const xds = new XdsServer({ cache: plane.cache, logger });
+  const grpcServer = new Server();
+  xds.register(grpcServer);
+  const credentials =
+    o.tlsCert && o.tlsKey
+      ? ServerCredentials.createSsl(
+          o.tlsClientCa ? readFileSync(o.tlsClientCa) : null,
+          [{ cert_chain: readFileSync(o.tlsCert), private_key: readFileSync(o.tlsKey) }],
+          o.tlsClientCa !== undefined,
+        )
+      : ServerCredentials.createInsecure();
+  let admin: HttpServer | undefined;
+  try {
+    const xdsPort = await new Promise<number>((resolve, reject) =>
+      grpcServer.bindAsync(o.xdsAddress, credentials, (error, port) => (error ? reject(error) : resolve(port))),
+    );
+    admin = await startAdmin({ plane, status: xds.status, token: o.adminToken, ready: () => ready }, o.adminHost, o.adminPort);
+    const adminPort = (admin.address() as AddressInfo).port;
+
+    if (o.config) {
+      let timer: NodeJS.Timeout | undefined;
+      fileWatcher = watchFiles(o.config, () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          const { files, problems } = loadFiles();
+          if (problems.length > 0) {
+            for (const p of problems) log("error", `config refused, the last good config keeps serving: ${describeProblem(p)}`, p);
+          } else log("info", "config reloaded", { files: files.files.length, groups: [...files.groups.keys()] });
+        }, 100);
+      });
+    }
+    ready = true;
+    const groups = Object.fromEntries(
+      plane
+        .groups()
+        .map((g) => [
+          g,
+          Object.fromEntries(
+            Object.entries(plane.cache.getSnapshot(g)?.resources ?? {}).map(([t, r]) => [
+              t.slice(t.lastIndexOf(".") + 1),
+              Object.keys(r.entries).length,
+            ]),
+          ),
+        ]),
+    );
+    log("info", "xdskit serve started", {
+      xdsPort,
+      adminPort,
+      adminHost: o.adminHost,
+      tls: Boolean(o.tlsCert),
+      groupBy: o.groupBy,
+      store: store.description,
+      groups,
+    });
+    return {
+      xdsPort,
+      adminPort,
+      plane,
+      async close() {
+        ready = false;
+        fileWatcher?.close();
+        await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
+        grpcServer.forceShutdown();
+        await new Promise((resolve) => admin?.close(resolve));
+        await store.close();
+      },
+    };
+  } catch (error) {
+    fileWatcher?.close();
+    grpcServer.forceShutdown();
+    admin?.close();
+    await store.close();
+    throw error;
+  }
+}
