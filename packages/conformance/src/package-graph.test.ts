@@ -1,5 +1,5 @@
 // The package graph stays acyclic and points one way:
-//   envoy-api ← resources ← (mesh) ← cache ← server ← (testing, stores, cli)
+//   envoy-api ← resources ← (mesh) ← cache ← server ← (testing, stores ← store-etcd) ← cli
 // Each published package may depend only on packages of a lower layer, both in
 // its package.json and in the `@xdskit/*` imports of its sources. Tools that
 // are never published (conformance tests, benchmarks, API docs) may use any.
@@ -19,8 +19,8 @@ const LAYERS: Record<string, number> = {
   "@xdskit/server": 4,
   "@xdskit/testing": 5,
   "@xdskit/stores": 5,
-  "@xdskit/store-etcd": 5,
-  "@xdskit/cli": 6,
+  "@xdskit/store-etcd": 6,
+  "@xdskit/cli": 7,
 };
 const TOOLS = new Set(["@xdskit/conformance", "@xdskit/benchmarks", "@xdskit/api-docs"]);
 

@@ -22,10 +22,35 @@ export interface XdsContext {
   readonly protocol: XdsTransportKind;
   /** True on an ADS stream. */
   readonly ads: boolean;
-  /** The client's address as grpc-js or node:http reports it, e.g. `ipv4:127.0.0.1:53122`. */
+  /**
+   * The client's address: as grpc-js reports it for gRPC (e.g.
+   * `127.0.0.1:53122`, `[::1]:53122`), `host:port` for REST. Not an identity:
+   * anyone can connect from anywhere; see `identity`.
+   */
   readonly peer: string;
+  /**
+   * The client certificate the server verified (mTLS), for gRPC streams,
+   * gRPC fetches and REST over TLS; `undefined` on insecure connections or
+   * when the client sent none. Bind node ids to it in `onStreamOpen` (see
+   * `requireNodeIdentity`).
+   */
+  readonly identity?: PeerIdentity;
   /** The gRPC method path, e.g. `/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources`, or the REST path. */
   readonly method: string;
+}
+
+/** What a verified client certificate says about the client. */
+export interface PeerIdentity {
+  /** One string for the client: the first URI SAN, else `dns:<first DNS SAN>`, else `cn:<subject CN>` (what maxStreamsPerIdentity counts). */
+  readonly key: string;
+  /** The first URI SAN that is a SPIFFE id (`spiffe://trust-domain/path`), if any. */
+  readonly spiffeId?: string;
+  /** Every URI SAN. */
+  readonly uris: readonly string[];
+  /** Every DNS SAN. */
+  readonly dnsNames: readonly string[];
+  /** The subject's common name, if any. */
+  readonly subject?: string;
 }
 
 /** A gRPC status: what a rejected or closed stream ends with. */
@@ -100,10 +125,13 @@ export type XdsServerEventOf<K extends XdsServerEvent["kind"]> = Extract<XdsServ
  */
 export interface XdsServerCallbacks {
   /**
-   * Called when a stream's first request (or a fetch) arrived, before anything
-   * is answered: authenticate here. Return (or resolve to) an {@link XdsStatus}
-   * to reject the stream with that status; return nothing to accept it.
-   * Requests arriving meanwhile wait.
+   * The authorization hook. Called when a stream's first request (or a fetch)
+   * arrived, before anything is answered and before the stream takes a slot
+   * of `maxConcurrentStreams`: authenticate here, with `context.identity` (the
+   * verified client certificate) and `context.node`. Return (or resolve to)
+   * an {@link XdsStatus} to reject the stream with that status; return
+   * nothing to accept it. Requests arriving meanwhile wait (bounded by
+   * `maxBufferedRequestBytes`). `requireNodeIdentity()` is a ready policy.
    *
    * @example
    * onStreamOpen: ({ context }) =>

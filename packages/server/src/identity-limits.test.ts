@@ -11,7 +11,7 @@ import { AggregatedDiscoveryServiceClient, ClusterDiscoveryServiceClient, Discov
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { node, openSotw, until } from "../test-support/harness.js";
-import { XdsServer } from "./index.js";
+import { requireNodeIdentity, XdsServer } from "./index.js";
 
 const CDS = TypeUrl.Cluster;
 let dir = "";
@@ -156,6 +156,105 @@ describe("maxStreamsPerIdentity", () => {
     } finally {
       for (const client of clients) client.close();
       server.close();
+    }
+  });
+});
+
+describe("identity in hook contexts, requireNodeIdentity, empty node ids", () => {
+  it("hooks see the verified certificate; requireNodeIdentity serves the node its SPIFFE id names and refuses others, streams and fetches", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "v1", [entry(CDS, "a", "1")]);
+    const seen: Array<{ node: string; identity: unknown }> = [];
+    const policy = requireNodeIdentity();
+    const xds = new XdsServer({
+      cache,
+      callbacks: {
+        onStreamOpen: (event) => {
+          seen.push({ node: event.context.node.id, identity: event.context.identity });
+          return policy(event);
+        },
+      },
+    });
+    const server = await mtlsServer(xds);
+    const clients: Array<{ close(): void }> = [];
+    try {
+      const a = adsAs(server.port, "workload-a");
+      clients.push(a);
+      const own = openSotw(a);
+      own.send({ node: node("spiffe://test.example/ns/default/sa/a"), typeUrl: CDS });
+      expect((await own.next()).versionInfo).toBe("v1");
+      expect(seen[0]).toEqual({
+        node: "spiffe://test.example/ns/default/sa/a",
+        identity: {
+          key: "spiffe://test.example/ns/default/sa/a",
+          spiffeId: "spiffe://test.example/ns/default/sa/a",
+          uris: ["spiffe://test.example/ns/default/sa/a"],
+          dnsNames: [],
+          subject: "workload-a",
+        },
+      });
+      // Workload a claims workload b's node id: refused before it gets anything.
+      const a2 = adsAs(server.port, "workload-a");
+      clients.push(a2);
+      const impostor = openSotw(a2);
+      impostor.send({ node: node("spiffe://test.example/ns/default/sa/b"), typeUrl: CDS });
+      expect(await impostor.ended).toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: expect.stringContaining('node id "spiffe://test.example/ns/default/sa/b" is not named by the client certificate'),
+      });
+      // The same for a gRPC fetch.
+      const fetcher = new ClusterDiscoveryServiceClient(`localhost:${server.port}`, clientCredentials("workload-a"), {
+        "grpc.use_local_subchannel_pool": 1,
+      });
+      clients.push(fetcher);
+      const fetched = await new Promise<{ code: number } | null>((resolve) =>
+        fetcher.fetchClusters(DiscoveryRequest.fromPartial({ node: node("spiffe://test.example/ns/default/sa/b") }), (error) =>
+          resolve(error ? { code: error.code! } : null),
+        ),
+      );
+      expect(fetched).toMatchObject({ code: status.PERMISSION_DENIED });
+      expect(seen.at(-1)).toMatchObject({ identity: { spiffeId: "spiffe://test.example/ns/default/sa/a" } });
+    } finally {
+      for (const c of clients) c.close();
+      server.close();
+    }
+  });
+
+  it("without a client certificate the policy refuses with UNAUTHENTICATED; an empty node id is refused unless allowEmptyNodeId", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "v1", [entry(CDS, "a", "1")]);
+    const insecure = new Server();
+    const xds = new XdsServer({ cache, callbacks: { onStreamOpen: requireNodeIdentity() } });
+    xds.register(insecure);
+    const port = await new Promise<number>((resolve, reject) =>
+      insecure.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    const client = new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    try {
+      const stream = openSotw(client);
+      stream.send({ node: node("spiffe://test.example/ns/default/sa/a"), typeUrl: CDS });
+      expect(await stream.ended).toMatchObject({ code: status.UNAUTHENTICATED });
+      const anonymous = openSotw(client);
+      anonymous.send({ node: node(""), typeUrl: CDS });
+      expect(await anonymous.ended).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining("allowEmptyNodeId") });
+    } finally {
+      client.close();
+      insecure.forceShutdown();
+    }
+    const allowing = new Server();
+    const lenient = new XdsServer({ cache, allowEmptyNodeId: true });
+    lenient.register(allowing);
+    const port2 = await new Promise<number>((resolve, reject) =>
+      allowing.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    const client2 = new AggregatedDiscoveryServiceClient(`127.0.0.1:${port2}`, credentials.createInsecure());
+    try {
+      const stream = openSotw(client2);
+      stream.send({ node: node(""), typeUrl: CDS });
+      expect((await stream.next()).versionInfo).toBe("v1");
+    } finally {
+      client2.close();
+      allowing.forceShutdown();
     }
   });
 });

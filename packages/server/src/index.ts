@@ -5,8 +5,18 @@
 export type { CsdsOptions } from "./csds.js";
 export { addCsdsService, clientStatus } from "./csds.js";
 export { ServerChannels } from "./diagnostics.js";
-export type { XdsContext, XdsServerCallbacks, XdsServerEvent, XdsServerEventOf, XdsStatus, XdsTransportKind } from "./events.js";
+export type {
+  PeerIdentity,
+  XdsContext,
+  XdsServerCallbacks,
+  XdsServerEvent,
+  XdsServerEventOf,
+  XdsStatus,
+  XdsTransportKind,
+} from "./events.js";
 export { logServerEvents } from "./logging.js";
+export type { RequireNodeIdentityOptions } from "./node-identity.js";
+export { nodeIdNamedByCertificate, requireNodeIdentity } from "./node-identity.js";
 export type { ResolvedXdsServerOptions, XdsServerOptions } from "./options.js";
 export { DEFAULT_SERVER_OPTIONS } from "./options.js";
 export type { RestListener } from "./rest.js";

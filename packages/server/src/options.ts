@@ -66,6 +66,12 @@ export interface XdsServerOptions {
    */
   readonly maxPushesPerTurn?: number;
   /**
+   * Accept nodes whose id is empty. Off by default: a stream or fetch whose
+   * node has no id is refused with INVALID_ARGUMENT, since status, rollouts
+   * and identity checks cannot tell such nodes apart. Default false.
+   */
+  readonly allowEmptyNodeId?: boolean;
+  /**
    * Maximum streams (admitted or not) and fetches at once on one transport
    * connection; more are refused with RESOURCE_EXHAUSTED. 0 means unlimited.
    * Default 100.
@@ -162,6 +168,7 @@ export interface ResolvedXdsServerOptions {
   readonly maxOpeningStreamsPerPeer: number;
   readonly maxStreamsPerConnection: number;
   readonly maxPushesPerTurn: number;
+  readonly allowEmptyNodeId: boolean;
   readonly maxStreamsPerPeer: number;
   readonly maxStreamsPerIdentity: number;
   readonly maxBufferedRequestBytes: number;
@@ -193,6 +200,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   maxOpeningStreamsPerPeer: 0,
   maxStreamsPerConnection: 100,
   maxPushesPerTurn: 0,
+  allowEmptyNodeId: false,
   maxStreamsPerPeer: 0,
   maxStreamsPerIdentity: 0,
   maxBufferedRequestBytes: 4 * MiB,
@@ -284,6 +292,7 @@ export function resolveServerOptions(input: XdsServerOptions): ResolvedXdsServer
     maxOpeningStreamsPerPeer: integer(options, "maxOpeningStreamsPerPeer", 0),
     maxStreamsPerConnection: integer(options, "maxStreamsPerConnection", 0),
     maxPushesPerTurn: integer(options, "maxPushesPerTurn", 0),
+    allowEmptyNodeId: boolean(options, "allowEmptyNodeId"),
     maxStreamsPerPeer: integer(options, "maxStreamsPerPeer", 0),
     maxStreamsPerIdentity: integer(options, "maxStreamsPerIdentity", 0),
     maxBufferedRequestBytes: integer(options, "maxBufferedRequestBytes", 1024),

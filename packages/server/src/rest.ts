@@ -4,17 +4,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { XdskitError } from "@xdskit/envoy-api";
+import type { PeerIdentity } from "./events.js";
 import { answerFetch } from "./internal/fetch.js";
-import { certificateIdentity } from "./internal/peer-certificate.js";
+import { peerIdentityOf } from "./internal/peer-certificate.js";
 import { requestFromJson, responseToJson } from "./internal/rest-json.js";
 import type { StreamHost } from "./internal/stream-host.js";
 import { GrpcCode, StreamFailure } from "./internal/stream-rules.js";
 
 /** The verified client certificate's identity of a request on a TLS server that checks client certificates. */
-function restIdentity(request: IncomingMessage): string | undefined {
+function restIdentity(request: IncomingMessage): PeerIdentity | undefined {
   const socket = request.socket as TLSSocket;
   if (typeof socket.getPeerCertificate !== "function" || socket.authorized !== true) return undefined;
-  return certificateIdentity(socket.getPeerCertificate());
+  return peerIdentityOf(socket.getPeerCertificate());
 }
 
 const PATH = /^\/v3\/discovery:([A-Za-z0-9_.-]+)$/;

@@ -2,7 +2,7 @@
 import { type SotwResponse, sameContentVersion } from "@xdskit/cache";
 import type { DiscoveryRequest } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
-import type { XdsContext, XdsStatus, XdsTransportKind } from "../events.js";
+import type { PeerIdentity, XdsContext, XdsStatus, XdsTransportKind } from "../events.js";
 import { originOf } from "./admission.js";
 import type { StreamHost } from "./stream-host.js";
 import { cacheFailure, checkNames, GrpcCode, type StreamFailure, violation } from "./stream-rules.js";
@@ -28,14 +28,14 @@ export async function answerFetch(
     serviceTypeUrl: string;
     protocol: Extract<XdsTransportKind, "fetch" | "rest">;
     peer: string;
-    /** The verified client certificate's identity (peer-certificate.ts), for per-identity limits. */
-    identity?: string | undefined;
+    /** The verified client certificate's identity (peer-certificate.ts): in the context, and for per-identity limits. */
+    identity?: PeerIdentity | undefined;
     method: string;
   },
 ): Promise<FetchOutcome> {
   // Under the same admission control as streams: a slot of maxConcurrentStreams,
   // of the connection and of the peer while it is answered, and a token of newStreamsPerSecond.
-  const ticket = core.admission.enterFetch(originOf(input.peer, input.identity));
+  const ticket = core.admission.enterFetch(originOf(input.peer, input.identity?.key));
   if ("code" in ticket) {
     core.hub.emit({ kind: "stream-rejected", context: undefined, status: ticket, at: Date.now() });
     throw refused(ticket);
@@ -51,6 +51,11 @@ async function admittedFetch(core: StreamHost, input: Parameters<typeof answerFe
   const { request, serviceTypeUrl } = input;
   if (request.node === undefined) throw violation("a fetch must carry the node", { typeUrl: serviceTypeUrl });
   const node = request.node;
+  if (node.id === "" && !core.options.allowEmptyNodeId) {
+    throw violation("the node has an empty id: every node must name itself, or allow it with the server option allowEmptyNodeId", {
+      typeUrl: serviceTypeUrl,
+    });
+  }
   const typeUrl = request.typeUrl === "" ? serviceTypeUrl : request.typeUrl;
   if (typeUrl !== serviceTypeUrl) {
     throw violation(`fetch for type ${JSON.stringify(typeUrl.slice(0, 200))} on the endpoint for ${serviceTypeUrl}`, {
@@ -66,6 +71,7 @@ async function admittedFetch(core: StreamHost, input: Parameters<typeof answerFe
     protocol: input.protocol,
     ads: false,
     peer: input.peer,
+    ...(input.identity === undefined ? {} : { identity: input.identity }),
     method: input.method,
   });
   checkNames({ node, options: core.options }, typeUrl, request.resourceNames, "resource_names");

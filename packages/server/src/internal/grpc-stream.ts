@@ -4,7 +4,7 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
-import type { XdsContext, XdsStatus } from "../events.js";
+import type { PeerIdentity, XdsContext, XdsStatus } from "../events.js";
 import type { XdsMethodSpec } from "../services.js";
 import { originOf } from "./admission.js";
 import { OutgoingQueue } from "./outgoing-queue.js";
@@ -42,6 +42,8 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   #ending = false;
   #opened = false;
   readonly #contexts = new Map<string | undefined, XdsContext>();
+  /** The verified client certificate's identity (mTLS), if any. */
+  #identity: PeerIdentity | undefined;
 
   constructor(
     core: StreamHost,
@@ -84,7 +86,8 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
 
   /** Starts handling the call. */
   start(): void {
-    const refusal = this.#core.admission.enter(this, originOf(this.#peer, grpcCallIdentity(this.#call)));
+    this.#identity = grpcCallIdentity(this.#call);
+    const refusal = this.#core.admission.enter(this, originOf(this.#peer, this.#identity?.key));
     if (refusal !== undefined) {
       this.#phase = "closed";
       this.#core.hub.emit({ kind: "stream-rejected", context: undefined, status: refusal, at: Date.now() });
@@ -159,6 +162,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
         protocol: this.#protocol.kind,
         ads: this.#serviceTypeUrl === undefined,
         peer: this.#peer,
+        ...(this.#identity === undefined ? {} : { identity: this.#identity }),
         method: this.#method.path,
       });
       if (this.#contexts.size < 64) this.#contexts.set(typeUrl, context);
@@ -222,6 +226,12 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
       throw violation("the first request of a stream must carry the node (node is required on the first request)", {
         ...(request.typeUrl ? { typeUrl: request.typeUrl } : {}),
       });
+    }
+    if (request.node.id === "" && !this.#core.options.allowEmptyNodeId) {
+      throw violation(
+        "the node has an empty id: every node must name itself (set node.id in the client's bootstrap), or allow it with the server option allowEmptyNodeId",
+        { ...(request.typeUrl ? { typeUrl: request.typeUrl } : {}) },
+      );
     }
     this.#node = request.node;
     this.#phase = "opening";

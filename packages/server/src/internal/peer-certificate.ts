@@ -1,7 +1,27 @@
-// The key per-identity limits count a client under: taken from the client
-// certificate its TLS connection presented and the server verified (mTLS).
-// Only a limit key: hooks do not see it here.
+// The identity of a client from the certificate its TLS connection presented
+// and the server verified (mTLS): what hooks see as `context.identity`, and
+// the key per-identity limits count a client under.
 import type { PeerCertificate } from "node:tls";
+import type { PeerIdentity } from "../events.js";
+
+/** The verified identity a client certificate names; `undefined` without one. */
+export function peerIdentityOf(certificate: PeerCertificate | undefined | null): PeerIdentity | undefined {
+  const key = certificateIdentity(certificate);
+  if (key === undefined) return undefined;
+  const names = (certificate!.subjectaltname ?? "").split(/,\s*/);
+  const uris = names.filter((n) => n.startsWith("URI:")).map((n) => n.slice(4));
+  const dnsNames = names.filter((n) => n.startsWith("DNS:")).map((n) => n.slice(4));
+  const cn = certificate!.subject?.CN;
+  const subject = Array.isArray(cn) ? cn[0] : cn;
+  const spiffeId = uris.find((u) => u.startsWith("spiffe://"));
+  return Object.freeze({
+    key,
+    ...(spiffeId === undefined ? {} : { spiffeId }),
+    uris: Object.freeze(uris),
+    dnsNames: Object.freeze(dnsNames),
+    ...(subject === undefined || subject === "" ? {} : { subject }),
+  });
+}
 
 /**
  * The identity a verified client certificate names, for counting: its first
@@ -20,10 +40,10 @@ export function certificateIdentity(certificate: PeerCertificate | undefined | n
   return subject === undefined || subject === "" ? undefined : `cn:${subject}`;
 }
 
-/** The identity of a grpc-js call's peer (see {@link certificateIdentity}); `undefined` on insecure connections. */
-export function grpcCallIdentity(call: { getAuthContext?: () => { sslPeerCertificate?: PeerCertificate } }): string | undefined {
+/** The verified identity of a grpc-js call's peer; `undefined` on insecure connections or without a client certificate. */
+export function grpcCallIdentity(call: { getAuthContext?: () => { sslPeerCertificate?: PeerCertificate } }): PeerIdentity | undefined {
   try {
-    return certificateIdentity(call.getAuthContext?.().sslPeerCertificate);
+    return peerIdentityOf(call.getAuthContext?.().sslPeerCertificate);
   } catch {
     return undefined;
   }
