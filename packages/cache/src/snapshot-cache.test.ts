@@ -407,3 +407,40 @@ describe("SnapshotCache options", () => {
     expect(Object.isFrozen(cache.options)).toBe(true);
   });
 });
+
+describe("versions labelled per group", () => {
+  it("groups served the same snapshot share its labelled entries; a group with another history keeps its own labels", () => {
+    const cache = new SnapshotCache();
+    const one = cache.createSnapshot({ version: "r1", resources: { [CDS]: [cluster("a")] } });
+    const watch = (group: string) => {
+      let version = "";
+      let entry: unknown;
+      cache
+        .watchSotw({
+          streamId: 1,
+          node: { id: group } as never,
+          typeUrl: CDS,
+          ads: true,
+          wildcard: true,
+          names: new Set(),
+          versionInfo: "",
+          forceResponse: false,
+        })
+        .subscribe((r) => {
+          version = r.version;
+          entry = r.resources[0];
+        });
+      return { version, entry };
+    };
+    cache.setSnapshot("g1", one);
+    cache.setSnapshot("g2", one);
+    const a = watch("g1");
+    const b = watch("g2");
+    expect(a.version).toMatch(/^r1~/);
+    expect(b.entry).toBe(a.entry); // one labelled entry object for both groups
+    cache.setSnapshot("g3", { version: "r0", resources: {} });
+    cache.setSnapshot("g3", one);
+    expect(watch("g3").version).toMatch(/^r1~/);
+    cache.dispose();
+  });
+});

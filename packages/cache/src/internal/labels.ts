@@ -35,6 +35,10 @@ export function sameContentVersion(a: string, b: string): boolean {
   return a === b || digestOf(a) === digestOf(b);
 }
 
+/** Labelled views already built, so groups served the same snapshots in the same order share one (and its entries). */
+const built = new WeakMap<object, Map<string, WeakMap<object, LabelledType>>>();
+const FIRST = {};
+
 /**
  * One type of a group's served snapshot, with each entry's version labelled
  * by the snapshot in which it last changed, and the type's version by the
@@ -67,6 +71,38 @@ export class LabelledType implements ResourceSetView {
     previous: LabelledType | undefined,
   ): LabelledType {
     if (previous !== undefined && previous.digest === digest) return previous;
+    // Empty types share one entries object everywhere: cheap to build, and not worth remembering per label.
+    let empty = true;
+    for (const _ in entries) {
+      empty = false;
+      break;
+    }
+    if (empty) return LabelledType.#build(typeUrl, entries, digest, label, previous);
+    let byLabel = built.get(entries);
+    if (byLabel === undefined) {
+      byLabel = new Map();
+      built.set(entries, byLabel);
+    }
+    const labelKey = `${typeUrl}\0${label}`;
+    let byPrevious = byLabel.get(labelKey);
+    if (byPrevious === undefined) {
+      byPrevious = new WeakMap();
+      byLabel.set(labelKey, byPrevious);
+    }
+    const known = byPrevious.get(previous ?? FIRST);
+    if (known !== undefined) return known;
+    const made = LabelledType.#build(typeUrl, entries, digest, label, previous);
+    byPrevious.set(previous ?? FIRST, made);
+    return made;
+  }
+
+  static #build(
+    typeUrl: string,
+    entries: { readonly [name: string]: ResourceEntry },
+    digest: string,
+    label: string,
+    previous: LabelledType | undefined,
+  ): LabelledType {
     const byName = new Map<string, ResourceEntry>();
     const before = previous === undefined ? undefined : previous.#byName;
     for (const name in entries) {
