@@ -88,6 +88,7 @@ describe.each(VARIANTS)("$name", (variant) => {
     expect(rolledBack.outcome).toBe("acked");
     expect([...rolledBack.acked].sort()).toEqual(["good", "picky"]);
     void good;
+    void picky;
   });
 
   it("waitForAck by node, a timeout with who is pending, and clear errors for bad targets", async () => {

@@ -48,7 +48,7 @@ describe("XdsServer delta over ADS", () => {
     cache.set(EDS, "s1", [entry(EDS, "a", "1")]);
     harness = await startServer(cache);
     const stream = openDelta(adsClient(harness.address));
-    stream.send({ node: NODE, typeUrl: EDS, resourceNamesSubscribe: ["a", "missing"], initialResourceVersions: { a: "1" } });
+    stream.send({ node: NODE, typeUrl: EDS, resourceNamesSubscribe: ["a", "missing"] });
     const first = await stream.next();
     expect(first.resources.map((r) => r.name)).toEqual(["a"]);
     expect(first.removedResources).toEqual(["missing"]);
@@ -63,6 +63,19 @@ describe("XdsServer delta over ADS", () => {
     stream.send({ typeUrl: EDS, resourceNamesSubscribe: ["a"] });
     const again = await stream.next();
     expect(again.resources.map((r) => r.name)).toEqual(["a"]);
+    stream.close();
+  });
+
+  it("delta-reconnect-only-differences: a new stream's initial_resource_versions are trusted, so only what differs is sent", async () => {
+    const cache = new FakeWatcher();
+    cache.set(EDS, "s2", [entry(EDS, "a", "1"), entry(EDS, "b", "2")]);
+    harness = await startServer(cache);
+    const stream = openDelta(adsClient(harness.address));
+    // A client reconnecting (after a restart or a move to another replica) holding a@1 and b@1.
+    stream.send({ node: NODE, typeUrl: EDS, resourceNamesSubscribe: ["a", "b"], initialResourceVersions: { a: "1", b: "1" } });
+    const first = await stream.next();
+    expect(first.resources.map((r) => `${r.name}@${r.version}`)).toEqual(["b@2"]);
+    expect(cache.deltaRequests[0]!.forceNames).toEqual(new Set());
     stream.close();
   });
 

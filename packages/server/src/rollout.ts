@@ -149,11 +149,7 @@ function nacksOf(status: NodeStatusTracker | undefined, nodeId: string): Rollout
  * every server event and every 50 ms), completes after a complete or NACKed
  * state. Unsubscribe to stop.
  */
-export function watchRollout(
-  target: RolloutTarget,
-  evaluate: () => RolloutProgress,
-  events: Observable<unknown>,
-): Observable<RolloutProgress> {
+export function watchRollout(evaluate: () => RolloutProgress, events: Observable<unknown>): Observable<RolloutProgress> {
   return new Observable<RolloutProgress>((subscriber) => {
     let last = "";
     let scheduled = false;

@@ -11,7 +11,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { NodeStatusTracker } from "@xdskit/cache";
-import { ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
+import { optionError } from "@xdskit/envoy-api";
 import type { Observable } from "rxjs";
 import type { XdsServerEvent, XdsStatus } from "./events.js";
 import { Admission } from "./internal/admission.js";
@@ -238,7 +238,7 @@ export class XdsServer {
   rollout(target: RolloutTarget): Observable<RolloutProgress> {
     checkRolloutTarget("XdsServer.rollout", target, this.options.cache);
     const cache = this.options.cache;
-    return watchRollout(target, () => rolloutProgress(target, cache, this.#admission.streams, this.status), this.#hub.internalEvents);
+    return watchRollout(() => rolloutProgress(target, cache, this.#admission.streams, this.status), this.#hub.internalEvents);
   }
 
   /** Live counters (streams, queued responses, in-flight writes). */

@@ -23,8 +23,8 @@ describe("DeltaStream", () => {
     );
     await t.flush();
     const [response] = t.delta();
-    // Subscribed names are forced, so both are sent.
-    expect(response!.resources.map((r) => `${r.name}@${r.version}`)).toEqual(["a@2", "b@1"]);
+    // The first request's initial_resource_versions are trusted: only a, which differs, is sent.
+    expect(response!.resources.map((r) => `${r.name}@${r.version}`)).toEqual(["a@2"]);
     expect(stream.types.get(EDS)!.clientVersions).toEqual(
       new Map([
         ["a", "2"],

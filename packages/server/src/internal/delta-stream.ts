@@ -99,7 +99,11 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
           state.names.add(name);
           state.subscriptionChars += name.length;
         }
-        state.forceNames.add(name);
+        // A name subscribed again is answered even if the client seems to hold it (it may have
+        // dropped it: delta-resubscribe-resends), except on the stream's first request, where
+        // initial_resource_versions says exactly what it holds: a reconnecting client gets only
+        // what differs (delta-reconnect-only-differences).
+        if (!(first && Object.hasOwn(request.initialResourceVersions, name))) state.forceNames.add(name);
       }
       changed = true;
     }
