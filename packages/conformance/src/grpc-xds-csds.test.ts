@@ -9,7 +9,7 @@ import { ClientStatusRequest, type ClientStatusResponse } from "@xdskit/envoy-ap
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ControlPlane } from "./support/control-plane.js";
 import { Echo, EchoBackend } from "./support/echo-backend.js";
-import { apiListener, edsCluster, endpoints, routeConfig, toCluster } from "./support/grpc-resources.js";
+import { echoSnapshot } from "./support/grpc-resources.js";
 import { xdsChannelOptions } from "./support/xds-client.js";
 
 const NODE = "csds-client";
@@ -20,18 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(backends.map((b) => b.stop()));
 });
-
-function snapshot(version: string, ports: number[]) {
-  return {
-    version,
-    resources: {
-      [TypeUrl.Listener]: [apiListener("echo", "echo-routes")],
-      [TypeUrl.RouteConfiguration]: [routeConfig("echo-routes", [toCluster("echo")])],
-      [TypeUrl.Cluster]: [edsCluster("echo")],
-      [TypeUrl.ClusterLoadAssignment]: [endpoints("echo", ports)],
-    },
-  };
-}
 
 /** A type URL without its `type.googleapis.com/` prefix (grpc-js-xds's CSDS reports types that way). */
 const bare = (typeUrl: string) => typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
@@ -48,7 +36,7 @@ async function clientView(client: ClientStatusDiscoveryServiceClient): Promise<M
 it("grpc-js-xds's own CSDS and the control plane's status agree on each type's version, labelled with the user's snapshot version", async () => {
   const [b1, b2] = backends as [EchoBackend, EchoBackend];
   await using plane = await ControlPlane.start();
-  plane.cache.setSnapshot(NODE, snapshot("release-7", [b1.port]));
+  plane.cache.setSnapshot(NODE, echoSnapshot("release-7", [b1.port]));
   const echo = new Echo("xds:///echo", xdsChannelOptions(plane.address, NODE));
   // The client process serves CSDS about its own xDS clients (gRPC admin services).
   const admin = new Server();
@@ -77,7 +65,7 @@ it("grpc-js-xds's own CSDS and the control plane's status agree on each type's v
     });
 
     // release-8 moves the endpoints only: the client runs them under release-8, the rest stays release-7.
-    plane.cache.setSnapshot(NODE, snapshot("release-8", [b2.port]));
+    plane.cache.setSnapshot(NODE, echoSnapshot("release-8", [b2.port]));
     expect((await plane.xds.waitForAck({ node: NODE, version: "release-8", timeoutMs: 10_000 })).outcome).toBe("acked");
     let answered = "";
     for (let i = 0; i < 50 && answered !== "b2"; i++) answered = await echo.call();

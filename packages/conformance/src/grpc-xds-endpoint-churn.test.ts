@@ -4,8 +4,8 @@ import { sameContentVersion } from "@xdskit/cache";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ControlPlane, until } from "./support/control-plane.js";
-import { Echo, EchoBackend } from "./support/echo-backend.js";
-import { apiListener, edsCluster, endpoints, routeConfig, toCluster } from "./support/grpc-resources.js";
+import { callInLoop, Echo, EchoBackend } from "./support/echo-backend.js";
+import { echoSnapshot } from "./support/grpc-resources.js";
 import { xdsChannelOptions } from "./support/xds-client.js";
 
 const NODE = "client-churn";
@@ -17,43 +17,21 @@ afterAll(async () => {
   await Promise.all(backends.map((b) => b.stop()));
 });
 
-function snapshot(version: string, ports: number[]) {
-  return {
-    version,
-    resources: {
-      [TypeUrl.Listener]: [apiListener("echo", "echo-routes")],
-      [TypeUrl.RouteConfiguration]: [routeConfig("echo-routes", [toCluster("echo")])],
-      [TypeUrl.Cluster]: [edsCluster("echo")],
-      [TypeUrl.ClusterLoadAssignment]: [endpoints("echo", ports)],
-    },
-  };
-}
-
 it("adds and removes endpoints while RPCs flow, without a failed RPC", async () => {
   const [b1, b2, b3] = backends as [EchoBackend, EchoBackend, EchoBackend];
   await using plane = await ControlPlane.start();
-  plane.cache.setSnapshot(NODE, snapshot("1", [b1.port]));
+  plane.cache.setSnapshot(NODE, echoSnapshot("1", [b1.port]));
   const echo = new Echo("xds:///echo", xdsChannelOptions(plane.address, NODE));
-  const answers: string[] = [];
-  const failures: unknown[] = [];
-  let running = true;
   // Four callers in a loop, like a busy client.
-  const callers = Array.from({ length: 4 }, async () => {
-    while (running) {
-      try {
-        answers.push(await echo.call());
-      } catch (error) {
-        failures.push(error);
-      }
-    }
-  });
+  const load = callInLoop(echo);
+  const { answers } = load;
   try {
     await until("RPCs to b1", () => answers.includes("b1"));
-    plane.cache.setSnapshot(NODE, snapshot("2", [b1.port, b2.port]));
+    plane.cache.setSnapshot(NODE, echoSnapshot("2", [b1.port, b2.port]));
     await until("RPCs to b2 after adding it", () => answers.includes("b2"));
-    plane.cache.setSnapshot(NODE, snapshot("3", [b1.port, b2.port, b3.port]));
+    plane.cache.setSnapshot(NODE, echoSnapshot("3", [b1.port, b2.port, b3.port]));
     await until("RPCs to b3 after adding it", () => answers.includes("b3"));
-    plane.cache.setSnapshot(NODE, snapshot("4", [b3.port]));
+    plane.cache.setSnapshot(NODE, echoSnapshot("4", [b3.port]));
     // Once the client runs the new endpoints, b1 and b2 get nothing more.
     const ack = (version: string) => {
       const acked = plane.status.nodeStatus(NODE)?.types[TypeUrl.ClusterLoadAssignment]?.lastAck?.version;
@@ -69,10 +47,9 @@ it("adds and removes endpoints while RPCs flow, without a failed RPC", async () 
     const settled = answers.slice(removedAt + 20);
     expect(new Set(settled)).toEqual(new Set(["b3"]));
   } finally {
-    running = false;
-    await Promise.all(callers);
+    await load.stop();
     echo.close();
   }
-  expect(failures).toEqual([]);
+  expect(load.failures).toEqual([]);
   expect(answers.length).toBeGreaterThan(100);
 });

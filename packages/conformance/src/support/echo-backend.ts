@@ -87,3 +87,35 @@ export class Echo {
     this.client.close();
   }
 }
+
+/** What {@link callInLoop} records. */
+export interface RpcLoad {
+  readonly answers: string[];
+  readonly failures: unknown[];
+  /** Stops the callers and waits for their last calls. */
+  stop(): Promise<void>;
+}
+
+/** `callers` loops calling `echo` back to back (a busy client), recording every answer and failure until stop(). */
+export function callInLoop(echo: Echo, callers = 4): RpcLoad {
+  const answers: string[] = [];
+  const failures: unknown[] = [];
+  let running = true;
+  const loops = Array.from({ length: callers }, async () => {
+    while (running) {
+      try {
+        answers.push(await echo.call());
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+  });
+  return {
+    answers,
+    failures,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}

@@ -2,7 +2,7 @@
 // api_listener whose HTTP connection manager ends with the router and takes
 // its routes inline or from RDS over ADS, EDS clusters over ADS, and
 // endpoints with IP addresses in weighted localities.
-import { type DeepPartial, pack } from "@xdskit/envoy-api";
+import { type DeepPartial, pack, TypeUrl } from "@xdskit/envoy-api";
 import { Cluster, Cluster_DiscoveryType, Cluster_LbPolicy } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
@@ -67,4 +67,17 @@ export function endpoints(clusterName: string, ports: readonly number[]): Cluste
       },
     ],
   });
+}
+
+/** The whole config of `xds:///echo`: listener, routes to cluster `cluster` (default "echo"), the EDS cluster and its endpoints on 127.0.0.1 `ports`. */
+export function echoSnapshot(version: string, ports: readonly number[], cluster = "echo") {
+  return {
+    version,
+    resources: {
+      [TypeUrl.Listener]: [apiListener("echo", "echo-routes")],
+      [TypeUrl.RouteConfiguration]: [routeConfig("echo-routes", [toCluster(cluster)])],
+      [TypeUrl.Cluster]: [edsCluster(cluster)],
+      [TypeUrl.ClusterLoadAssignment]: [endpoints(cluster, ports)],
+    },
+  };
 }
