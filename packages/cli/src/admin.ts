@@ -11,6 +11,8 @@ export const MAX_ADMIN_BODY_BYTES = 4 * 1024 * 1024;
 export interface AdminContext {
   readonly plane: ControlPlane;
   readonly status: NodeStatusTracker | undefined;
+  /** Prometheus `/metrics` handler (createXdsMetrics). */
+  readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
   readonly token: string | undefined;
   readonly ready: () => boolean;
 }
@@ -96,6 +98,7 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
   if (ctx.token !== undefined && req.headers.authorization !== `Bearer ${ctx.token}`) {
     throw new HttpError(401, "missing or wrong bearer token (Authorization: Bearer <token>)");
   }
+  if (parts[0] === "metrics" && parts.length === 1 && ctx.metrics) return ctx.metrics(req, res);
   const dryRun = url.searchParams.get("dryRun") === "1" || url.searchParams.get("dryRun") === "true";
   const expected = req.headers["if-match"];
   const expectedRevision = typeof expected === "string" && /^\d+$/.test(expected) ? Number(expected) : undefined;

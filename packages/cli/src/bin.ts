@@ -1,20 +1,55 @@
 #!/usr/bin/env node
 // The `xdskit` command. Every command has --help with examples; docs/serve.md has the reference.
-import { Command, InvalidArgumentError } from "commander";
-import { configFileList, readConfigFiles } from "./config-files.js";
+import type { NodeStatus } from "@xdskit/cache";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { stringify } from "yaml";
+import { AdminRequestFailed, adminRequest, formatStatus, nodeNacking } from "./admin-client.js";
 import type { GroupBy } from "./control-plane.js";
-import { describeProblem } from "./resource-docs.js";
-import { serve } from "./serve.js";
+
+// serve and validate load the Envoy API (large); the admin clients and --help do not, so they start fast.
 
 const integer = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be an integer >= 0");
   return n;
 };
+const fatal = (message: string) =>
+  process.stderr.write(`${JSON.stringify({ level: "fatal", time: new Date().toISOString(), msg: message })}\n`);
+const profileOption = () =>
+  new Option("--profile <profile>", "validation rules: envoy, or grpc (stricter: what proxyless gRPC clients NACK)")
+    .choices(["envoy", "grpc"])
+    .default("envoy");
+const adminOptions = (command: Command) =>
+  command
+    .option("--admin <url>", "admin API of a running xdskit serve (env XDSKIT_ADMIN)", process.env.XDSKIT_ADMIN ?? "http://127.0.0.1:19000")
+    .option("--token <token>", "bearer token of the admin API (env XDSKIT_ADMIN_TOKEN)", process.env.XDSKIT_ADMIN_TOKEN);
+/** Runs an admin client command; a failed request is one line on stderr and exit code 1. */
+const client =
+  (run: (...args: any[]) => Promise<void>) =>
+  async (...args: any[]) => {
+    try {
+      await run(...args);
+    } catch (error) {
+      if (!(error instanceof AdminRequestFailed)) throw error;
+      process.stderr.write(`xdskit: ${error.message}\n`);
+      process.exitCode = 1;
+    }
+  };
 
 const program = new Command("xdskit")
   .description("xdskit: a standalone xDS control plane for Envoy and proxyless gRPC")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText(
+    "after",
+    `
+Examples:
+  xdskit serve --config ./envoy-config --state-dir ./state
+  xdskit validate ./envoy-config --profile grpc
+  xdskit status
+  xdskit get front -o yaml
+
+Docs: https://github.com/xdskit/xdskit/blob/main/docs/serve.md`,
+  );
 
 program
   .command("serve")
@@ -28,6 +63,7 @@ program
   .option("--admin-token <token>", "bearer token the admin API requires (env XDSKIT_ADMIN_TOKEN)", process.env.XDSKIT_ADMIN_TOKEN)
   .option("--group-by <how>", "node grouping: prefix (node id up to its first '-'), cluster or id", "prefix")
   .option("--history <n>", "versions kept per group for rollback", integer, 10)
+  .addOption(profileOption())
   .option("--tls-cert <file>", "xDS server certificate chain (PEM)")
   .option("--tls-key <file>", "xDS server private key (PEM)")
   .option("--tls-client-ca <file>", "require xDS client certificates signed by this CA (PEM)")
@@ -37,10 +73,13 @@ program
 Examples:
   xdskit serve --config ./envoy-config
   xdskit serve --config ./envoy-config --state-dir /var/lib/xdskit --group-by cluster
+  xdskit serve --profile grpc --admin-host 0.0.0.0 --admin-token "$(cat token)"
+  xdskit serve --tls-cert xds.pem --tls-key xds-key.pem --tls-client-ca ca.pem
   curl -X PUT localhost:19000/resources/front -d '{"clusters":[{"name":"web","connect_timeout":"1s"}]}'`,
   )
   .action(async (flags) => {
     try {
+      const { serve } = await import("./serve.js");
       const running = await serve({
         config: flags.config,
         defaultGroup: flags.defaultGroup,
@@ -51,6 +90,7 @@ Examples:
         adminToken: flags.adminToken,
         groupBy: flags.groupBy as GroupBy,
         history: flags.history,
+        profile: flags.profile,
         tlsCert: flags.tlsCert,
         tlsKey: flags.tlsKey,
         tlsClientCa: flags.tlsClientCa,
@@ -68,26 +108,99 @@ Examples:
       process.on("SIGTERM", () => stop("SIGTERM"));
       process.on("SIGINT", () => stop("SIGINT"));
     } catch (error) {
-      process.stderr.write(`${JSON.stringify({ level: "fatal", time: new Date().toISOString(), msg: (error as Error).message })}\n`);
+      fatal((error as Error).message);
       process.exit(1);
     }
   });
 
 program
   .command("validate")
-  .description("check Envoy YAML/JSON files offline; exit code 1 and one line per problem when any is invalid")
+  .description("check Envoy YAML/JSON files offline as serve would; exit code 1 and one line per problem when any is invalid")
   .argument("<paths...>", "files or directories")
   .option("--default-group <name>", "node group for documents without `group:`", "default")
-  .addHelpText("after", "\nExample:\n  xdskit validate ./envoy-config && echo ok")
-  .action((paths: string[], flags) => {
-    const files = paths.flatMap((p) => configFileList(p));
-    const read = readConfigFiles(files, flags.defaultGroup);
-    for (const p of read.problems) process.stdout.write(`${describeProblem(p)}\n`);
-    const count = [...read.groups.values()].reduce((n, g) => n + [...g.values()].reduce((m, byName) => m + byName.size, 0), 0);
+  .addOption(profileOption())
+  .addHelpText(
+    "after",
+    `
+Examples:
+  xdskit validate ./envoy-config && echo ok
+  xdskit validate front.yaml back.yaml --profile grpc     # rules of proxyless gRPC clients too`,
+  )
+  .action(async (paths: string[], flags) => {
+    const { validateFiles } = await import("./validate-files.js");
+    const { describeProblem } = await import("./resource-docs.js");
+    const result = validateFiles(paths, { defaultGroup: flags.defaultGroup, profile: flags.profile });
+    for (const p of result.problems) process.stdout.write(`${describeProblem(p)}\n`);
     process.stdout.write(
-      `${read.problems.length === 0 ? "ok" : "invalid"}: ${files.length} file(s), ${read.groups.size} group(s), ${count} resource(s), ${read.problems.length} problem(s)\n`,
+      `${result.problems.length === 0 ? "ok" : "invalid"}: ${result.files.length} file(s), ${result.groups} group(s), ${result.resources} resource(s), ${result.problems.length} problem(s) (profile ${flags.profile})\n`,
     );
-    process.exitCode = read.problems.length === 0 ? 0 : 1;
+    process.exitCode = result.problems.length === 0 ? 0 : 1;
   });
+
+adminOptions(
+  program
+    .command("status")
+    .description("what each connected node was sent, ACKed and NACKed (with the reason); exit code 2 when a node is NACKing")
+    .option("-g, --group <group>", "only the nodes of this group")
+    .option("--json", "print the admin API's JSON"),
+)
+  .addHelpText(
+    "after",
+    `
+Examples:
+  xdskit status
+  xdskit status --group front --admin http://10.0.0.5:19000 --token "$TOKEN"
+  xdskit status --json | jq '.nodes[].nodeId'`,
+  )
+  .action(
+    client(async (flags) => {
+      const { nodes } = (await adminRequest(flags, "GET", "/v1/status")) as { nodes: NodeStatus[] };
+      const shown = flags.group === undefined ? nodes : nodes.filter((n) => n.group === flags.group);
+      process.stdout.write(flags.json ? `${JSON.stringify({ nodes: shown }, null, 2)}\n` : formatStatus(shown));
+      if (shown.some(nodeNacking)) process.exitCode = 2;
+    }),
+  );
+
+adminOptions(
+  program
+    .command("get")
+    .description("the groups served, or one group's config as served (a document `xdskit serve --config` reads back)")
+    .argument("[group]", "a node group; without it, every group and the version it serves")
+    .option("--api", "only the resources set through the admin API (with the store revision for If-Match)")
+    .option("--history", "the versions kept for rollback")
+    .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml")),
+)
+  .addHelpText(
+    "after",
+    `
+Examples:
+  xdskit get                          # groups and versions
+  xdskit get front > front.yaml       # the merged config of group front, as a config document
+  xdskit get front --api -o json      # what the API set, and its revision
+  xdskit get front --history`,
+  )
+  .action(
+    client(async (group: string | undefined, flags) => {
+      let out: unknown;
+      if (group === undefined) out = await adminRequest(flags, "GET", "/v1/groups");
+      else if (flags.history) out = await adminRequest(flags, "GET", `/v1/groups/${encodeURIComponent(group)}/history`);
+      else if (flags.api) out = await adminRequest(flags, "GET", `/v1/groups/${encodeURIComponent(group)}/resources`);
+      else {
+        const dump = (await adminRequest(flags, "GET", `/v1/groups/${encodeURIComponent(group)}`)) as {
+          version: string;
+          resources: unknown[];
+        };
+        out = { group, version: dump.version, resources: dump.resources };
+      }
+      if (flags.output === "json") process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      else {
+        // `version` is informational: a config document has only group and resources.
+        const { version, ...doc } = out as { version?: unknown };
+        process.stdout.write(
+          `${version === undefined ? "" : `# version ${version}\n`}${stringify(group && !flags.api && !flags.history ? doc : out)}`,
+        );
+      }
+    }),
+  );
 
 await program.parseAsync();

@@ -3,7 +3,7 @@
 // (key `groups/<group>`), with the last N versions kept for rollback.
 import { groupByIdPrefix, groupByNodeCluster, groupByNodeId, type NodeGroupKey, SnapshotCache, type XdsLogger } from "@xdskit/cache";
 import type { JsonValue } from "@xdskit/envoy-api";
-import { createSnapshotValidator, type SnapshotViolation } from "@xdskit/resources";
+import { createSnapshotValidator, type SnapshotValidator, type SnapshotViolation, type ValidationProfile } from "@xdskit/resources";
 import type { ConfigStore } from "@xdskit/stores";
 import { type ConfigProblem, type GroupResources, type ParsedResource, parseResource } from "./resource-docs.js";
 
@@ -41,14 +41,16 @@ export class ControlPlane {
   #files = new Map<string, GroupResources>();
   #filesGeneration = 0;
   readonly #api = new Map<string, { version: number; modRevision: number; resources: GroupResources; history: StoredGroup["history"] }>();
-  readonly #validator = createSnapshotValidator();
+  readonly #validator: SnapshotValidator;
 
   constructor(
     readonly store: ConfigStore,
     groupBy: GroupBy,
     readonly historyLimit: number,
     logger?: XdsLogger,
+    profile: ValidationProfile = "envoy",
   ) {
+    this.#validator = createSnapshotValidator({ profile });
     this.cache = new SnapshotCache({ nodeGroup: GROUPERS[groupBy], validator: this.#validator, ...(logger ? { logger } : {}) });
   }
 
@@ -161,13 +163,7 @@ export class ControlPlane {
   }
 
   #check(resources: GroupResources): ConfigProblem[] {
-    const input = Object.fromEntries([...resources].map(([url, byName]) => [url, [...byName.values()].map((r) => r.message)]));
-    return (this.#validator(input) as SnapshotViolation[]).map((v) => ({
-      ...(v.typeUrl === undefined ? {} : { typeUrl: v.typeUrl }),
-      ...(v.name === undefined ? {} : { resource: v.name }),
-      ...(v.path ? { path: v.path } : {}),
-      message: v.message,
-    }));
+    return checkGroup(resources, this.#validator);
   }
 
   #publish(group: string): void {
@@ -180,6 +176,20 @@ export class ControlPlane {
       resources: resources as never,
     });
   }
+}
+
+/**
+ * Checks the merged resources of one group as a snapshot (field rules of the
+ * validator's profile, and references between resources); every problem found.
+ */
+export function checkGroup(resources: GroupResources, validator: SnapshotValidator): ConfigProblem[] {
+  const input = Object.fromEntries([...resources].map(([url, byName]) => [url, [...byName.values()].map((r) => r.message)]));
+  return (validator(input) as SnapshotViolation[]).map((v) => ({
+    ...(v.typeUrl === undefined ? {} : { typeUrl: v.typeUrl }),
+    ...(v.name === undefined ? {} : { resource: v.name }),
+    ...(v.path ? { path: v.path } : {}),
+    message: v.message,
+  }));
 }
 
 function parseList(list: readonly unknown[]): { resources: GroupResources; problems: ConfigProblem[] } {

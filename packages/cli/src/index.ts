@@ -1,9 +1,13 @@
 // @xdskit/cli: `xdskit serve` as a library (the binary is dist/bin.js). See docs/serve.md.
+export type { AdminClientOptions } from "./admin-client.js";
+export { ADMIN_CLIENT_DEFAULTS, AdminRequestFailed, adminRequest, formatStatus, nodeNacking } from "./admin-client.js";
 export type { ConfigFiles } from "./config-files.js";
 export { configFileList, readConfigFiles } from "./config-files.js";
 export type { ConfigDiff, GroupBy } from "./control-plane.js";
-export { ConfigRefused, ControlPlane } from "./control-plane.js";
+export { ConfigRefused, ControlPlane, checkGroup } from "./control-plane.js";
 export type { ConfigProblem, GroupResources, ParsedResource } from "./resource-docs.js";
 export { COLLECTIONS, describeProblem, typeUrlFor } from "./resource-docs.js";
 export type { ServeOptions, Serving } from "./serve.js";
 export { SERVE_DEFAULTS, serve } from "./serve.js";
+export type { ValidateFilesOptions, ValidateFilesResult } from "./validate-files.js";
+export { VALIDATE_FILES_DEFAULTS, validateFiles } from "./validate-files.js";

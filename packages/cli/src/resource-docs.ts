@@ -36,6 +36,8 @@ export function typeUrlFor(type: string): string | undefined {
 /** One problem in a document: where (file, document, resource, field) and what. */
 export interface ConfigProblem {
   readonly file?: string;
+  /** The node group, for problems of a group's merged config (no single file to blame). */
+  readonly group?: string;
   /** Index of the document in a multi-document YAML file (0-based). */
   readonly document?: number;
   readonly typeUrl?: string;
@@ -48,7 +50,11 @@ export interface ConfigProblem {
 /** Formats a problem as one line: `file#doc: type "name" path: message`. */
 export function describeProblem(p: ConfigProblem): string {
   const where = [
-    p.file === undefined ? undefined : `${p.file}${p.document === undefined ? "" : `#${p.document}`}`,
+    p.file === undefined
+      ? p.group === undefined
+        ? undefined
+        : `group ${p.group}`
+      : `${p.file}${p.document === undefined ? "" : `#${p.document}`}`,
     p.typeUrl === undefined
       ? undefined
       : `${p.typeUrl.slice(p.typeUrl.lastIndexOf(".") + 1)}${p.resource === undefined ? "" : ` "${p.resource}"`}`,

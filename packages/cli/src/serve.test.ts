@@ -1,74 +1,11 @@
 // `xdskit serve` end to end: the real binary on real ports, FakeEnvoy as the
 // proxy, the admin API over HTTP, files edited on disk, restarts and kill -9.
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { TypeUrl } from "@xdskit/envoy-api";
-import { FakeEnvoy } from "@xdskit/testing";
-import { afterEach, describe, expect, it } from "vitest";
-
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const f of cleanup.splice(0).reverse()) f();
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "xdskit-serve-"));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-interface Running {
-  child: ChildProcess;
-  xdsPort: number;
-  adminPort: number;
-  logs: Record<string, unknown>[];
-  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
-  exited: Promise<number | null>;
-}
-
-/** Spawns `xdskit serve ARGS` and resolves on its startup summary (or rejects with its logs). */
-async function startServe(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [bin, "serve", "--xds", "127.0.0.1:0", "--admin-port", "0", ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  cleanup.push(() => child.kill("SIGKILL"));
-  const logs: Record<string, unknown>[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let buffer = "";
-  const started = new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.stderr?.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      for (const line of lines) {
-        const entry = (line.startsWith("{") ? JSON.parse(line) : { msg: line }) as Record<string, unknown>;
-        logs.push(entry);
-        if (entry.msg === "xdskit serve started") resolve(entry);
-      }
-    });
-    exited.then((code) => reject(new Error(`xdskit serve exited with ${code}: ${JSON.stringify(logs)}`)));
-  });
-  const summary = await started;
-  const adminPort = summary.adminPort as number;
-  return {
-    child,
-    xdsPort: summary.xdsPort as number,
-    adminPort,
-    logs,
-    exited,
-    async admin(method, path, body) {
-      const response = await fetch(`http://127.0.0.1:${adminPort}${path}`, {
-        method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: response.status, body: await response.json() };
-    },
-  };
-}
+import { describe, expect, it } from "vitest";
+import { bin, envoy, startServe, tempDir } from "./internal/serve-process.test.js";
 
 const FRONT = `
 group: front
@@ -95,12 +32,6 @@ const endpoints = (cluster: string, ...addresses: string[]) => ({
   cluster_name: cluster,
   endpoints: [{ lb_endpoints: addresses.map((a) => ({ endpoint: { address: { socket_address: { address: a, port_value: 8080 } } } })) }],
 });
-
-async function envoy(port: number, id: string, extra: Partial<Parameters<typeof FakeEnvoy.start>[0]> = {}) {
-  const e = await FakeEnvoy.start({ address: `127.0.0.1:${port}`, node: { id }, ...extra });
-  cleanup.push(() => void e.close());
-  return e;
-}
 
 describe("xdskit serve", () => {
   it("serves a directory of Envoy YAML by node-id prefix, over SotW ADS and delta per-type streams", async () => {

@@ -5,7 +5,9 @@ import type { AddressInfo } from "node:net";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { XdsLogger } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
+import type { ValidationProfile } from "@xdskit/resources";
 import { XdsServer } from "@xdskit/server";
+import { createXdsMetrics } from "@xdskit/server/metrics";
 import { type ConfigStore, DirectoryConfigStore, MemoryConfigStore } from "@xdskit/stores";
 import { startAdmin } from "./admin.js";
 import { configFileList, readConfigFiles } from "./config-files.js";
@@ -36,6 +38,8 @@ export interface ServeOptions {
   readonly tlsCert?: string;
   readonly tlsKey?: string;
   readonly tlsClientCa?: string;
+  /** Validation profile of every config accepted: `envoy`, or `grpc` for proxyless gRPC fleets (stricter). Default `envoy`. */
+  readonly profile?: ValidationProfile;
   /** Where JSON log lines go. Default: stderr. */
   readonly log?: (line: string) => void;
 }
@@ -46,6 +50,7 @@ export const SERVE_DEFAULTS = Object.freeze({
   adminPort: 19000,
   groupBy: "prefix" as GroupBy,
   history: 10,
+  profile: "envoy" as ValidationProfile,
 });
 
 /** A running `xdskit serve`. */
@@ -81,11 +86,12 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       o.adminHost,
     );
   }
+  if (o.profile !== "envoy" && o.profile !== "grpc") throw optionError("xdskit serve", "profile", "envoy or grpc", o.profile);
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
     throw optionError("xdskit serve", "tls-cert", "given together with --tls-key", o.tlsCert);
 
   const store: ConfigStore = o.stateDir ? await DirectoryConfigStore.open({ directory: o.stateDir }) : new MemoryConfigStore();
-  const plane = new ControlPlane(store, o.groupBy, o.history, logger);
+  const plane = new ControlPlane(store, o.groupBy, o.history, logger, o.profile);
   let fileWatcher: FSWatcher | undefined;
   const loadFiles = () => {
     const files = readConfigFiles(o.config ? configFileList(o.config) : [], o.defaultGroup);
@@ -112,6 +118,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   const xds = new XdsServer({ cache: plane.cache, logger });
   const grpcServer = new Server();
   xds.register(grpcServer);
+  const metrics = createXdsMetrics({ xds, cache: plane.cache });
   const credentials =
     o.tlsCert && o.tlsKey
       ? ServerCredentials.createSsl(
@@ -125,7 +132,11 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     const xdsPort = await new Promise<number>((resolve, reject) =>
       grpcServer.bindAsync(o.xdsAddress, credentials, (error, port) => (error ? reject(error) : resolve(port))),
     );
-    admin = await startAdmin({ plane, status: xds.status, token: o.adminToken, ready: () => ready }, o.adminHost, o.adminPort);
+    admin = await startAdmin(
+      { plane, status: xds.status, metrics: metrics.handler, token: o.adminToken, ready: () => ready },
+      o.adminHost,
+      o.adminPort,
+    );
     const adminPort = (admin.address() as AddressInfo).port;
 
     if (o.config) {
@@ -158,10 +169,16 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       xdsPort,
       adminPort,
       adminHost: o.adminHost,
+      adminToken: o.adminToken !== undefined,
       tls: Boolean(o.tlsCert),
+      clientCertificates: o.tlsClientCa !== undefined,
       groupBy: o.groupBy,
+      profile: o.profile,
+      config: o.config ?? null,
+      stateDir: o.stateDir ?? null,
       store: store.description,
       groups,
+      resources: Object.values(groups).reduce((n, byType) => n + Object.values(byType).reduce((m, c) => m + c, 0), 0),
     });
     return {
       xdsPort,
@@ -170,6 +187,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       async close() {
         ready = false;
         fileWatcher?.close();
+        metrics.close();
         await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
         grpcServer.forceShutdown();
         await new Promise((resolve) => admin?.close(resolve));
