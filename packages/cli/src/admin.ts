@@ -2,7 +2,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { NodeStatusTracker } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import { ConfigRefused, type ControlPlane } from "./control-plane.js";
+import { type CanaryController, CanaryRefused } from "./canary.js";
+import { CanaryRunning, ConfigRefused, type ControlPlane } from "./control-plane.js";
 import { COLLECTIONS, describeProblem, typeUrlFor } from "./resource-docs.js";
 
 /** Largest request body accepted, in bytes. */
@@ -10,6 +11,8 @@ export const MAX_ADMIN_BODY_BYTES = 4 * 1024 * 1024;
 
 export interface AdminContext {
   readonly plane: ControlPlane;
+  /** Canaries of the plane's groups. */
+  readonly canary: CanaryController;
   readonly status: NodeStatusTracker | undefined;
   /** Prometheus `/metrics` handler (createXdsMetrics). */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
@@ -79,6 +82,8 @@ export function startAdmin(ctx: AdminContext, host: string, port: number): Promi
           violations: error.problems.map((p) => ({ ...p, text: describeProblem(p) })),
         });
       }
+      if (error instanceof CanaryRefused) return send(res, error.status, { error: error.message });
+      if (error instanceof CanaryRunning) return send(res, 409, { error: error.message });
       if (XdskitError.is(error) && error.code === ErrorCode.STORE_CONFLICT) return send(res, 409, { error: error.message });
       send(res, 500, { error: (error as Error).message });
     });
@@ -99,7 +104,9 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
     throw new HttpError(401, "missing or wrong bearer token (Authorization: Bearer <token>)");
   }
   if (parts[0] === "metrics" && parts.length === 1 && ctx.metrics) return ctx.metrics(req, res);
-  const dryRun = url.searchParams.get("dryRun") === "1" || url.searchParams.get("dryRun") === "true";
+  const flag = (name: string) => url.searchParams.get(name) === "1" || url.searchParams.get(name) === "true";
+  const dryRun = flag("dryRun");
+  const wait = flag("wait");
   const expected = req.headers["if-match"];
   const expectedRevision = typeof expected === "string" && /^\d+$/.test(expected) ? Number(expected) : undefined;
   const opts = { dryRun, ...(expectedRevision === undefined ? {} : { expectedRevision }) };
@@ -149,6 +156,32 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
         throw new HttpError(400, `unknown type ${rest[1]} (a type URL, a message name or one of ${Object.keys(COLLECTIONS).join(", ")})`);
       return send(res, 200, await plane.change(group, { remove: [{ type, name: rest[2] as string }], ...opts }));
     }
+  }
+  if (rest[0] === "canary" && rest.length === 1) {
+    if (method === "POST") {
+      const body = (await readBody(req)) as Record<string, unknown>;
+      if (!body || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "body must be a JSON object");
+      const { percentage, selector, timeoutMs, replace, remove, ...resources } = body;
+      const list = resourcesOf(resources);
+      const removals = (Array.isArray(remove) ? remove : []).map((r: { type?: string; name?: string }) => ({
+        type: typeUrlFor(String(r?.type)) ?? String(r?.type),
+        name: String(r?.name),
+      }));
+      const started = ctx.canary.start(group, replace === true ? { replace: list } : { upsert: list, remove: removals }, {
+        ...(percentage === undefined ? {} : { percentage: percentage as number }),
+        ...(selector === undefined ? {} : { selector: selector as Record<string, string> }),
+        ...(timeoutMs === undefined ? {} : { timeoutMs: timeoutMs as number }),
+      });
+      if (wait) return send(res, 200, await started.done);
+      return send(res, 202, started.status);
+    }
+    if (method === "GET") {
+      const status = ctx.canary.status(group);
+      if (!status) throw new HttpError(404, `group ${group} has had no canary`);
+      if (wait && status.state === "running") return send(res, 200, await ctx.canary.wait(group));
+      return send(res, 200, status);
+    }
+    if (method === "DELETE") return send(res, 200, await ctx.canary.abort(group));
   }
   if (rest[0] === "history" && method === "GET") return send(res, 200, { group, versions: plane.history(group) });
   if (rest[0] === "rollback" && method === "POST") {

@@ -3,8 +3,10 @@
 // (key `groups/<group>`), with the last N versions kept for rollback.
 import { groupByIdPrefix, groupByNodeCluster, groupByNodeId, type NodeGroupKey, SnapshotCache, type XdsLogger } from "@xdskit/cache";
 import type { JsonValue } from "@xdskit/envoy-api";
+import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import { createSnapshotValidator, type SnapshotValidator, type SnapshotViolation, type ValidationProfile } from "@xdskit/resources";
 import type { ConfigStore } from "@xdskit/stores";
+import { RegroupingCache } from "./regrouping-cache.js";
 import { type ConfigProblem, type GroupResources, type ParsedResource, parseResource } from "./resource-docs.js";
 
 /** How nodes are grouped: by the node id's prefix before the first `-` (sxds), by node cluster, or by node id. */
@@ -26,6 +28,29 @@ export class ConfigRefused extends Error {
   }
 }
 
+/** A write to a group while a canary runs on it: refused (409) until the canary ends. */
+export class CanaryRunning extends Error {
+  constructor(readonly group: string) {
+    super(
+      `group ${group} has a canary running; its config changes only through the canary (wait for it, or DELETE /v1/groups/${group}/canary to roll it back)`,
+    );
+  }
+}
+
+/** A validated change, not applied yet: what {@link ControlPlane.plan} returns. */
+export interface PlannedChange extends ConfigDiff {
+  readonly group: string;
+  /** The API resources the group would have. */
+  readonly next: GroupResources;
+  /** The store revision the change was planned against (compare-and-set on commit). */
+  readonly expectedRevision: number;
+  /** The API version the change would get. */
+  readonly version: number;
+}
+
+/** The name of the derived node group serving a group's canary. */
+export const canaryGroupOf = (group: string) => `${group}~canary`;
+
 /** The difference between two versions of a group, by `Type/name`. */
 export interface ConfigDiff {
   readonly added: string[];
@@ -37,7 +62,14 @@ const key = (group: string) => `groups/${group}`;
 const label = (r: ParsedResource) => `${r.typeUrl.slice(r.typeUrl.lastIndexOf(".") + 1)}/${r.name}`;
 
 export class ControlPlane {
+  /** The snapshots, by node group (a canary adds `<group>~canary`). */
   readonly cache: SnapshotCache;
+  /** What the xDS server watches: the cache, with waiting watches moved when a canary changes a node's group. */
+  readonly watcher: RegroupingCache;
+  /** A node's group by the `groupBy` rule alone, ignoring canaries. */
+  readonly baseGroupOf: NodeGroupKey;
+  /** Running canaries: base group → which nodes it selects, and the canary's resources. */
+  readonly #canaries = new Map<string, { selects: (node: Node) => boolean; next: GroupResources }>();
   #files = new Map<string, GroupResources>();
   #filesGeneration = 0;
   readonly #api = new Map<string, { version: number; modRevision: number; resources: GroupResources; history: StoredGroup["history"] }>();
@@ -51,7 +83,56 @@ export class ControlPlane {
     profile: ValidationProfile = "envoy",
   ) {
     this.#validator = createSnapshotValidator({ profile });
-    this.cache = new SnapshotCache({ nodeGroup: GROUPERS[groupBy], validator: this.#validator, ...(logger ? { logger } : {}) });
+    const base = GROUPERS[groupBy];
+    this.baseGroupOf = base;
+    const nodeGroup = (node: Node): string => {
+      const group = base(node);
+      const canary = this.#canaries.get(group);
+      return canary !== undefined && safeSelects(canary.selects, node) ? canaryGroupOf(group) : group;
+    };
+    this.cache = new SnapshotCache({ nodeGroup, validator: this.#validator, ...(logger ? { logger } : {}) });
+    this.watcher = new RegroupingCache(this.cache);
+  }
+
+  /**
+   * Starts serving `planned` to the nodes of its group that `selects` picks,
+   * as the derived group `<group>~canary` with snapshot version `version`;
+   * waiting watches of those nodes move at once. The group's own config is
+   * unchanged until {@link endCanary} promotes it.
+   */
+  beginCanary(planned: PlannedChange, selects: (node: Node) => boolean, version: string): void {
+    if (this.#canaries.has(planned.group)) throw new CanaryRunning(planned.group);
+    const merged = merge(this.#files.get(planned.group), planned.next);
+    this.cache.setSnapshot(canaryGroupOf(planned.group), { version, resources: toSnapshot(merged) as never });
+    this.#canaries.set(planned.group, { selects, next: planned.next });
+    this.watcher.regroup();
+  }
+
+  /** The snapshot version a group would serve with API version `apiVersion`: `files-<reloads>.api-<version>`. */
+  versionLabel(apiVersion: number): string {
+    return `files-${this.#filesGeneration}.api-${apiVersion}`;
+  }
+
+  /** Whether a canary runs on `group`. */
+  canaryRunning(group: string): boolean {
+    return this.#canaries.has(group);
+  }
+
+  /**
+   * Ends a group's canary: with `promote`, commits its resources as the
+   * group's next version (returned) first; either way the selected nodes
+   * return to the group, and the canary's snapshot is dropped.
+   */
+  async endCanary(planned: PlannedChange, promote: boolean): Promise<number | undefined> {
+    let version: number | undefined;
+    try {
+      if (promote) version = await this.#commit(planned.group, planned.next, planned.expectedRevision);
+    } finally {
+      this.#canaries.delete(planned.group);
+      this.watcher.regroup();
+      this.cache.clearSnapshot(canaryGroupOf(planned.group));
+    }
+    return version;
   }
 
   /** Loads API config from the store and serves it with the file config. */
@@ -115,6 +196,18 @@ export class ControlPlane {
       expectedRevision?: number;
     },
   ): Promise<ConfigDiff & { version?: number }> {
+    if (this.#canaries.has(group) && !change.dryRun) throw new CanaryRunning(group);
+    const planned = this.plan(group, change);
+    const diff = { added: planned.added, changed: planned.changed, removed: planned.removed };
+    if (change.dryRun) return diff;
+    return { ...diff, version: await this.#commit(group, planned.next, planned.expectedRevision) };
+  }
+
+  /** Validates a change against the group's merged config and computes its diff; throws {@link ConfigRefused} with every problem. */
+  plan(
+    group: string,
+    change: { replace?: unknown[]; upsert?: unknown[]; remove?: { type: string; name: string }[]; expectedRevision?: number },
+  ): PlannedChange {
     const current = this.#api.get(group);
     const next: GroupResources = change.replace ? new Map() : cloneGroup(current?.resources);
     const problems: ConfigProblem[] = [];
@@ -128,8 +221,13 @@ export class ControlPlane {
     if (problems.length === 0) problems.push(...this.#check(merge(this.#files.get(group), next)));
     if (problems.length > 0) throw new ConfigRefused(problems);
     const diff = diffOf(merge(this.#files.get(group), current?.resources), merge(this.#files.get(group), next));
-    if (change.dryRun) return diff;
-    return { ...diff, version: await this.#commit(group, next, change.expectedRevision ?? current?.modRevision ?? 0) };
+    return {
+      ...diff,
+      group,
+      next,
+      expectedRevision: change.expectedRevision ?? current?.modRevision ?? 0,
+      version: (current?.version ?? 0) + 1,
+    };
   }
 
   /** Versions kept for rollback, newest first. */
@@ -170,10 +268,9 @@ export class ControlPlane {
     const merged = merge(this.#files.get(group), this.#api.get(group)?.resources);
     // A group emptied by the API gets an empty snapshot (proxies drop what they had), not none (they would keep it).
     if (merged.size === 0 && !this.cache.getSnapshot(group)) return;
-    const resources = Object.fromEntries([...merged].map(([url, byName]) => [url, [...byName.values()].map((r) => r.message)]));
     this.cache.setSnapshot(group, {
-      version: `files-${this.#filesGeneration}.api-${this.#api.get(group)?.version ?? 0}`,
-      resources: resources as never,
+      version: this.versionLabel(this.#api.get(group)?.version ?? 0),
+      resources: toSnapshot(merged) as never,
     });
   }
 }
@@ -190,6 +287,19 @@ export function checkGroup(resources: GroupResources, validator: SnapshotValidat
     ...(v.path ? { path: v.path } : {}),
     message: v.message,
   }));
+}
+
+function toSnapshot(merged: GroupResources) {
+  return Object.fromEntries([...merged].map(([url, byName]) => [url, [...byName.values()].map((r) => r.message)]));
+}
+
+/** A selector that throws selects nothing (a node must never fail to get a group). */
+function safeSelects(selects: (node: Node) => boolean, node: Node): boolean {
+  try {
+    return selects(node) === true;
+  } catch {
+    return false;
+  }
 }
 
 function parseList(list: readonly unknown[]): { resources: GroupResources; problems: ConfigProblem[] } {

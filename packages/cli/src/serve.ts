@@ -3,13 +3,14 @@ import { type FSWatcher, readFileSync, watch as watchFiles } from "node:fs";
 import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import type { XdsLogger } from "@xdskit/cache";
+import { NodeStatusTracker, type XdsLogger } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
 import type { ValidationProfile } from "@xdskit/resources";
 import { XdsServer } from "@xdskit/server";
 import { createXdsMetrics } from "@xdskit/server/metrics";
 import { type ConfigStore, DirectoryConfigStore, MemoryConfigStore } from "@xdskit/stores";
 import { startAdmin } from "./admin.js";
+import { CanaryController } from "./canary.js";
 import { configFileList, readConfigFiles } from "./config-files.js";
 import { ControlPlane, type GroupBy } from "./control-plane.js";
 import { describeProblem } from "./resource-docs.js";
@@ -115,7 +116,10 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     throw error;
   }
 
-  const xds = new XdsServer({ cache: plane.cache, logger });
+  // Status groups nodes by the groupBy rule alone: a node in a canary still shows in its own group.
+  const status = new NodeStatusTracker({ nodeGroup: plane.baseGroupOf });
+  const xds = new XdsServer({ cache: plane.watcher, status, logger });
+  const canary = new CanaryController({ plane, xds, logger });
   const grpcServer = new Server();
   xds.register(grpcServer);
   const metrics = createXdsMetrics({ xds, cache: plane.cache });
@@ -133,7 +137,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       grpcServer.bindAsync(o.xdsAddress, credentials, (error, port) => (error ? reject(error) : resolve(port))),
     );
     admin = await startAdmin(
-      { plane, status: xds.status, metrics: metrics.handler, token: o.adminToken, ready: () => ready },
+      { plane, canary, status, metrics: metrics.handler, token: o.adminToken, ready: () => ready },
       o.adminHost,
       o.adminPort,
     );
@@ -187,11 +191,14 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       async close() {
         ready = false;
         fileWatcher?.close();
+        await canary.abortAll();
         metrics.close();
         await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
         grpcServer.forceShutdown();
         await new Promise((resolve) => admin?.close(resolve));
         await store.close();
+        plane.watcher.dispose();
+        status.dispose();
       },
     };
   } catch (error) {
