@@ -5,6 +5,8 @@ import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { type CanaryController, CanaryRefused } from "./canary.js";
 import { CanaryRunning, ConfigRefused, type ControlPlane } from "./control-plane.js";
 import { COLLECTIONS, describeProblem, typeUrlFor } from "./resource-docs.js";
+import { overview, type StatusFeed } from "./status-feed.js";
+import { statusPageHtml } from "./status-page.js";
 
 /** Largest request body accepted, in bytes. */
 export const MAX_ADMIN_BODY_BYTES = 4 * 1024 * 1024;
@@ -16,6 +18,8 @@ export interface AdminContext {
   readonly status: NodeStatusTracker | undefined;
   /** Prometheus `/metrics` handler (createXdsMetrics). */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Server-sent events of the overview, for the status page. */
+  readonly feed: StatusFeed;
   readonly token: string | undefined;
   readonly ready: () => boolean;
 }
@@ -100,6 +104,23 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
   const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "healthz") return send(res, 200, { ok: true });
   if (parts[0] === "readyz") return send(res, ctx.ready() ? 200 : 503, { ready: ctx.ready() });
+  // The status page is static (it holds no data; its script calls the API with the token), so it needs none.
+  if (parts.length === 0 && method === "GET") {
+    res.writeHead(302, { location: "/ui/" }).end();
+    return;
+  }
+  if (parts[0] === "ui" && parts.length === 1 && method === "GET") {
+    const html = statusPageHtml();
+    res.writeHead(200, {
+      "content-type": "text/html; charset=utf-8",
+      "content-length": Buffer.byteLength(html),
+      "cache-control": "no-store",
+      "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+      "x-frame-options": "DENY",
+    });
+    res.end(html);
+    return;
+  }
   if (ctx.token !== undefined && req.headers.authorization !== `Bearer ${ctx.token}`) {
     throw new HttpError(401, "missing or wrong bearer token (Authorization: Bearer <token>)");
   }
@@ -117,6 +138,8 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
     return send(res, dryRun ? 200 : 200, await plane.change(parts[1] as string, { replace: resourcesOf(await readBody(req)), ...opts }));
   }
   if (parts[0] !== "v1") throw new HttpError(404, `no such path ${url.pathname}`);
+  if (parts[1] === "overview" && method === "GET") return send(res, 200, overview(plane, ctx.status, ctx.canary));
+  if (parts[1] === "events" && method === "GET") return ctx.feed.serve(req, res);
   if (parts[1] === "status" && method === "GET") {
     const nodes = ctx.status?.nodes() ?? [];
     return send(res, 200, { nodes });
@@ -183,7 +206,21 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
     }
     if (method === "DELETE") return send(res, 200, await ctx.canary.abort(group));
   }
-  if (rest[0] === "history" && method === "GET") return send(res, 200, { group, versions: plane.history(group) });
+  if (rest[0] === "history" && rest.length === 1 && method === "GET") return send(res, 200, { group, versions: plane.history(group) });
+  if (rest[0] === "history" && rest.length === 2 && method === "GET") {
+    const version = Number(rest[1]);
+    const resources = Number.isInteger(version) ? plane.versionResources(group, version) : undefined;
+    if (!resources) throw new HttpError(404, `group ${group} keeps no version ${rest[1]} (GET /v1/groups/${group}/history)`);
+    return send(res, 200, { group, version, resources });
+  }
+  if (rest[0] === "diff" && rest.length === 1 && method === "GET") {
+    const from = Number(url.searchParams.get("from"));
+    const to = Number(url.searchParams.get("to"));
+    if (!Number.isInteger(from) || !Number.isInteger(to)) throw new HttpError(400, "give ?from=<version>&to=<version> (from /history)");
+    const diff = plane.diffVersions(group, from, to);
+    if (!diff) throw new HttpError(404, `group ${group} does not keep both versions ${from} and ${to} (GET /v1/groups/${group}/history)`);
+    return send(res, 200, diff);
+  }
   if (rest[0] === "rollback" && method === "POST") {
     const body = (await readBody(req)) as { version?: unknown };
     if (typeof body.version !== "number") throw new HttpError(400, 'body must be { "version": <number from /history> }');

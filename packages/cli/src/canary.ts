@@ -210,6 +210,7 @@ export class CanaryController {
               ...(promotedVersion === undefined ? {} : { promotedVersion }),
             };
             this.#log(promote ? "info" : "warn", `canary ${promote ? "promoted" : "rolled back"}: ${reason}`, status);
+            this.#plane.changes.next(group);
             resolveDone(status);
           },
           (error: unknown) => {
@@ -220,6 +221,7 @@ export class CanaryController {
               reason: `promotion failed, rolled back: ${(error as Error).message}`,
             };
             this.#log("error", `canary rolled back: ${status.reason}`, status);
+            this.#plane.changes.next(group);
             resolveDone(status);
           },
         );
@@ -240,6 +242,7 @@ export class CanaryController {
           pending: p.pending,
           nacked: p.nacked,
         };
+        this.#plane.changes.next(group);
         if (p.nacked.length > 0) {
           const n = p.nacked[0] as RolloutNack;
           running.finish(false, `NACK from ${n.nodeId} for ${n.typeUrl.slice(n.typeUrl.lastIndexOf(".") + 1)}: ${n.message}`);

@@ -6,6 +6,7 @@ import type { JsonValue } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import { createSnapshotValidator, type SnapshotValidator, type SnapshotViolation, type ValidationProfile } from "@xdskit/resources";
 import type { ConfigStore } from "@xdskit/stores";
+import { Subject } from "rxjs";
 import { RegroupingCache } from "./regrouping-cache.js";
 import { type ConfigProblem, type GroupResources, type ParsedResource, parseResource } from "./resource-docs.js";
 
@@ -48,6 +49,16 @@ export interface PlannedChange extends ConfigDiff {
   readonly version: number;
 }
 
+/** Resources that differ between two versions of a group (`resource` is `Type/name`). */
+export interface VersionDiff {
+  readonly group: string;
+  readonly from: number;
+  readonly to: number;
+  readonly added: { resource: string; after: JsonValue }[];
+  readonly changed: { resource: string; before: JsonValue; after: JsonValue }[];
+  readonly removed: { resource: string; before: JsonValue }[];
+}
+
 /** The name of the derived node group serving a group's canary. */
 export const canaryGroupOf = (group: string) => `${group}~canary`;
 
@@ -70,6 +81,8 @@ export class ControlPlane {
   readonly baseGroupOf: NodeGroupKey;
   /** Running canaries: base group → which nodes it selects, and the canary's resources. */
   readonly #canaries = new Map<string, { selects: (node: Node) => boolean; next: GroupResources }>();
+  /** Emits a group's name when what it serves, its canary or its history changes (the status page listens). Never completes. */
+  readonly changes = new Subject<string>();
   #files = new Map<string, GroupResources>();
   #filesGeneration = 0;
   readonly #api = new Map<string, { version: number; modRevision: number; resources: GroupResources; history: StoredGroup["history"] }>();
@@ -106,6 +119,7 @@ export class ControlPlane {
     this.cache.setSnapshot(canaryGroupOf(planned.group), { version, resources: toSnapshot(merged) as never });
     this.#canaries.set(planned.group, { selects, next: planned.next });
     this.watcher.regroup();
+    this.changes.next(planned.group);
   }
 
   /** The snapshot version a group would serve with API version `apiVersion`: `files-<reloads>.api-<version>`. */
@@ -131,6 +145,7 @@ export class ControlPlane {
       this.#canaries.delete(planned.group);
       this.watcher.regroup();
       this.cache.clearSnapshot(canaryGroupOf(planned.group));
+      this.changes.next(planned.group);
     }
     return version;
   }
@@ -236,6 +251,45 @@ export class ControlPlane {
     return api ? [{ version: api.version, current: true }, ...api.history.map((h) => ({ version: h.version, at: h.at }))] : [];
   }
 
+  /** The API resources of a kept version (the current one included); undefined when not kept. */
+  versionResources(group: string, version: number): JsonValue[] | undefined {
+    const api = this.#api.get(group);
+    if (!api) return undefined;
+    if (api.version === version) return jsonOf(api.resources);
+    return api.history.find((h) => h.version === version)?.resources;
+  }
+
+  /**
+   * What changed in the API resources of a group from one kept version to
+   * another, each resource as Envoy JSON before and after; undefined when
+   * either version is not kept.
+   */
+  diffVersions(group: string, from: number, to: number): VersionDiff | undefined {
+    const before = this.versionResources(group, from);
+    const after = this.versionResources(group, to);
+    if (!before || !after) return undefined;
+    const byLabel = (list: JsonValue[]) => {
+      const out = new Map<string, JsonValue>();
+      for (const r of list) {
+        const parsed = parseResource(r, undefined, { message: "" });
+        if ("json" in parsed) out.set(label(parsed), parsed.json);
+      }
+      return out;
+    };
+    const a = byLabel(before);
+    const b = byLabel(after);
+    return {
+      group,
+      from,
+      to,
+      added: [...b].filter(([k]) => !a.has(k)).map(([resource, json]) => ({ resource, after: json })),
+      changed: [...b]
+        .filter(([k, json]) => a.has(k) && JSON.stringify(a.get(k)) !== JSON.stringify(json))
+        .map(([resource, json]) => ({ resource, before: a.get(resource) as JsonValue, after: json })),
+      removed: [...a].filter(([k]) => !b.has(k)).map(([resource, json]) => ({ resource, before: json })),
+    };
+  }
+
   /** Makes an earlier version current again (as a new version). */
   async rollback(group: string, version: number): Promise<ConfigDiff & { version?: number }> {
     const old = this.#api.get(group)?.history.find((h) => h.version === version);
@@ -272,6 +326,7 @@ export class ControlPlane {
       version: this.versionLabel(this.#api.get(group)?.version ?? 0),
       resources: toSnapshot(merged) as never,
     });
+    this.changes.next(group);
   }
 }
 

@@ -5,7 +5,7 @@ export type { CanarySpec, CanaryState, CanaryStatus } from "./canary.js";
 export { CANARY_DEFAULTS, CanaryController, CanaryRefused, canaryScore, canarySelector } from "./canary.js";
 export type { ConfigFiles } from "./config-files.js";
 export { configFileList, readConfigFiles } from "./config-files.js";
-export type { ConfigDiff, GroupBy, PlannedChange } from "./control-plane.js";
+export type { ConfigDiff, GroupBy, PlannedChange, VersionDiff } from "./control-plane.js";
 export { CanaryRunning, ConfigRefused, ControlPlane, canaryGroupOf, checkGroup } from "./control-plane.js";
 export type { RegroupingCacheOptions } from "./regrouping-cache.js";
 export { REGROUPING_CACHE_DEFAULTS, RegroupingCache } from "./regrouping-cache.js";
@@ -13,5 +13,8 @@ export type { ConfigProblem, GroupResources, ParsedResource } from "./resource-d
 export { COLLECTIONS, describeProblem, typeUrlFor } from "./resource-docs.js";
 export type { ServeOptions, Serving } from "./serve.js";
 export { SERVE_DEFAULTS, serve } from "./serve.js";
+export type { Overview } from "./status-feed.js";
+export { overview, STATUS_FEED_DEFAULTS, StatusFeed } from "./status-feed.js";
+export { statusPageHtml } from "./status-page.js";
 export type { ValidateFilesOptions, ValidateFilesResult } from "./validate-files.js";
 export { VALIDATE_FILES_DEFAULTS, validateFiles } from "./validate-files.js";

@@ -14,6 +14,7 @@ import { CanaryController } from "./canary.js";
 import { configFileList, readConfigFiles } from "./config-files.js";
 import { ControlPlane, type GroupBy } from "./control-plane.js";
 import { describeProblem } from "./resource-docs.js";
+import { StatusFeed } from "./status-feed.js";
 
 /** Options of {@link serve}; each is also a flag of `xdskit serve` (docs/serve.md lists them). */
 export interface ServeOptions {
@@ -120,6 +121,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   const status = new NodeStatusTracker({ nodeGroup: plane.baseGroupOf });
   const xds = new XdsServer({ cache: plane.watcher, status, logger });
   const canary = new CanaryController({ plane, xds, logger });
+  const feed = new StatusFeed(plane, status, canary);
   const grpcServer = new Server();
   xds.register(grpcServer);
   const metrics = createXdsMetrics({ xds, cache: plane.cache });
@@ -137,7 +139,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       grpcServer.bindAsync(o.xdsAddress, credentials, (error, port) => (error ? reject(error) : resolve(port))),
     );
     admin = await startAdmin(
-      { plane, canary, status, metrics: metrics.handler, token: o.adminToken, ready: () => ready },
+      { plane, canary, feed, status, metrics: metrics.handler, token: o.adminToken, ready: () => ready },
       o.adminHost,
       o.adminPort,
     );
@@ -195,6 +197,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         metrics.close();
         await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
         grpcServer.forceShutdown();
+        feed.closeAll();
         await new Promise((resolve) => admin?.close(resolve));
         await store.close();
         plane.watcher.dispose();
