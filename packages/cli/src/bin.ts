@@ -67,6 +67,7 @@ program
   .option("--tls-cert <file>", "xDS server certificate chain (PEM)")
   .option("--tls-key <file>", "xDS server private key (PEM)")
   .option("--tls-client-ca <file>", "require xDS client certificates signed by this CA (PEM)")
+  .option("--require-node-identity", "serve a node only when its id is its client certificate's SPIFFE id or a SAN (needs --tls-client-ca)")
   .addHelpText(
     "after",
     `
@@ -74,7 +75,7 @@ Examples:
   xdskit serve --config ./envoy-config
   xdskit serve --config ./envoy-config --state-dir /var/lib/xdskit --group-by cluster
   xdskit serve --profile grpc --admin-host 0.0.0.0 --admin-token "$(cat token)"
-  xdskit serve --tls-cert xds.pem --tls-key xds-key.pem --tls-client-ca ca.pem
+  xdskit serve --tls-cert xds.pem --tls-key xds-key.pem --tls-client-ca ca.pem --require-node-identity
   curl -X PUT localhost:19000/resources/front -d '{"clusters":[{"name":"web","connect_timeout":"1s"}]}'`,
   )
   .action(async (flags) => {
@@ -94,6 +95,7 @@ Examples:
         tlsCert: flags.tlsCert,
         tlsKey: flags.tlsKey,
         tlsClientCa: flags.tlsClientCa,
+        requireNodeIdentity: flags.requireNodeIdentity === true,
       });
       let stopping = false;
       const stop = (signal: string) => {

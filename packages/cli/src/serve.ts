@@ -6,7 +6,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { NodeStatusTracker, type XdsLogger } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
 import type { ValidationProfile } from "@xdskit/resources";
-import { XdsServer } from "@xdskit/server";
+import { requireNodeIdentity, XdsServer } from "@xdskit/server";
 import { createXdsMetrics } from "@xdskit/server/metrics";
 import { type ConfigStore, DirectoryConfigStore, MemoryConfigStore } from "@xdskit/stores";
 import { startAdmin } from "./admin.js";
@@ -40,6 +40,13 @@ export interface ServeOptions {
   readonly tlsCert?: string;
   readonly tlsKey?: string;
   readonly tlsClientCa?: string;
+  /**
+   * Bind node ids to client certificates (needs `tlsClientCa`): a stream is
+   * served only when its node id is the certificate's SPIFFE id, one of its
+   * URI SANs or one of its DNS SANs (`requireNodeIdentity()` from
+   * @xdskit/server), so one proxy cannot fetch another's config. Default false.
+   */
+  readonly requireNodeIdentity?: boolean;
   /** Validation profile of every config accepted: `envoy`, or `grpc` for proxyless gRPC fleets (stricter). Default `envoy`. */
   readonly profile?: ValidationProfile;
   /** Where JSON log lines go. Default: stderr. */
@@ -91,6 +98,16 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   if (o.profile !== "envoy" && o.profile !== "grpc") throw optionError("xdskit serve", "profile", "envoy or grpc", o.profile);
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
     throw optionError("xdskit serve", "tls-cert", "given together with --tls-key", o.tlsCert);
+  if (o.tlsClientCa !== undefined && o.tlsCert === undefined)
+    throw optionError("xdskit serve", "tls-client-ca", "given with --tls-cert and --tls-key (client certificates need TLS)", o.tlsClientCa);
+  if (o.requireNodeIdentity === true && o.tlsClientCa === undefined) {
+    throw optionError(
+      "xdskit serve",
+      "require-node-identity",
+      "given with --tls-client-ca (node ids are checked against verified client certificates)",
+      true,
+    );
+  }
 
   const store: ConfigStore = o.stateDir ? await DirectoryConfigStore.open({ directory: o.stateDir }) : new MemoryConfigStore();
   const plane = new ControlPlane(store, o.groupBy, o.history, logger, o.profile);
@@ -119,7 +136,12 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
 
   // Status groups nodes by the groupBy rule alone: a node in a canary still shows in its own group.
   const status = new NodeStatusTracker({ nodeGroup: plane.baseGroupOf });
-  const xds = new XdsServer({ cache: plane.watcher, status, logger });
+  const xds = new XdsServer({
+    cache: plane.watcher,
+    status,
+    logger,
+    ...(o.requireNodeIdentity === true ? { callbacks: { onStreamOpen: requireNodeIdentity() } } : {}),
+  });
   const canary = new CanaryController({ plane, xds, logger });
   const feed = new StatusFeed(plane, status, canary);
   const grpcServer = new Server();
@@ -178,6 +200,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       adminToken: o.adminToken !== undefined,
       tls: Boolean(o.tlsCert),
       clientCertificates: o.tlsClientCa !== undefined,
+      requireNodeIdentity: o.requireNodeIdentity === true,
       groupBy: o.groupBy,
       profile: o.profile,
       config: o.config ?? null,
