@@ -43,6 +43,8 @@ export const ErrorCode = Object.freeze({
   STORE_CONFLICT: "XDSKIT_STORE_CONFLICT",
   /** A config store cannot be used: its state directory is locked by another process, unreadable, or a write failed. */
   STORE_FAILED: "XDSKIT_STORE_FAILED",
+  /** A mesh model (`@xdskit/mesh`) is refused: the message names the model object (kind namespace/name) and the field path. */
+  INVALID_MESH_MODEL: "XDSKIT_INVALID_MESH_MODEL",
 });
 
 /** One of the values of {@link ErrorCode}. */
@@ -125,6 +127,7 @@ const FAULTS: Readonly<Record<ErrorCodeValue, ErrorFault>> = Object.freeze({
   XDSKIT_WAIT_TIMEOUT: "caller",
   XDSKIT_STORE_CONFLICT: "caller",
   XDSKIT_STORE_FAILED: "transport",
+  XDSKIT_INVALID_MESH_MODEL: "caller",
 });
 
 /**
