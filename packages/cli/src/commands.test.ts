@@ -1,7 +1,7 @@
 // The `xdskit` commands besides serve itself, run as a user runs them: the
 // real binary; validate with both profiles; status and get against a running
 // serve's admin API (with a token); /metrics; --help of every command.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
@@ -160,5 +160,19 @@ describe("--help", () => {
       expect(help.code, commands[i]?.join(" ")).toBe(0);
       expect(help.stdout, commands[i]?.join(" ")).toMatch(/\nExamples:\n {2}xdskit /);
     });
+  });
+});
+
+describe("docs/serve.md", () => {
+  it("documents every flag of every command", async () => {
+    const doc = readFileSync(new URL("../../../docs/serve.md", import.meta.url), "utf8");
+    const commands = ["serve", "validate", "status", "get"];
+    const helps = await Promise.all(commands.map((command) => runXdskit([command, "--help"])));
+    const missing: string[] = [];
+    helps.forEach((help, i) => {
+      for (const [flag] of help.stdout.matchAll(/--[a-z][a-z-]+/g))
+        if (flag !== "--help" && !doc.includes(flag)) missing.push(`${commands[i]} ${flag}`);
+    });
+    expect(missing).toEqual([]);
   });
 });
