@@ -47,8 +47,9 @@ export interface StoreWriteOptions {
  * say), so that it survives a restart and, with a shared store, is seen by
  * every replica.
  *
- * Every write gets the next store revision (a positive integer, increasing,
- * never reused). A write resolves only once it is durable as the store defines
+ * Every write gets a new store revision: a positive integer, higher than any
+ * before, never reused (the embedded stores count 1, 2, 3…; an etcd store
+ * uses etcd's revisions, which count writes to the whole etcd). A write resolves only once it is durable as the store defines
  * it (the directory store: fsynced; an etcd store: committed by a quorum).
  *
  * Implementations: {@link MemoryConfigStore} (tests, or config that need not
