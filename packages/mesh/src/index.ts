@@ -1,6 +1,11 @@
 // @xdskit/mesh: a declarative service-mesh model (Gateway API routes used
 // GAMMA-style, plus traffic, fault, rate-limit, mTLS and authorization
 // policies) and its validation. See docs/mesh.md.
+
+export type { MeshCompilerOptions, MeshResources, ResourceExplanation, WorkloadIdentity } from "./compiler.js";
+export { grpcGroup, MESH_COMPILER_DEFAULTS, MeshCompiler, sidecarGroup } from "./compiler.js";
+export type { FileServiceRegistryOptions } from "./file-registry.js";
+export { FILE_REGISTRY_DEFAULTS, FileServiceRegistry } from "./file-registry.js";
 export type { LoadMeshModelOptions } from "./load.js";
 export { loadMeshModel } from "./load.js";
 export { MeshModelError, MeshModelErrors } from "./mesh-error.js";
@@ -36,4 +41,6 @@ export type {
   TrafficPolicy,
 } from "./model.js";
 export { MESH_KINDS, objectKey } from "./model.js";
+export type { Locality, ServiceInstance, ServiceKey, ServiceRegistry } from "./registry.js";
+export { parseRegistryYaml, StaticServiceRegistry, serviceKeyString, validateInstances } from "./registry.js";
 export { validateMeshModel } from "./validate-model.js";

@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FileServiceRegistry, MeshModelErrors, type ServiceKey, StaticServiceRegistry } from "./index.js";
+
+const orders = { namespace: "shop", name: "orders" };
+
+describe("StaticServiceRegistry", () => {
+  it("announces a Service only when its instances change, and survives a throwing listener", () => {
+    const registry = new StaticServiceRegistry({ "shop/orders": [{ address: "10.0.0.1", port: 80 }] });
+    const heard: ServiceKey[] = [];
+    registry.subscribe(() => {
+      throw new Error("listener bug");
+    });
+    const stop = registry.subscribe((s) => heard.push(s));
+    registry.set(orders, [{ address: "10.0.0.1", port: 80 }]);
+    registry.set(orders, [{ address: "10.0.0.2", port: 80 }]);
+    expect(heard).toEqual([orders]);
+    expect(registry.instances(orders)).toEqual([{ address: "10.0.0.2", port: 80 }]);
+    expect(registry.instances({ namespace: "shop", name: "none" })).toEqual([]);
+    stop();
+    registry.set(orders, []);
+    expect(heard).toHaveLength(1);
+  });
+
+  it("refuses bad instances naming the Service and field, changing nothing", () => {
+    const registry = new StaticServiceRegistry();
+    expect(() => registry.set(orders, [{ address: "10.0.0.1", port: 70000 }])).toThrow(
+      "ServiceInstances shop/orders: [0].port: expected an integer from 1 to 65535; got 70000",
+    );
+    expect(() => StaticServiceRegistry.fromYaml("shop/orders:\n  - { address: 10.0.0.1, health: sick }\n")).toThrow(MeshModelErrors);
+    expect(registry.instances(orders)).toEqual([]);
+  });
+});
+
+describe("FileServiceRegistry", () => {
+  it("reloads a file, announcing changed Services only, and keeps the last good instances on a bad file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mesh-registry-"));
+    const path = join(dir, "instances.yaml");
+    writeFileSync(path, "shop/orders: [{ address: 10.0.0.1 }]\nshop/web: [{ address: 10.0.1.1 }]\n");
+    const errors: unknown[] = [];
+    const registry = await FileServiceRegistry.open({ path, onError: (e) => errors.push(e) });
+    const heard: string[] = [];
+    registry.subscribe((s) => heard.push(`${s.namespace}/${s.name}`));
+    writeFileSync(path, "shop/orders: [{ address: 10.0.0.1 }, { address: 10.0.0.2 }]\nshop/web: [{ address: 10.0.1.1 }]\n");
+    await registry.reload();
+    expect(heard).toEqual(["shop/orders"]);
+    writeFileSync(path, "shop/orders: [{ adress: 10.0.0.3 }]\n");
+    await expect(registry.reload()).rejects.toThrow(/ServiceInstances shop\/orders: \[0\]\.adress/);
+    expect(errors).toHaveLength(1);
+    expect(registry.instances(orders)).toHaveLength(2);
+    registry.close();
+  });
+});
