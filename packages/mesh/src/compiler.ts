@@ -50,7 +50,7 @@ export const MESH_COMPILER_DEFAULTS = Object.freeze({
 });
 
 /** The resources of one node group, by type URL: what `SnapshotCache.setSnapshot` takes as `resources`. */
-export type MeshResources = Record<string, unknown[]>;
+export type MeshResources = Record<string, object[]>;
 
 /** Which model objects (and registry entries) produced one resource. */
 export interface ResourceExplanation {
@@ -172,7 +172,7 @@ export class MeshCompiler {
       const { resource, problems } = this.#build(p, profile);
       errors.push(...problems);
       const list = out[p.typeUrl] ?? [];
-      list.push(resource);
+      list.push(resource as object);
       out[p.typeUrl] = list;
     }
     if (errors.length > 0) throw new MeshModelErrors(errors);
