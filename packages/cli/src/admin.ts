@@ -6,7 +6,7 @@ import { type CanaryController, CanaryRefused } from "./canary.js";
 import { CanaryRunning, ConfigRefused, type ControlPlane } from "./control-plane.js";
 import { COLLECTIONS, describeProblem, typeUrlFor } from "./resource-docs.js";
 import { overview, type StatusFeed } from "./status-feed.js";
-import { statusPageHtml } from "./status-page.js";
+import { statusPageCsp, statusPageHtml } from "./status-page.js";
 
 /** Largest request body accepted, in bytes. */
 export const MAX_ADMIN_BODY_BYTES = 4 * 1024 * 1024;
@@ -115,7 +115,7 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
       "content-type": "text/html; charset=utf-8",
       "content-length": Buffer.byteLength(html),
       "cache-control": "no-store",
-      "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+      "content-security-policy": statusPageCsp(),
       "x-frame-options": "DENY",
     });
     res.end(html);

@@ -15,6 +15,6 @@ export type { ServeOptions, Serving } from "./serve.js";
 export { SERVE_DEFAULTS, serve } from "./serve.js";
 export type { Overview } from "./status-feed.js";
 export { overview, STATUS_FEED_DEFAULTS, StatusFeed } from "./status-feed.js";
-export { statusPageHtml } from "./status-page.js";
+export { statusPageCsp, statusPageHtml } from "./status-page.js";
 export type { ValidateFilesOptions, ValidateFilesResult } from "./validate-files.js";
 export { VALIDATE_FILES_DEFAULTS, validateFiles } from "./validate-files.js";

@@ -122,9 +122,15 @@ describe("status page", () => {
 
   it.skipIf(skip)("asks for the token when the address has none, and the page itself holds no data", async () => {
     const serve = await startServe(["--admin-token", "s3cret"]);
-    const html = await (await fetch(`${serve.adminUrl}/ui/`)).text();
-    expect(html).toContain("<title>xdskit serve: status</title>");
+    const response = await fetch(`${serve.adminUrl}/ui/`);
+    expect(await response.text()).toContain("<title>xdskit serve: status</title>");
+    // Only the page's own script runs (by hash), and it talks only to its origin.
+    expect(response.headers.get("content-security-policy")).toMatch(
+      /^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]+=*'; .*connect-src 'self'/,
+    );
+    const blocked: string[] = [];
     const page = await (browser as Browser).newPage();
+    page.on("console", (m) => m.type() === "error" && blocked.push(m.text()));
     await page.goto(`${serve.adminUrl}/ui/`);
     await expect.poll(() => page.locator("#auth").isVisible()).toBe(true);
     expect(await page.locator("#live").textContent()).toBe("token needed");
@@ -132,6 +138,9 @@ describe("status page", () => {
     await page.click("#auth button");
     await expect.poll(() => page.locator("#live").textContent()).toBe("live");
     expect(await page.locator("#groups").textContent()).toContain("No groups and no nodes yet.");
+    // The policy lets the page work (its script ran, its fetches went through) and blocks what it does not allow.
+    expect(blocked.filter((m) => !m.includes("401"))).toEqual([]);
+    expect(await page.evaluate(() => document.querySelectorAll("script").length)).toBe(1);
     await page.close();
   });
 });
