@@ -140,7 +140,7 @@ describe("status page", () => {
     expect(await page.locator("#groups").textContent()).toContain("No groups and no nodes yet.");
     // The policy lets the page work (its script ran, its fetches went through) and blocks what it does not allow.
     expect(blocked.filter((m) => !m.includes("401"))).toEqual([]);
-    expect(await page.evaluate(() => document.querySelectorAll("script").length)).toBe(1);
+    expect(await page.locator("script").count()).toBe(1);
     await page.close();
   });
 });
