@@ -173,6 +173,8 @@ export function routesFor(index: ModelIndex, service: Service, port: ServicePort
           ? { regexRewrite: { pattern: "^.*$", substitution: rewrite.path.replaceFullPath ?? "/" } }
           : {}),
       };
+      // gRPC clients cannot follow redirects (gRFC A28 lists the route actions they take): such rules are left out for them.
+      if (redirect && profile === "grpc") return;
       const weighted = targets.filter((t) => t.c).map((t) => ({ name: (t.c as { name: string }).name, weight: t.b.weight ?? 1 }));
       const matches: MatchOptions[] =
         r.kind === "GRPCRoute"
