@@ -129,7 +129,7 @@ describe("an Envoy sidecar of a mesh model", () => {
     expect(hcmOf(envoy.listeners.get("outbound") as Listener).rds?.routeConfigName).toBe("outbound");
     const orders = routes.virtualHosts.find((v) => v.name === "orders.shop:9000");
     expect(orders?.domains).toEqual(expect.arrayContaining(["orders.shop:9000", "orders.shop.svc.cluster.local:9000", "orders"]));
-    const [beta, old, split] = orders?.routes as Route[];
+    const [beta, old, split] = (orders?.routes ?? []) as Route[];
     expect(beta?.match?.prefix).toBe("/beta");
     expect(beta?.match?.headers.map((h) => [h.name, h.stringMatch?.exact])).toEqual([
       ["x-user", "tester"],
