@@ -1,8 +1,9 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 // The `xdskit` command. Every command has --help with examples; docs/serve.md has the reference.
 import type { NodeStatus } from "@xdskit/cache";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { AdminRequestFailed, adminRequest, formatStatus, nodeNacking } from "./admin-client.js";
 import type { GroupBy } from "./control-plane.js";
 
@@ -202,6 +203,84 @@ Examples:
           `${version === undefined ? "" : `# version ${version}\n`}${stringify(group && !flags.api && !flags.history ? doc : out)}`,
         );
       }
+    }),
+  );
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+adminOptions(
+  program
+    .command("canary")
+    .description(
+      "roll a change out to part of a group first: promoted to the whole group once that part ACKs, rolled back on a NACK; exit code 2 when rolled back",
+    )
+    .argument("<group>", "the node group")
+    .option(
+      "-f, --file <file>",
+      "the change: a YAML/JSON document with resources or collections (clusters, endpoints, ...), as in config files",
+    )
+    .option("--percentage <n>", "share of the group's nodes, above 0 and at most 100 (chosen by a hash of group and node id)", Number)
+    .option("--selector <path=value>", "node metadata the node must have (repeatable; dotted paths)", collect)
+    .option("--timeout-ms <ms>", "how long the chosen nodes have to ACK before it is rolled back (default 60000)", Number)
+    .option("--replace", "the file replaces the group's API resources (as PUT) instead of upserting (as PATCH)")
+    .option("--no-wait", "start it and print its status without waiting for the outcome")
+    .option("--status", "print the group's running or last canary")
+    .option("--abort", "roll the group's running canary back now")
+    .option("--json", "print the admin API's JSON"),
+)
+  .addHelpText(
+    "after",
+    `
+Examples:
+  xdskit canary edge -f new-endpoints.yaml --percentage 10
+  xdskit canary edge -f listener.yaml --selector canary=true --timeout-ms 120000
+  xdskit canary edge -f change.yaml --percentage 25 --no-wait && xdskit canary edge --status
+  xdskit canary edge --abort`,
+  )
+  .action(
+    client(async (group: string, flags) => {
+      const path = `/v1/groups/${encodeURIComponent(group)}/canary`;
+      let status: Record<string, any>;
+      if (flags.abort) status = (await adminRequest(flags, "DELETE", path)) as Record<string, any>;
+      else if (flags.status) status = (await adminRequest(flags, "GET", path)) as Record<string, any>;
+      else {
+        if (!flags.file) throw new AdminRequestFailed(0, "give the change with -f <file> (or --status, or --abort)");
+        let doc: Record<string, unknown>;
+        try {
+          doc = parse(readFileSync(flags.file, "utf8")) ?? {};
+        } catch (error) {
+          throw new AdminRequestFailed(0, `cannot read ${flags.file}: ${(error as Error).message}`);
+        }
+        const { group: _group, ...change } = doc;
+        const selector = flags.selector
+          ? Object.fromEntries(
+              (flags.selector as string[]).map((s) => {
+                const at = s.indexOf("=");
+                if (at <= 0) throw new AdminRequestFailed(0, `--selector ${s}: expected path=value`);
+                return [s.slice(0, at), s.slice(at + 1)];
+              }),
+            )
+          : undefined;
+        status = (await adminRequest(flags, "POST", `${path}${flags.wait ? "?wait=1" : ""}`, {
+          ...change,
+          ...(flags.percentage === undefined ? {} : { percentage: flags.percentage }),
+          ...(selector === undefined ? {} : { selector }),
+          ...(flags.timeoutMs === undefined ? {} : { timeoutMs: flags.timeoutMs }),
+          ...(flags.replace ? { replace: true } : {}),
+        })) as Record<string, any>;
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      else {
+        const list = (names: string[]) => (names.length ? names.join(", ") : "none");
+        process.stdout.write(
+          `canary #${status.id} of group ${status.group}: ${status.state}${status.reason ? ` (${status.reason})` : ""}\n` +
+            `  version ${status.version}; changes ${[...status.diff.added, ...status.diff.changed, ...status.diff.removed].join(", ")}\n` +
+            `  selected ${list(status.selected)}; ACKed ${list(status.acked)}; pending ${list(status.pending)}\n` +
+            status.nacked.map((n: Record<string, string>) => `  NACK from ${n.nodeId} for ${n.typeUrl}: ${n.message}\n`).join("") +
+            (status.promotedVersion === undefined ? "" : `  the group now serves API version ${status.promotedVersion}\n`),
+        );
+      }
+      if (status.state === "rolled-back") process.exitCode = 2;
     }),
   );
 

@@ -33,7 +33,7 @@ describe("startup", () => {
 
 describe("--help", () => {
   it("every command has help with examples", async () => {
-    const commands = [[], ["serve"], ["validate"], ["status"], ["get"]];
+    const commands = [[], ["serve"], ["validate"], ["status"], ["get"], ["canary"]];
     const helps = await Promise.all(commands.map((command) => runXdskit([...command, "--help"])));
     helps.forEach((help, i) => {
       expect(help.code, commands[i]?.join(" ")).toBe(0);
@@ -45,7 +45,7 @@ describe("--help", () => {
 describe("docs/serve.md", () => {
   it("documents every flag of every command", async () => {
     const doc = readFileSync(new URL("../../../docs/serve.md", import.meta.url), "utf8");
-    const commands = ["serve", "validate", "status", "get"];
+    const commands = ["serve", "validate", "status", "get", "canary"];
     const helps = await Promise.all(commands.map((command) => runXdskit([command, "--help"])));
     const missing: string[] = [];
     helps.forEach((help, i) => {
