@@ -6,8 +6,9 @@
 // exist").
 import { ErrorCode, type JsonValue, optionError, XdskitError } from "@xdskit/envoy-api";
 import type { ConfigStore, StoreEntry, StoreEvent, StoreListing, StoreWriteOptions } from "@xdskit/stores";
-import { Etcd3, type IKeyValue, type Namespace } from "etcd3";
-import { Observable } from "rxjs";
+import { ExponentialBackoff, noop } from "cockatiel";
+import { Etcd3, type IKeyValue, type IWatchResponse, type Namespace } from "etcd3";
+import { BehaviorSubject, distinctUntilChanged, Observable } from "rxjs";
 
 /** Options of {@link EtcdConfigStore.connect}. */
 export interface EtcdConfigStoreOptions {
@@ -27,10 +28,21 @@ export interface EtcdConfigStoreOptions {
   readonly credentials?: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer };
   /** User name and password for etcd's authentication. Default: none. */
   readonly auth?: { username: string; password: string };
+  /**
+   * Longest pause between attempts to re-establish the watches after etcd
+   * went away, in ms (attempts start at 100 ms and double up to this), so a
+   * replica resyncs soon after etcd returns. Default 1000 ms.
+   */
+  readonly maxReconnectDelayMs?: number;
 }
 
 /** Defaults of {@link EtcdConfigStoreOptions}. */
-export const ETCD_STORE_DEFAULTS = Object.freeze({ prefix: "/xdskit/", callTimeoutMs: 5000, dialTimeoutMs: 3000 });
+export const ETCD_STORE_DEFAULTS = Object.freeze({
+  prefix: "/xdskit/",
+  callTimeoutMs: 5000,
+  dialTimeoutMs: 3000,
+  maxReconnectDelayMs: 1000,
+});
 
 /**
  * A {@link ConfigStore} on etcd v3, for replicas that share state.
@@ -42,7 +54,12 @@ export const ETCD_STORE_DEFAULTS = Object.freeze({ prefix: "/xdskit/", callTimeo
  * - A watch resumes from any revision etcd has not compacted; from a compacted
  *   one it errors with `XDSKIT_STORE_FAILED` (list again).
  * - When etcd cannot be reached a call fails with `XDSKIT_STORE_FAILED` and
- *   the message says so. A write that times out may still have been applied
+ *   the message says so; {@link EtcdConfigStore.reachable} turns false. Calls
+ *   are never retried behind the caller's back (a retried compare-and-set
+ *   whose first answer was lost would report a conflict for a write that was
+ *   applied), and the first call after etcd returns goes through at once.
+ * - A watch resumes after a lost connection from the revision after the last
+ *   event it delivered: no gap, no repeat. A write that times out may still have been applied
  *   (etcd had it but the answer was lost): read again, and use
  *   `expectedRevision` to make a retry safe.
  *
@@ -57,6 +74,7 @@ export class EtcdConfigStore implements ConfigStore {
   readonly #ns: Namespace;
   readonly #prefix: string;
   readonly #endpoints: string;
+  readonly #reachable = new BehaviorSubject<boolean>(true);
   #closed = false;
 
   private constructor(client: Etcd3, prefix: string, endpoints: string) {
@@ -99,9 +117,21 @@ export class EtcdConfigStore implements ConfigStore {
     }
     const callTimeoutMs = positive(owner, "callTimeoutMs", options.callTimeoutMs ?? ETCD_STORE_DEFAULTS.callTimeoutMs);
     const dialTimeoutMs = positive(owner, "dialTimeoutMs", options.dialTimeoutMs ?? ETCD_STORE_DEFAULTS.dialTimeoutMs);
+    const maxDelay = positive(owner, "maxReconnectDelayMs", options.maxReconnectDelayMs ?? ETCD_STORE_DEFAULTS.maxReconnectDelayMs);
     const client = new Etcd3({
       hosts: [...endpoints],
       dialTimeout: dialTimeoutMs,
+      // No retries and no circuit breaker inside the client (the defaults retry
+      // three times and then refuse every call for 5 s): a failed call fails
+      // now, and the first one after etcd returns goes through.
+      faultHandling: {
+        host: () => noop,
+        global: noop,
+        // etcd3 calls `.next()` on it for the first delay, as on any cockatiel backoff factory.
+        watchBackoff: new ExponentialBackoff({ initialDelay: Math.min(100, maxDelay), maxDelay }) as never,
+      },
+      // Notice a silently dead connection (no RST) within seconds.
+      grpcOptions: { "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": 5000, "grpc.keepalive_permit_without_calls": 1 },
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.auth ? { auth: options.auth } : {}),
@@ -112,6 +142,31 @@ export class EtcdConfigStore implements ConfigStore {
   /** The `etcd3` client, for what this store does not cover (leases, elections). Shares the store's connection. */
   get client(): Etcd3 {
     return this.#client;
+  }
+
+  /**
+   * Whether etcd answers: `true` at first; `false` as soon as a call fails
+   * for want of etcd or a watch loses its connection; `true` again when a
+   * call succeeds or a watch reconnects. Emits changes only; completes on
+   * `close`. A replica uses it for readiness and to refuse writes early.
+   */
+  get reachable(): Observable<boolean> {
+    return this.#reachable.pipe(distinctUntilChanged());
+  }
+
+  /** Whether etcd is reachable as far as this store knows now (see {@link EtcdConfigStore.reachable}). */
+  get isReachable(): boolean {
+    return this.#reachable.value;
+  }
+
+  /** Asks etcd now; resolves `true` when it answers within `callTimeoutMs`. Never rejects. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.revision();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The key prefix of this store. */
@@ -177,42 +232,64 @@ export class EtcdConfigStore implements ConfigStore {
 
   watch(prefix: string, afterRevision: number): Observable<StoreEvent> {
     return new Observable<StoreEvent>((subscriber) => {
-      let done = false;
+      if (this.#closed) {
+        subscriber.complete();
+        return undefined;
+      }
+      // The last revision delivered: a reconnected watch resumes after it and drops what etcd sends again.
+      let last = afterRevision;
+      let active = true;
       const builder = prefix === "" ? this.#ns.watch().prefix("") : this.#ns.watch().prefix(prefix);
-      const watcherPromise = builder.startRevision(String(afterRevision + 1)).create();
-      watcherPromise.then(
-        (watcher) => {
-          if (done) {
-            void watcher.cancel().catch(() => undefined);
+      const watcher = builder.startRevision(String(afterRevision + 1)).watcher();
+      const fail = (error: unknown) => {
+        if (!active) return;
+        active = false;
+        subscriber.error(error);
+      };
+      watcher.on("data", (response: IWatchResponse) => {
+        if (!active) return;
+        this.#reachable.next(true);
+        for (const event of response.events) {
+          const revision = Number(event.kv.mod_revision);
+          if (revision <= last) continue;
+          last = revision;
+          const key = event.kv.key.toString();
+          let storeEvent: StoreEvent;
+          try {
+            storeEvent = event.type === "Delete" ? { kind: "delete", revision, key } : { kind: "put", revision, entry: toEntry(event.kv) };
+          } catch (error) {
+            fail(error);
             return;
           }
-          watcher.on("data", (response) => {
-            for (const event of response.events) {
-              const revision = Number(event.kv.mod_revision);
-              const key = event.kv.key.toString();
-              subscriber.next(
-                event.type === "Delete" ? { kind: "delete", revision, key } : { kind: "put", revision, entry: toEntry(event.kv) },
-              );
-            }
-          });
-          watcher.on("error", (error) => {
-            const compacted = /compacted/.test(String(error?.message));
-            subscriber.error(
-              new XdskitError(
-                ErrorCode.STORE_FAILED,
-                compacted
-                  ? `${this.description}: changes after revision ${afterRevision} are no longer kept (etcd compacted them); list again and watch from the listing's revision`
-                  : `${this.description}: the watch on "${prefix}" failed: ${error?.message ?? error}`,
-                { cause: error },
-              ),
-            );
-          });
-        },
-        (error: unknown) => subscriber.error(this.#failure(`watch ${prefix}`, error)),
-      );
+          subscriber.next(storeEvent);
+          if (!active) return;
+        }
+      });
+      watcher.on("connected", () => {
+        if (active) this.#reachable.next(true);
+      });
+      watcher.on("disconnected", () => {
+        if (!active) return;
+        this.#reachable.next(false);
+        // etcd3 resumes from the header revision it last saw, which runs ahead
+        // of the events still to come while a watch catches up: resume after
+        // the last event delivered instead.
+        (watcher as unknown as { request: { start_revision: string } }).request.start_revision = String(last + 1);
+      });
+      watcher.on("error", (error: Error) => {
+        // etcd cancels a watch whose start revision was compacted (the client reports any cancel this way).
+        fail(
+          new XdskitError(
+            ErrorCode.STORE_FAILED,
+            `${this.description}: the watch on "${prefix}" after revision ${last} was cancelled by etcd (${error?.message?.trim() || "no reason given"}): the changes it needs are no longer kept (etcd compacted them); list again and watch from the listing's revision`,
+            { cause: error },
+          ),
+        );
+      });
       return () => {
-        done = true;
-        void watcherPromise.then((watcher) => watcher.cancel()).catch(() => undefined);
+        const wasActive = active;
+        active = false;
+        if (wasActive) void watcher.cancel().catch(() => undefined);
       };
     });
   }
@@ -220,6 +297,7 @@ export class EtcdConfigStore implements ConfigStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#reachable.complete();
     this.#client.close();
   }
 
@@ -231,9 +309,13 @@ export class EtcdConfigStore implements ConfigStore {
   async #call<T>(what: string, call: () => Promise<T>): Promise<T> {
     this.#checkOpen(what.split(" ")[0] ?? what);
     try {
-      return await call();
+      const result = await call();
+      this.#reachable.next(true);
+      return result;
     } catch (error) {
-      throw this.#failure(what, error);
+      const failure = this.#failure(what, error);
+      if (failure.code === ErrorCode.STORE_FAILED && !XdskitError.is(error)) this.#reachable.next(false);
+      throw failure;
     }
   }
 
