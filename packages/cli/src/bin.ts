@@ -58,6 +58,7 @@ program
   .option("-c, --config <path>", "directory (or file) of Envoy YAML/JSON documents, reloaded on change")
   .option("--default-group <name>", "node group for documents without `group:`")
   .option("--state-dir <dir>", "keep config set through the admin API here (atomic, fsynced; one serve per directory)")
+  .option("--store <url>", "share config with other replicas through etcd: etcd://host:port[,host:port]/prefix (instead of --state-dir)")
   .option("--xds <address>", "xDS listen address", "0.0.0.0:18000")
   .option("--admin-host <host>", "admin API host (non-loopback requires --admin-token)", "127.0.0.1")
   .option("--admin-port <port>", "admin API port (0: any free port)", integer, 19000)
@@ -75,6 +76,7 @@ program
 Examples:
   xdskit serve --config ./envoy-config
   xdskit serve --config ./envoy-config --state-dir /var/lib/xdskit --group-by cluster
+  xdskit serve --store etcd://127.0.0.1:2379/xdskit/ --xds 0.0.0.0:18001 --admin-port 19001
   xdskit serve --profile grpc --admin-host 0.0.0.0 --admin-token "$(cat token)"
   xdskit serve --tls-cert xds.pem --tls-key xds-key.pem --tls-client-ca ca.pem --require-node-identity
   curl -X PUT localhost:19000/resources/front -d '{"clusters":[{"name":"web","connect_timeout":"1s"}]}'`,
@@ -86,6 +88,7 @@ Examples:
         config: flags.config,
         defaultGroup: flags.defaultGroup,
         stateDir: flags.stateDir,
+        store: flags.store,
         xdsAddress: flags.xds,
         adminHost: flags.adminHost,
         adminPort: flags.adminPort,

@@ -5,8 +5,8 @@ import { groupByIdPrefix, groupByNodeCluster, groupByNodeId, type NodeGroupKey, 
 import type { JsonValue } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import { createSnapshotValidator, type SnapshotValidator, type SnapshotViolation, type ValidationProfile } from "@xdskit/resources";
-import type { ConfigStore } from "@xdskit/stores";
-import { Subject } from "rxjs";
+import type { ConfigStore, StoreEntry, StoreEvent } from "@xdskit/stores";
+import { Subject, type Subscription } from "rxjs";
 import { RegroupingCache } from "./regrouping-cache.js";
 import { type ConfigProblem, type GroupResources, type ParsedResource, parseResource } from "./resource-docs.js";
 
@@ -153,17 +153,110 @@ export class ControlPlane {
   /** Loads API config from the store and serves it with the file config. */
   async load(files: Map<string, GroupResources>): Promise<ConfigProblem[]> {
     const listing = await this.store.list("groups/");
-    for (const entry of listing.entries) {
-      const stored = entry.value as unknown as StoredGroup;
-      const parsed = parseList(stored.resources);
-      this.#api.set(entry.key.slice("groups/".length), {
-        version: stored.version,
-        modRevision: entry.modRevision,
-        resources: parsed.resources,
-        history: [...stored.history],
-      });
-    }
+    for (const entry of listing.entries) this.#setApi(entry);
+    this.#loadedRevision = listing.revision;
     return this.setFiles(files);
+  }
+
+  /** The store revision of the last listing {@link load} or {@link follow} read. */
+  #loadedRevision = 0;
+
+  /**
+   * Follows the store after {@link load}: every change another replica writes
+   * (`groups/<group>`) is applied and served, in revision order, so replicas
+   * sharing a store (etcd) converge on identical snapshots and versions. A
+   * change this replica wrote itself is skipped (already applied). When the
+   * watch fails (etcd compacted the revisions it needed) the store is listed
+   * again and followed from there; `onResync` hears about it. Returns a
+   * function that stops following.
+   */
+  follow(onProblem: (error: unknown) => void = () => undefined): () => void {
+    let subscription: Subscription | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const apply = (event: StoreEvent) => {
+      if (event.kind === "put") {
+        if (this.#setApi(event.entry)) this.#publish(event.entry.key.slice("groups/".length));
+        return;
+      }
+      const group = event.key.slice("groups/".length);
+      const current = this.#api.get(group);
+      if (current && current.modRevision < event.revision) {
+        this.#api.delete(group);
+        this.#publish(group);
+      }
+    };
+    const start = (from: number) => {
+      subscription = this.store.watch("groups/", from).subscribe({
+        next: (event) => {
+          try {
+            apply(event);
+          } catch (error) {
+            // A change this replica cannot serve (its own file config differs): the last good snapshot keeps serving.
+            onProblem(error);
+          }
+        },
+        error: (error: unknown) => {
+          onProblem(error);
+          resync();
+        },
+      });
+    };
+    const resync = () => {
+      if (stopped) return;
+      this.#relist().then(
+        (revision) => !stopped && start(revision),
+        // The store is away: try again shortly.
+        () => {
+          if (!stopped) timer = setTimeout(resync, 1000).unref();
+        },
+      );
+    };
+    start(this.#loadedRevision);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      subscription?.unsubscribe();
+    };
+  }
+
+  /** Lists the store again and applies what changed since (watch lost its history). */
+  async #relist(): Promise<number> {
+    const listing = await this.store.list("groups/");
+    const seen = new Set<string>();
+    for (const entry of listing.entries) {
+      const group = entry.key.slice("groups/".length);
+      seen.add(group);
+      try {
+        if (this.#setApi(entry)) this.#publish(group);
+      } catch {
+        // As in follow: the last good snapshot keeps serving.
+      }
+    }
+    for (const group of [...this.#api.keys()]) {
+      if (!seen.has(group)) {
+        this.#api.delete(group);
+        this.#publish(group);
+      }
+    }
+    this.#loadedRevision = listing.revision;
+    return listing.revision;
+  }
+
+  /** Takes a stored group if it is newer than what this replica holds; true when it was. */
+  #setApi(entry: StoreEntry): boolean {
+    const group = entry.key.slice("groups/".length);
+    const current = this.#api.get(group);
+    if (current && current.modRevision >= entry.modRevision) return false;
+    const stored = entry.value as unknown as StoredGroup;
+    const parsed = parseList(stored.resources);
+    this.#api.set(group, {
+      version: stored.version,
+      modRevision: entry.modRevision,
+      resources: parsed.resources,
+      history: [...stored.history],
+    });
+    return true;
   }
 
   /** Replaces the file config; a group whose merged config is invalid keeps serving its last good snapshot. */
@@ -309,8 +402,11 @@ export class ControlPlane {
     const value: StoredGroup = { version, resources: jsonOf(resources), history };
     // Durable first (fsync, or a quorum), served second: a restart never loses what a client was told.
     const modRevision = await this.store.put(key(group), value as unknown as JsonValue, { expectedRevision });
-    this.#api.set(group, { version, modRevision, resources, history });
-    this.#publish(group);
+    // A replica following a shared store may already have applied this write, or a later one, from its watch.
+    if ((this.#api.get(group)?.modRevision ?? 0) < modRevision) {
+      this.#api.set(group, { version, modRevision, resources, history });
+      this.#publish(group);
+    }
     return version;
   }
 

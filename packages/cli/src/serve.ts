@@ -8,6 +8,7 @@ import { optionError } from "@xdskit/envoy-api";
 import type { ValidationProfile } from "@xdskit/resources";
 import { requireNodeIdentity, XdsServer } from "@xdskit/server";
 import { createXdsMetrics } from "@xdskit/server/metrics";
+import { EtcdConfigStore } from "@xdskit/store-etcd";
 import { type ConfigStore, DirectoryConfigStore, MemoryConfigStore } from "@xdskit/stores";
 import { startAdmin } from "./admin.js";
 import { CanaryController } from "./canary.js";
@@ -24,6 +25,16 @@ export interface ServeOptions {
   readonly defaultGroup?: string;
   /** State directory for config set through the admin API. Default: none (kept in memory). */
   readonly stateDir?: string;
+  /**
+   * A shared config store instead of the state directory:
+   * `etcd://host:port[,host:port...]/prefix` (etcd v3; prefix default
+   * `/xdskit/`). Replicas given the same store serve the same config: a write
+   * through any of them is a compare-and-set in etcd, each applies every
+   * change from an etcd watch. While etcd is unreachable a replica keeps
+   * serving its last good config, answers writes with 503 and /readyz with
+   * 503. See docs/scale-out.md. Default: none.
+   */
+  readonly store?: string;
   /** xDS address. Default `0.0.0.0:18000`. */
   readonly xdsAddress?: string;
   /** Admin host. Default `127.0.0.1`; another host requires `adminToken`. */
@@ -109,8 +120,21 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     );
   }
 
-  const store: ConfigStore = o.stateDir ? await DirectoryConfigStore.open({ directory: o.stateDir }) : new MemoryConfigStore();
+  if (o.store !== undefined && o.stateDir !== undefined)
+    throw optionError("xdskit serve", "store", "not given with --state-dir (one store)", o.store);
+  const etcd = o.store === undefined ? undefined : await EtcdConfigStore.connect(parseStoreUrl(o.store));
+  const store: ConfigStore = etcd ?? (o.stateDir ? await DirectoryConfigStore.open({ directory: o.stateDir }) : new MemoryConfigStore());
   const plane = new ControlPlane(store, o.groupBy, o.history, logger, o.profile);
+  let stopFollowing: (() => void) | undefined;
+  etcd?.reachable.subscribe((reachable) =>
+    log(
+      reachable ? "info" : "warn",
+      reachable ? "config store reachable again" : "config store unreachable: serving the last good config, writes refused",
+      {
+        store: store.description,
+      },
+    ),
+  );
   let fileWatcher: FSWatcher | undefined;
   const loadFiles = () => {
     const files = readConfigFiles(o.config ? configFileList(o.config) : [], o.defaultGroup);
@@ -129,6 +153,8 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       for (const p of problems) log("error", `config refused: ${describeProblem(p)}`, p);
       throw new Error(`xdskit serve: the config has ${problems.length} problem(s), listed above; nothing was served`);
     }
+    // A shared store: apply what the other replicas write.
+    if (etcd) stopFollowing = plane.follow((error) => log("warn", `following the config store: ${(error as Error)?.message ?? error}`));
   } catch (error) {
     await store.close();
     throw error;
@@ -161,7 +187,16 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       grpcServer.bindAsync(o.xdsAddress, credentials, (error, port) => (error ? reject(error) : resolve(port))),
     );
     admin = await startAdmin(
-      { plane, canary, feed, status, metrics: metrics.handler, token: o.adminToken, ready: () => ready },
+      {
+        plane,
+        canary,
+        feed,
+        status,
+        metrics: metrics.handler,
+        token: o.adminToken,
+        ready: () => ready && (etcd?.isReachable ?? true),
+        writable: () => etcd?.isReachable ?? true,
+      },
       o.adminHost,
       o.adminPort,
     );
@@ -216,6 +251,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       async close() {
         ready = false;
         fileWatcher?.close();
+        stopFollowing?.();
         await canary.abortAll();
         metrics.close();
         await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
@@ -229,9 +265,24 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     };
   } catch (error) {
     fileWatcher?.close();
+    stopFollowing?.();
     grpcServer.forceShutdown();
     admin?.close();
     await store.close();
     throw error;
   }
+}
+
+/** `etcd://host:port[,host:port...]/prefix` as EtcdConfigStore options. */
+export function parseStoreUrl(url: string): { endpoints: string[]; prefix?: string } {
+  const match = /^etcd:\/\/([^/]+)(\/.*)?$/.exec(url);
+  const hosts = match?.[1]?.split(",") ?? [];
+  if (!match || hosts.some((h) => !/^[^:,]+:\d+$/.test(h))) {
+    throw optionError("xdskit serve", "store", "etcd://host:port[,host:port...]/prefix (e.g. etcd://127.0.0.1:2379/xdskit/)", url);
+  }
+  const path = match[2];
+  return {
+    endpoints: hosts.map((h) => `http://${h}`),
+    ...(path && path !== "/" ? { prefix: path.endsWith("/") ? path : `${path}/` } : {}),
+  };
 }
