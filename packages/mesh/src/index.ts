@@ -4,6 +4,8 @@
 
 export type { MeshCompilerOptions, MeshResources, ResourceExplanation, WorkloadIdentity } from "./compiler.js";
 export { grpcGroup, MESH_COMPILER_DEFAULTS, MeshCompiler, sidecarGroup } from "./compiler.js";
+export type { GroupDiff, MeshDiff, NamesByType } from "./diff.js";
+export { diffMeshModels, diffResources } from "./diff.js";
 export type { FileServiceRegistryOptions } from "./file-registry.js";
 export { FILE_REGISTRY_DEFAULTS, FileServiceRegistry } from "./file-registry.js";
 export type { LoadMeshModelOptions } from "./load.js";
