@@ -145,7 +145,7 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
 
   // sxds-compatible: PUT /resources/{node_type} with { listeners, clusters, routes, endpoints }.
   if (parts[0] === "resources" && parts.length === 2 && method === "PUT") {
-    return send(res, dryRun ? 200 : 200, await plane.change(parts[1] as string, { replace: resourcesOf(await readBody(req)), ...opts }));
+    return send(res, 200, await plane.change(parts[1] as string, { replace: resourcesOf(await readBody(req)), ...opts }));
   }
   if (parts[0] !== "v1") throw new HttpError(404, `no such path ${url.pathname}`);
   if (parts[1] === "overview" && method === "GET") return send(res, 200, overview(plane, ctx.status, ctx.canary));

@@ -81,8 +81,9 @@ export class StatusFeed {
       clearInterval(heartbeat);
       this.#clients.delete(res);
     };
-    req.once("close", close);
-    res.once("error", close);
+    // The response closes when the client goes away (or the server ends it): stop sending then.
+    res.once("close", close);
+    req.once("error", close);
   }
 
   /** Ends every open stream (at shutdown, so the HTTP server can close). */
