@@ -140,6 +140,7 @@ describe("MeshCompiler", () => {
     };
     all();
     const first = compiler.stats.built;
+    console.info(`first compile of ${compiler.groups().length} groups: ${first} resources built`);
     all();
     expect(compiler.stats.built).toBe(first);
 
