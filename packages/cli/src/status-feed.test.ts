@@ -55,7 +55,7 @@ describe("GET /v1/events", () => {
 
     const refused = await fetch(`http://127.0.0.1:${port}/v1/events`);
     expect(refused.status).toBe(503);
-    expect((await refused.json()).error).toMatch(/at most 16 event streams.*poll GET \/v1\/overview/);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/at most 16 event streams.*poll GET \/v1\/overview/);
 
     controllers[1]?.abort();
     await expect
