@@ -24,6 +24,8 @@ export interface AdminContext {
   readonly ready: () => boolean;
   /** False while the config store cannot take writes (etcd unreachable): writes get 503. Default: always writable. */
   readonly writable?: () => boolean;
+  /** Every replica's nodes, merged (a shared etcd store): shown as `fleet` in /v1/status. Default: none. */
+  readonly fleet?: () => Promise<unknown[]>;
 }
 
 class HttpError extends Error {
@@ -152,7 +154,10 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
   if (parts[1] === "events" && method === "GET") return ctx.feed.serve(req, res);
   if (parts[1] === "status" && method === "GET") {
     const nodes = ctx.status?.nodes() ?? [];
-    return send(res, 200, { nodes });
+    if (!ctx.fleet) return send(res, 200, { nodes });
+    // Replicas sharing etcd: every proxy of the fleet and the replica serving it (null while etcd is unreachable).
+    const fleet = await ctx.fleet().catch(() => null);
+    return send(res, 200, { nodes, fleet });
   }
   if (parts[1] !== "groups") throw new HttpError(404, `no such path ${url.pathname}`);
   if (parts.length === 2 && method === "GET") {

@@ -59,6 +59,7 @@ program
   .option("--default-group <name>", "node group for documents without `group:`")
   .option("--state-dir <dir>", "keep config set through the admin API here (atomic, fsynced; one serve per directory)")
   .option("--store <url>", "share config with other replicas through etcd: etcd://host:port[,host:port]/prefix (instead of --state-dir)")
+  .option("--replica-id <id>", "with --store: this replica's id in the fleet status (default <hostname>-<pid>)")
   .option("--xds <address>", "xDS listen address", "0.0.0.0:18000")
   .option("--admin-host <host>", "admin API host (non-loopback requires --admin-token)", "127.0.0.1")
   .option("--admin-port <port>", "admin API port (0: any free port)", integer, 19000)
@@ -89,6 +90,7 @@ Examples:
         defaultGroup: flags.defaultGroup,
         stateDir: flags.stateDir,
         store: flags.store,
+        replicaId: flags.replicaId,
         xdsAddress: flags.xds,
         adminHost: flags.adminHost,
         adminPort: flags.adminPort,

@@ -2,13 +2,14 @@
 import { type FSWatcher, readFileSync, watch as watchFiles } from "node:fs";
 import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { NodeStatusTracker, type XdsLogger } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
 import type { ValidationProfile } from "@xdskit/resources";
 import { requireNodeIdentity, XdsServer } from "@xdskit/server";
 import { createXdsMetrics } from "@xdskit/server/metrics";
-import { EtcdConfigStore } from "@xdskit/store-etcd";
+import { EtcdConfigStore, FleetStatusPublisher, FleetStatusReader } from "@xdskit/store-etcd";
 import { type ConfigStore, DirectoryConfigStore, MemoryConfigStore } from "@xdskit/stores";
 import { startAdmin } from "./admin.js";
 import { CanaryController } from "./canary.js";
@@ -35,6 +36,8 @@ export interface ServeOptions {
    * 503. See docs/scale-out.md. Default: none.
    */
   readonly store?: string;
+  /** With `store`: this replica's id in the fleet status (`<store prefix>status/<replicaId>/…`). Default `<hostname>-<pid>`. */
+  readonly replicaId?: string;
   /** xDS address. Default `0.0.0.0:18000`. */
   readonly xdsAddress?: string;
   /** Admin host. Default `127.0.0.1`; another host requires `adminToken`. */
@@ -169,6 +172,20 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     ...(o.requireNodeIdentity === true ? { callbacks: { onStreamOpen: requireNodeIdentity() } } : {}),
   });
   const canary = new CanaryController({ plane, xds, logger });
+  // Replicas sharing etcd publish their nodes' status under a lease; /v1/status shows the whole fleet.
+  const replicaId = o.replicaId ?? `${hostname()}-${process.pid}`;
+  const publisher = etcd
+    ? await FleetStatusPublisher.start({
+        store: etcd,
+        replicaId,
+        source: status,
+        onError: (error) => log("warn", `fleet status not published: ${error.message}`),
+      }).catch((error: unknown) => {
+        log("warn", `fleet status not published: ${(error as Error).message}`);
+        return undefined;
+      })
+    : undefined;
+  const fleetReader = etcd ? new FleetStatusReader(etcd) : undefined;
   const feed = new StatusFeed(plane, status, canary);
   const grpcServer = new Server();
   xds.register(grpcServer);
@@ -196,6 +213,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         token: o.adminToken,
         ready: () => ready && (etcd?.isReachable ?? true),
         writable: () => etcd?.isReachable ?? true,
+        ...(fleetReader ? { fleet: () => fleetReader.nodes() } : {}),
       },
       o.adminHost,
       o.adminPort,
@@ -240,6 +258,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       profile: o.profile,
       config: o.config ?? null,
       stateDir: o.stateDir ?? null,
+      ...(etcd ? { replicaId } : {}),
       store: store.description,
       groups,
       resources: Object.values(groups).reduce((n, byType) => n + Object.values(byType).reduce((m, c) => m + c, 0), 0),
@@ -252,6 +271,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         ready = false;
         fileWatcher?.close();
         stopFollowing?.();
+        await publisher?.close();
         await canary.abortAll();
         metrics.close();
         await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
@@ -266,6 +286,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   } catch (error) {
     fileWatcher?.close();
     stopFollowing?.();
+    await publisher?.close();
     grpcServer.forceShutdown();
     admin?.close();
     await store.close();

@@ -32,8 +32,9 @@ interface Replica {
 }
 
 /** Starts `xdskit serve --store …` as a process and reads its ports from the startup log line. */
-function startReplica(store: string): Promise<Replica> {
-  const child = spawn(process.execPath, [BIN, "serve", "--store", store, "--xds", "127.0.0.1:0", "--admin-port", "0"], {
+function startReplica(store: string, replicaId: string): Promise<Replica> {
+  const args = ["serve", "--store", store, "--replica-id", replicaId, "--xds", "127.0.0.1:0", "--admin-port", "0"];
+  const child = spawn(process.execPath, [BIN, ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   children.push(child);
@@ -94,7 +95,7 @@ function received(envoy: FakeEnvoy, after: number): { responses: number; resourc
 describe.skipIf(skip)("a replica killed under connected proxies", () => {
   it("kill -9: proxies move to another replica, the gRPC client fails no RPC, and nothing they hold is sent again", async () => {
     const store = `etcd://${etcd.endpoint.replace("http://", "")}/failover/`;
-    const [one, two, three] = await Promise.all([startReplica(store), startReplica(store), startReplica(store)]);
+    const [one, two, three] = await Promise.all([startReplica(store, "r1"), startReplica(store, "r2"), startReplica(store, "r3")]);
     if (!one || !two || !three) throw new Error("three replicas");
 
     // Config for a proxyless gRPC client (group "grpc") and for Envoys (group "front"), written through replica three.
@@ -115,6 +116,15 @@ describe.skipIf(skip)("a replica killed under connected proxies", () => {
     await using delta = await FakeEnvoy.start({ address: balancer.address, node: { id: "front-delta" }, protocol: "delta", ads: true });
     await using sotw = await FakeEnvoy.start({ address: balancer.address, node: { id: "front-sotw" }, protocol: "sotw", ads: true });
     for (const envoy of [delta, sotw]) await envoy.waitForEndpoints("c", 1);
+    // Every replica's status shows the whole fleet: replica three serves no proxy but sees them all on replica one.
+    const fleet = async (replica: Replica) =>
+      Object.fromEntries(
+        ((await admin(replica, "GET", "/v1/status")).body.fleet ?? []).map((n: { nodeId: string; replicaId: string }) => [
+          n.nodeId,
+          n.replicaId,
+        ]),
+      );
+    await expect.poll(() => fleet(three), { timeout: 10_000 }).toMatchObject({ "front-delta": "r1", "front-sotw": "r1" });
     const echo = new Echo("xds:///echo", xdsChannelOptions(balancer.address, "grpc-1"));
     try {
       expect(await echo.call()).toBe("echo");
@@ -141,6 +151,8 @@ describe.skipIf(skip)("a replica killed under connected proxies", () => {
       await expect.poll(() => load.answers.length).toBeGreaterThan(answered + 20);
       await load.stop();
       expect(load.failures).toEqual([]);
+      // The fleet status follows them to replica two (replica one's entries expire with its lease).
+      await expect.poll(() => fleet(three), { timeout: 10_000 }).toMatchObject({ "front-delta": "r2", "front-sotw": "r2", "grpc-1": "r2" });
 
       const after = { delta: received(delta, before.delta), sotw: received(sotw, before.sotw) };
       console.info(
@@ -166,5 +178,5 @@ describe.skipIf(skip)("a replica killed under connected proxies", () => {
     } finally {
       echo.client.close();
     }
-  });
+  }, 60_000);
 });
