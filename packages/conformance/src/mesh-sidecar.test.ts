@@ -250,8 +250,9 @@ describe("an Envoy sidecar of a mesh model", () => {
     ]);
     publish(loadMeshModel(MODEL));
     expect(await envoy.waitForEndpoints("outbound|9000|v2|orders.shop", 2)).toEqual(["10.0.0.3:9001", "10.0.0.4:9001"]);
-    // Three endpoint sets of orders (all, v1, v2), built once for every sidecar group and once for gRPC clients.
-    expect(compiler.stats.built - built).toBe(6);
+    // Three endpoint sets of orders (all, v1, v2), built once for every sidecar group and once for gRPC clients,
+    // and the listeners of orders' gRPC servers (instances 10.0.0.3 and 10.0.0.4).
+    expect(compiler.stats.built - built).toBe(6 + 2);
     expect(others.map((t) => envoy.version(t))).toEqual(versions);
     expect(envoy.history.filter((r) => r.seq > seq).map((r) => r.typeUrl)).toEqual([TypeUrl.ClusterLoadAssignment]);
   });

@@ -112,7 +112,13 @@ describe("MeshCompiler", () => {
     const compiler = new MeshCompiler({ registry: registry() });
     compiler.update(loadMeshModel(MODEL));
     const out = compiler.compile(grpcGroup({ namespace: "shop", name: "web" }));
-    expect(names(out, TypeUrl.Listener)).toEqual(["orders.shop:50051", "payments.shop:8080", "web.shop:8080"]);
+    // Client listeners for every Service port, and the server listener of each web instance (gRFC A36).
+    expect(names(out, TypeUrl.Listener)).toEqual([
+      "orders.shop:50051",
+      "payments.shop:8080",
+      "web.shop:8080",
+      "grpc/server?xds.resource.listening_address=10.0.1.1:8081",
+    ]);
     const routes = (out[TypeUrl.RouteConfiguration] ?? [])[0] as {
       virtualHosts: {
         routes: {
@@ -174,8 +180,8 @@ describe("MeshCompiler", () => {
     before = compiler.stats.built;
     reg.set({ namespace: "shop", name: "orders" }, [{ address: "10.0.0.9", labels: { version: "v1" } }]);
     all();
-    // orders has 3 endpoint sets (all, v1, v2) per profile.
-    expect(compiler.stats.built - before).toBe(6);
+    // orders has 3 endpoint sets (all, v1, v2) per profile, and its gRPC servers' listener (one instance now).
+    expect(compiler.stats.built - before).toBe(7);
   });
 
   it("keeps the last good model when an update is refused", () => {

@@ -202,7 +202,7 @@ export class MeshCompiler {
       );
     }
     const ctx: CompileContext = { index, settings: this.#settings, instances: (s) => this.#instances(s) };
-    return m[1] === "sidecar" ? planSidecar(ctx, service) : planProxyless(ctx);
+    return m[1] === "sidecar" ? planSidecar(ctx, service) : planProxyless(ctx, service);
   }
 
   #instances(s: Service): readonly ServiceInstance[] {

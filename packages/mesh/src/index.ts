@@ -8,6 +8,7 @@ export type { GroupDiff, MeshDiff, NamesByType } from "./diff.js";
 export { diffMeshModels, diffResources } from "./diff.js";
 export type { FileServiceRegistryOptions } from "./file-registry.js";
 export { FILE_REGISTRY_DEFAULTS, FileServiceRegistry } from "./file-registry.js";
+export { GRPC_SERVER_LISTENER_TEMPLATE } from "./internal/proxyless.js";
 export type { LoadMeshModelOptions } from "./load.js";
 export { loadMeshModel } from "./load.js";
 export { MeshModelError, MeshModelErrors } from "./mesh-error.js";

@@ -3,19 +3,61 @@
 // `xds:///<name>.<namespace>:<port>`) whose routes come by RDS, EDS clusters
 // over ADS and their endpoints. Only what gRPC implements is generated.
 import { TypeUrl } from "@xdskit/envoy-api";
-import { apiListener, faultFilter, routeConfiguration, virtualHost } from "@xdskit/resources";
+import { Route } from "@xdskit/envoy-api/envoy/config/route/v3/route_components";
+import {
+  apiListener,
+  faultFilter,
+  filterChain,
+  httpConnectionManager,
+  httpConnectionManagerFilter,
+  listener,
+  routeConfiguration,
+  virtualHost,
+} from "@xdskit/resources";
 import type { Service, ServicePort } from "../model.js";
 import { buildCluster, buildEndpoints, mergedPolicy } from "./clusters.js";
 import type { CompileContext } from "./context.js";
 import { nsOf } from "./model-index.js";
-import { type Planned, planUpstreams, routeDeps } from "./plan.js";
+import { instancesKey, keyOf, type Planned, planUpstreams, routeDeps } from "./plan.js";
 import { routesFor } from "./routes.js";
+import { authzFilters } from "./sidecar.js";
+
+/**
+ * The name template of xDS-enabled gRPC servers' listeners (gRFC A36): put it
+ * in the servers' bootstrap as `server_listener_resource_name_template`.
+ */
+export const GRPC_SERVER_LISTENER_TEMPLATE = "grpc/server?xds.resource.listening_address=%s";
+
+/** The listener of one gRPC server instance: every call accepted (non-forwarding), guarded by the Service's RBAC. */
+function serverListener(ctx: CompileContext, service: Service, name: string, address: string, port: number): unknown {
+  const hcm = httpConnectionManager({
+    statPrefix: "grpc_server",
+    routeConfig: routeConfiguration({
+      name: "inbound",
+      virtualHosts: [
+        virtualHost({ name: "inbound", domains: ["*"], routes: [Route.fromPartial({ match: { prefix: "/" }, nonForwardingAction: {} })] }),
+      ],
+    }),
+    httpFilters: authzFilters(ctx.index, service),
+  });
+  return listener({
+    name,
+    address,
+    port,
+    filterChains: [filterChain({ filters: [httpConnectionManagerFilter(hcm)] })],
+    trafficDirection: "INBOUND",
+  });
+}
 
 /** The target a gRPC client dials for a Service port, without the `xds:///` scheme. */
 export const grpcTarget = (s: Service, p: ServicePort): string => `${s.metadata.name}.${nsOf(s)}:${p.port}`;
 
-/** Everything the proxyless gRPC clients of a node group receive (the same for every calling Service). */
-export function planProxyless(ctx: CompileContext): Planned[] {
+/**
+ * Everything the proxyless gRPC clients and servers of a Service receive: the
+ * client side (the same for every Service) and, for each instance of the
+ * Service, its xDS-enabled server's listener with the Service's authorization.
+ */
+export function planProxyless(ctx: CompileContext, own: Service): Planned[] {
   const { index, settings } = ctx;
   const out: Planned[] = [];
   for (const s of index.services.values()) {
@@ -38,6 +80,23 @@ export function planProxyless(ctx: CompileContext): Planned[] {
             name,
             virtualHosts: [virtualHost({ name, domains: ["*"], routes: routesFor(index, s, p, "grpc", new Set()) })],
           }),
+      });
+    }
+  }
+  const authz = [keyOf(own), instancesKey(own), ...index.authzFor(own).map(keyOf)];
+  for (const instance of ctx.instances(own)) {
+    for (const p of own.spec.ports) {
+      const port = instance.ports?.[String(p.port)] ?? instance.port ?? p.targetPort ?? p.port;
+      const name = GRPC_SERVER_LISTENER_TEMPLATE.replace(
+        "%s",
+        `${instance.address.includes(":") ? `[${instance.address}]` : instance.address}:${port}`,
+      );
+      out.push({
+        typeUrl: TypeUrl.Listener,
+        name,
+        sources: authz,
+        params: "",
+        build: () => serverListener(ctx, own, name, instance.address, port),
       });
     }
   }
