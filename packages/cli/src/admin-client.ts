@@ -20,6 +20,7 @@ export class AdminRequestFailed extends Error {
   }
 }
 
+/** Defaults of {@link AdminClientOptions} (`$XDSKIT_ADMIN` wins over `admin`). */
 export const ADMIN_CLIENT_DEFAULTS = Object.freeze({ admin: "http://127.0.0.1:19000" });
 
 /** Calls the admin API; resolves with the JSON body of a 2xx answer, else rejects with {@link AdminRequestFailed}. */

@@ -30,6 +30,7 @@ export interface CanarySpec {
   readonly timeoutMs?: number;
 }
 
+/** Defaults of {@link CanarySpec}: `timeoutMs` 60 s, and its upper bound (one hour). */
 export const CANARY_DEFAULTS = Object.freeze({ timeoutMs: 60_000, maxTimeoutMs: 3_600_000 });
 
 /** Where a canary is: running, or how it ended. */
@@ -130,6 +131,11 @@ export class CanaryController {
   readonly #last = new Map<string, Running>();
   #ids = 0;
 
+  /**
+   * @param options.plane the control plane whose groups get canaries
+   * @param options.xds the server serving `plane.watcher`: its `rollout()` says when the subset ACKed or NACKed
+   * @param options.logger where "canary started/promoted/rolled back" lines go (a throwing logger is ignored)
+   */
   constructor(options: { plane: ControlPlane; xds: XdsServer; logger?: XdsLogger }) {
     this.#plane = options.plane;
     this.#xds = options.xds;

@@ -21,6 +21,7 @@ export interface RegroupingCacheOptions {
   readonly idleMs?: number;
 }
 
+/** Defaults of {@link RegroupingCacheOptions}. */
 export const REGROUPING_CACHE_DEFAULTS = Object.freeze({ idleMs: 30_000 });
 
 interface LiveWatch {

@@ -67,6 +67,7 @@ export interface ServeOptions {
   readonly log?: (line: string) => void;
 }
 
+/** Defaults of {@link ServeOptions} (the flags' defaults). */
 export const SERVE_DEFAULTS = Object.freeze({
   xdsAddress: "0.0.0.0:18000",
   adminHost: "127.0.0.1",

@@ -13,6 +13,7 @@ export interface Overview {
   readonly nodes: readonly NodeStatus[];
 }
 
+/** Bounds and timings of {@link StatusFeed}. */
 export const STATUS_FEED_DEFAULTS = Object.freeze({
   /** Open `/v1/events` streams at most; more are refused with 503. */
   maxClients: 16,
@@ -22,6 +23,11 @@ export const STATUS_FEED_DEFAULTS = Object.freeze({
   heartbeatMs: 15_000,
 });
 
+/**
+ * What `GET /v1/overview` answers (and `/v1/events` sends): every group with
+ * the version it serves and its running or last canary, and every node's
+ * status (per type: sent, ACKed, NACKed with the reason).
+ */
 export function overview(plane: ControlPlane, status: NodeStatusTracker | undefined, canary: CanaryController): Overview {
   return {
     groups: plane.groups().map((group) => ({

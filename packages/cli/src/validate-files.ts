@@ -27,6 +27,7 @@ export interface ValidateFilesResult {
   readonly problems: readonly ConfigProblem[];
 }
 
+/** Defaults of {@link ValidateFilesOptions}. */
 export const VALIDATE_FILES_DEFAULTS = Object.freeze({ defaultGroup: "default", profile: "envoy" as ValidationProfile });
 
 /**
