@@ -31,7 +31,9 @@ export async function followStore(store: ConfigStore, cache: SnapshotCache, onEr
       const byType: Record<string, unknown[]> = {};
       for (const resource of resources) {
         const { "@type": typeUrl, ...fields } = resource as Record<string, JsonValue>;
-        (byType[typeUrl as string] ??= []).push(fromJson(messageTypeOf(typeUrl as string), fields));
+        const list = byType[typeUrl as string] ?? [];
+        list.push(fromJson(messageTypeOf(typeUrl as string), fields));
+        byType[typeUrl as string] = list;
       }
       cache.setSnapshot(entry.key.slice(PREFIX.length), { version, resources: byType as never });
     } catch (error) {
@@ -53,7 +55,12 @@ export async function followStore(store: ConfigStore, cache: SnapshotCache, onEr
   };
   const retry = () => {
     if (stopped) return;
-    setTimeout(() => load().catch((error) => (onError(error), retry())), 1000).unref();
+    const again = () =>
+      load().catch((error) => {
+        onError(error);
+        retry();
+      });
+    setTimeout(again, 1000).unref();
   };
   await load();
   return () => {
