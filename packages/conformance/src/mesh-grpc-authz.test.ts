@@ -2,12 +2,16 @@
 // server (@grpc/grpc-js-xds XdsServer, gRFC A36 and A41) against a real
 // proxyless client: the compiler gives the server's group a listener per
 // instance with the Service's RBAC filter.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { GRPC_SERVER_LISTENER_TEMPLATE, grpcGroup, MeshCompiler, type MeshObject, StaticServiceRegistry } from "@xdskit/mesh";
-import { expect, it, vi } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { ControlPlane } from "./support/control-plane.js";
 import { Echo } from "./support/echo-backend.js";
 import { BOOTSTRAP_OPTION, bootstrap, registerXds, xdsChannelOptions } from "./support/xds-client.js";
@@ -112,6 +116,126 @@ it("an AuthorizationPolicy lets a caller through, then denies it, on a real xDS-
     expect(await eventually(`status ${grpc.status.PERMISSION_DENIED}`)).toBe(`status ${grpc.status.PERMISSION_DENIED}`);
   } finally {
     echo.close();
+    server.forceShutdown();
+    await plane.stop();
+    compiler.dispose();
+  }
+});
+
+// mTLS between proxyless client and server, identities checked by the server's RBAC.
+let dir = "";
+const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+/** A key and certificate signed by the test CA, whose URI SAN is the workload's SPIFFE id. */
+function issue(name: string, spiffeId: string): void {
+  openssl("req", ...EC, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
+  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=URI:${spiffeId}\n`);
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    `${name}.crt`,
+    "-days",
+    "1",
+    "-extfile",
+    `${name}.ext`,
+  );
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "xdskit-mesh-mtls-"));
+  openssl("req", "-x509", ...EC, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=mesh CA");
+  issue("echo", "spiffe://cluster.local/ns/mesh/sa/echo");
+  issue("web", "spiffe://cluster.local/ns/mesh/sa/web");
+  issue("intruder", "spiffe://cluster.local/ns/mesh/sa/intruder");
+});
+afterAll(() => {
+  if (dir !== "") rmSync(dir, { recursive: true, force: true });
+});
+
+/** A bootstrap whose certificate provider "mesh" serves `workload`'s certificate and the mesh CA from files (gRFC A29). */
+function mtlsBootstrap(plane: string, group: string, workload: string): string {
+  return JSON.stringify({
+    ...bootstrap(plane, group),
+    server_listener_resource_name_template: GRPC_SERVER_LISTENER_TEMPLATE,
+    certificate_providers: {
+      mesh: {
+        plugin_name: "file_watcher",
+        config: {
+          certificate_file: join(dir, `${workload}.crt`),
+          private_key_file: join(dir, `${workload}.key`),
+          ca_certificate_file: join(dir, "ca.crt"),
+          refresh_interval: "60s",
+        },
+      },
+    },
+  });
+}
+
+it("mTLS between a proxyless client and server; the server's AuthorizationPolicy admits web's identity and refuses another", async () => {
+  const port = await freePort();
+  const registry = new StaticServiceRegistry({ "mesh/echo": [{ address: "127.0.0.1", port }] });
+  const compiler = new MeshCompiler({ registry });
+  const plane = await ControlPlane.start();
+  const intruderGroup = grpcGroup({ namespace: "mesh", name: "intruder" });
+  compiler.update({
+    objects: [
+      ...services,
+      { kind: "Service", metadata: { name: "intruder", namespace: "mesh" }, spec: { ports: [{ port: 8080 }] } },
+      { kind: "MTLSPolicy", metadata: { name: "strict", namespace: "mesh" }, spec: { mode: "STRICT" } },
+      policy("ALLOW", { from: [{ serviceAccount: "mesh/web" }] }),
+    ],
+  });
+  for (const group of [SERVER_GROUP, CLIENT_GROUP, intruderGroup])
+    plane.cache.setSnapshot(group, { version: "m1", resources: compiler.compile(group) });
+
+  registerXds();
+  const server = new xds.XdsServer({ [BOOTSTRAP_OPTION]: mtlsBootstrap(plane.address, SERVER_GROUP, "echo") } as never);
+  server.addService(echoService(), {
+    echo: (call: grpc.ServerUnaryCall<{ message: string }, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+      callback(null, { message: call.request.message, backend: "echo" }),
+  });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, new xds.XdsServerCredentials(grpc.ServerCredentials.createInsecure()), (e) =>
+      e ? reject(e) : resolve(),
+    ),
+  );
+  const Client = grpc.makeGenericClientConstructor(echoService(), "Echo") as unknown as new (
+    target: string,
+    creds: grpc.ChannelCredentials,
+    options: object,
+  ) => grpc.Client & {
+    echo: (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: { backend: string }) => void) => void;
+  };
+  const clientOf = (group: string, workload: string) =>
+    new Client("xds:///echo.mesh:50051", new xds.XdsChannelCredentials(grpc.credentials.createInsecure()), {
+      [BOOTSTRAP_OPTION]: mtlsBootstrap(plane.address, group, workload),
+    });
+  const call = (client: ReturnType<typeof clientOf>) =>
+    new Promise<string>((resolve) =>
+      client.echo({ message: "hi" }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (e, r) =>
+        resolve(e ? `status ${e.code}` : (r?.backend ?? "")),
+      ),
+    );
+  const web = clientOf(CLIENT_GROUP, "web");
+  const intruder = clientOf(intruderGroup, "intruder");
+  try {
+    let answer = await call(web);
+    for (let i = 0; i < 100 && answer !== "echo"; i++) answer = await call(web);
+    expect(answer).toBe("echo");
+    expect(await call(intruder)).toBe(`status ${grpc.status.PERMISSION_DENIED}`);
+    expect(await call(web)).toBe("echo");
+  } finally {
+    web.close();
+    intruder.close();
     server.forceShutdown();
     await plane.stop();
     compiler.dispose();

@@ -29,6 +29,12 @@ export interface MeshCompilerOptions {
   readonly trustBundleSecret?: string;
   /** SDS name of a sidecar's own certificate (each group's secret of that name holds its identity's). Default `"workload-certificate"`. */
   readonly certificateSecret?: string;
+  /**
+   * Proxyless gRPC: the certificate provider instance (in the clients' and servers' bootstraps,
+   * `certificate_providers`) that holds the workload certificate and the mesh CA; gRPC takes
+   * no certificates by SDS (gRFC A29). Default `"mesh"`.
+   */
+  readonly grpcCertificateProvider?: string;
   /** The mesh CA (PEM). When set with `certificates`, the compiler also emits the SDS secrets; unset, they come from elsewhere (e.g. SPIRE). */
   readonly trustBundle?: DataSourceInput;
   /** Certificate and key of a workload identity (its certificate must carry the SPIFFE id as a URI SAN). */
@@ -47,6 +53,7 @@ export const MESH_COMPILER_DEFAULTS = Object.freeze({
   connectTimeout: "5s",
   trustBundleSecret: "mesh-trust-bundle",
   certificateSecret: "workload-certificate",
+  grpcCertificateProvider: "mesh",
 });
 
 /** The resources of one node group, by type URL: what `SnapshotCache.setSnapshot` takes as `resources`. */
@@ -120,6 +127,7 @@ export class MeshCompiler {
       connectTimeout: str("connectTimeout"),
       trustBundleSecret: str("trustBundleSecret"),
       certificateSecret: str("certificateSecret"),
+      grpcCertificateProvider: str("grpcCertificateProvider"),
       ...(options.trustBundle ? { trustBundle: options.trustBundle } : {}),
       ...(options.certificates ? { certificates: options.certificates } : {}),
     };

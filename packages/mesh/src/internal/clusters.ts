@@ -1,8 +1,18 @@
 // Clusters and endpoints of one Service port and version, for Envoy sidecars
 // or proxyless gRPC clients.
 import type { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
+import { TransportSocket } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
-import { type ClusterOptions, cluster, type LbPolicyName, type LocalityOptions, loadAssignment } from "@xdskit/resources";
+import { DownstreamTlsContext, UpstreamTlsContext } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
+import {
+  type ClusterOptions,
+  cluster,
+  type LbPolicyName,
+  type LocalityOptions,
+  loadAssignment,
+  typedExtension,
+  WellKnownName,
+} from "@xdskit/resources";
 import type { Service, ServicePort, TrafficPolicy } from "../model.js";
 import type { ServiceInstance } from "../registry.js";
 import { durationMs } from "./checks.js";
@@ -35,8 +45,13 @@ const LB: Readonly<Record<string, LbPolicyName>> = {
 /** Settings of the compiled clusters (from MeshCompilerOptions). */
 export interface ClusterSettings {
   readonly connectTimeout: string;
-  /** Envoy sidecars: SDS names of the workload certificate and the trust bundle, when the target takes mTLS. */
-  readonly tls?: { readonly certificateSecret: string; readonly validationContextSecret: string; readonly peerSpiffeId: string };
+  /** When the target takes mTLS. Envoy: SDS names of the workload certificate and the trust bundle. gRPC: the certificate provider instance (gRFC A29). */
+  readonly tls?: {
+    readonly certificateSecret: string;
+    readonly validationContextSecret: string;
+    readonly peerSpiffeId: string;
+    readonly certificateProvider?: string;
+  };
 }
 
 /** The cluster of a Service port and version. */
@@ -98,12 +113,40 @@ export function buildCluster(
       : {}),
   };
   const built = cluster(options);
+  if (settings.tls?.certificateProvider && profile === "grpc") {
+    built.transportSocket = grpcUpstreamTls(settings.tls.certificateProvider, settings.tls.peerSpiffeId);
+  }
   if (built.outlierDetection && profile === "grpc") {
     // Small pools are the common case in a mesh: let failure-percentage ejection act from 2 hosts and 10 requests.
     built.outlierDetection.failurePercentageMinimumHosts = 2;
     built.outlierDetection.failurePercentageRequestVolume = 10;
   }
   return built;
+}
+
+/** mTLS for a gRPC client: certificates and CA from a certificate provider instance of its bootstrap (gRFC A29), the peer checked by SPIFFE id. */
+export function grpcUpstreamTls(provider: string, peerSpiffeId: string): TransportSocket {
+  return TransportSocket.fromPartial(
+    typedExtension(WellKnownName.Tls, UpstreamTlsContext, {
+      commonTlsContext: {
+        tlsCertificateProviderInstance: { instanceName: provider, certificateName: "" },
+        validationContext: { caCertificateProviderInstance: { instanceName: provider }, matchSubjectAltNames: [{ exact: peerSpiffeId }] },
+      },
+    }),
+  );
+}
+
+/** mTLS for a gRPC server: its certificate and the CA from a certificate provider instance, a client certificate required. */
+export function grpcDownstreamTls(provider: string): TransportSocket {
+  return TransportSocket.fromPartial(
+    typedExtension(WellKnownName.Tls, DownstreamTlsContext, {
+      commonTlsContext: {
+        tlsCertificateProviderInstance: { instanceName: provider, certificateName: "" },
+        validationContext: { caCertificateProviderInstance: { instanceName: provider } },
+      },
+      requireClientCertificate: true,
+    }),
+  );
 }
 
 function localityKey(i: ServiceInstance): string {

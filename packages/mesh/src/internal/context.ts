@@ -20,6 +20,7 @@ export interface CompileSettings {
   readonly connectTimeout: string;
   readonly trustBundleSecret: string;
   readonly certificateSecret: string;
+  readonly grpcCertificateProvider: string;
   readonly trustBundle?: DataSourceInput;
   readonly certificates?: (identity: WorkloadIdentity) => {
     readonly certificateChain: DataSourceInput;

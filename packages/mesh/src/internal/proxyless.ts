@@ -15,7 +15,7 @@ import {
   virtualHost,
 } from "@xdskit/resources";
 import type { Service, ServicePort } from "../model.js";
-import { buildCluster, buildEndpoints, mergedPolicy } from "./clusters.js";
+import { buildCluster, buildEndpoints, grpcDownstreamTls, mergedPolicy } from "./clusters.js";
 import type { CompileContext } from "./context.js";
 import { nsOf } from "./model-index.js";
 import { instancesKey, keyOf, type Planned, planUpstreams, routeDeps } from "./plan.js";
@@ -40,13 +40,11 @@ function serverListener(ctx: CompileContext, service: Service, name: string, add
     }),
     httpFilters: authzFilters(ctx.index, service),
   });
-  return listener({
-    name,
-    address,
-    port,
-    filterChains: [filterChain({ filters: [httpConnectionManagerFilter(hcm)] })],
-    trafficDirection: "INBOUND",
-  });
+  const chain = filterChain({ filters: [httpConnectionManagerFilter(hcm)] });
+  // gRPC servers cannot take both on one port by transport protocol: PERMISSIVE is served as STRICT (callers use mTLS anyway).
+  if ((ctx.index.mtlsFor(service)?.spec.mode ?? "DISABLE") !== "DISABLE")
+    chain.transportSocket = grpcDownstreamTls(ctx.settings.grpcCertificateProvider);
+  return listener({ name, address, port, filterChains: [chain], trafficDirection: "INBOUND" });
 }
 
 /** The target a gRPC client dials for a Service port, without the `xds:///` scheme. */
@@ -83,7 +81,8 @@ export function planProxyless(ctx: CompileContext, own: Service): Planned[] {
       });
     }
   }
-  const authz = [keyOf(own), instancesKey(own), ...index.authzFor(own).map(keyOf)];
+  const ownMtls = index.mtlsFor(own);
+  const authz = [keyOf(own), instancesKey(own), ...index.authzFor(own).map(keyOf), ...(ownMtls ? [keyOf(ownMtls)] : [])];
   for (const instance of ctx.instances(own)) {
     for (const p of own.spec.ports) {
       const port = instance.ports?.[String(p.port)] ?? instance.port ?? p.targetPort ?? p.port;
@@ -102,9 +101,24 @@ export function planProxyless(ctx: CompileContext, own: Service): Planned[] {
   }
   out.push(
     ...planUpstreams(index, "grpc", {
-      clusterParams: () => ({ params: settings.connectTimeout, deps: [] }),
+      clusterParams: (s) => {
+        const m = index.mtlsFor(s);
+        return { params: `${settings.connectTimeout}|${settings.grpcCertificateProvider}|${index.trustDomain}`, deps: m ? [keyOf(m)] : [] };
+      },
       cluster: (s, p, v, name) =>
-        buildCluster(name, p, mergedPolicy(index.trafficPoliciesFor(s, p.port, v)), "grpc", { connectTimeout: settings.connectTimeout }),
+        buildCluster(name, p, mergedPolicy(index.trafficPoliciesFor(s, p.port, v)), "grpc", {
+          connectTimeout: settings.connectTimeout,
+          ...((index.mtlsFor(s)?.spec.mode ?? "DISABLE") !== "DISABLE"
+            ? {
+                tls: {
+                  certificateSecret: "",
+                  validationContextSecret: "",
+                  peerSpiffeId: index.spiffeId(nsOf(s), index.serviceAccount(s)),
+                  certificateProvider: settings.grpcCertificateProvider,
+                },
+              }
+            : {}),
+        }),
       endpoints: (s, p, v, name) =>
         buildEndpoints(
           name,
