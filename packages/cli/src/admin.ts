@@ -61,11 +61,22 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** A body's resources: `{ resources: [...] }` (each with `@type`), or sxds/Envoy collections (`clusters`, `listeners`, ...). */
-function resourcesOf(body: unknown): unknown[] {
+/**
+ * A body's resources: `{ resources: [...] }` (each with `@type`), or sxds/Envoy
+ * collections (`clusters`, `listeners`, ...). An unknown key is a 400 (a typo
+ * must not become a change that silently does nothing); `group`, as in a
+ * config document or `xdskit get` output, must name the group of the path.
+ */
+function resourcesOf(body: unknown, group: string, also: readonly string[] = []): unknown[] {
   if (Array.isArray(body)) return body;
   if (!body || typeof body !== "object") throw new HttpError(400, "body must be a JSON object");
   const b = body as Record<string, unknown>;
+  const known = new Set(["resources", "group", ...Object.keys(COLLECTIONS), ...also]);
+  const unknown = Object.keys(b).filter((k) => !known.has(k));
+  if (unknown.length > 0)
+    throw new HttpError(400, `unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(", ")}; expected ${[...known].join(", ")}`);
+  if (b.group !== undefined && b.group !== group)
+    throw new HttpError(400, `the body is for group ${JSON.stringify(b.group)}, the path for group ${JSON.stringify(group)}`);
   const out: unknown[] = [];
   if (b.resources !== undefined) {
     if (!Array.isArray(b.resources)) throw new HttpError(400, '"resources" must be a list');
@@ -147,7 +158,11 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
 
   // sxds-compatible: PUT /resources/{node_type} with { listeners, clusters, routes, endpoints }.
   if (parts[0] === "resources" && parts.length === 2 && method === "PUT") {
-    return send(res, 200, await plane.change(parts[1] as string, { replace: resourcesOf(await readBody(req)), ...opts }));
+    return send(
+      res,
+      200,
+      await plane.change(parts[1] as string, { replace: resourcesOf(await readBody(req), parts[1] as string), ...opts }),
+    );
   }
   if (parts[0] !== "v1") throw new HttpError(404, `no such path ${url.pathname}`);
   if (parts[1] === "overview" && method === "GET") return send(res, 200, overview(plane, ctx.status, ctx.canary));
@@ -182,11 +197,11 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
       });
     }
     if (rest.length === 1 && method === "PUT")
-      return send(res, 200, await plane.change(group, { replace: resourcesOf(await readBody(req)), ...opts }));
+      return send(res, 200, await plane.change(group, { replace: resourcesOf(await readBody(req), group), ...opts }));
     if (rest.length === 1 && method === "PATCH") {
       const body = (await readBody(req)) as { remove?: { type?: string; name?: string }[] };
       const remove = (body.remove ?? []).map((r) => ({ type: typeUrlFor(String(r.type)) ?? String(r.type), name: String(r.name) }));
-      return send(res, 200, await plane.change(group, { upsert: resourcesOf({ ...body, remove: undefined }), remove, ...opts }));
+      return send(res, 200, await plane.change(group, { upsert: resourcesOf(body, group, ["remove"]), remove, ...opts }));
     }
     if (rest.length === 3 && method === "DELETE") {
       const type = typeUrlFor(rest[1] as string);
@@ -200,7 +215,7 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
       const body = (await readBody(req)) as Record<string, unknown>;
       if (!body || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "body must be a JSON object");
       const { percentage, selector, timeoutMs, replace, remove, ...resources } = body;
-      const list = resourcesOf(resources);
+      const list = resourcesOf(resources, group, ["percentage", "selector", "timeoutMs", "replace", "remove"]);
       const removals = (Array.isArray(remove) ? remove : []).map((r: { type?: string; name?: string }) => ({
         type: typeUrlFor(String(r?.type)) ?? String(r?.type),
         name: String(r?.name),

@@ -155,13 +155,15 @@ describe("config canary", () => {
       serve.admin("POST", "/v1/groups/edge/canary", { percentage: 100, endpoints: [endpoints("10.1.0.1")] }),
       serve.admin("POST", "/v1/groups/edge/canary", { percentage: 100, clusters: [{ name: "api", connect_timeout: "soon" }] }),
       serve.admin("POST", "/v1/groups/edge/canary", { selector: { ring: "one" }, endpoints: [endpoints("10.1.0.5")] }),
+      serve.admin("POST", "/v1/groups/edge/canary", { percent: 10, endpoints: [endpoints("10.1.0.5")] }),
     ]);
-    expect(refusals.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 409]);
+    expect(refusals.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 409, 400]);
     expect(refusals[0]?.body.error).toMatch(/needs "percentage".*or "selector"/);
     expect(refusals[1]?.body.error).toMatch(/"percentage" must be a number above 0 and at most 100; got 0/);
     expect(refusals[2]?.body.error).toMatch(/"selector.ring" must be a string, number or boolean/);
     expect(refusals[3]?.body.error).toBe("the canary changes nothing in group edge");
     expect(refusals[4]?.body.violations[0]).toMatchObject({ resource: "api", path: "resources[0].connect_timeout" });
+    expect(refusals[6]?.body.error).toMatch(/^unknown key\(s\) "percent"; expected .*percentage, selector, timeoutMs/);
     expect(refusals[5]?.body.error).toBe(
       'no connected node of group edge is selected (1 connected); raise "percentage", change "selector", or change the group directly',
     );

@@ -104,6 +104,14 @@ describe("xdskit serve", () => {
     expect(bad.status).toBe(400);
     expect(bad.body.violations.length).toBeGreaterThanOrEqual(1);
     expect(bad.body.violations[0]).toMatchObject({ resource: "y", path: "resources[1].connect_timeout" });
+    // A typo is refused, not taken as an empty change; a config document for another group too.
+    const typo = await serve.admin("PATCH", "/v1/groups/edge/resources", { endpoint: [endpoints("api", "10.1.0.9")] });
+    expect(typo).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^unknown key\(s\) "endpoint"; expected resources, group, listeners, clusters/) },
+    });
+    const elsewhere = await serve.admin("PUT", "/v1/groups/edge/resources", { group: "back", resources: [] });
+    expect(elsewhere.body.error).toBe('the body is for group "back", the path for group "edge"');
 
     expect(
       (await serve.admin("PATCH", "/v1/groups/edge/resources", { resources: [endpoints("api", "10.1.0.1", "10.1.0.2")] })).body.version,
