@@ -76,7 +76,7 @@ export function planProxyless(ctx: CompileContext, own: Service): Planned[] {
         build: () =>
           routeConfiguration({
             name,
-            virtualHosts: [virtualHost({ name, domains: ["*"], routes: routesFor(index, s, p, "grpc", new Set()) })],
+            virtualHosts: [virtualHost({ name, domains: ["*"], routes: routesFor(index, s, p, "grpc") })],
           }),
       });
     }

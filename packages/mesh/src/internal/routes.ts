@@ -25,11 +25,6 @@ import type {
 import type { Profile } from "./clusters.js";
 import { clusterName, type ModelIndex, nsOf, type Route } from "./model-index.js";
 
-/** What a virtual host was built from, for explain() and cache keys. */
-export interface RouteSources {
-  readonly keys: Set<string>;
-}
-
 function headers(list: readonly HeaderMatch[] | undefined): EnvoyHeaderMatch[] {
   return (list ?? []).map((h) => (h.type === "RegularExpression" ? { name: h.name, regex: h.value } : { name: h.name, exact: h.value }));
 }
@@ -117,11 +112,10 @@ export function backendCluster(
 }
 
 /** The Envoy routes of one Service port: every rule of every route attached to it, or one default route. */
-export function routesFor(index: ModelIndex, service: Service, port: ServicePort, profile: Profile, sources: Set<string>): EnvoyRoute[] {
+export function routesFor(index: ModelIndex, service: Service, port: ServicePort, profile: Profile): EnvoyRoute[] {
   const attached = index.routesFor(service, port);
   const serviceFault = index.faultsForService(service, port.port);
-  for (const f of serviceFault) sources.add(key(f));
-  const hash = hashHeaderOf(index, service, port.port, sources);
+  const hash = hashHeaderOf(index, service, port.port);
   if (attached.length === 0) {
     const fault = faultOf(serviceFault);
     return [
@@ -135,9 +129,7 @@ export function routesFor(index: ModelIndex, service: Service, port: ServicePort
   }
   const out: EnvoyRoute[] = [];
   for (const r of attached) {
-    sources.add(key(r));
     const routeFaults = index.faultsForRoute(r);
-    for (const f of routeFaults) sources.add(key(f));
     const fault = faultOf(routeFaults.length ? routeFaults : serviceFault);
     r.spec.rules.forEach((rule, i) => {
       const filters: readonly RouteFilter[] = rule.filters ?? [];
@@ -147,7 +139,6 @@ export function routesFor(index: ModelIndex, service: Service, port: ServicePort
       const rewrite = filters.find((f) => f.type === "URLRewrite")?.urlRewrite;
       const mirrors = filters.filter((f) => f.type === "RequestMirror").map((f) => f.requestMirror);
       const targets = (rule.backendRefs ?? []).map((b) => ({ b, c: backendCluster(index, r, b, port.port) }));
-      for (const t of targets) if (t.c) sources.add(key(t.c.service));
       const retry = retryOf(rule, profile === "envoy" ? rule.timeouts?.backendRequest : undefined, profile);
       const common = {
         name: `${r.metadata.name}.${nsOf(r)}.${i}`,
@@ -211,16 +202,11 @@ export function routesFor(index: ModelIndex, service: Service, port: ServicePort
   return out;
 }
 
-function hashHeaderOf(index: ModelIndex, service: Service, port: number, sources: Set<string>): string | undefined {
+function hashHeaderOf(index: ModelIndex, service: Service, port: number): string | undefined {
   for (const p of index.trafficPoliciesFor(service, port, "")) {
     if (p.spec.loadBalancer?.hashHeader) {
-      sources.add(key(p));
       return p.spec.loadBalancer.hashHeader;
     }
   }
   return undefined;
-}
-
-function key(o: { readonly kind: string; readonly metadata: { readonly name: string; readonly namespace?: string } }): string {
-  return `${o.kind} ${nsOf(o)}/${o.metadata.name}`;
 }

@@ -177,7 +177,7 @@ export function planSidecar(ctx: CompileContext, service: Service): Planned[] {
         return virtualHost({
           name: `${s.metadata.name}.${nsOf(s)}:${p.port}`,
           domains: [...names.map((n) => `${n}:${p.port}`), ...(bare ? names : [])],
-          routes: routesFor(index, s, p, "envoy", new Set()),
+          routes: routesFor(index, s, p, "envoy"),
         });
       });
       return routeConfiguration({ name: OUTBOUND, virtualHosts: hosts, validateClusters: false });
