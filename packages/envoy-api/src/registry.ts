@@ -1,8 +1,9 @@
+import { createRequire } from "node:module";
 import type { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type Long from "long";
 import { ErrorCode, XdskitError } from "./errors.js";
 import type { Any } from "./gen/google/protobuf/any.js";
-import { messageCodecs } from "./gen/registry.js";
+import { codecExports, codecModules } from "./gen/registry.js";
 
 type Builtin = Date | ((...args: never[]) => unknown) | Uint8Array | string | number | boolean | undefined;
 
@@ -38,11 +39,42 @@ export interface MessageType<T = unknown> {
 /** The prefix of every type URL xdskit writes. */
 export const TYPE_URL_PREFIX = "type.googleapis.com/";
 
+/** Codecs looked up so far, and those added with registerMessageType. */
 const typeByName = new Map<string, MessageType>();
+/** Names given with registerMessageType to codecs that have no generated name. */
 const nameByType = new Map<MessageType, string>();
-for (const [name, type] of Object.entries(messageCodecs)) {
-  typeByName.set(name, type as MessageType);
-  nameByType.set(type as MessageType, name);
+/** The property every generated codec carries with its full name (set in each generated module). */
+const FULL_NAME = Symbol.for("xdskit.protoFullName");
+// Generated modules are loaded on first lookup, synchronously: require() of an
+// ES module (Node >= 20.19) returns the same instance `import` does. Through
+// the package's own name so that it resolves to the built modules from
+// anywhere inside the package.
+const requireGenerated = createRequire(import.meta.url);
+
+/** The codec registered or generated under a full name, loading its module on first use. */
+function lookup(fullName: string): MessageType | undefined {
+  const known = typeByName.get(fullName);
+  if (known || !Object.hasOwn(codecExports, fullName)) return known;
+  const [module, exportName] = codecExports[fullName] as readonly [number, string];
+  let loaded: Record<string, MessageType>;
+  try {
+    loaded = requireGenerated(`@xdskit/envoy-api/${codecModules[module]}`) as Record<string, MessageType>;
+  } catch (cause) {
+    throw new XdskitError(
+      ErrorCode.UNKNOWN_TYPE,
+      `cannot load the generated module of ${fullName} (@xdskit/envoy-api/${codecModules[module]}): ${(cause as Error).message}. ` +
+        "xdskit loads message modules on first use with require(esm): it needs Node.js 20.19+ or 22.12+, and @xdskit/envoy-api must not be bundled",
+      { typeUrl: TYPE_URL_PREFIX + fullName, cause },
+    );
+  }
+  const codec = loaded[exportName] as MessageType;
+  typeByName.set(fullName, codec);
+  return codec;
+}
+
+/** The generated full name a codec carries, if it is a generated codec. */
+function generatedNameOf(type: MessageType): string | undefined {
+  return (type as unknown as Record<symbol, string | undefined>)[FULL_NAME];
 }
 
 /**
@@ -66,14 +98,15 @@ export function typeNameOf(typeUrl: string): string {
  * @example registerMessageType("acme.mesh.v1.Quota", Quota);
  */
 export function registerMessageType<T>(fullName: string, type: MessageType<T>): void {
-  const existing = typeByName.get(fullName);
+  const existing = lookup(fullName);
   if (existing && existing !== type) {
     throw new XdskitError(ErrorCode.INVALID_OPTION, `registerMessageType: ${fullName} is already registered with another codec`);
   }
   typeByName.set(fullName, type as MessageType);
   // A codec registered under a second name is an alias: lookups by the new
   // name work, but typeUrlOf(codec) keeps answering with the first name.
-  if (!nameByType.has(type as MessageType)) nameByType.set(type as MessageType, fullName);
+  if (!nameByType.has(type as MessageType) && generatedNameOf(type as MessageType) === undefined)
+    nameByType.set(type as MessageType, fullName);
 }
 
 /**
@@ -85,7 +118,8 @@ export function registerMessageType<T>(fullName: string, type: MessageType<T>): 
  * hasMessageType("type.googleapis.com/acme.Widget");     // false
  */
 export function hasMessageType(typeUrlOrName: string): boolean {
-  return typeByName.has(typeNameOf(typeUrlOrName));
+  const name = typeNameOf(typeUrlOrName);
+  return typeByName.has(name) || Object.hasOwn(codecExports, name);
 }
 
 /**
@@ -98,7 +132,7 @@ export function hasMessageType(typeUrlOrName: string): boolean {
  * const message = codec.decode(any.value);
  */
 export function messageTypeOf(typeUrlOrName: string): MessageType {
-  const type = typeByName.get(typeNameOf(typeUrlOrName));
+  const type = lookup(typeNameOf(typeUrlOrName));
   if (!type) {
     throw new XdskitError(
       ErrorCode.UNKNOWN_TYPE,
@@ -117,7 +151,7 @@ export function messageTypeOf(typeUrlOrName: string): MessageType {
  * fullNameOf(Cluster); // "envoy.config.cluster.v3.Cluster"
  */
 export function fullNameOf(type: MessageType<any>): string {
-  const name = nameByType.get(type as MessageType);
+  const name = generatedNameOf(type as MessageType) ?? nameByType.get(type as MessageType);
   if (name === undefined) {
     throw new XdskitError(
       ErrorCode.UNKNOWN_TYPE,

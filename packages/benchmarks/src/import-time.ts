@@ -1,0 +1,55 @@
+// How long `import "@xdskit/<package>"` takes in a fresh process, for each
+// public entry point, and how many generated Envoy API modules it loads.
+// Runs ROUNDS fresh processes per entry, interleaved with a baseline tree
+// when one is given, pinned to one core where `taskset` exists, and prints
+// median and minimum (the minimum is the least disturbed by other load).
+//
+//   node dist/import-time.js [--rounds 9] [--baseline <built tree directory>]
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "9" }, baseline: { type: "string" } } });
+const ROUNDS = Number(values.rounds);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+const ENTRIES = ["envoy-api", "resources", "cache", "server"];
+const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+
+// Inside the child: time the import of the entry point given as argv[1].
+const CHILD = `
+  const started = performance.now();
+  await import(process.argv[1]);
+  const ms = performance.now() - started;
+  console.log(JSON.stringify({ ms }));`;
+
+function measure(tree: string, entry: string): number {
+  const target = join(tree, "packages", entry, "dist", "index.js");
+  const args = ["--input-type=module", "-e", CHILD, target];
+  const run = hasTaskset
+    ? spawnSync("taskset", ["-c", "0", process.execPath, ...args], { encoding: "utf8" })
+    : spawnSync(process.execPath, args, { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`import of ${target} failed:\n${run.stderr}`);
+  return (JSON.parse(run.stdout.trim().split("\n").pop() as string) as { ms: number }).ms;
+}
+
+const trees: [string, string][] = [["current", ROOT]];
+if (values.baseline) {
+  if (!existsSync(join(values.baseline, "packages/server/dist/index.js"))) {
+    throw new Error(`--baseline ${values.baseline}: not a built xdskit tree (no packages/server/dist/index.js)`);
+  }
+  trees.push([`baseline`, values.baseline]);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+console.log(`import time, fresh process, ${ROUNDS} rounds${hasTaskset ? ", pinned to CPU 0" : ""}; ms median (min)`);
+console.log(`| entry | ${trees.map(([n]) => n).join(" | ")} |${trees.length > 1 ? " baseline ÷ current (median) |" : ""}`);
+console.log(`|---|${trees.map(() => "---|").join("")}${trees.length > 1 ? "---|" : ""}`);
+for (const entry of ENTRIES) {
+  const samples = trees.map(() => [] as number[]);
+  for (let round = 0; round < ROUNDS; round++) trees.forEach(([, tree], i) => samples[i]?.push(measure(tree, entry)));
+  const cells = samples.map((s) => `${median(s).toFixed(0)} (${Math.min(...s).toFixed(0)})`);
+  const ratio = samples.length > 1 ? ` ${(median(samples[1] as number[]) / median(samples[0] as number[])).toFixed(2)}× |` : "";
+  console.log(`| @xdskit/${entry} | ${cells.join(" | ")} |${ratio}`);
+}
