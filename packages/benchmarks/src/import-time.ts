@@ -48,7 +48,9 @@ console.log(`| entry | ${trees.map(([n]) => n).join(" | ")} |${trees.length > 1 
 console.log(`|---|${trees.map(() => "---|").join("")}${trees.length > 1 ? "---|" : ""}`);
 for (const entry of ENTRIES) {
   const samples = trees.map(() => [] as number[]);
-  for (let round = 0; round < ROUNDS; round++) trees.forEach(([, tree], i) => samples[i]?.push(measure(tree, entry)));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, [, tree]] of trees.entries()) samples[i]?.push(measure(tree, entry));
+  }
   const cells = samples.map((s) => `${median(s).toFixed(0)} (${Math.min(...s).toFixed(0)})`);
   const ratio = samples.length > 1 ? ` ${(median(samples[1] as number[]) / median(samples[0] as number[])).toFixed(2)}× |` : "";
   console.log(`| @xdskit/${entry} | ${cells.join(" | ")} |${ratio}`);
