@@ -22,16 +22,17 @@ const CHILD = `
   const started = performance.now();
   await import(process.argv[1]);
   const ms = performance.now() - started;
-  console.log(JSON.stringify({ ms }));`;
+  globalThis.gc?.();
+  console.log(JSON.stringify({ ms, rssMiB: process.memoryUsage().rss / 1048576 }));`;
 
-function measure(tree: string, entry: string): number {
+function measure(tree: string, entry: string): { ms: number; rssMiB: number } {
   const target = join(tree, "packages", entry, "dist", "index.js");
-  const args = ["--input-type=module", "-e", CHILD, target];
+  const args = ["--expose-gc", "--input-type=module", "-e", CHILD, target];
   const run = hasTaskset
     ? spawnSync("taskset", ["-c", "0", process.execPath, ...args], { encoding: "utf8" })
     : spawnSync(process.execPath, args, { encoding: "utf8" });
   if (run.status !== 0) throw new Error(`import of ${target} failed:\n${run.stderr}`);
-  return (JSON.parse(run.stdout.trim().split("\n").pop() as string) as { ms: number }).ms;
+  return JSON.parse(run.stdout.trim().split("\n").pop() as string) as { ms: number; rssMiB: number };
 }
 
 const trees: [string, string][] = [["current", ROOT]];
@@ -43,15 +44,24 @@ if (values.baseline) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-console.log(`import time, fresh process, ${ROUNDS} rounds${hasTaskset ? ", pinned to CPU 0" : ""}; ms median (min)`);
+console.log(
+  `import time, fresh process, ${ROUNDS} rounds${hasTaskset ? ", pinned to CPU 0" : ""}; ms median (min), and RSS after the import and a GC (MiB, median)`,
+);
 console.log(`| entry | ${trees.map(([n]) => n).join(" | ")} |${trees.length > 1 ? " baseline ÷ current (median) |" : ""}`);
 console.log(`|---|${trees.map(() => "---|").join("")}${trees.length > 1 ? "---|" : ""}`);
 for (const entry of ENTRIES) {
   const samples = trees.map(() => [] as number[]);
+  const rss = trees.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, [, tree]] of trees.entries()) samples[i]?.push(measure(tree, entry));
+    for (const [i, [, tree]] of trees.entries()) {
+      const { ms, rssMiB } = measure(tree, entry);
+      samples[i]?.push(ms);
+      rss[i]?.push(rssMiB);
+    }
   }
-  const cells = samples.map((s) => `${median(s).toFixed(0)} (${Math.min(...s).toFixed(0)})`);
+  const cells = samples.map(
+    (s, i) => `${median(s).toFixed(0)} (${Math.min(...s).toFixed(0)}), ${median(rss[i] as number[]).toFixed(0)} MiB`,
+  );
   const ratio = samples.length > 1 ? ` ${(median(samples[1] as number[]) / median(samples[0] as number[])).toFixed(2)}× |` : "";
   console.log(`| @xdskit/${entry} | ${cells.join(" | ")} |${ratio}`);
 }
