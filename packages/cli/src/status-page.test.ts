@@ -104,7 +104,6 @@ describe("status page", () => {
       expect(await page.locator('#diff .diff-entry[data-resource="Cluster/api"]').count()).toBe(0);
 
       // A canary shows on its group, with its outcome.
-      await serve.admin("POST", "/v1/groups/edge/canary?wait=1", { selector: { none: "x" }, endpoints: [endpoints("10.1.0.9")] }, auth);
       const started = await serve.admin(
         "POST",
         "/v1/groups/edge/canary?wait=1",
@@ -116,6 +115,19 @@ describe("status page", () => {
       expect(await page.locator('section[data-group="edge"] .canary').textContent()).toMatch(
         /^canary #1 promoted: files-1\.api-3\.canary-1; selected edge-\d, edge-\d/,
       );
+      // While one runs, its nodes carry a badge; rolled back by hand, the badge goes.
+      good.pauseReading();
+      const running = await serve.admin("POST", "/v1/groups/edge/canary", { percentage: 100, endpoints: [endpoints("10.1.0.5")] }, auth);
+      expect(running.status).toBe(202);
+      const canaryLine = page.locator('section[data-group="edge"] .canary');
+      await expect.poll(() => canaryLine.getAttribute("data-state")).toBe("running");
+      expect(await page.locator('section[data-group="edge"] tr[data-node="edge-1"] .badge').allTextContents()).toEqual(["canary"]);
+      expect(await page.locator('section[data-group="edge"] tr[data-node="edge-2"] .badge').allTextContents()).toEqual(["canary"]);
+      expect((await serve.admin("DELETE", "/v1/groups/edge/canary", undefined, auth)).body.state).toBe("rolled-back");
+      good.resumeReading();
+      await expect.poll(() => canaryLine.getAttribute("data-state")).toBe("rolled-back");
+      expect(await canaryLine.textContent()).toMatch(/^canary #2 rolled-back: .*\(aborted through the admin API\)$/);
+      expect(await page.locator('section[data-group="edge"] .badge').count()).toBe(0);
       await page.close();
     },
   );
