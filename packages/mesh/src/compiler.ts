@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { ErrorCode, optionError, typeNameOf, XdskitError } from "@xdskit/envoy-api";
 import { type DataSourceInput, formatViolation, validate } from "@xdskit/resources";
 import type { CompileContext, CompileSettings, WorkloadIdentity } from "./internal/context.js";
@@ -100,6 +101,10 @@ export class MeshCompiler {
   readonly #settings: CompileSettings;
   readonly #registry: ServiceRegistry | undefined;
   readonly #memo = new Map<string, Entry>();
+  readonly #digests = new Map<string, string>();
+  /** Plans shared by groups, and what each shared planned resource resolved to; both cleared on change. */
+  readonly #shared = new Map<string, unknown>();
+  #resolved = new WeakMap<Planned, unknown>();
   readonly #listeners = new Set<(groups: readonly string[]) => void>();
   readonly #unsubscribe: (() => void) | undefined;
   #index: ModelIndex | undefined;
@@ -132,7 +137,10 @@ export class MeshCompiler {
       ...(options.certificates ? { certificates: options.certificates } : {}),
     };
     this.#registry = options.registry;
-    this.#unsubscribe = options.registry?.subscribe(() => this.#notify(this.groups()));
+    this.#unsubscribe = options.registry?.subscribe(() => {
+      this.#forget();
+      this.#notify(this.groups());
+    });
   }
 
   /**
@@ -143,6 +151,7 @@ export class MeshCompiler {
     const errors = validateMeshModel(model);
     if (errors.length > 0) throw new MeshModelErrors(errors);
     this.#index = new ModelIndex(model);
+    this.#forget();
     this.#generation += 1;
     for (const [key, entry] of this.#memo) if (entry.used < this.#generation - 1) this.#memo.delete(key);
     this.#notify(this.groups());
@@ -209,7 +218,15 @@ export class MeshCompiler {
         `MeshCompiler: no node group "${group}"; groups are ${this.groups().join(", ") || "(none)"}`,
       );
     }
-    const ctx: CompileContext = { index, settings: this.#settings, instances: (s) => this.#instances(s) };
+    const ctx: CompileContext = {
+      index,
+      settings: this.#settings,
+      instances: (s) => this.#instances(s),
+      shared: <T>(key: string, make: () => T): T => {
+        if (!this.#shared.has(key)) this.#shared.set(key, make());
+        return this.#shared.get(key) as T;
+      },
+    };
     return m[1] === "sidecar" ? planSidecar(ctx, service) : planProxyless(ctx, service);
   }
 
@@ -221,18 +238,42 @@ export class MeshCompiler {
     }
   }
 
+  /** Drops what is valid only for the current model and registry state. */
+  #forget(): void {
+    this.#digests.clear();
+    this.#shared.clear();
+    this.#resolved = new WeakMap();
+  }
+
   #build(p: Planned, profile: "envoy" | "grpc"): { resource: unknown; problems: MeshModelError[] } {
+    if (this.#resolved.has(p)) {
+      this.#reused += 1;
+      return { resource: this.#resolved.get(p), problems: [] };
+    }
     const index = this.#index as ModelIndex;
-    const content = p.sources.map((s) =>
-      s.startsWith("ServiceInstances ")
-        ? JSON.stringify(this.#instances(index.services.get(s.slice(17)) as Service))
-        : index.fingerprint(s),
-    );
-    const key = `${profile}|${p.typeUrl}|${p.name}|${p.params}|${p.sources.join(",")}|${content.join("\u0000")}`;
+    // The sources' content, digested once per list of sources until the model or the registry changes
+    // (groups plan the same resources again and again; hashing their content each time was most of a recompile).
+    const sourcesKey = p.sources.join(",");
+    let digest = this.#digests.get(sourcesKey);
+    if (digest === undefined) {
+      const hash = createHash("sha256");
+      for (const s of p.sources) {
+        hash.update(
+          s.startsWith("ServiceInstances ")
+            ? JSON.stringify(this.#instances(index.services.get(s.slice(17)) as Service))
+            : index.fingerprint(s),
+        );
+        hash.update("\u0000");
+      }
+      digest = hash.digest("base64");
+      this.#digests.set(sourcesKey, digest);
+    }
+    const key = `${profile}|${p.typeUrl}|${p.name}|${p.params}|${sourcesKey}|${digest}`;
     const hit = this.#memo.get(key);
     if (hit) {
       hit.used = this.#generation;
       this.#reused += 1;
+      this.#resolved.set(p, hit.resource);
       return { resource: hit.resource, problems: [] };
     }
     const resource = p.build();
@@ -254,6 +295,7 @@ export class MeshCompiler {
       return { resource, problems };
     }
     this.#memo.set(key, { resource, used: this.#generation });
+    this.#resolved.set(p, resource);
     return { resource, problems: [] };
   }
 

@@ -33,4 +33,6 @@ export interface CompileContext {
   readonly index: ModelIndex;
   readonly settings: CompileSettings;
   readonly instances: (service: Service) => readonly ServiceInstance[];
+  /** A plan shared by many groups, made once until the model or the registry changes. */
+  readonly shared: <T>(key: string, make: () => T) => T;
 }

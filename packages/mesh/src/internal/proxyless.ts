@@ -56,6 +56,32 @@ export const grpcTarget = (s: Service, p: ServicePort): string => `${s.metadata.
  * Service, its xDS-enabled server's listener with the Service's authorization.
  */
 export function planProxyless(ctx: CompileContext, own: Service): Planned[] {
+  // The client side is the same for every gRPC group: planned once per model and registry state.
+  const out: Planned[] = [...ctx.shared("grpc-clients", () => planClients(ctx))];
+  const { index, settings } = ctx;
+  const ownMtls = index.mtlsFor(own);
+  const authz = [keyOf(own), instancesKey(own), ...index.authzFor(own).map(keyOf), ...(ownMtls ? [keyOf(ownMtls)] : [])];
+  for (const instance of ctx.instances(own)) {
+    for (const p of own.spec.ports) {
+      const port = instance.ports?.[String(p.port)] ?? instance.port ?? p.targetPort ?? p.port;
+      const name = GRPC_SERVER_LISTENER_TEMPLATE.replace(
+        "%s",
+        `${instance.address.includes(":") ? `[${instance.address}]` : instance.address}:${port}`,
+      );
+      out.push({
+        typeUrl: TypeUrl.Listener,
+        name,
+        sources: authz,
+        params: settings.grpcCertificateProvider,
+        build: () => serverListener(ctx, own, name, instance.address, port),
+      });
+    }
+  }
+  return out;
+}
+
+/** Client listeners, routes, clusters and endpoints of every Service port, as proxyless gRPC clients see them. */
+function planClients(ctx: CompileContext): Planned[] {
   const { index, settings } = ctx;
   const out: Planned[] = [];
   for (const s of index.services.values()) {
@@ -78,24 +104,6 @@ export function planProxyless(ctx: CompileContext, own: Service): Planned[] {
             name,
             virtualHosts: [virtualHost({ name, domains: ["*"], routes: routesFor(index, s, p, "grpc") })],
           }),
-      });
-    }
-  }
-  const ownMtls = index.mtlsFor(own);
-  const authz = [keyOf(own), instancesKey(own), ...index.authzFor(own).map(keyOf), ...(ownMtls ? [keyOf(ownMtls)] : [])];
-  for (const instance of ctx.instances(own)) {
-    for (const p of own.spec.ports) {
-      const port = instance.ports?.[String(p.port)] ?? instance.port ?? p.targetPort ?? p.port;
-      const name = GRPC_SERVER_LISTENER_TEMPLATE.replace(
-        "%s",
-        `${instance.address.includes(":") ? `[${instance.address}]` : instance.address}:${port}`,
-      );
-      out.push({
-        typeUrl: TypeUrl.Listener,
-        name,
-        sources: authz,
-        params: "",
-        build: () => serverListener(ctx, own, name, instance.address, port),
       });
     }
   }

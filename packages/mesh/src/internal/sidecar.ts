@@ -144,6 +144,14 @@ function inboundListener(ctx: CompileContext, service: Service, port: ServicePor
 
 /** Everything the sidecars of `service` receive. */
 export function planSidecar(ctx: CompileContext, service: Service): Planned[] {
+  // The outbound side is the same for every sidecar group: planned once per model and registry state.
+  const out: Planned[] = [...ctx.shared("sidecar-outbound", () => planOutbound(ctx))];
+  out.push(...planInbound(ctx, service));
+  return out;
+}
+
+/** The outbound listener, its routes, and every Service's clusters and endpoints, as sidecars see them. */
+function planOutbound(ctx: CompileContext): Planned[] {
   const { index, settings } = ctx;
   const out: Planned[] = [];
   const portsOf = [...index.services.values()].flatMap((s) => s.spec.ports.map((p) => ({ s, p })));
@@ -218,7 +226,13 @@ export function planSidecar(ctx: CompileContext, service: Service): Planned[] {
         ),
     }),
   );
-  // Inbound side.
+  return out;
+}
+
+/** A sidecar's inbound side: listeners with RBAC, rate limit and mTLS, the local clusters, and its secrets. */
+function planInbound(ctx: CompileContext, service: Service): Planned[] {
+  const { index, settings } = ctx;
+  const out: Planned[] = [];
   const mtls = index.mtlsFor(service);
   const inboundDeps = [keyOf(service), ...index.authzFor(service).map(keyOf), ...(mtls ? [keyOf(mtls)] : [])];
   for (const port of service.spec.ports) {
