@@ -137,7 +137,8 @@ describe("an Envoy sidecar of a mesh model", () => {
     ]);
     expect(beta?.route?.cluster).toBe("outbound|9000|v2|orders.shop");
     expect(beta?.route?.prefixRewrite).toBe("/v2");
-    expect(beta?.requestHeadersToAdd.map((h) => h.header?.key)).toEqual(["x-route"]);
+    // `set` replaces the header (OVERWRITE_IF_EXISTS_OR_ADD = 2); `add` appends (APPEND_IF_EXISTS_OR_ADD = 0).
+    expect(beta?.requestHeadersToAdd.map((h) => [h.header?.key, h.header?.value, h.appendAction])).toEqual([["x-route", "beta", 2]]);
     expect(beta?.requestHeadersToRemove).toEqual(["x-debug"]);
     expect(old?.redirect).toMatchObject({ hostRedirect: "legacy.shop", responseCode: 0 });
     expect(split?.route?.weightedClusters?.clusters.map((c) => [c.name, c.weight])).toEqual([
@@ -149,7 +150,7 @@ describe("an Envoy sidecar of a mesh model", () => {
     expect(split?.route?.retryPolicy?.retryOn).toBe("connect-failure,reset,retriable-status-codes");
     expect(split?.route?.retryPolicy?.perTryTimeout?.nanos).toBe(500_000_000);
     expect(split?.route?.requestMirrorPolicies.map((m) => m.cluster)).toEqual(["outbound|80||legacy.shop"]);
-    expect(split?.responseHeadersToAdd.map((h) => h.header?.key)).toEqual(["x-served-by"]);
+    expect(split?.responseHeadersToAdd.map((h) => [h.header?.key, h.appendAction])).toEqual([["x-served-by", 0]]);
     // A Service without routes gets one default route.
     expect(routes.virtualHosts.find((v) => v.name === "web.shop:8080")?.routes.map((r) => r.route?.cluster)).toEqual([
       "outbound|8080||web.shop",

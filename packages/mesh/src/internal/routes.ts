@@ -1,6 +1,7 @@
 // From HTTPRoute/GRPCRoute rules to Envoy routes, for one parent Service port.
 // Proxyless gRPC gets only what gRPC implements: matches on path and headers,
 // weighted clusters, retries on gRPC statuses, max stream duration, faults.
+import { HeaderValueOption, HeaderValueOption_HeaderAppendAction } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { Route as EnvoyRoute } from "@xdskit/envoy-api/envoy/config/route/v3/route_components";
 import {
   duration,
@@ -65,11 +66,25 @@ export function faultOf(faults: readonly FaultInjection[]): FaultOptions | undef
   };
 }
 
-function modifier(m: HeaderModifier | undefined): { add: Record<string, string>; remove: string[] } | undefined {
+function modifier(
+  m: HeaderModifier | undefined,
+): { add: Record<string, string>; set: Record<string, string>; remove: string[] } | undefined {
   if (!m) return undefined;
   const add: Record<string, string> = {};
-  for (const h of [...(m.add ?? []), ...(m.set ?? [])]) add[h.name] = h.value;
-  return { add, remove: [...(m.remove ?? [])] };
+  const set: Record<string, string> = {};
+  for (const h of m.add ?? []) add[h.name] = h.value;
+  for (const h of m.set ?? []) set[h.name] = h.value;
+  return { add, set, remove: [...(m.remove ?? [])] };
+}
+
+/** Gateway API `set`: replace the header, or add it when missing (Envoy's OVERWRITE_IF_EXISTS_OR_ADD). */
+function overwrite(headers: Record<string, string>): HeaderValueOption[] {
+  return Object.entries(headers).map(([key, value]) =>
+    HeaderValueOption.fromPartial({
+      header: { key, value },
+      appendAction: HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
+    }),
+  );
 }
 
 function retryOf(
@@ -192,6 +207,8 @@ export function routesFor(index: ModelIndex, service: Service, port: ServicePort
           options = { ...common, ...action, match, weightedClusters: weighted };
         }
         const built = route(options);
+        if (req) built.requestHeadersToAdd.push(...overwrite(req.set));
+        if (res) built.responseHeadersToAdd.push(...overwrite(res.set));
         if (profile === "grpc" && rule.timeouts?.request && built.route) {
           built.route.maxStreamDuration = { maxStreamDuration: duration(rule.timeouts.request) };
         }
