@@ -60,6 +60,8 @@ export interface FleetStatusPublisherOptions {
 export const FLEET_STATUS_DEFAULTS = Object.freeze({ ttlSeconds: 10, publishIntervalMs: 1000, maxNodes: 10_000 });
 
 const STATUS = "status/";
+/** Entries written concurrently during a publication. */
+const WRITES_IN_FLIGHT = 64;
 const keyOf = (replicaId: string, nodeId: string) => `${STATUS}${encodeURIComponent(replicaId)}/${encodeURIComponent(nodeId)}`;
 
 /**
@@ -188,23 +190,29 @@ export class FleetStatusPublisher {
     const ids = [...this.#dirty];
     this.#dirty.clear();
     try {
-      for (const nodeId of ids) {
+      // Up to WRITES_IN_FLIGHT writes at a time: thousands of nodes take a few round trips, not thousands.
+      for (let i = 0; i < ids.length; i += WRITES_IN_FLIGHT) {
         if (this.#closed) return;
-        const status = this.#source.nodeStatus(nodeId);
-        if (status === undefined) {
-          if (this.#published.delete(nodeId)) await this.#ns.delete().key(keyOf(this.replicaId, nodeId));
-          continue;
-        }
-        if (!this.#published.has(nodeId) && this.#published.size >= this.#maxNodes) continue;
-        const value: PublishedNodeStatus<unknown> = { replicaId: this.replicaId, publishedAt: Date.now(), status };
-        await lease.put(keyOf(this.replicaId, nodeId)).value(JSON.stringify(value));
-        this.#published.add(nodeId);
+        await Promise.all(ids.slice(i, i + WRITES_IN_FLIGHT).map((nodeId) => this.#write(lease, nodeId)));
       }
     } catch (error) {
       // Not written: try again next time.
       for (const nodeId of ids) this.#dirty.add(nodeId);
       throw error;
     }
+  }
+
+  async #write(lease: Lease, nodeId: string): Promise<void> {
+    const status = this.#source.nodeStatus(nodeId);
+    if (status === undefined) {
+      if (this.#published.delete(nodeId)) await this.#ns.delete().key(keyOf(this.replicaId, nodeId));
+      return;
+    }
+    if (!this.#published.has(nodeId) && this.#published.size >= this.#maxNodes) return;
+    // Counted before the write so that concurrent writes cannot pass maxNodes together.
+    this.#published.add(nodeId);
+    const value: PublishedNodeStatus<unknown> = { replicaId: this.replicaId, publishedAt: Date.now(), status };
+    await lease.put(keyOf(this.replicaId, nodeId)).value(JSON.stringify(value));
   }
 
   #newLease(): Lease {
