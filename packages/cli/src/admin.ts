@@ -22,8 +22,6 @@ export interface AdminContext {
   readonly feed: StatusFeed;
   readonly token: string | undefined;
   readonly ready: () => boolean;
-  /** False while the config store cannot take writes (etcd unreachable): writes get 503. Default: always writable. */
-  readonly writable?: () => boolean;
   /** Every replica's nodes, merged (a shared etcd store): shown as `fleet` in /v1/status. Default: none. */
   readonly fleet?: () => Promise<unknown[]>;
 }
@@ -105,7 +103,12 @@ export function startAdmin(ctx: AdminContext, host: string, port: number): Promi
       if (error instanceof CanaryRunning) return send(res, 409, { error: error.message });
       if (XdskitError.is(error) && error.code === ErrorCode.STORE_CONFLICT) return send(res, 409, { error: error.message });
       // The store (etcd) cannot be reached: nothing was changed (or, for a lost answer, read again); the last good config keeps serving.
-      if (XdskitError.is(error) && error.code === ErrorCode.STORE_FAILED) return send(res, 503, { error: error.message, retry: true });
+      if (XdskitError.is(error) && error.code === ErrorCode.STORE_FAILED) {
+        return send(res, 503, {
+          error: `the config store is unreachable; nothing was changed, the last good config keeps serving: ${error.message}`,
+          retry: true,
+        });
+      }
       send(res, 500, { error: (error as Error).message });
     });
   });
@@ -142,12 +145,6 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
     throw new HttpError(401, "missing or wrong bearer token (Authorization: Bearer <token>)");
   }
   if (parts[0] === "metrics" && parts.length === 1 && ctx.metrics) return ctx.metrics(req, res);
-  if (method !== "GET" && method !== "HEAD" && ctx.writable?.() === false) {
-    throw new HttpError(503, "the config store is unreachable: writes are refused until it returns; the last good config keeps serving", {
-      error: "the config store is unreachable: writes are refused until it returns; the last good config keeps serving",
-      retry: true,
-    });
-  }
   const flag = (name: string) => url.searchParams.get(name) === "1" || url.searchParams.get(name) === "true";
   const dryRun = flag("dryRun");
   const wait = flag("wait");

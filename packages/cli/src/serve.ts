@@ -213,7 +213,6 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         metrics: metrics.handler,
         token: o.adminToken,
         ready: () => ready && (etcd?.isReachable ?? true),
-        writable: () => etcd?.isReachable ?? true,
         ...(fleetReader ? { fleet: () => fleetReader.nodes() } : {}),
       },
       o.adminHost,

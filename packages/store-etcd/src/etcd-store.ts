@@ -130,8 +130,9 @@ export class EtcdConfigStore implements ConfigStore {
         // etcd3 calls `.next()` on it for the first delay, as on any cockatiel backoff factory.
         watchBackoff: new ExponentialBackoff({ initialDelay: Math.min(100, maxDelay), maxDelay }) as never,
       },
-      // Notice a silently dead connection (no RST) within seconds.
-      grpcOptions: { "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": 5000, "grpc.keepalive_permit_without_calls": 1 },
+      // Notice a silently dead connection (no RST) within a minute; lenient, so that a busy
+      // event loop answering pings late does not cut a healthy connection (and its watches).
+      grpcOptions: { "grpc.keepalive_time_ms": 30_000, "grpc.keepalive_timeout_ms": 20_000 },
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.auth ? { auth: options.auth } : {}),
