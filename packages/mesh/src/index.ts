@@ -44,6 +44,8 @@ export type {
   TrafficPolicy,
 } from "./model.js";
 export { MESH_KINDS, objectKey } from "./model.js";
+export type { PollingServiceRegistryOptions } from "./polling-registry.js";
+export { POLLING_REGISTRY_DEFAULTS, PollingServiceRegistry } from "./polling-registry.js";
 export type { Locality, ServiceInstance, ServiceKey, ServiceRegistry } from "./registry.js";
 export { parseRegistryYaml, StaticServiceRegistry, serviceKeyString, validateInstances } from "./registry.js";
 export { validateMeshModel } from "./validate-model.js";

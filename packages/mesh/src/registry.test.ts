@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileServiceRegistry, MeshModelErrors, type ServiceKey, StaticServiceRegistry } from "./index.js";
+import { FileServiceRegistry, MeshModelErrors, PollingServiceRegistry, type ServiceKey, StaticServiceRegistry } from "./index.js";
 
 const orders = { namespace: "shop", name: "orders" };
 
@@ -50,6 +50,48 @@ describe("FileServiceRegistry", () => {
     await expect(registry.reload()).rejects.toThrow(/ServiceInstances shop\/orders: \[0\]\.adress/);
     expect(errors).toHaveLength(1);
     expect(registry.instances(orders)).toHaveLength(2);
+    registry.close();
+  });
+});
+
+describe("PollingServiceRegistry", () => {
+  it("feeds your discovery's answers in, keeps the last good instances when it fails, and announces only changes", async () => {
+    const answers: (readonly { address: string }[] | Error)[] = [
+      [{ address: "10.0.0.1" }],
+      [{ address: "10.0.0.1" }],
+      new Error("consul down"),
+      [{ address: "bad", weight: 0 }],
+      [{ address: "10.0.0.2" }],
+    ];
+    const errors: string[] = [];
+    const registry = await PollingServiceRegistry.start({
+      services: [orders],
+      discover: async () => {
+        const next = answers.shift() ?? [];
+        if (next instanceof Error) throw next;
+        return next;
+      },
+      intervalMs: 60_000,
+      onError: (e) => {
+        errors.push(`${e.code}: ${e.message}`);
+        throw new Error("onError bug");
+      },
+    });
+    const heard: string[] = [];
+    registry.subscribe((s) => heard.push(s.name));
+    expect(registry.instances(orders)).toEqual([{ address: "10.0.0.1" }]);
+    await registry.refresh(); // same answer: nothing announced
+    await registry.refresh(); // rejects: kept
+    await registry.refresh(); // invalid instance: kept
+    expect(registry.instances(orders)).toEqual([{ address: "10.0.0.1" }]);
+    expect(heard).toEqual([]);
+    expect(errors).toEqual([
+      "XDSKIT_HOOK_FAILED: PollingServiceRegistry: discover(shop/orders) failed; its last good instances stay: consul down",
+      expect.stringContaining("ServiceInstances shop/orders: [0].weight: expected an integer from 1 to 131072; got 0"),
+    ]);
+    await registry.refresh();
+    expect(heard).toEqual(["orders"]);
+    expect(registry.instances(orders)).toEqual([{ address: "10.0.0.2" }]);
     registry.close();
   });
 });
