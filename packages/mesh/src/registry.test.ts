@@ -2,7 +2,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileServiceRegistry, MeshModelErrors, PollingServiceRegistry, type ServiceKey, StaticServiceRegistry } from "./index.js";
+import {
+  FileServiceRegistry,
+  MeshModelErrors,
+  PollingServiceRegistry,
+  type ServiceInstance,
+  type ServiceKey,
+  StaticServiceRegistry,
+} from "./index.js";
 
 const orders = { namespace: "shop", name: "orders" };
 
@@ -56,7 +63,7 @@ describe("FileServiceRegistry", () => {
 
 describe("PollingServiceRegistry", () => {
   it("feeds your discovery's answers in, keeps the last good instances when it fails, and announces only changes", async () => {
-    const answers: (readonly { address: string }[] | Error)[] = [
+    const answers: (readonly ServiceInstance[] | Error)[] = [
       [{ address: "10.0.0.1" }],
       [{ address: "10.0.0.1" }],
       new Error("consul down"),
