@@ -4,6 +4,7 @@ import type { NodeStatusTracker } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { type CanaryController, CanaryRefused } from "./canary.js";
 import { CanaryRunning, ConfigRefused, type ControlPlane } from "./control-plane.js";
+import { type MeshLayer, meshModelOf, meshProblems } from "./mesh-layer.js";
 import { COLLECTIONS, describeProblem, typeUrlFor } from "./resource-docs.js";
 import { overview, type StatusFeed } from "./status-feed.js";
 import { statusPageCsp, statusPageHtml } from "./status-page.js";
@@ -22,6 +23,8 @@ export interface AdminContext {
   readonly feed: StatusFeed;
   readonly token: string | undefined;
   readonly ready: () => boolean;
+  /** The mesh model source, and how to serve a change of it with the file config (returns the problems, empty when served). */
+  readonly mesh?: { readonly layer: MeshLayer; readonly republish: () => readonly unknown[] };
   /** Every replica's nodes, merged (a shared etcd store): shown as `fleet` in /v1/status. Default: none. */
   readonly fleet?: () => Promise<unknown[]>;
 }
@@ -100,6 +103,13 @@ export function startAdmin(ctx: AdminContext, host: string, port: number): Promi
         });
       }
       if (error instanceof CanaryRefused) return send(res, error.status, { error: error.message });
+      const mesh = meshProblems(error);
+      if (mesh) {
+        return send(res, 400, {
+          error: "mesh model refused; the last good config keeps serving",
+          violations: mesh.map((p) => ({ ...p, text: describeProblem(p) })),
+        });
+      }
       if (error instanceof CanaryRunning) return send(res, 409, { error: error.message });
       if (XdskitError.is(error) && error.code === ErrorCode.STORE_CONFLICT) return send(res, 409, { error: error.message });
       // The store (etcd) cannot be reached: nothing was changed (or, for a lost answer, read again); the last good config keeps serving.
@@ -171,6 +181,7 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
     const fleet = await ctx.fleet().catch(() => null);
     return send(res, 200, { nodes, fleet });
   }
+  if (parts[1] === "mesh" && ctx.mesh) return handleMesh(ctx.mesh, parts.slice(2), method, url, req, res, opts);
   if (parts[1] !== "groups") throw new HttpError(404, `no such path ${url.pathname}`);
   if (parts.length === 2 && method === "GET") {
     return send(res, 200, { groups: plane.groups().map((group) => ({ group, version: plane.cache.getSnapshot(group)?.version ?? null })) });
@@ -252,6 +263,53 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
     const body = (await readBody(req)) as { version?: unknown };
     if (typeof body.version !== "number") throw new HttpError(400, 'body must be { "version": <number from /history> }');
     return send(res, 200, await plane.rollback(group, body.version));
+  }
+  throw new HttpError(404, `no such path ${method} ${url.pathname}`);
+}
+
+/**
+ * The mesh model through the API: `GET /v1/mesh` (API-owned objects, their
+ * store revision as ETag, the node groups the model makes), `PUT /v1/mesh`
+ * (replace the API-owned objects: `{ "objects": [...] }` or a list; a
+ * `kind: Mesh` object sets the trust domain; `?dryRun=1` returns the diff per
+ * node group without applying; `If-Match: <revision>` for compare-and-set),
+ * `GET /v1/mesh/explain?group=` (which model objects made each resource).
+ */
+async function handleMesh(
+  mesh: NonNullable<AdminContext["mesh"]>,
+  rest: string[],
+  method: string,
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: { dryRun: boolean; expectedRevision?: number },
+): Promise<void> {
+  const { layer } = mesh;
+  if (rest.length === 0 && method === "GET") {
+    res.setHeader("etag", String(layer.api.revision));
+    const groups = [...layer.groups().keys()];
+    return send(res, 200, { revision: layer.api.revision, ...layer.api.model, groups, servedObjects: layer.model.objects.length });
+  }
+  if (rest.length === 0 && method === "PUT") {
+    const body = await readBody(req);
+    const list = Array.isArray(body) ? body : (body as { objects?: unknown })?.objects;
+    if (!Array.isArray(list)) throw new HttpError(400, 'body must be { "objects": [ ...mesh objects ] } or a list of them');
+    const trustDomain = Array.isArray(body) ? undefined : (body as { trustDomain?: unknown }).trustDomain;
+    const model = meshModelOf(trustDomain === undefined ? list : [...list, { kind: "Mesh", spec: { trustDomain } }]);
+    const diff = await layer.put(model, opts);
+    if (opts.dryRun) return send(res, 200, { dryRun: true, diff });
+    const problems = mesh.republish();
+    if (problems.length > 0) {
+      return send(res, 400, { error: "stored, but the compiled config was refused; the last good config keeps serving", problems });
+    }
+    return send(res, 200, { revision: layer.api.revision, diff });
+  }
+  if (rest[0] === "explain" && rest.length === 1 && method === "GET") {
+    const group = url.searchParams.get("group");
+    if (!group) throw new HttpError(400, "give ?group=<node group> (sidecar~<ns>/<name> or grpc~<ns>/<name>; GET /v1/mesh lists them)");
+    const resources = layer.explain(group);
+    if (resources.length === 0) throw new HttpError(404, `the mesh model makes no group ${group} (GET /v1/mesh lists them)`);
+    return send(res, 200, { group, resources });
   }
   throw new HttpError(404, `no such path ${method} ${url.pathname}`);
 }

@@ -57,6 +57,7 @@ program
   .description("serve xDS (ADS and per-type, SotW and delta) from a directory of Envoy YAML/JSON and an admin API")
   .option("-c, --config <path>", "directory (or file) of Envoy YAML/JSON documents, reloaded on change")
   .option("--default-group <name>", "node group for documents without `group:`")
+  .option("--mesh-instances <file>", "YAML of the mesh model's Service instances (namespace/name: [instances]), re-read on change")
   .option("--state-dir <dir>", "keep config set through the admin API here (atomic, fsynced; one serve per directory)")
   .option("--store <url>", "share config with other replicas through etcd: etcd://host:port[,host:port]/prefix (instead of --state-dir)")
   .option("--replica-id <id>", "with --store: this replica's id in the fleet status (default <hostname>-<pid>)")
@@ -91,6 +92,7 @@ Examples:
         stateDir: flags.stateDir,
         store: flags.store,
         replicaId: flags.replicaId,
+        meshInstances: flags.meshInstances,
         xdsAddress: flags.xds,
         adminHost: flags.adminHost,
         adminPort: flags.adminPort,

@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { addResources, type ConfigProblem, type GroupResources, readDocument } from "./resource-docs.js";
 
-/** What a config directory holds: resources by group, and every problem found. */
+/** What a config directory holds: resources by group, mesh model documents, and every problem found. */
 export interface ConfigFiles {
   readonly groups: Map<string, GroupResources>;
+  /** Documents with a `kind` (Service, HTTPRoute, ..., Mesh): the mesh model (docs/mesh.md), compiled by the serve's mesh layer. */
+  readonly mesh: unknown[];
   readonly problems: ConfigProblem[];
   readonly files: string[];
 }
@@ -26,6 +28,7 @@ export function configFileList(path: string): string[] {
 export function readConfigFiles(files: readonly string[], defaultGroup?: string): ConfigFiles {
   const groups = new Map<string, GroupResources>();
   const problems: ConfigProblem[] = [];
+  const mesh: unknown[] = [];
   for (const file of files) {
     let text: string;
     try {
@@ -55,6 +58,10 @@ export function readConfigFiles(files: readonly string[], defaultGroup?: string)
       if (bad) continue;
     }
     docs.forEach((doc, i) => {
+      if (isMeshDocument(doc)) {
+        mesh.push(doc);
+        return;
+      }
       const where: ConfigProblem = docs.length > 1 ? { file, document: i, message: "" } : { file, message: "" };
       const read = readDocument(doc, where, defaultGroup);
       problems.push(...read.problems);
@@ -67,5 +74,10 @@ export function readConfigFiles(files: readonly string[], defaultGroup?: string)
       addResources(group, read.resources, where, problems);
     });
   }
-  return { groups, problems, files: [...files] };
+  return { groups, mesh, problems, files: [...files] };
+}
+
+/** A mesh model document: a mapping with `kind` (Envoy config documents have `group` and resource lists instead). */
+function isMeshDocument(doc: unknown): boolean {
+  return typeof doc === "object" && doc !== null && !Array.isArray(doc) && typeof (doc as { kind?: unknown }).kind === "string";
 }

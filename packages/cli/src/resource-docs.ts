@@ -56,7 +56,7 @@ export function describeProblem(p: ConfigProblem): string {
         : `group ${p.group}`
       : `${p.file}${p.document === undefined ? "" : `#${p.document}`}`,
     p.typeUrl === undefined
-      ? undefined
+      ? p.resource
       : `${p.typeUrl.slice(p.typeUrl.lastIndexOf(".") + 1)}${p.resource === undefined ? "" : ` "${p.resource}"`}`,
     p.path || undefined,
   ].filter(Boolean);

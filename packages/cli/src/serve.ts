@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { NodeStatusTracker, type XdsLogger } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
+import { FileServiceRegistry } from "@xdskit/mesh";
 import type { ValidationProfile } from "@xdskit/resources";
 import { requireNodeIdentity, XdsServer } from "@xdskit/server";
 import { createXdsMetrics } from "@xdskit/server/metrics";
@@ -15,7 +16,8 @@ import { startAdmin } from "./admin.js";
 import { CanaryController } from "./canary.js";
 import { configFileList, readConfigFiles } from "./config-files.js";
 import { ControlPlane, type GroupBy } from "./control-plane.js";
-import { describeProblem } from "./resource-docs.js";
+import { MeshLayer, meshModelOf, meshProblems, withMeshGroups } from "./mesh-layer.js";
+import { type ConfigProblem, describeProblem, type GroupResources } from "./resource-docs.js";
 import { StatusFeed } from "./status-feed.js";
 
 /** Options of {@link serve}; each is also a flag of `xdskit serve` (docs/serve.md lists them). */
@@ -63,6 +65,13 @@ export interface ServeOptions {
   readonly requireNodeIdentity?: boolean;
   /** Validation profile of every config accepted: `envoy`, or `grpc` for proxyless gRPC fleets (stricter). Default `envoy`. */
   readonly profile?: ValidationProfile;
+  /**
+   * The instances of the mesh model's Services (docs/mesh.md): a YAML file
+   * mapping `namespace/name` to instances, re-read on change; bad content is
+   * refused and the last good instances stay. Default: none (mesh clusters
+   * get no endpoints).
+   */
+  readonly meshInstances?: string;
   /** Where JSON log lines go. Default: stderr. */
   readonly log?: (line: string) => void;
 }
@@ -129,6 +138,42 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   const etcd = o.store === undefined ? undefined : await EtcdConfigStore.connect(parseStoreUrl(o.store));
   const store: ConfigStore = etcd ?? (o.stateDir ? await DirectoryConfigStore.open({ directory: o.stateDir }) : new MemoryConfigStore());
   const plane = new ControlPlane(store, o.groupBy, o.history, logger, o.profile);
+  const registry =
+    o.meshInstances === undefined
+      ? undefined
+      : await FileServiceRegistry.open({
+          path: o.meshInstances,
+          watch: true,
+          onError: (error) =>
+            log("error", `mesh instances refused, the last good ones stay: ${(error as Error).message}`, { file: o.meshInstances }),
+        }).catch(async (error: unknown) => {
+          await store.close();
+          throw error;
+        });
+  const mesh = new MeshLayer(store, registry);
+  // The last file config read, so that a mesh change can be served with it.
+  let fileGroups = new Map<string, GroupResources>();
+  /** File config and the compiled mesh together; problems refuse both and the last good config keeps serving. */
+  const withMesh = (
+    files: Map<string, GroupResources>,
+    meshDocs: readonly unknown[] | undefined,
+  ): { groups: Map<string, GroupResources>; problems: ConfigProblem[] } => {
+    try {
+      if (meshDocs !== undefined) mesh.setFiles(meshModelOf(meshDocs));
+      return withMeshGroups(files, mesh.groups());
+    } catch (error) {
+      const problems = meshProblems(error);
+      if (problems) return { groups: files, problems };
+      throw error;
+    }
+  };
+  /** Serves a mesh change (API write, another replica's, instance churn) with the current file config. */
+  const republishMesh = () => {
+    const merged = withMesh(fileGroups, undefined);
+    const problems = merged.problems.length > 0 ? merged.problems : plane.setFiles(merged.groups);
+    for (const p of problems) log("error", `mesh config refused, the last good config keeps serving: ${describeProblem(p)}`, p);
+    return problems;
+  };
   let stopFollowing: (() => void) | undefined;
   etcd?.reachable.subscribe((reachable) =>
     log(
@@ -142,24 +187,50 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   let fileWatcher: FSWatcher | undefined;
   const loadFiles = () => {
     const files = readConfigFiles(o.config ? configFileList(o.config) : [], o.defaultGroup);
-    const problems = files.problems.length > 0 ? files.problems : plane.setFiles(files.groups);
+    if (files.problems.length > 0) return { files, problems: files.problems };
+    const merged = withMesh(files.groups, files.mesh);
+    const problems = merged.problems.length > 0 ? merged.problems : plane.setFiles(merged.groups);
+    if (problems.length === 0) fileGroups = files.groups;
     return { files, problems };
   };
   let ready = false;
   try {
-    const first = o.config ? readConfigFiles(configFileList(o.config), o.defaultGroup) : { groups: new Map(), problems: [], files: [] };
-    if (first.problems.length > 0) {
-      for (const p of first.problems) log("error", `config refused: ${describeProblem(p)}`, p);
-      throw new Error(`xdskit serve: the config in ${o.config} has ${first.problems.length} problem(s), listed above; nothing was served`);
+    const first = o.config
+      ? readConfigFiles(configFileList(o.config), o.defaultGroup)
+      : { groups: new Map<string, GroupResources>(), mesh: [], problems: [], files: [] };
+    const meshFrom = await store.revision();
+    await mesh.load();
+    const merged = first.problems.length > 0 ? { groups: first.groups, problems: [] } : withMesh(first.groups, first.mesh);
+    const refused = [...first.problems, ...merged.problems];
+    if (refused.length > 0) {
+      for (const p of refused) log("error", `config refused: ${describeProblem(p)}`, p);
+      throw new Error(
+        `xdskit serve: the config in ${o.config ?? "the store"} has ${refused.length} problem(s), listed above; nothing was served`,
+      );
     }
-    const problems = await plane.load(first.groups);
+    fileGroups = first.groups;
+    const problems = await plane.load(merged.groups);
     if (problems.length > 0) {
       for (const p of problems) log("error", `config refused: ${describeProblem(p)}`, p);
       throw new Error(`xdskit serve: the config has ${problems.length} problem(s), listed above; nothing was served`);
     }
     // A shared store: apply what the other replicas write.
-    if (etcd) stopFollowing = plane.follow((error) => log("warn", `following the config store: ${(error as Error)?.message ?? error}`));
+    if (etcd) {
+      const stopGroups = plane.follow((error) => log("warn", `following the config store: ${(error as Error)?.message ?? error}`));
+      const meshFollow = mesh.follow(meshFrom, republishMesh, (error) =>
+        log("warn", `following the mesh model in the config store: ${(error as Error)?.message ?? error}`),
+      );
+      stopFollowing = () => {
+        stopGroups();
+        meshFollow.unsubscribe();
+      };
+    }
+    // Instance churn recompiles the endpoints of the Services that changed.
+    mesh.onChange(() => {
+      if (ready) republishMesh();
+    });
   } catch (error) {
+    registry?.close();
     await store.close();
     throw error;
   }
@@ -209,6 +280,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         plane,
         canary,
         feed,
+        mesh: { layer: mesh, republish: republishMesh },
         status,
         metrics: metrics.handler,
         token: o.adminToken,
@@ -257,6 +329,8 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       groupBy: o.groupBy,
       profile: o.profile,
       config: o.config ?? null,
+      meshObjects: mesh.model.objects.length,
+      meshInstances: o.meshInstances ?? null,
       stateDir: o.stateDir ?? null,
       ...(etcd ? { replicaId } : {}),
       store: store.description,
@@ -278,6 +352,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         grpcServer.forceShutdown();
         feed.closeAll();
         await new Promise((resolve) => admin?.close(resolve));
+        registry?.close();
         await store.close();
         plane.watcher.dispose();
         status.dispose();
@@ -289,6 +364,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     await publisher?.close();
     grpcServer.forceShutdown();
     admin?.close();
+    registry?.close();
     await store.close();
     throw error;
   }

@@ -2,8 +2,10 @@
 // directory, offline, for CI.
 import { optionError } from "@xdskit/envoy-api";
 import { createSnapshotValidator, type ValidationProfile } from "@xdskit/resources";
+import { MemoryConfigStore } from "@xdskit/stores";
 import { configFileList, readConfigFiles } from "./config-files.js";
 import { checkGroup } from "./control-plane.js";
+import { MeshLayer, meshModelOf, meshProblems } from "./mesh-layer.js";
 import type { ConfigProblem } from "./resource-docs.js";
 
 /** Options of {@link validateFiles}. */
@@ -47,6 +49,18 @@ export function validateFiles(paths: readonly string[], options: ValidateFilesOp
   const validator = createSnapshotValidator({ profile: o.profile });
   const problems: ConfigProblem[] = [...read.problems];
   for (const [group, resources] of read.groups) problems.push(...checkGroup(resources, validator).map((p) => ({ group, ...p })));
+  // Mesh model documents: the model's own rules, and each generated resource with its client's profile.
+  if (read.mesh.length > 0) {
+    try {
+      const layer = new MeshLayer(new MemoryConfigStore());
+      layer.setFiles(meshModelOf(read.mesh));
+      layer.groups();
+    } catch (error) {
+      const mesh = meshProblems(error);
+      if (!mesh) throw error;
+      problems.push(...mesh);
+    }
+  }
   const resources = [...read.groups.values()].reduce((n, g) => n + [...g.values()].reduce((m, byName) => m + byName.size, 0), 0);
   return { files, groups: read.groups.size, resources, problems };
 }

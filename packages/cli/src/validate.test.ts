@@ -37,4 +37,31 @@ describe("xdskit validate", () => {
       'group g Cluster "c" name: references endpoints "c" (ClusterLoadAssignment), which is not in the snapshot',
     );
   });
+
+  it("checks mesh model documents: the model's own rules, naming the object and field", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "mesh.yaml"),
+      [
+        "kind: Service",
+        "metadata: { name: orders, namespace: shop }",
+        "spec: { ports: [{ port: 9000 }] }",
+        "---",
+        "kind: HTTPRoute",
+        "metadata: { name: to-orders, namespace: shop }",
+        "spec:",
+        "  parentRefs: [{ name: orders }]",
+        "  rules: [{ backendRefs: [{ name: orders, weight: -1 }] }]",
+        "",
+      ].join("\n"),
+    );
+    const result = await runXdskit(["validate", dir]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^HTTPRoute shop\/to-orders spec\.rules\[0\]\.backendRefs\[0\]\.weight: /m);
+    writeFileSync(
+      join(dir, "mesh.yaml"),
+      "kind: Service\nmetadata: { name: orders, namespace: shop }\nspec: { ports: [{ port: 9000 }] }\n",
+    );
+    expect((await runXdskit(["validate", dir])).code).toBe(0);
+  });
 });
