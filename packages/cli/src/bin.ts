@@ -56,6 +56,10 @@ program
   .command("serve")
   .description("serve xDS (ADS and per-type, SotW and delta) from a directory of Envoy YAML/JSON and an admin API")
   .option("-c, --config <path>", "directory (or file) of Envoy YAML/JSON documents, reloaded on change")
+  .option(
+    "--settings <file>",
+    "YAML/JSON file of serve flags (keys are flag names, e.g. group-by: cluster); flags given on the command line win",
+  )
   .option("--default-group <name>", "node group for documents without `group:`")
   .option("--mesh-instances <file>", "YAML of the mesh model's Service instances (namespace/name: [instances]), re-read on change")
   .option("--state-dir <dir>", "keep config set through the admin API here (atomic, fsynced; one serve per directory)")
@@ -78,13 +82,15 @@ program
 Examples:
   xdskit serve --config ./envoy-config
   xdskit serve --config ./envoy-config --state-dir /var/lib/xdskit --group-by cluster
+  xdskit serve --settings /etc/xdskit/serve.yaml
   xdskit serve --store etcd://127.0.0.1:2379/xdskit/ --xds 0.0.0.0:18001 --admin-port 19001
   xdskit serve --profile grpc --admin-host 0.0.0.0 --admin-token "$(cat token)"
   xdskit serve --tls-cert xds.pem --tls-key xds-key.pem --tls-client-ca ca.pem --require-node-identity
   curl -X PUT localhost:19000/resources/front -d '{"clusters":[{"name":"web","connect_timeout":"1s"}]}'`,
   )
-  .action(async (flags) => {
+  .action(async (flags, command: Command) => {
     try {
+      if (flags.settings !== undefined) applySettings(command, flags, flags.settings);
       const { serve } = await import("./serve.js");
       const running = await serve({
         config: flags.config,
@@ -292,3 +298,37 @@ Examples:
   );
 
 await program.parseAsync();
+
+/**
+ * `serve --settings <file>`: each key is a long flag name (`group-by`,
+ * `state-dir`, ...), its value the flag's; a flag given on the command line
+ * wins over the file. An unknown key or a value of the wrong kind stops
+ * serve with the file, the key and what was expected.
+ */
+function applySettings(command: Command, flags: Record<string, unknown>, file: string): void {
+  let parsed: unknown;
+  try {
+    parsed = parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new Error(`--settings ${file}: cannot read it as YAML or JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return;
+  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`--settings ${file}: must be a mapping of flag names to values`);
+  const options = command.options.filter((o) => o.long !== undefined && o.long !== "--settings");
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const option = options.find((o) => o.long === `--${key}`);
+    if (!option) {
+      const names = options.map((o) => (o.long as string).slice(2)).join(", ");
+      throw new Error(`--settings ${file}: unknown setting "${key}" (expected one of ${names})`);
+    }
+    const attribute = option.attributeName();
+    if (command.getOptionValueSource(attribute) === "cli") continue;
+    const expected = option.isBoolean() ? "boolean" : typeof option.defaultValue === "number" ? "number" : "string";
+    const ok = expected === "number" ? Number.isInteger(value) && (value as number) >= 0 : typeof value === expected;
+    if (!ok)
+      throw new Error(
+        `--settings ${file}: "${key}" must be ${expected === "number" ? "a non-negative integer" : `a ${expected}`}; got ${JSON.stringify(value)}`,
+      );
+    flags[attribute] = value;
+  }
+}
