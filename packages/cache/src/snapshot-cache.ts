@@ -79,7 +79,7 @@ interface Group {
   labelled?: Map<string, LabelledType>;
   /** When `served` was published (ms since the epoch). */
   servedAt?: number;
-  readonly indexes: Map<string, WatchIndex>;
+  readonly indexes: Map<string, PrunedIndex>;
 }
 
 const EMPTY = Object.freeze(Object.create(null)) as Record<string, ResourceEntry>;
@@ -526,15 +526,18 @@ export class SnapshotCache implements ConfigWatcher {
     }
     let index = state.indexes.get(typeUrl);
     if (!index) {
-      index = new PrunedIndex(() => this.#prune(group, state!));
+      const s = state;
+      index = new PrunedIndex(() => this.#prune(group, s));
+      const created = index;
+      // One place per index, shared by every watch in it (not two closures per watch).
+      index.place = {
+        index: created,
+        view: () => this.#view(s, typeUrl),
+        systemVersion: () => s.served?.version ?? "",
+      };
       state.indexes.set(typeUrl, index);
     }
-    const s = state;
-    return {
-      index,
-      view: () => this.#view(s, typeUrl),
-      systemVersion: () => s.served?.version ?? "",
-    };
+    return index.place!;
   }
 
   #prune(group: string, state: Group): void {
@@ -555,6 +558,8 @@ function emptyType(): { version: string; entries: Record<string, ResourceEntry> 
 
 /** A WatchIndex that reports when it becomes empty, so idle groups are forgotten. */
 class PrunedIndex extends WatchIndex {
+  /** Where its watches wait and what they read (set right after construction). */
+  place: WatchPlace | undefined;
   readonly #onEmpty: () => void;
   constructor(onEmpty: () => void) {
     super();

@@ -17,7 +17,7 @@ import { Session } from "node:inspector";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { setFlagsFromString } from "node:v8";
+import { setFlagsFromString, writeHeapSnapshot } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { CLUSTERS, cluster, listener, loadAssignment, routeConfiguration } from "./fixture.js";
 
@@ -120,6 +120,7 @@ async function main(): Promise<void> {
   const allocProfile = process.env.BENCH_ALLOC_PROFILE;
   let session: Session | undefined;
   let updateSession: Session | undefined;
+  let heapSnapshotWritten = false;
   const readyMemory = memory();
   if (allocProfile !== undefined) {
     session = new Session();
@@ -149,6 +150,13 @@ async function main(): Promise<void> {
             if (error === null) writeFileSync(allocProfile!, JSON.stringify(result.profile));
             done.disconnect();
           });
+        }
+        // BENCH_HEAP_SNAPSHOT=<file>: a heap snapshot with every stream synced and idle (the first
+        // stats), to see what each stream retains (summarise it with fleet/heap-summary.js).
+        if (process.env.BENCH_HEAP_SNAPSHOT !== undefined && !heapSnapshotWritten) {
+          heapSnapshotWritten = true;
+          gc();
+          writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT);
         }
         send({ kind: "stats", ...memory(), streams: xds.stats?.streams ?? -1, acks, encodes: { ...encodes } });
         break;

@@ -5,7 +5,7 @@ import { throwError } from "rxjs";
 import type { DeltaResponse, DeltaWatchRequest, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
 import { answerDelta, answerSotw, heartbeatDelta, heartbeatSotw, type TypePolicy } from "./answer.js";
 import type { ResourceSetView } from "./resource-set.js";
-import { openWatch } from "./watch.js";
+import { openWatch, type WatchSpec } from "./watch.js";
 import type { WatchIndex } from "./watch-index.js";
 
 /** Where a watch waits and what it reads, resolved when it is subscribed. */
@@ -87,44 +87,82 @@ export class CacheCore {
     if (error) return throwError(() => error);
     // The index keeps its own record of the names a watch was filed under, so
     // a server reusing its set for the next request cannot corrupt it.
-    const request = given;
-    const policy = this.policy(request.typeUrl);
-    let resolved: WatchPlace | undefined;
-    return openWatch<SotwResponse>({
-      wildcard: request.wildcard,
-      names: request.names,
-      tracksChanges: false,
-      index: () => {
-        resolved = place();
-        return resolved.index;
-      },
-      answer: () => answerSotw(resolved!.view(), request, policy),
-      heartbeat: () => heartbeatSotw(resolved!.view(), request, policy),
-    });
+    return openWatch<SotwResponse>(new SotwSpec(given, this.policy(given.typeUrl), place));
   }
 
   watchDelta(given: DeltaWatchRequest, place: () => WatchPlace): Observable<DeltaResponse> {
     const error = this.check("watchDelta", given, true);
     if (error) return throwError(() => error);
-    const request = given;
-    const policy = this.policy(request.typeUrl);
-    let resolved: WatchPlace | undefined;
-    let resumed = request.resumed === true;
-    return openWatch<DeltaResponse>({
-      wildcard: request.wildcard,
-      names: request.names,
-      tracksChanges: true,
-      index: () => {
-        resolved = place();
-        return resolved.index;
-      },
-      // A resumed watch starts from what changed: nothing but forceNames.
-      answer: (changed) => {
-        const scope = resumed ? [] : changed;
-        resumed = false;
-        return answerDelta(resolved!.view(), request, policy, resolved!.systemVersion(), scope);
-      },
-      heartbeat: () => heartbeatDelta(resolved!.view(), request, policy, resolved!.systemVersion()),
-    });
+    return openWatch<DeltaResponse>(new DeltaSpec(given, this.policy(given.typeUrl), place));
+  }
+}
+
+/** A SotW watch's spec (a class, not closures: one is held per idle stream and type). */
+class SotwSpec implements WatchSpec<SotwResponse> {
+  readonly wildcard: boolean;
+  readonly names: ReadonlySet<string>;
+  readonly tracksChanges = false;
+  readonly #request: SotwWatchRequest;
+  readonly #policy: TypePolicy;
+  readonly #place: () => WatchPlace;
+  #resolved: WatchPlace | undefined;
+
+  constructor(request: SotwWatchRequest, policy: TypePolicy, place: () => WatchPlace) {
+    this.wildcard = request.wildcard;
+    this.names = request.names;
+    this.#request = request;
+    this.#policy = policy;
+    this.#place = place;
+  }
+
+  index(): WatchIndex {
+    this.#resolved = this.#place();
+    return this.#resolved.index;
+  }
+
+  answer(): SotwResponse | undefined {
+    return answerSotw(this.#resolved!.view(), this.#request, this.#policy);
+  }
+
+  heartbeat(): SotwResponse | undefined {
+    return heartbeatSotw(this.#resolved!.view(), this.#request, this.#policy);
+  }
+}
+
+/** A delta watch's spec. A resumed watch starts from what changed: nothing but forceNames. */
+class DeltaSpec implements WatchSpec<DeltaResponse> {
+  readonly wildcard: boolean;
+  readonly names: ReadonlySet<string>;
+  readonly tracksChanges = true;
+  readonly #request: DeltaWatchRequest;
+  readonly #policy: TypePolicy;
+  readonly #place: () => WatchPlace;
+  #resolved: WatchPlace | undefined;
+  #resumed: boolean;
+
+  constructor(request: DeltaWatchRequest, policy: TypePolicy, place: () => WatchPlace) {
+    this.wildcard = request.wildcard;
+    this.names = request.names;
+    this.#request = request;
+    this.#policy = policy;
+    this.#place = place;
+    this.#resumed = request.resumed === true;
+  }
+
+  index(): WatchIndex {
+    this.#resolved = this.#place();
+    return this.#resolved.index;
+  }
+
+  answer(changed: readonly ReadonlySet<string>[] | undefined): DeltaResponse | undefined {
+    const scope = this.#resumed ? [] : changed;
+    this.#resumed = false;
+    const resolved = this.#resolved!;
+    return answerDelta(resolved.view(), this.#request, this.#policy, resolved.systemVersion(), scope);
+  }
+
+  heartbeat(): DeltaResponse | undefined {
+    const resolved = this.#resolved!;
+    return heartbeatDelta(resolved.view(), this.#request, this.#policy, resolved.systemVersion());
   }
 }

@@ -1,7 +1,13 @@
-import { Observable } from "rxjs";
-import type { IndexedWatch, WatchIndex } from "./watch-index.js";
+import { Observable, type Subscriber } from "rxjs";
+import type { IndexedWatch, PendingChanges, WatchIndex } from "./watch-index.js";
 
-/** What a cache supplies to open one watch. */
+/**
+ * What a cache supplies to open one watch. Implemented by a small class per
+ * cache protocol rather than an object of closures: an idle proxy holds one
+ * open watch per type for as long as it is connected, so every closure and
+ * context a watch keeps is paid per stream and type (see docs/benchmarks.md,
+ * idle memory per stream).
+ */
 export interface WatchSpec<R> {
   readonly wildcard: boolean;
   readonly names: ReadonlySet<string>;
@@ -16,6 +22,89 @@ export interface WatchSpec<R> {
 }
 
 /**
+ * One subscribed watch: what the index holds while it waits, and the
+ * teardown rxjs calls on unsubscribe (an object with `unsubscribe`, so the
+ * watch needs no closures of its own).
+ */
+class HeldWatch<R> implements IndexedWatch {
+  readonly wildcard: boolean;
+  readonly names: ReadonlySet<string>;
+  active = true;
+  pending: PendingChanges | undefined = undefined;
+  readonly #spec: WatchSpec<R>;
+  readonly #subscriber: Subscriber<R>;
+  #index: WatchIndex | undefined;
+  #closed = false;
+
+  constructor(spec: WatchSpec<R>, subscriber: Subscriber<R>) {
+    this.wildcard = spec.wildcard;
+    this.names = spec.names;
+    this.#spec = spec;
+    this.#subscriber = subscriber;
+  }
+
+  /** Evaluates at once: emits and completes, or waits in the index. */
+  start(): void {
+    this.#index = this.#spec.index();
+    let first: R | undefined;
+    try {
+      first = this.#spec.answer(undefined);
+    } catch (error) {
+      this.active = false;
+      this.#subscriber.error(error);
+      return;
+    }
+    if (first !== undefined) {
+      this.#deliver(first);
+      return;
+    }
+    if (!this.#subscriber.closed) {
+      this.pending = this.#spec.tracksChanges ? { batches: [], size: 0 } : undefined;
+      this.#index.add(this);
+    }
+  }
+
+  wake(): boolean {
+    const changed = this.pending?.batches;
+    this.pending = this.#spec.tracksChanges ? { batches: [], size: 0 } : undefined;
+    let response: R | undefined;
+    try {
+      response = this.#spec.answer(changed);
+    } catch (error) {
+      this.active = false;
+      this.#index!.remove(this);
+      this.#subscriber.error(error);
+      return true;
+    }
+    if (response === undefined) return false;
+    this.#deliver(response);
+    return true;
+  }
+
+  heartbeat(): boolean {
+    const response = this.#spec.heartbeat();
+    if (response === undefined) return false;
+    this.#deliver(response);
+    return true;
+  }
+
+  /** The teardown: leaves the index (once). */
+  unsubscribe(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.active = false;
+    this.#index?.remove(this);
+  }
+
+  #deliver(response: R): void {
+    this.active = false;
+    this.#index!.remove(this);
+    this.#subscriber.next(response);
+    this.#subscriber.complete();
+  }
+}
+
+/**
  * A one-shot cold watch: subscribing evaluates at once and either emits and
  * completes, or waits in the index; unsubscribing removes it. Emission is a
  * plain hand-over: nothing waits on the subscriber. A subscriber that throws
@@ -24,63 +113,8 @@ export interface WatchSpec<R> {
  */
 export function openWatch<R>(spec: WatchSpec<R>): Observable<R> {
   return new Observable<R>((subscriber) => {
-    let closed = false;
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      watch.active = false;
-      index.remove(watch);
-    };
-    const deliver = (response: R): void => {
-      watch.active = false;
-      index.remove(watch);
-      subscriber.next(response);
-      subscriber.complete();
-    };
-    const index = spec.index();
-    const watch: IndexedWatch = {
-      wildcard: spec.wildcard,
-      names: spec.names,
-      active: true,
-      pending: undefined,
-      wake() {
-        const changed = watch.pending?.batches;
-        watch.pending = spec.tracksChanges ? { batches: [], size: 0 } : undefined;
-        let response: R | undefined;
-        try {
-          response = spec.answer(changed);
-        } catch (error) {
-          watch.active = false;
-          index.remove(watch);
-          subscriber.error(error);
-          return true;
-        }
-        if (response === undefined) return false;
-        deliver(response);
-        return true;
-      },
-      heartbeat() {
-        const response = spec.heartbeat();
-        if (response === undefined) return false;
-        deliver(response);
-        return true;
-      },
-    };
-    let first: R | undefined;
-    try {
-      first = spec.answer(undefined);
-    } catch (error) {
-      subscriber.error(error);
-      return close;
-    }
-    if (first !== undefined) {
-      deliver(first);
-      return close;
-    }
-    if (!subscriber.closed) {
-      watch.pending = spec.tracksChanges ? { batches: [], size: 0 } : undefined;
-      index.add(watch);
-    }
-    return close;
+    const watch = new HeldWatch(spec, subscriber);
+    watch.start();
+    return watch;
   });
 }

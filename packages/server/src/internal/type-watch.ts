@@ -81,33 +81,56 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
     const token = this.#token;
     let subscription: Subscription;
     try {
-      subscription = watch().subscribe({
-        next: (response) => this.#onResponse(token, response, onResponse),
-        error: (error: unknown) => this.#onError(token, error),
-      });
+      subscription = watch().subscribe(new WatchObserver(this, token, onResponse));
     } catch (error) {
-      this.#onError(token, error);
+      this.onError(token, error);
       return;
     }
     if (this.#token === token) this.#subscription = subscription;
     else subscription.unsubscribe();
   }
 
-  #onResponse(token: number, response: R, onResponse: (response: R) => void): void {
+  /** @internal Called by this watch's observer. */
+  onResponse(token: number, response: R, onResponse: (response: R) => void): void {
     if (token !== this.#token) return;
     this.cancel();
     if (response.typeUrl !== this.#typeUrl) {
-      this.#onError(this.#token, new Error(`${this.#kind} for ${this.#typeUrl} emitted a response for ${response.typeUrl}`));
+      this.onError(this.#token, new Error(`${this.#kind} for ${this.#typeUrl} emitted a response for ${response.typeUrl}`));
       return;
     }
     onResponse(response);
   }
 
-  #onError(token: number, error: unknown): void {
+  /** @internal Called by this watch's observer (and when opening fails). */
+  onError(token: number, error: unknown): void {
     if (token !== this.#token) return;
     // No unsubscribe: an erroring Observable tears itself down after this returns.
     this.#token += 1;
     this.#subscription = undefined;
     this.#env.fail(cacheWatchFailure(this.#env, this.#typeUrl, this.#kind, error));
+  }
+}
+
+/**
+ * The observer of one opening: an object with methods rather than two
+ * closures, since every idle stream holds one per type while it waits.
+ */
+class WatchObserver<R extends { readonly typeUrl: string }> {
+  readonly #owner: TypeWatch<R>;
+  readonly #token: number;
+  readonly #onResponse: (response: R) => void;
+
+  constructor(owner: TypeWatch<R>, token: number, onResponse: (response: R) => void) {
+    this.#owner = owner;
+    this.#token = token;
+    this.#onResponse = onResponse;
+  }
+
+  next(response: R): void {
+    this.#owner.onResponse(this.#token, response, this.#onResponse);
+  }
+
+  error(error: unknown): void {
+    this.#owner.onError(this.#token, error);
   }
 }
