@@ -10,7 +10,10 @@ import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeDelta, splitDelta } from "./response-encoding.js";
 import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, GrpcCode, legacyWildcardAllowed, unknownNonce, violation } from "./stream-rules.js";
-import { type TypeWatch, watchRequestBase } from "./type-watch.js";
+import type { TypeWatch } from "./type-watch.js";
+
+/** The forceNames of a resumed watch: none (one shared set, never changed). */
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 const REMEMBERED_NONCES = 16;
 
@@ -188,13 +191,20 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
     if (!state.wildcard && state.names.size === 0 && state.clientVersions.size === 0) return;
     // The live sets, not copies: they change only in handleRequest, which
     // replaces this watch right after, so a request costs what it changes.
+    // Every field written out (no spread): an idle stream holds this request per type, and a
+    // literal keeps its fields in the object instead of in a separate property store.
     const request: DeltaWatchRequest = {
-      ...watchRequestBase(env, typeUrl, state),
+      streamId: env.streamId,
+      node: env.node,
+      typeUrl,
+      ads: env.ads,
+      wildcard: state.wildcard,
+      legacyWildcard: state.legacy,
       names: state.names,
       clientVersions: state.clientVersions,
       forceNames: state.forceNames,
       forceResponse: state.forceResponse,
-      ...(state.resume ? { resumed: true } : {}),
+      resumed: state.resume,
     };
     state.watch.open(
       () => env.options.cache.watchDelta(request),
@@ -245,10 +255,15 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
   #continue(state: DeltaTypeState, writing: { fired: boolean }): void {
     const env = this.env;
     const request: DeltaWatchRequest = {
-      ...watchRequestBase(env, state.descriptor.typeUrl, state),
+      streamId: env.streamId,
+      node: env.node,
+      typeUrl: state.descriptor.typeUrl,
+      ads: env.ads,
+      wildcard: state.wildcard,
+      legacyWildcard: state.legacy,
       names: state.names,
       clientVersions: state.clientVersions,
-      forceNames: new Set(),
+      forceNames: NO_NAMES,
       forceResponse: false,
       resumed: true,
     };

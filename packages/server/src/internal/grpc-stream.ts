@@ -41,7 +41,9 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   #firstTimer: NodeJS.Timeout | undefined;
   #ending = false;
   #opened = false;
-  readonly #contexts = new Map<string | undefined, XdsContext>();
+  /** The stream's context, then one per type (made on first use; a short list, not a Map: held per idle stream). */
+  #streamContext: XdsContext | undefined;
+  readonly #typeContexts: XdsContext[] = [];
   /** The verified client certificate's identity (mTLS), if any. */
   #identity: PeerIdentity | undefined;
 
@@ -153,7 +155,9 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   }
 
   #context(typeUrl: string | undefined): XdsContext {
-    let context = this.#contexts.get(typeUrl);
+    let context: XdsContext | undefined;
+    if (typeUrl === undefined) context = this.#streamContext;
+    else for (const c of this.#typeContexts) if (c.typeUrl === typeUrl) context = c;
     if (context === undefined) {
       context = Object.freeze({
         streamId: this.id,
@@ -165,7 +169,8 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
         ...(this.#identity === undefined ? {} : { identity: this.#identity }),
         method: this.#method.path,
       });
-      if (this.#contexts.size < 64) this.#contexts.set(typeUrl, context);
+      if (typeUrl === undefined) this.#streamContext = context;
+      else if (this.#typeContexts.length < 64) this.#typeContexts.push(context);
     }
     return context;
   }

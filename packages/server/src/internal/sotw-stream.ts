@@ -10,7 +10,7 @@ import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { encodeSotw, namesOf, sameNames } from "./response-encoding.js";
 import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
-import { type TypeWatch, watchRequestBase } from "./type-watch.js";
+import type { TypeWatch } from "./type-watch.js";
 
 /** Appended to the version of the first half of a make-before-break update. */
 export const MAKE_BEFORE_BREAK_SUFFIX = "+mbb";
@@ -166,8 +166,15 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     // Nothing subscribed: nothing to answer (spec: an empty list after explicit names means nothing).
     if (!state.wildcard && state.names.size === 0) return;
     const lastSent = state.refused ?? state.lastSent;
+    // Every field written out (no spread): an idle stream holds this request per type, and a
+    // literal keeps its fields in the object instead of in a separate property store.
     const request: SotwWatchRequest = {
-      ...watchRequestBase(env, typeUrl, state),
+      streamId: env.streamId,
+      node: env.node,
+      typeUrl,
+      ads: env.ads,
+      wildcard: state.wildcard,
+      legacyWildcard: state.legacy,
       names: state.names,
       versionInfo: state.clientVersion,
       lastSent: lastSent && { version: lastSent.version, names: lastSent.names, nacked: lastSent.nacked },

@@ -4,7 +4,6 @@
 // closes it, unsubscribing cancels it. Every opening gets a token, so a late
 // emission from a watch that was cancelled or replaced (also one that arrives
 // while `subscribe` is still running) is ignored.
-import type { WatchRequestBase } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Observable, Subscription } from "rxjs";
 import type { CarrierStream } from "./stream-machine.js";
@@ -12,22 +11,6 @@ import { GrpcCode, StreamFailure } from "./stream-rules.js";
 
 /** Which kind of cache watch, as error messages name it. */
 export type WatchKind = "watch" | "delta watch";
-
-/** The fields of a watch request that name the stream, the type and the wildcard mode (not the names). */
-export function watchRequestBase(
-  env: Pick<CarrierStream, "streamId" | "node" | "ads">,
-  typeUrl: string,
-  subscription: { readonly wildcard: boolean; readonly legacy: boolean },
-): Omit<WatchRequestBase, "names"> {
-  return {
-    streamId: env.streamId,
-    node: env.node,
-    typeUrl,
-    ads: env.ads,
-    wildcard: subscription.wildcard,
-    legacyWildcard: subscription.legacy,
-  };
-}
 
 /** The failure that ends a stream when the cache fails (or misbehaves in) one of its watches. */
 export function cacheWatchFailure(env: Pick<CarrierStream, "node">, typeUrl: string, kind: WatchKind, error: unknown): StreamFailure {
