@@ -4,11 +4,11 @@ import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { NodeStatusTracker, type XdsLogger } from "@xdskit/cache";
+import { type NodeStatus, NodeStatusTracker, type XdsLogger } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
 import { FileServiceRegistry } from "@xdskit/mesh";
 import type { ValidationProfile } from "@xdskit/resources";
-import { requireNodeIdentity, XdsServer } from "@xdskit/server";
+import { addCsdsService, requireNodeIdentity, XdsServer } from "@xdskit/server";
 import { createXdsMetrics } from "@xdskit/server/metrics";
 import { EtcdConfigStore, FleetStatusPublisher, FleetStatusReader } from "@xdskit/store-etcd";
 import { type ConfigStore, DirectoryConfigStore, MemoryConfigStore } from "@xdskit/stores";
@@ -261,6 +261,15 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   const feed = new StatusFeed(plane, status, canary);
   const grpcServer = new Server();
   xds.register(grpcServer);
+  // CSDS on the xDS port: what each proxy was sent, ACKed and NACKed. With a
+  // shared store, every proxy of the fleet, each with the replica serving it
+  // in node.metadata["xdskit.replica"] (read from etcd at most once a second).
+  const fleetCsds = fleetReader ? new FleetCsdsSource(fleetReader, status, replicaId) : undefined;
+  addCsdsService(grpcServer, {
+    status: (fleetCsds ?? status) as NodeStatusTracker,
+    cache: plane.watcher,
+    ...(fleetCsds ? { nodeMetadata: (node: NodeStatus) => fleetCsds.metadataOf(node) } : {}),
+  });
   const metrics = createXdsMetrics({ xds, cache: plane.cache });
   const credentials =
     o.tlsCert && o.tlsKey
@@ -345,6 +354,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         ready = false;
         fileWatcher?.close();
         stopFollowing?.();
+        fleetCsds?.close();
         await publisher?.close();
         await canary.abortAll();
         metrics.close();
@@ -382,4 +392,50 @@ export function parseStoreUrl(url: string): { endpoints: string[]; prefix?: stri
     endpoints: hosts.map((h) => `http://${h}`),
     ...(path && path !== "/" ? { prefix: path.endsWith("/") ? path : `${path}/` } : {}),
   };
+}
+
+/**
+ * Node status for CSDS across replicas sharing etcd: the fleet's entries
+ * (refreshed from etcd at most once a second, in the background) with this
+ * replica's own nodes as they are now. `nodes()` is synchronous, as CSDS asks.
+ */
+class FleetCsdsSource {
+  #fleet: NodeStatus[] = [];
+  readonly #replicaOf = new Map<string, string>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    readonly reader: FleetStatusReader,
+    readonly local: NodeStatusTracker,
+    readonly replicaId: string,
+  ) {
+    const refresh = () => {
+      reader.nodes().then(
+        (nodes) => {
+          this.#replicaOf.clear();
+          for (const n of nodes) this.#replicaOf.set(n.nodeId, n.replicaId);
+          this.#fleet = nodes.map((n) => n.status as unknown as NodeStatus);
+        },
+        () => undefined, // etcd away: keep the last view
+      );
+    };
+    refresh();
+    this.#timer = setInterval(refresh, 1000);
+    this.#timer.unref();
+  }
+
+  nodes(): NodeStatus[] {
+    const local = this.local.nodes();
+    const mine = new Set(local.map((n) => n.nodeId));
+    return [...this.#fleet.filter((n) => !mine.has(n.nodeId)), ...local];
+  }
+
+  metadataOf(node: NodeStatus): Record<string, string> {
+    const served = this.local.nodeStatus(node.nodeId) ? this.replicaId : this.#replicaOf.get(node.nodeId);
+    return served === undefined ? {} : { "xdskit.replica": served };
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
 }

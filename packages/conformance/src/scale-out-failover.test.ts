@@ -9,11 +9,14 @@
 // docs/scale-out.md ("A replica dies").
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { type JsonValue, type MessageType, TypeUrl, toJson } from "@xdskit/envoy-api";
+import { credentials } from "@grpc/grpc-js";
+import { ClientStatusDiscoveryServiceClient, type JsonValue, type MessageType, TypeUrl, toJson } from "@xdskit/envoy-api";
+import { ClientResourceStatus } from "@xdskit/envoy-api/envoy/admin/v3/config_dump_shared";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
 import { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
+import { ClientStatusRequest, type ClientStatusResponse } from "@xdskit/envoy-api/envoy/service/status/v3/csds";
 import { EtcdTestServer, findEtcdBinary } from "@xdskit/store-etcd/testing";
 import { FakeEnvoy, type ResponseRecord } from "@xdskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -125,6 +128,25 @@ describe.skipIf(skip)("a replica killed under connected proxies", () => {
         ]),
       );
     await expect.poll(() => fleet(three), { timeout: 10_000 }).toMatchObject({ "front-delta": "r1", "front-sotw": "r1" });
+    // So does CSDS on replica three's xDS port, each client with the replica serving it and what it ACKed.
+    const csds = new ClientStatusDiscoveryServiceClient(`127.0.0.1:${three.xdsPort}`, credentials.createInsecure());
+    const csdsView = async () => {
+      const response = await new Promise<ClientStatusResponse>((resolve, reject) =>
+        csds.fetchClientStatus(ClientStatusRequest.fromPartial({}), (error, answer) => (error ? reject(error) : resolve(answer))),
+      );
+      return Object.fromEntries(
+        response.config.map((c) => [
+          c.node?.id,
+          {
+            replica: c.node?.metadata?.fields["xdskit.replica"]?.stringValue,
+            acked: c.genericXdsConfigs.filter((g) => g.clientStatus === ClientResourceStatus.ACKED).length,
+          },
+        ]),
+      );
+    };
+    await expect
+      .poll(csdsView, { timeout: 10_000 })
+      .toMatchObject({ "front-delta": { replica: "r1", acked: 6 }, "front-sotw": { replica: "r1", acked: 6 } });
     const echo = new Echo("xds:///echo", xdsChannelOptions(balancer.address, "grpc-1"));
     try {
       expect(await echo.call()).toBe("echo");
@@ -153,6 +175,10 @@ describe.skipIf(skip)("a replica killed under connected proxies", () => {
       expect(load.failures).toEqual([]);
       // The fleet status follows them to replica two (replica one's entries expire with its lease).
       await expect.poll(() => fleet(three), { timeout: 10_000 }).toMatchObject({ "front-delta": "r2", "front-sotw": "r2", "grpc-1": "r2" });
+      await expect
+        .poll(csdsView, { timeout: 10_000 })
+        .toMatchObject({ "front-delta": { replica: "r2" }, "front-sotw": { replica: "r2" }, "grpc-1": { replica: "r2" } });
+      csds.close();
 
       const after = { delta: received(delta, before.delta), sotw: received(sotw, before.sotw) };
       console.info(

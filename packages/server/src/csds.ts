@@ -29,6 +29,12 @@ export interface CsdsOptions {
   readonly cache?: ConfigWatcher;
   /** Most clients in one response; the rest are left out (the oldest first). Default: 1,000. */
   readonly maxClients?: number;
+  /**
+   * Extra string fields for each client's `node.metadata` in the answer, e.g.
+   * which control-plane replica serves it (`xdskit serve` with a shared store
+   * sets `xdskit.replica`). Default: none. A throwing function adds nothing.
+   */
+  readonly nodeMetadata?: (node: NodeStatus) => Readonly<Record<string, string>> | undefined;
 }
 
 const DEFAULT_MAX_CLIENTS = 1_000;
@@ -95,7 +101,7 @@ async function contents(
   const out = new Map<string, Any>();
   if (cache === undefined || names.length === 0) return out;
   try {
-    const response = await cache.fetch({ node: identityNode(node), typeUrl, names: new Set(names), versionInfo: "" });
+    const response = await cache.fetch({ node: identityNode(node, undefined), typeUrl, names: new Set(names), versionInfo: "" });
     if (response === undefined || response.version !== version) return out;
     for (const entry of response.resources) out.set(entry.name, Any.fromPartial({ typeUrl, value: entry.bytes }));
   } catch {
@@ -104,8 +110,11 @@ async function contents(
   return out;
 }
 
-function identityNode(s: NodeStatus): Node {
+function identityNode(s: NodeStatus, metadata: Readonly<Record<string, string>> | undefined): Node {
   return Node.fromPartial({
+    ...(metadata && Object.keys(metadata).length > 0
+      ? { metadata: { fields: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, { stringValue: v }])) } }
+      : {}),
     id: s.node.id,
     cluster: s.node.cluster,
     userAgentName: s.node.userAgentName,
@@ -160,7 +169,13 @@ export async function clientStatus(options: CsdsOptions, request: ClientStatusRe
         });
       }
     }
-    config.push({ node: identityNode(node), xdsConfig: [], genericXdsConfigs: generic, clientScope: "" });
+    let metadata: Readonly<Record<string, string>> | undefined;
+    try {
+      metadata = options.nodeMetadata?.(node);
+    } catch {
+      metadata = undefined;
+    }
+    config.push({ node: identityNode(node, metadata), xdsConfig: [], genericXdsConfigs: generic, clientScope: "" });
   }
   return ClientStatusResponse.fromPartial({ config });
 }
