@@ -7,7 +7,7 @@
 import type { DeltaResponse, DeltaWatchRequest } from "@xdskit/cache";
 import { DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
-import { encodeDelta, splitDelta } from "./response-encoding.js";
+import { chunkNames, encodeDelta, splitDelta } from "./response-encoding.js";
 import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, GrpcCode, legacyWildcardAllowed, unknownNonce, violation } from "./stream-rules.js";
 import type { TypeWatch } from "./type-watch.js";
@@ -322,7 +322,7 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         context: env.context(typeUrl),
         version: response.systemVersion,
         nonce,
-        resourceNames: chunk.resources.map((e) => e.name),
+        resourceNames: chunkNames(chunk.resources),
         removed: chunk.removed,
         bytes: message.length,
         at: Date.now(),

@@ -2,7 +2,7 @@ import type { DeltaResponse, ResourceEntry } from "@xdskit/cache";
 import { DeltaDiscoveryResponse, DiscoveryResponse, Resource, TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
 import { entry } from "../../test-support/fake-watcher.js";
-import { encodeDelta, encodeSotw, namesOf, SHARED_MESSAGES_PER_LIST, sameNames, splitDelta } from "./response-encoding.js";
+import { chunkNames, encodeDelta, encodeSotw, namesOf, SHARED_MESSAGES_PER_LIST, sameNames, splitDelta } from "./response-encoding.js";
 
 const CDS = TypeUrl.Cluster;
 
@@ -161,5 +161,32 @@ describe("splitDelta", () => {
   it("names a single resource that cannot fit", () => {
     const result = splitDelta({ typeUrl: CDS, systemVersion: "s", resources: [entry(CDS, "huge", "1", 5000)], removed: [] }, 2048);
     expect(result).toMatchObject({ tooLarge: true, resourceName: "huge" });
+  });
+});
+
+describe("chunkNames", () => {
+  it("gives streams sent the same entries (each in its own array) one frozen list of their names, in order", () => {
+    const a = entry(CDS, "a", "1");
+    const b = entry(CDS, "b", "1");
+    const first = chunkNames([a, b]);
+    expect(first).toEqual(["a", "b"]);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(chunkNames([a, b])).toBe(first);
+    // Other entries (another version of b), another order or length: a list of their own.
+    const b2 = entry(CDS, "b", "2");
+    expect(chunkNames([a, b2])).not.toBe(first);
+    expect(chunkNames([a, b2])).toEqual(["a", "b"]);
+    expect(chunkNames([b, a])).toEqual(["b", "a"]);
+    expect(chunkNames([a])).toEqual(["a"]);
+    expect(chunkNames([])).toEqual([]);
+  });
+
+  it("keeps at most SHARED_MESSAGES_PER_LIST lists per first entry, dropping the oldest", () => {
+    const a = entry(CDS, "a", "1");
+    const others = Array.from({ length: SHARED_MESSAGES_PER_LIST + 1 }, (_, i) => entry(CDS, `n${i}`, "1"));
+    const oldest = chunkNames([a, others[0]!]);
+    for (const other of others.slice(1)) chunkNames([a, other]);
+    expect(chunkNames([a, others[0]!])).not.toBe(oldest);
+    expect(chunkNames([a, others.at(-1)!])).toEqual(["a", `n${SHARED_MESSAGES_PER_LIST}`]);
   });
 });

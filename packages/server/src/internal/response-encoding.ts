@@ -159,6 +159,41 @@ export function namesOf(resources: readonly ResourceEntry[]): { readonly set: Re
   return names;
 }
 
+// The names of a delta chunk, as its event reports them (and node status
+// keeps them): one frozen list shared by the streams sent the same entries,
+// keyed and matched like the shared messages below. An idle delta stream
+// otherwise holds its own copy per type (100 names of clusters, 100 of
+// endpoints in the fleet benchmark).
+interface SharedNames {
+  readonly resources: readonly ResourceEntry[];
+  readonly names: readonly string[];
+}
+const sharedNames = new WeakMap<ResourceEntry, SharedNames[]>();
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
+/** The names of `resources` in order, as a frozen list shared with other streams sent the same entries. */
+export function chunkNames(resources: readonly ResourceEntry[]): readonly string[] {
+  const first = resources[0];
+  if (first === undefined) return NO_NAMES;
+  let kept = sharedNames.get(first);
+  const hit = kept?.find((shared) => sameEntries(shared.resources, resources));
+  if (hit !== undefined) return hit.names;
+  const names = Object.freeze(resources.map((e) => e.name));
+  if (kept === undefined) {
+    kept = [];
+    sharedNames.set(first, kept);
+  }
+  if (kept.length >= SHARED_MESSAGES_PER_LIST) kept.shift();
+  kept.push({ resources, names });
+  return names;
+}
+
+function sameEntries(a: readonly ResourceEntry[], b: readonly ResourceEntry[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** One message of a (possibly split) delta response. */
 export interface DeltaChunk {
   readonly resources: readonly ResourceEntry[];
