@@ -8,9 +8,9 @@ import type { DeltaResponse, DeltaWatchRequest } from "@xdskit/cache";
 import { DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { chunkNames, encodeDelta, splitDelta } from "./response-encoding.js";
-import { type CarrierStream, newTypeState, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
+import { type CarrierStream, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, GrpcCode, legacyWildcardAllowed, unknownNonce, violation } from "./stream-rules.js";
-import type { TypeWatch } from "./type-watch.js";
+import { TypeWatch } from "./type-watch.js";
 
 /** The forceNames of a resumed watch: none (one shared set, never changed). */
 const NO_NAMES: ReadonlySet<string> = new Set();
@@ -344,8 +344,17 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
 }
 
 function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): DeltaTypeState {
+  // One literal with every field (no spread of the common part): a spread copies into a new
+  // object whose further fields go to a separate property store, which cost CPU and memory per
+  // stream and type (see docs/benchmarks.md).
   return {
-    ...newTypeState<DeltaResponse>(descriptor, env, "delta watch"),
+    descriptor,
+    wildcard: false,
+    legacy: false,
+    latestNonce: undefined,
+    awaitingAck: false,
+    gated: false,
+    watch: new TypeWatch<DeltaResponse>(env, descriptor.typeUrl, "delta watch"),
     names: new Set(),
     clientVersions: new Map(),
     forceNames: new Set(),

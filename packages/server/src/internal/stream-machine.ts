@@ -12,7 +12,7 @@ import type { ResolvedXdsServerOptions } from "../options.js";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import type { OutgoingQueue } from "./outgoing-queue.js";
 import { checkTypeCount, type Nonces, resolveRequestType, type StreamFailure } from "./stream-rules.js";
-import { TypeWatch, type WatchKind } from "./type-watch.js";
+import type { TypeWatch } from "./type-watch.js";
 
 /** The stream that carries a protocol machine, as the machine sees it. */
 export interface CarrierStream {
@@ -47,23 +47,6 @@ export interface TypeState {
   gated: boolean;
   /** The one open cache watch of this type. */
   readonly watch: Pick<TypeWatch<{ readonly typeUrl: string }>, "isOpen" | "cancel">;
-}
-
-/** The fields of {@link TypeState} as a new type starts them. */
-export function newTypeState<R extends { readonly typeUrl: string }>(
-  descriptor: ResolvedTypeDescriptor,
-  carrier: CarrierStream,
-  kind: WatchKind,
-): TypeState & { readonly watch: TypeWatch<R> } {
-  return {
-    descriptor,
-    wildcard: false,
-    legacy: false,
-    latestNonce: undefined,
-    awaitingAck: false,
-    gated: false,
-    watch: new TypeWatch<R>(carrier, descriptor.typeUrl, kind),
-  };
 }
 
 /** A protocol state machine: reads requests, watches the cache, queues responses. */
