@@ -4,20 +4,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
+import { edsCluster, endpointsOf } from "./internal/fixtures.test.js";
 import { envoy, type Running, runXdskit, startServe, tempDir } from "./internal/serve-process.test.js";
 
-const cluster = {
-  "@type": TypeUrl.Cluster,
-  name: "api",
-  connect_timeout: "1s",
-  type: "EDS",
-  eds_cluster_config: { eds_config: { ads: {} } },
-};
-const endpoints = (...addresses: string[]) => ({
-  "@type": TypeUrl.ClusterLoadAssignment,
-  cluster_name: "api",
-  endpoints: [{ lb_endpoints: addresses.map((a) => ({ endpoint: { address: { socket_address: { address: a, port_value: 8080 } } } })) }],
-});
+const cluster = edsCluster("api");
+const endpoints = (...addresses: string[]) => endpointsOf("api", ...addresses);
 
 async function edge(serve: Running): Promise<void> {
   const put = await serve.admin("PUT", "/v1/groups/edge/resources", { resources: [cluster, endpoints("10.1.0.1")] });

@@ -6,20 +6,11 @@ import { TypeUrl } from "@xdskit/envoy-api";
 import type { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { describe, expect, it } from "vitest";
 import { canaryScore } from "./canary.js";
+import { edsCluster, endpointsOf } from "./internal/fixtures.test.js";
 import { envoy, type Running, startServe } from "./internal/serve-process.test.js";
 
-const cluster = {
-  "@type": TypeUrl.Cluster,
-  name: "api",
-  connect_timeout: "1s",
-  type: "EDS",
-  eds_cluster_config: { eds_config: { ads: {} } },
-};
-const endpoints = (...addresses: string[]) => ({
-  "@type": TypeUrl.ClusterLoadAssignment,
-  cluster_name: "api",
-  endpoints: [{ lb_endpoints: addresses.map((a) => ({ endpoint: { address: { socket_address: { address: a, port_value: 8080 } } } })) }],
-});
+const cluster = edsCluster("api");
+const endpoints = (...addresses: string[]) => endpointsOf("api", ...addresses);
 
 async function edge(serve: Running): Promise<void> {
   const put = await serve.admin("PUT", "/v1/groups/edge/resources", { resources: [cluster, endpoints("10.1.0.1")] });

@@ -4,46 +4,18 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
+import { edsCluster, endpointsOf as endpoints, FRONT_AND_BACK } from "./internal/fixtures.test.js";
 import { envoy, startServe, tempDir } from "./internal/serve-process.test.js";
-
-const FRONT = `
-group: front
-clusters:
-  - name: web
-    connect_timeout: 1s
-    type: EDS
-    eds_cluster_config: { eds_config: { ads: {} } }
-endpoints:
-  - cluster_name: web
-    endpoints:
-      - lb_endpoints:
-          - endpoint: { address: { socket_address: { address: 10.0.0.1, port_value: 8080 } } }
----
-group: back
-static_resources:
-  clusters:
-    - name: db
-      connect_timeout: 2s
-`;
-
-const endpoints = (cluster: string, ...addresses: string[]) => ({
-  "@type": TypeUrl.ClusterLoadAssignment,
-  cluster_name: cluster,
-  endpoints: [{ lb_endpoints: addresses.map((a) => ({ endpoint: { address: { socket_address: { address: a, port_value: 8080 } } } })) }],
-});
 
 describe("xdskit serve restarts", () => {
   it("after kill -9 and a restart, reconnecting proxies (SotW and delta) are sent nothing when nothing changed", async () => {
     const state = tempDir();
     const config = tempDir();
-    writeFileSync(join(config, "front.yaml"), FRONT);
+    writeFileSync(join(config, "front.yaml"), FRONT_AND_BACK);
     const first = await startServe(["--config", config, "--state-dir", state]);
     const port = first.xdsPort;
     const api = {
-      resources: [
-        { "@type": TypeUrl.Cluster, name: "api", connect_timeout: "1s", type: "EDS", eds_cluster_config: { eds_config: { ads: {} } } },
-        endpoints("api", "10.2.0.1"),
-      ],
+      resources: [edsCluster("api"), endpoints("api", "10.2.0.1")],
     };
     expect((await first.admin("PUT", "/v1/groups/front/resources", api)).status).toBe(200);
     const sotw = await envoy(port, "front-1");

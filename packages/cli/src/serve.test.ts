@@ -5,38 +5,13 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
+import { endpointsOf as endpoints, FRONT_AND_BACK } from "./internal/fixtures.test.js";
 import { bin, envoy, startServe, tempDir } from "./internal/serve-process.test.js";
-
-const FRONT = `
-group: front
-clusters:
-  - name: web
-    connect_timeout: 1s
-    type: EDS
-    eds_cluster_config: { eds_config: { ads: {} } }
-endpoints:
-  - cluster_name: web
-    endpoints:
-      - lb_endpoints:
-          - endpoint: { address: { socket_address: { address: 10.0.0.1, port_value: 8080 } } }
----
-group: back
-static_resources:
-  clusters:
-    - name: db
-      connect_timeout: 2s
-`;
-
-const endpoints = (cluster: string, ...addresses: string[]) => ({
-  "@type": TypeUrl.ClusterLoadAssignment,
-  cluster_name: cluster,
-  endpoints: [{ lb_endpoints: addresses.map((a) => ({ endpoint: { address: { socket_address: { address: a, port_value: 8080 } } } })) }],
-});
 
 describe("xdskit serve", () => {
   it("serves a directory of Envoy YAML by node-id prefix, over SotW ADS and delta per-type streams", async () => {
     const config = tempDir();
-    writeFileSync(join(config, "front.yaml"), FRONT);
+    writeFileSync(join(config, "front.yaml"), FRONT_AND_BACK);
     const serve = await startServe(["--config", config]);
     expect(serve.logs.at(-1)).toMatchObject({
       groups: { front: { Cluster: 1, ClusterLoadAssignment: 1 }, back: { Cluster: 1 } },
@@ -52,21 +27,21 @@ describe("xdskit serve", () => {
 
   it("reloads edited files; a bad file is refused with file, resource and field while the last good config serves", async () => {
     const config = tempDir();
-    writeFileSync(join(config, "front.yaml"), FRONT);
+    writeFileSync(join(config, "front.yaml"), FRONT_AND_BACK);
     const serve = await startServe(["--config", config]);
     const front = await envoy(serve.xdsPort, "front-1");
     await front.waitForEndpoints("web", 1);
 
     writeFileSync(
       join(config, "front.yaml"),
-      FRONT.replace(
+      FRONT_AND_BACK.replace(
         "port_value: 8080 } } }",
         "port_value: 8080 } } }\n          - endpoint: { address: { socket_address: { address: 10.0.0.2, port_value: 8080 } } }",
       ),
     );
     expect(await front.waitForEndpoints("web", 2)).toEqual(["10.0.0.1:8080", "10.0.0.2:8080"]);
 
-    writeFileSync(join(config, "front.yaml"), FRONT.replace("connect_timeout: 1s", "connect_timeout: -1s"));
+    writeFileSync(join(config, "front.yaml"), FRONT_AND_BACK.replace("connect_timeout: 1s", "connect_timeout: -1s"));
     await expect.poll(() => serve.logs.find((l) => String(l.msg).startsWith("config refused"))).toBeTruthy();
     const refused = serve.logs.find((l) => String(l.msg).startsWith("config refused")) as Record<string, unknown>;
     expect(refused).toMatchObject({ resource: "web", typeUrl: TypeUrl.Cluster });

@@ -8,24 +8,14 @@ import { TypeUrl } from "@xdskit/envoy-api";
 import type { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { edsCluster, endpointsOf } from "./internal/fixtures.test.js";
 import { envoy, startServe } from "./internal/serve-process.test.js";
 
+const cluster = edsCluster("api");
+const endpoints = (...addresses: string[]) => endpointsOf("api", ...addresses);
 const CHROMIUM = "/usr/bin/chromium";
 const missing = !existsSync(CHROMIUM);
 const skip = missing && process.env.XDSKIT_SKIP_TOOLS === "1";
-
-const cluster = {
-  "@type": TypeUrl.Cluster,
-  name: "api",
-  connect_timeout: "1s",
-  type: "EDS",
-  eds_cluster_config: { eds_config: { ads: {} } },
-};
-const endpoints = (...addresses: string[]) => ({
-  "@type": TypeUrl.ClusterLoadAssignment,
-  cluster_name: "api",
-  endpoints: [{ lb_endpoints: addresses.map((a) => ({ endpoint: { address: { socket_address: { address: a, port_value: 8080 } } } })) }],
-});
 
 let browser: Browser | undefined;
 beforeAll(async () => {
