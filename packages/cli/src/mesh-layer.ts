@@ -41,6 +41,12 @@ export function meshModelOf(documents: readonly unknown[]): MeshModel {
   return trustDomain === undefined ? { objects } : { trustDomain, objects };
 }
 
+/**
+ * The mesh model of one `xdskit serve`: file objects and API objects (kept in
+ * the config store) compiled together by a `MeshCompiler`. Every change is
+ * validated as a whole first; a refused change leaves the last good model
+ * compiled.
+ */
 export class MeshLayer {
   readonly #compiler: MeshCompiler;
   readonly #registry: ServiceRegistry | undefined;
@@ -176,8 +182,6 @@ function combine(files: MeshModel, api: MeshModel): MeshModel {
   const objects = [...files.objects, ...api.objects];
   return trustDomain === undefined ? { objects } : { trustDomain, objects };
 }
-
-export { MeshModelError, MeshModelErrors };
 
 /**
  * File config and compiled mesh groups together, as the control plane takes
