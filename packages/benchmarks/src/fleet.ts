@@ -19,9 +19,12 @@
 //   burst         --burst (100) one-endpoint updates 1 ms apart → the last response, every stream quiet
 //   idle/stream   heap (after GC) with every stream synced and idle, minus ready heap, per stream
 //   encodes       resource encodes and response-framing encodes per one-endpoint update
+//   churn         --churn-seconds (5) seconds of 10 % of the streams reconnecting each second as
+//                 restarted proxies while a one-endpoint update flows every 500 ms: the time from a
+//                 reconnect to that stream having ACKed all four types (p50, p99)
 //
 // Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5  --burst 100
-//          --baseline <git ref or built tree directory>  --json <file>
+//          --churn-seconds 5  --baseline <git ref or built tree directory>  --json <file>
 //          --profile-server <dir>  (writes a CPU profile of each server process there)
 //          --workers 1,2  (server processes per run, node:cluster sharing the port; when given, the
 //                          server may use both cores and the load generator stays on CPU 1)
@@ -46,6 +49,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     updates: { type: "string", default: "5" },
     burst: { type: "string", default: "100" },
+    "churn-seconds": { type: "string", default: "5" },
     baseline: { type: "string" },
     json: { type: "string" },
     "profile-server": { type: "string" },
@@ -60,6 +64,7 @@ const MODES = values.modes.split(",") as ("sotw" | "delta")[];
 const ROUNDS = Number(values.rounds);
 const UPDATES = Number(values.updates);
 const BURST = Number(values.burst);
+const CHURN_SECONDS = Number(values["churn-seconds"]);
 const PNPM = ["--yes", "pnpm@10.34.9"];
 const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 const WORKERS = (values.workers ?? "1").split(",").map(Number);
@@ -101,6 +106,10 @@ interface Run {
   /** CPU time of the load generator and of the server during the initial sync: the server's should dominate. */
   initialLoadCpuMs: number;
   initialServerCpuMs: number;
+  /** Churn: streams reconnected, and the time from each reconnect to its resync (p50, p99). */
+  churnReconnects: number;
+  churnResyncP50Ms: number;
+  churnResyncP99Ms: number;
 }
 
 const median = (xs: number[]): number => {
@@ -170,6 +179,23 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number, worke
     server.send({ kind: "burst", from: UPDATES + 2, count: BURST });
     await server.expect("updated", timeout);
     const burst = await load.expect("updated", timeout);
+
+    // Churn: 10 % of the streams reconnect each second (restarted proxies) while updates flow.
+    let churning = true;
+    let generation = UPDATES + 2 + BURST;
+    const updating = (async () => {
+      while (churning) {
+        server.send({ kind: "update", generation: generation++ });
+        await server.expect("updated", timeout);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    load.send({ kind: "churn", fraction: 0.1, seconds: CHURN_SECONDS });
+    const churn = await load.expect("churned", timeout + CHURN_SECONDS * 1000 + 30_000);
+    churning = false;
+    await updating;
+    if (churn.unsynced > 0) throw new Error(`churn: ${churn.unsynced} reconnected stream(s) did not resync within 30 s`);
+    const resync = [...churn.resyncMs].sort((a, b) => a - b);
     return {
       importMs: ready.importMs,
       readyRssMiB: ready.rss / 1024 / 1024,
@@ -185,6 +211,9 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number, worke
       burstResponsesPerStream: burst.responses / streams,
       initialLoadCpuMs: synced.cpuMs,
       initialServerCpuMs: idle.cpuMs - ready.cpuMs,
+      churnReconnects: churn.reconnects,
+      churnResyncP50Ms: median(resync),
+      churnResyncP99Ms: resync[Math.min(resync.length - 1, Math.floor(resync.length * 0.99))] ?? 0,
     };
   } finally {
     load?.send({ kind: "close" });
@@ -209,6 +238,9 @@ const METRICS: [keyof Run, string, number][] = [
   ["serverCpuMsPerUpdate", "server CPU per update (ms)", 0],
   ["resourceEncodesPerUpdate", "resource encodes per update", 1],
   ["responseEncodesPerUpdate", "response codec calls per update", 1],
+  ["churnReconnects", "churn: streams reconnected", 0],
+  ["churnResyncP50Ms", "churn: reconnect to resynced, p50 (ms)", 0],
+  ["churnResyncP99Ms", "churn: reconnect to resynced, p99 (ms)", 0],
 ];
 
 async function main(): Promise<void> {

@@ -7,10 +7,11 @@
 // must: version, nonce and type URL of each response, and the cluster names of
 // a CDS response (the route configuration name is the fixture's, not decoded).
 //
-// IPC (parent -> child): {kind:"open"}, {kind:"mark"}, {kind:"close"}.
+// IPC (parent -> child): {kind:"open"}, {kind:"mark"}, {kind:"churn"}, {kind:"close"}.
 // Child -> parent: "ready"; "synced" when every stream has ACKed all four
 // types; after "mark", "updated" when every stream has ACKed a response of
-// each marked type received after the mark; "failed" on any stream error.
+// each marked type received after the mark; after "churn", "churned" with the
+// resync times of the reconnected streams; "failed" on any stream error.
 import http2 from "node:http2";
 import { DeltaDiscoveryRequest, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
 import { ROUTE_CONFIG_NAME } from "./fixture.js";
@@ -20,12 +21,19 @@ import { ROUTE_CONFIG_NAME } from "./fixture.js";
  * (default: endpoints). With `quiet`, report only once every stream has and no response came
  * for 300 ms (a burst: the time is that of the last response).
  */
-export type LoadCommand = { kind: "open" } | { kind: "mark"; types?: string[]; quiet?: boolean } | { kind: "close" };
+export type LoadCommand =
+  | { kind: "open" }
+  | { kind: "mark"; types?: string[]; quiet?: boolean }
+  /** Each second for `seconds` seconds, `fraction` of the (synced) streams are cancelled and opened again as restarted proxies (holding nothing). */
+  | { kind: "churn"; fraction: number; seconds: number }
+  | { kind: "close" };
 export type LoadReport =
   | { kind: "ready" }
   | { kind: "marked" }
   | { kind: "synced"; cpuMs: number }
   | { kind: "updated"; cpuMs: number; lastResponseAt: number; responses: number }
+  /** Reconnected streams, and the times (ms) from opening each to its having ACKed all four types. */
+  | { kind: "churned"; reconnects: number; resyncMs: number[]; unsynced: number }
   | { kind: "failed"; message: string };
 
 const STREAMS = Number(process.env.BENCH_STREAMS);
@@ -163,17 +171,23 @@ class Stream {
   #lds = false;
   #rds = false;
   #synced = false;
+  #cancelled = false;
   /** Types ACKed since the mark (bits of BITS). */
   marked = 0;
 
-  constructor(session: http2.ClientHttp2Session, index: number) {
+  /** `onSynced`: a reconnected stream reports its own sync instead of counting toward the initial one. */
+  constructor(
+    session: http2.ClientHttp2Session,
+    index: number,
+    readonly onSynced?: () => void,
+  ) {
     this.#call = session.request({ ":method": "POST", ":path": PATH, "content-type": "application/grpc", te: "trailers" });
     this.#call.on("data", (chunk: Buffer) => this.#data(chunk));
     this.#call.on("error", (error) => {
-      if (!closing) send({ kind: "failed", message: `stream ${index}: ${error.message}` });
+      if (!closing && !this.#cancelled) send({ kind: "failed", message: `stream ${index}: ${error.message}` });
     });
     this.#call.on("trailers", (trailers) => {
-      if (!closing)
+      if (!closing && !this.#cancelled)
         send({
           kind: "failed",
           message: `stream ${index} ended: grpc-status ${trailers["grpc-status"]} ${trailers["grpc-message"] ?? ""}`,
@@ -182,7 +196,13 @@ class Stream {
     this.#call.write(request(CDS, DELTA ? ["*"] : [], "", "", { id: `node-${index}`, cluster: "bench" }));
   }
 
+  /** Whether this stream has ACKed all four types once. */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
   cancel(): void {
+    this.#cancelled = true;
     this.#call.close(http2.constants.NGHTTP2_CANCEL);
   }
 
@@ -231,7 +251,8 @@ class Stream {
         ack(RDS, DELTA ? [] : [ROUTE_CONFIG_NAME]);
         if (!this.#synced) {
           this.#synced = true;
-          if (++synced === STREAMS) {
+          if (this.onSynced) this.onSynced();
+          else if (++synced === STREAMS) {
             const cpu = process.cpuUsage(cpuAtMark);
             send({ kind: "synced", cpuMs: (cpu.user + cpu.system) / 1000 });
           }
@@ -273,6 +294,42 @@ function open(): void {
   for (let i = 0; i < STREAMS; i++) streams.push(new Stream(sessions[i % connections]!, i));
 }
 
+/** Reconnects `fraction` of the synced streams each second for `seconds` seconds, then reports their resync times. */
+function churn(fraction: number, seconds: number): void {
+  const perTick = Math.max(1, Math.round(STREAMS * fraction));
+  const resyncMs: number[] = [];
+  let reconnects = 0;
+  let pending = 0;
+  let ticks = 0;
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    send({ kind: "churned", reconnects, resyncMs, unsynced: pending });
+  };
+  const tick = (): void => {
+    const chosen = new Set<number>();
+    for (let tries = 0; chosen.size < perTick && tries < perTick * 20; tries++) {
+      const i = Math.floor(Math.random() * STREAMS);
+      if (streams[i]?.synced) chosen.add(i);
+    }
+    for (const i of chosen) {
+      streams[i]?.cancel();
+      const openedAt = performance.now();
+      pending++;
+      reconnects++;
+      streams[i] = new Stream(sessions[i % sessions.length]!, i, () => {
+        resyncMs.push(performance.now() - openedAt);
+        if (--pending === 0 && ticks >= seconds) finish();
+      });
+    }
+    if (++ticks < seconds) setTimeout(tick, 1000);
+    else if (pending === 0) finish();
+    else setTimeout(finish, 30_000); // report what synced, and how many did not
+  };
+  tick();
+}
+
 process.on("message", (command: LoadCommand) => {
   switch (command.kind) {
     case "open":
@@ -296,6 +353,9 @@ process.on("message", (command: LoadCommand) => {
       marking = true;
       cpuAtMark = process.cpuUsage();
       send({ kind: "marked" });
+      break;
+    case "churn":
+      churn(command.fraction, command.seconds);
       break;
     case "close":
       closing = true;
