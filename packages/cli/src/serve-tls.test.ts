@@ -1,60 +1,30 @@
-// The xDS port over TLS with client certificates (openssl-made CA and
-// certificates), and --require-node-identity: a proxy is served only under
-// the node id its certificate names, so it cannot fetch another's config.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { TypeUrl } from "@xdskit/envoy-api";
-import { FakeEnvoy } from "@xdskit/testing";
+import { FakeEnvoy, hasOpenssl, TestCertificateAuthority } from "@xdskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { afterThisTest, runXdskit, startServe } from "./internal/serve-process.test.js";
 
-const haveOpenssl = spawnSync("sh", ["-c", "command -v openssl"]).status === 0;
+const haveOpenssl = hasOpenssl();
 const skip = !haveOpenssl && process.env.XDSKIT_SKIP_TOOLS === "1";
 
 let dir = "";
 const pem = (name: string) => readFileSync(join(dir, name));
-const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-const KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-
-/** A key and certificate signed by the test CA, with `san` as subjectAltName. */
-function issue(name: string, san: string): void {
-  openssl("req", ...KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    `${name}.crt`,
-    "-days",
-    "1",
-    "-extfile",
-    `${name}.ext`,
-  );
-}
-
+let ca: TestCertificateAuthority | undefined;
 beforeAll(() => {
   if (skip) return;
   if (!haveOpenssl)
     throw new Error('the TLS tests make certificates with the openssl CLI (Debian package "openssl"; or set XDSKIT_SKIP_TOOLS=1 to skip)');
-  dir = mkdtempSync(join(tmpdir(), "xdskit-tls-"));
-  openssl("req", "-x509", ...KEY, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=xdskit test CA");
-  issue("server", "DNS:localhost");
-  issue("edge-1", "DNS:edge-1");
-  issue("edge-2", "DNS:edge-2");
+  ca = TestCertificateAuthority.create();
+  dir = ca.dir;
+  ca.issue("server", "DNS:localhost");
+  ca.issue("edge-1", "DNS:edge-1");
+  ca.issue("edge-2", "DNS:edge-2");
 });
 
 afterAll(() => {
-  if (dir !== "") rmSync(dir, { recursive: true, force: true });
+  ca?.dispose();
 });
 
 const cluster = (name: string) => ({

@@ -1,16 +1,10 @@
-// An AuthorizationPolicy of a mesh model enforced by a real xDS-enabled gRPC
-// server (@grpc/grpc-js-xds XdsServer, gRFC A36 and A41) against a real
-// proxyless client: the compiler gives the server's group a listener per
-// instance with the Service's RBAC filter.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { GRPC_SERVER_LISTENER_TEMPLATE, grpcGroup, MeshCompiler, type MeshObject, StaticServiceRegistry } from "@xdskit/mesh";
+import { TestCertificateAuthority } from "@xdskit/testing";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { ControlPlane } from "./support/control-plane.js";
 import { Echo } from "./support/echo-backend.js";
@@ -124,41 +118,18 @@ it("an AuthorizationPolicy lets a caller through, then denies it, on a real xDS-
 
 // mTLS between proxyless client and server, identities checked by the server's RBAC.
 let dir = "";
-const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-
-/** A key and certificate signed by the test CA, whose URI SAN is the workload's SPIFFE id. */
-function issue(name: string, spiffeId: string): void {
-  openssl("req", ...EC, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=URI:${spiffeId}\n`);
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    `${name}.crt`,
-    "-days",
-    "1",
-    "-extfile",
-    `${name}.ext`,
-  );
-}
+let ca: TestCertificateAuthority | undefined;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "xdskit-mesh-mtls-"));
-  openssl("req", "-x509", ...EC, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=mesh CA");
-  issue("echo", "spiffe://cluster.local/ns/mesh/sa/echo");
-  issue("web", "spiffe://cluster.local/ns/mesh/sa/web");
-  issue("intruder", "spiffe://cluster.local/ns/mesh/sa/intruder");
+  ca = TestCertificateAuthority.create({ commonName: "mesh CA" });
+  dir = ca.dir;
+  // Each workload's URI SAN is its SPIFFE id.
+  ca.issue("echo", "URI:spiffe://cluster.local/ns/mesh/sa/echo");
+  ca.issue("web", "URI:spiffe://cluster.local/ns/mesh/sa/web");
+  ca.issue("intruder", "URI:spiffe://cluster.local/ns/mesh/sa/intruder");
 });
 afterAll(() => {
-  if (dir !== "") rmSync(dir, { recursive: true, force: true });
+  ca?.dispose();
 });
 
 /** A bootstrap whose certificate provider "mesh" serves `workload`'s certificate and the mesh CA from files (gRFC A29). */
