@@ -29,7 +29,8 @@
 //          --workers 1,2  (server processes per run, node:cluster sharing the port; when given, the
 //                          server may use both cores and the load generator stays on CPU 1)
 //          --server-node-args="<flags>"  (extra Node flags for the server process, e.g. --max-semi-space-size=32)
-// Environment: BENCH_ALLOC_PROFILE=<file> (sampling allocation profile of the initial sync, collected
+// Environment: BENCH_INITIAL_PROFILE=<file> (CPU profile of the initial sync only),
+// BENCH_ALLOC_PROFILE=<file> (sampling allocation profile of the initial sync, collected
 // objects included), BENCH_UPDATE_PROFILE=<file> (CPU profile of the updates only).
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";

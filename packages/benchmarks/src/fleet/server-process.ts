@@ -131,11 +131,28 @@ async function main(): Promise<void> {
       includeObjectsCollectedByMinorGC: true,
     } as never);
   }
+  // BENCH_INITIAL_PROFILE=<file>: a CPU profile of the initial sync only (from ready to the first stats).
+  let initialSession: Session | undefined;
+  if (process.env.BENCH_INITIAL_PROFILE !== undefined) {
+    initialSession = new Session();
+    initialSession.connect();
+    initialSession.post("Profiler.enable");
+    initialSession.post("Profiler.setSamplingInterval", { interval: 200 });
+    initialSession.post("Profiler.start");
+  }
   send({ kind: "ready", port, importMs, ...readyMemory, encodes: { ...encodes } });
 
   process.on("message", (command: ServerCommand) => {
     switch (command.kind) {
       case "stats":
+        if (initialSession !== undefined) {
+          const done = initialSession;
+          initialSession = undefined;
+          done.post("Profiler.stop", (error, result) => {
+            if (error === null) writeFileSync(process.env.BENCH_INITIAL_PROFILE!, JSON.stringify(result.profile));
+            done.disconnect();
+          });
+        }
         if (updateSession !== undefined) {
           const done = updateSession;
           done.post("Profiler.stop", (error, result) => {
