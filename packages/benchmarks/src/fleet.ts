@@ -28,6 +28,9 @@
 //          --profile-server <dir>  (writes a CPU profile of each server process there)
 //          --workers 1,2  (server processes per run, node:cluster sharing the port; when given, the
 //                          server may use both cores and the load generator stays on CPU 1)
+//          --floor grpc|http2  (a column more: the transport floor, grpc-js (or node:http2 with gRPC framing
+//                    by hand) alone, answering each first request with bytes encoded once, no xdskit
+//                    server; initial sync only)
 //          --server-node-args="<flags>"  (extra Node flags for the server process, e.g. --max-semi-space-size=32)
 // Environment: BENCH_INITIAL_PROFILE=<file> (CPU profile of the initial sync only),
 // BENCH_ALLOC_PROFILE=<file> (sampling allocation profile of the initial sync, collected
@@ -56,6 +59,7 @@ const { values } = parseArgs({
     "profile-server": { type: "string" },
     "server-node-args": { type: "string", default: "" },
     workers: { type: "string" },
+    floor: { type: "string" },
   },
 });
 
@@ -113,19 +117,20 @@ interface Run {
   churnResyncP99Ms: number;
 }
 
+const FLOOR = `floor: ${values.floor === "http2" ? "node:http2" : "grpc-js"} alone`;
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function once(tree: string, mode: "sotw" | "delta", streams: number, workers: number): Promise<Run> {
+async function once(tree: string, mode: "sotw" | "delta", streams: number, workers: number, floor = false): Promise<Run> {
   const here = fileURLToPath(new URL("./fleet/", import.meta.url));
   const server = new Child<ServerReport>(
     "server",
     join(here, "server-process.js"),
     [tree, String(streams), String(workers)],
-    process.env,
+    { ...process.env, BENCH_FLOOR: floor ? values.floor! : "" },
     hasTaskset ? SERVER_CPUS : undefined,
     [
       ...values["server-node-args"].split(" ").filter((a) => a !== ""),
@@ -151,6 +156,35 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number, worke
     await new Promise((r) => setTimeout(r, 300));
     server.send({ kind: "stats" });
     const idle = await server.expect("stats", 30_000);
+    if (floor) {
+      // The transport floor serves the initial sync only.
+      const none = Number.NaN;
+      return {
+        importMs: ready.importMs,
+        readyRssMiB: ready.rss / 1024 / 1024,
+        initialMs,
+        initialLoadCpuMs: synced.cpuMs,
+        initialServerCpuMs: idle.cpuMs - ready.cpuMs,
+        idleHeapKiBPerStream: (idle.heap - ready.heap) / streams / 1024,
+        idleRssKiBPerStream: (idle.rss - ready.rss) / streams / 1024,
+        ...Object.fromEntries(
+          (
+            [
+              "updateP50Ms",
+              "resourceEncodesPerUpdate",
+              "responseEncodesPerUpdate",
+              "serverCpuMsPerUpdate",
+              "allTypesUpdateMs",
+              "burstMs",
+              "burstResponsesPerStream",
+              "churnReconnects",
+              "churnResyncP50Ms",
+              "churnResyncP99Ms",
+            ] as const
+          ).map((k) => [k, none]),
+        ),
+      } as Run;
+    }
     const times: number[] = [];
     for (let u = 1; u <= UPDATES; u++) {
       load.send({ kind: "mark" });
@@ -247,6 +281,8 @@ const METRICS: [keyof Run, string, number][] = [
 async function main(): Promise<void> {
   const trees: [string, string][] = [["current", ROOT]];
   if (values.baseline !== undefined) trees.push([`baseline ${values.baseline}`, baselineTree(values.baseline)]);
+  // --floor: a third column, grpc-js alone answering with bytes encoded once (the transport floor).
+  if (values.floor !== undefined) trees.push([FLOOR, ROOT]);
   console.log(
     `fleet benchmark: ${MODES.join("+")} × ${STREAMS.join(",")} streams, ${ROUNDS} rounds interleaved, ${UPDATES} updates per run; ` +
       `server ${hasTaskset ? `on CPU ${SERVER_CPUS}, load generator on CPU 1` : "not pinned (no taskset)"}; trees: ${trees.map(([n, d]) => `${n} (${d})`).join(", ")}`,
@@ -259,7 +295,7 @@ async function main(): Promise<void> {
         for (const workers of WORKERS) {
           const scenario = `${mode} ${streams}${values.workers === undefined ? "" : ` × ${workers} worker${workers > 1 ? "s" : ""}`}`;
           for (const [name, dir] of order) {
-            const run = await once(dir, mode, streams, workers);
+            const run = await once(dir, mode, streams, workers, name === FLOOR);
             const byTree = results[scenario] ?? {};
             results[scenario] = byTree;
             byTree[name] = [...(byTree[name] ?? []), run];
@@ -284,8 +320,13 @@ async function main(): Promise<void> {
       const bySummary = summary[scenario] ?? {};
       summary[scenario] = bySummary;
       for (const [i, [name]] of trees.entries()) bySummary[name] = { ...bySummary[name], [key]: medians[i]! };
-      const ratio = trees.length > 1 && medians[0]! > 0 ? ` ${(medians[1]! / medians[0]!).toFixed(2)}× |` : trees.length > 1 ? " — |" : "";
-      console.log(`| ${label} | ${medians.map((m) => m.toFixed(digits)).join(" | ")} |${ratio}`);
+      const ratio =
+        trees.length > 1 && medians[0]! > 0 && trees[1]![0] !== FLOOR
+          ? ` ${(medians[1]! / medians[0]!).toFixed(2)}× |`
+          : trees.length > 1
+            ? " — |"
+            : "";
+      console.log(`| ${label} | ${medians.map((m) => (Number.isNaN(m) ? "—" : m.toFixed(digits))).join(" | ")} |${ratio}`);
     }
   }
   if (values.json !== undefined) {

@@ -100,8 +100,29 @@ async function main(): Promise<void> {
     maxConcurrentStreams: Math.max(server.DEFAULT_SERVER_OPTIONS.maxConcurrentStreams, streams + 100),
     callbacks: { onAck: () => void acks++ },
   });
+  if (process.env.BENCH_FLOOR === "http2") {
+    const port = await http2Floor(api, { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager, Router });
+    process.send!({
+      kind: "ready",
+      port,
+      importMs,
+      rss: 0,
+      heap: 0,
+      cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+      encodes,
+    });
+    process.on("message", (command: ServerCommand) => {
+      if (command.kind === "stats") {
+        const cpu = process.cpuUsage();
+        process.send!({ kind: "stats", rss: 0, heap: 0, cpuMs: (cpu.user + cpu.system) / 1000, streams: 0, acks: 0, encodes });
+      } else if (command.kind === "stop") process.exit(0);
+    });
+    return;
+  }
   const grpcServer = new grpc.Server({ "grpc.max_concurrent_streams": 1_000_000 });
-  xds.register(grpcServer, { services: ["ads"] });
+  if (process.env.BENCH_FLOOR === "grpc")
+    transportFloor(grpcServer, api, { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager, Router });
+  else xds.register(grpcServer, { services: ["ads"] });
   const port = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error: Error | null, p: number) =>
       error ? reject(error) : resolve(p),
@@ -210,6 +231,157 @@ async function main(): Promise<void> {
     }
   });
   process.on("disconnect", () => process.exit(0));
+}
+
+/**
+ * The transport floor (BENCH_FLOOR=grpc, fleet.ts --floor grpc): grpc-js alone, with
+ * no xdskit server. The ADS handlers decode each request and answer the first
+ * request of each type with the same response bytes, encoded once at start;
+ * ACKs get nothing. No status, no events, no watches: what serving the initial
+ * sync costs in grpc-js, node:http2 and request decoding, the least any
+ * grpc-js server can take.
+ */
+function transportFloor(grpcServer: AnyModule, api: AnyModule, codecs: Record<string, AnyModule>): void {
+  const T = api.TypeUrl;
+  const fixture: [string, AnyModule, object[]][] = [
+    [T.Cluster, codecs.Cluster!, Array.from({ length: CLUSTERS }, (_, i) => cluster(i))],
+    [T.ClusterLoadAssignment, codecs.ClusterLoadAssignment!, Array.from({ length: CLUSTERS }, (_, i) => loadAssignment(i))],
+    [
+      T.Listener,
+      codecs.Listener!,
+      [listener({ pack: api.pack, HttpConnectionManager: codecs.HttpConnectionManager, Router: codecs.Router })],
+    ],
+    [T.RouteConfiguration, codecs.RouteConfiguration!, [routeConfiguration()]],
+  ];
+  const sotw = new Map<string, Buffer>();
+  const delta = new Map<string, Buffer>();
+  for (const [typeUrl, codec, messages] of fixture) {
+    const anys = messages.map((m) => api.pack(codec, m));
+    sotw.set(
+      typeUrl,
+      Buffer.from(
+        api.DiscoveryResponse.encode(
+          api.DiscoveryResponse.fromPartial({ versionInfo: "v0", resources: anys, typeUrl, nonce: "1" }),
+        ).finish(),
+      ),
+    );
+    const resources = anys.map((resource: AnyModule, i: number) => ({
+      name: (messages[i] as { name?: string; clusterName?: string }).name ?? (messages[i] as { clusterName: string }).clusterName,
+      version: "v0",
+      resource,
+    }));
+    delta.set(
+      typeUrl,
+      Buffer.from(
+        api.DeltaDiscoveryResponse.encode(
+          api.DeltaDiscoveryResponse.fromPartial({ systemVersionInfo: "v0", resources, typeUrl, nonce: "1" }),
+        ).finish(),
+      ),
+    );
+  }
+  const raw = (path: string) => ({
+    path,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (b: Buffer) => b,
+    requestDeserialize: (b: Buffer) => b,
+    responseSerialize: (b: Buffer) => b,
+    responseDeserialize: (b: Buffer) => b,
+  });
+  const handler = (codec: AnyModule, answers: Map<string, Buffer>) => (call: AnyModule) => {
+    call.on("data", (data: Buffer) => {
+      const request = codec.decode(data);
+      if (request.responseNonce === "") {
+        const answer = answers.get(request.typeUrl);
+        if (answer !== undefined) call.write(answer);
+      }
+    });
+    call.on("end", () => call.end());
+    call.on("error", () => {});
+  };
+  const service = "/envoy.service.discovery.v3.AggregatedDiscoveryService/";
+  grpcServer.addService(
+    {
+      StreamAggregatedResources: raw(`${service}StreamAggregatedResources`),
+      DeltaAggregatedResources: raw(`${service}DeltaAggregatedResources`),
+    },
+    { StreamAggregatedResources: handler(api.DiscoveryRequest, sotw), DeltaAggregatedResources: handler(api.DeltaDiscoveryRequest, delta) },
+  );
+}
+
+async function http2Floor(api: AnyModule, codecs: Record<string, AnyModule>): Promise<number> {
+  const http2 = await import("node:http2");
+  const T = api.TypeUrl;
+  const fixture: [string, AnyModule, object[]][] = [
+    [T.Cluster, codecs.Cluster!, Array.from({ length: CLUSTERS }, (_, i) => cluster(i))],
+    [T.ClusterLoadAssignment, codecs.ClusterLoadAssignment!, Array.from({ length: CLUSTERS }, (_, i) => loadAssignment(i))],
+    [
+      T.Listener,
+      codecs.Listener!,
+      [listener({ pack: api.pack, HttpConnectionManager: codecs.HttpConnectionManager, Router: codecs.Router })],
+    ],
+    [T.RouteConfiguration, codecs.RouteConfiguration!, [routeConfiguration()]],
+  ];
+  const frame = (m: Uint8Array) => {
+    const b = Buffer.allocUnsafe(5 + m.length);
+    b[0] = 0;
+    b.writeUInt32BE(m.length, 1);
+    b.set(m, 5);
+    return b;
+  };
+  const sotw = new Map<string, Buffer>();
+  const delta = new Map<string, Buffer>();
+  for (const [typeUrl, codec, messages] of fixture) {
+    const anys = messages.map((m) => api.pack(codec, m));
+    sotw.set(
+      typeUrl,
+      frame(
+        api.DiscoveryResponse.encode(
+          api.DiscoveryResponse.fromPartial({ versionInfo: "v0", resources: anys, typeUrl, nonce: "1" }),
+        ).finish(),
+      ),
+    );
+    const resources = anys.map((resource: AnyModule, i: number) => ({
+      name: (messages[i] as { name?: string; clusterName?: string }).name ?? (messages[i] as { clusterName: string }).clusterName,
+      version: "v0",
+      resource,
+    }));
+    delta.set(
+      typeUrl,
+      frame(
+        api.DeltaDiscoveryResponse.encode(
+          api.DeltaDiscoveryResponse.fromPartial({ systemVersionInfo: "v0", resources, typeUrl, nonce: "1" }),
+        ).finish(),
+      ),
+    );
+  }
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 1_000_000, initialWindowSize: 1 << 20 } });
+  server.on("stream", (stream, headers) => {
+    const isDelta = String(headers[":path"]).endsWith("DeltaAggregatedResources");
+    const codec = isDelta ? api.DeltaDiscoveryRequest : api.DiscoveryRequest;
+    const answers = isDelta ? delta : sotw;
+    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+    stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+    let pending: Buffer | undefined;
+    stream.on("data", (chunk: Buffer) => {
+      const buffer = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+      let at = 0;
+      while (buffer.length - at >= 5) {
+        const length = buffer.readUInt32BE(at + 1);
+        if (buffer.length - at - 5 < length) break;
+        const request = codec.decode(buffer.subarray(at + 5, at + 5 + length));
+        at += 5 + length;
+        if (request.responseNonce === "") {
+          const answer = answers.get(request.typeUrl);
+          if (answer !== undefined) stream.write(answer);
+        }
+      }
+      pending = at < buffer.length ? buffer.subarray(at) : undefined;
+    });
+    stream.on("end", () => stream.end());
+    stream.on("error", () => {});
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
 }
 
 /**
