@@ -26,6 +26,7 @@
 // Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5  --burst 100
 //          --churn-seconds 5  --baseline <git ref or built tree directory>  --json <file>
 //          --profile-server <dir>  (writes a CPU profile of each server process there)
+//          --profile-load <dir>  (the same for each load generator process)
 //          --workers 1,2  (server processes per run, node:cluster sharing the port; when given, the
 //                          server may use both cores and the load generator stays on CPU 1)
 //          --floor grpc|http2  (a column more: the transport floor, grpc-js (or node:http2 with gRPC framing
@@ -57,6 +58,7 @@ const { values } = parseArgs({
     baseline: { type: "string" },
     json: { type: "string" },
     "profile-server": { type: "string" },
+    "profile-load": { type: "string" },
     "server-node-args": { type: "string", default: "" },
     workers: { type: "string" },
     floor: { type: "string" },
@@ -147,6 +149,7 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number, worke
       [],
       { ...process.env, BENCH_STREAMS: String(streams), BENCH_MODE: mode, BENCH_ADDRESS: `127.0.0.1:${ready.port}` },
       hasTaskset ? "1" : undefined,
+      values["profile-load"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["profile-load"]],
     );
     await load.expect("ready", 30_000);
     const start = performance.now();

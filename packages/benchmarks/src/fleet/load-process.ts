@@ -131,20 +131,69 @@ function frame(message: Uint8Array): Buffer {
   return out;
 }
 
-function request(typeUrl: string, names: readonly string[], version: string, nonce: string, node?: object): Buffer {
-  if (DELTA) {
-    return frame(
-      DeltaDiscoveryRequest.encode(
-        DeltaDiscoveryRequest.fromPartial({ node, typeUrl, resourceNamesSubscribe: nonce === "" ? [...names] : [], responseNonce: nonce }),
-      ).finish(),
-    );
+/** Field `field` (wire type 2) holding `value`, encoded: tag, length, bytes. */
+function lengthDelimited(field: number, value: string | Buffer): Buffer {
+  const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
+  const head: number[] = [(field << 3) | 2];
+  for (let n = bytes.length; ; n = Math.floor(n / 128)) {
+    if (n < 128) {
+      head.push(n);
+      break;
+    }
+    head.push((n & 127) | 128);
   }
+  return Buffer.concat([Buffer.from(head), bytes]);
+}
+
+/** Repeated string field `field` holding `names`, encoded once per list and kept by the caller. */
+function encodeNames(field: number, names: readonly string[]): Buffer {
+  return Buffer.concat(names.map((name) => lengthDelimited(field, name)));
+}
+
+// Field numbers: DiscoveryRequest version_info 1, resource_names 3, type_url 4, response_nonce 5;
+// DeltaDiscoveryRequest type_url 2, resource_names_subscribe 3, response_nonce 6.
+const TYPE_FIELD = new Map<string, Buffer>([CDS, EDS, LDS, RDS].map((t) => [t, lengthDelimited(DELTA ? 2 : 4, t)]));
+const STAR = encodeNames(3, ["*"]);
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A request after the first (which carries the node and goes through the codec): encoded by
+ * hand from bytes kept per type and per name list, so the generator spends its core on the
+ * connection rather than on protobuf. `names` is the encoded resource_names (SotW, every request)
+ * or resource_names_subscribe (delta, the first request of a type only).
+ */
+function request(typeUrl: string, names: Buffer, version: string, nonce: string): Buffer {
+  const parts = DELTA
+    ? [TYPE_FIELD.get(typeUrl)!, nonce === "" ? names : EMPTY, nonce === "" ? EMPTY : lengthDelimited(6, nonce)]
+    : [
+        version === "" ? EMPTY : lengthDelimited(1, version),
+        names,
+        TYPE_FIELD.get(typeUrl)!,
+        nonce === "" ? EMPTY : lengthDelimited(5, nonce),
+      ];
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = Buffer.allocUnsafe(5 + length);
+  out[0] = 0;
+  out.writeUInt32BE(length, 1);
+  let at = 5;
+  for (const part of parts) at += part.copy(out, at);
+  return out;
+}
+
+/** The first request of a stream, with the node: through the codec. */
+function firstRequest(node: object): Buffer {
+  const typeUrl = CDS;
   return frame(
-    DiscoveryRequest.encode(
-      DiscoveryRequest.fromPartial({ node, typeUrl, resourceNames: [...names], versionInfo: version, responseNonce: nonce }),
-    ).finish(),
+    DELTA
+      ? DeltaDiscoveryRequest.encode(DeltaDiscoveryRequest.fromPartial({ node, typeUrl, resourceNamesSubscribe: ["*"] })).finish()
+      : DiscoveryRequest.encode(
+          DiscoveryRequest.fromPartial({ node, typeUrl, resourceNames: [], versionInfo: "", responseNonce: "" }),
+        ).finish(),
   );
 }
+
+const ROUTE_NAMES = encodeNames(3, [ROUTE_CONFIG_NAME]);
 
 let synced = 0;
 let updated = 0;
@@ -166,7 +215,8 @@ let cpuAtMark = process.cpuUsage();
 class Stream {
   readonly #call: http2.ClientHttp2Stream;
   #pending: Buffer | undefined;
-  #clusters: string[] = [];
+  /** The encoded resource names of the clusters received (the EDS subscription). */
+  #clusters: Buffer = EMPTY;
   #eds = false;
   #lds = false;
   #rds = false;
@@ -193,7 +243,7 @@ class Stream {
           message: `stream ${index} ended: grpc-status ${trailers["grpc-status"]} ${trailers["grpc-message"] ?? ""}`,
         });
     });
-    this.#call.write(request(CDS, DELTA ? ["*"] : [], "", "", { id: `node-${index}`, cluster: "bench" }));
+    this.#call.write(firstRequest({ id: `node-${index}`, cluster: "bench" }));
   }
 
   /** Whether this stream has ACKed all four types once. */
@@ -221,34 +271,34 @@ class Stream {
 
   #message(bytes: Buffer): void {
     const head = scan(bytes, !this.#eds);
-    const ack = (typeUrl: string, names: readonly string[]): void => {
+    const ack = (typeUrl: string, names: Buffer): void => {
       this.#call.write(request(typeUrl, names, head.version, head.nonce));
     };
     switch (head.typeUrl) {
       case CDS:
-        if (head.names !== undefined && head.names.length > 0) this.#clusters = head.names;
-        ack(CDS, DELTA ? [] : []);
+        if (head.names !== undefined && head.names.length > 0) this.#clusters = encodeNames(3, head.names);
+        ack(CDS, EMPTY);
         if (!this.#eds) {
           this.#eds = true;
           this.#call.write(request(EDS, this.#clusters, "", ""));
         }
         break;
       case EDS:
-        ack(EDS, DELTA ? [] : this.#clusters);
+        ack(EDS, DELTA ? EMPTY : this.#clusters);
         if (!this.#lds) {
           this.#lds = true;
-          this.#call.write(request(LDS, DELTA ? ["*"] : [], "", ""));
+          this.#call.write(request(LDS, DELTA ? STAR : EMPTY, "", ""));
         }
         break;
       case LDS:
-        ack(LDS, []);
+        ack(LDS, EMPTY);
         if (!this.#rds) {
           this.#rds = true;
-          this.#call.write(request(RDS, [ROUTE_CONFIG_NAME], "", ""));
+          this.#call.write(request(RDS, ROUTE_NAMES, "", ""));
         }
         break;
       case RDS:
-        ack(RDS, DELTA ? [] : [ROUTE_CONFIG_NAME]);
+        ack(RDS, DELTA ? EMPTY : ROUTE_NAMES);
         if (!this.#synced) {
           this.#synced = true;
           if (this.onSynced) this.onSynced();
