@@ -4,9 +4,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { MessageChannel } from "node:worker_threads";
 import { EtcdConfigStore } from "@xdskit/store-etcd";
 import { EtcdTestServer, findEtcdBinary } from "@xdskit/store-etcd/testing";
-import { DirectoryConfigStore, MemoryConfigStore } from "@xdskit/stores";
+import { ChannelConfigStore, DirectoryConfigStore, MemoryConfigStore, serveConfigStore } from "@xdskit/stores";
 import { afterAll, beforeAll } from "vitest";
 import { describeStoreContract } from "./support/store-contract.js";
 
@@ -25,6 +26,32 @@ describeStoreContract("DirectoryConfigStore", {
     const directory = mkdtempSync(join(tmpdir(), "xdskit-store-"));
     dirs.push(directory);
     return DirectoryConfigStore.open({ directory, maxLoggedEvents: 3 });
+  },
+  forgetHistory: async () => {},
+});
+
+// The store `xdskit serve --workers` gives its workers: a MemoryConfigStore
+// reached over a MessageChannel (structured clone, as the cluster IPC channel
+// with advanced serialization), served by serveConfigStore.
+describeStoreContract("ChannelConfigStore", {
+  make: async () => {
+    const { port1, port2 } = new MessageChannel();
+    const channelOf = (port: typeof port1) => ({
+      send: (m: unknown) => port.postMessage(m),
+      onMessage: (listener: (m: unknown) => void) => {
+        port.on("message", listener);
+        return () => port.off("message", listener);
+      },
+    });
+    const served = serveConfigStore(new MemoryConfigStore({ maxLoggedEvents: 3 }), channelOf(port1));
+    const store = new ChannelConfigStore({ channel: channelOf(port2) });
+    const close = store.close.bind(store);
+    store.close = async () => {
+      await close();
+      served.close();
+      port1.close();
+    };
+    return store;
   },
   forgetHistory: async () => {},
 });
