@@ -27,6 +27,8 @@ export interface AdminContext {
   readonly mesh?: { readonly layer: MeshLayer; readonly republish: () => readonly unknown[] };
   /** Every replica's nodes, merged (a shared etcd store): shown as `fleet` in /v1/status. Default: none. */
   readonly fleet?: () => Promise<unknown[]>;
+  /** `serve --workers N`: each worker (slot, pid, streams) and the restart count, shown as `workers` in /v1/status. Default: none. */
+  readonly workers?: () => unknown;
 }
 
 class HttpError extends Error {
@@ -176,10 +178,11 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
   if (parts[1] === "events" && method === "GET") return ctx.feed.serve(req, res);
   if (parts[1] === "status" && method === "GET") {
     const nodes = ctx.status?.nodes() ?? [];
-    if (!ctx.fleet) return send(res, 200, { nodes });
+    const workers = ctx.workers ? { workers: ctx.workers() } : {};
+    if (!ctx.fleet) return send(res, 200, { nodes, ...workers });
     // Replicas sharing etcd: every proxy of the fleet and the replica serving it (null while etcd is unreachable).
     const fleet = await ctx.fleet().catch(() => null);
-    return send(res, 200, { nodes, fleet });
+    return send(res, 200, { nodes, fleet, ...workers });
   }
   if (parts[1] === "mesh" && ctx.mesh) return handleMesh(ctx.mesh, parts.slice(2), method, url, req, res, opts);
   if (parts[1] !== "groups") throw new HttpError(404, `no such path ${url.pathname}`);

@@ -76,6 +76,12 @@ program
   .option("--tls-key <file>", "xDS server private key (PEM)")
   .option("--tls-client-ca <file>", "require xDS client certificates signed by this CA (PEM)")
   .option("--require-node-identity", "serve a node only when its id is its client certificate's SPIFFE id or a SAN (needs --tls-client-ca)")
+  .option(
+    "--workers <n>",
+    "processes serving xDS on the shared port (this one keeps the state and the admin API); 1 to 4 x CPUs",
+    integer,
+    1,
+  )
   .addHelpText(
     "after",
     `
@@ -83,6 +89,7 @@ Examples:
   xdskit serve --config ./envoy-config
   xdskit serve --config ./envoy-config --state-dir /var/lib/xdskit --group-by cluster
   xdskit serve --settings /etc/xdskit/serve.yaml
+  xdskit serve --config ./envoy-config --workers 2
   xdskit serve --store etcd://127.0.0.1:2379/xdskit/ --xds 0.0.0.0:18001 --admin-port 19001
   xdskit serve --profile grpc --admin-host 0.0.0.0 --admin-token "$(cat token)"
   xdskit serve --tls-cert xds.pem --tls-key xds-key.pem --tls-client-ca ca.pem --require-node-identity
@@ -110,6 +117,7 @@ Examples:
         tlsKey: flags.tlsKey,
         tlsClientCa: flags.tlsClientCa,
         requireNodeIdentity: flags.requireNodeIdentity === true,
+        workers: flags.workers,
       });
       let stopping = false;
       const stop = (signal: string) => {

@@ -128,6 +128,7 @@ export class CanaryController {
   readonly #xds: XdsServer;
   readonly #status: NodeStatusTracker | undefined;
   readonly #logger: XdsLogger | undefined;
+  readonly #unavailable: string | undefined;
   readonly #last = new Map<string, Running>();
   #ids = 0;
 
@@ -135,8 +136,11 @@ export class CanaryController {
    * @param options.plane the control plane whose groups get canaries
    * @param options.xds the server serving `plane.watcher`: its `rollout()` says when the subset ACKed or NACKed
    * @param options.logger where "canary started/promoted/rolled back" lines go (a throwing logger is ignored)
+   * @param options.unavailable when set, every canary is refused (409) with this reason (`serve --workers N`: the
+   *   streams are in other processes, out of the rollout's reach). Default: canaries run.
    */
-  constructor(options: { plane: ControlPlane; xds: XdsServer; logger?: XdsLogger }) {
+  constructor(options: { plane: ControlPlane; xds: XdsServer; logger?: XdsLogger; unavailable?: string }) {
+    this.#unavailable = options.unavailable;
     this.#plane = options.plane;
     this.#xds = options.xds;
     this.#status = options.xds.status;
@@ -153,6 +157,7 @@ export class CanaryController {
     change: { replace?: unknown[]; upsert?: unknown[]; remove?: { type: string; name: string }[] },
     spec: CanarySpec,
   ): { status: CanaryStatus; done: Promise<CanaryStatus> } {
+    if (this.#unavailable !== undefined) throw new CanaryRefused(409, this.#unavailable);
     const timeoutMs = spec.timeoutMs ?? CANARY_DEFAULTS.timeoutMs;
     if (typeof timeoutMs !== "number" || !(timeoutMs > 0 && timeoutMs <= CANARY_DEFAULTS.maxTimeoutMs))
       throw new CanaryRefused(

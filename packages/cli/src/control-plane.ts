@@ -12,7 +12,12 @@ import { type ConfigProblem, type GroupResources, type ParsedResource, parseReso
 
 /** How nodes are grouped: by the node id's prefix before the first `-` (sxds), by node cluster, or by node id. */
 export type GroupBy = "prefix" | "cluster" | "id";
-const GROUPERS: Record<GroupBy, NodeGroupKey> = { prefix: groupByIdPrefix, cluster: groupByNodeCluster, id: groupByNodeId };
+/** The node-group key of each {@link GroupBy}. */
+export const GROUPERS: Readonly<Record<GroupBy, NodeGroupKey>> = {
+  prefix: groupByIdPrefix,
+  cluster: groupByNodeCluster,
+  id: groupByNodeId,
+};
 
 /** What the store keeps per group. */
 interface StoredGroup {

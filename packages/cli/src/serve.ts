@@ -19,6 +19,7 @@ import { ControlPlane, type GroupBy } from "./control-plane.js";
 import { MeshLayer, meshModelOf, meshProblems, withMeshGroups } from "./mesh-layer.js";
 import { type ConfigProblem, describeProblem, type GroupResources } from "./resource-docs.js";
 import { StatusFeed } from "./status-feed.js";
+import { checkWorkers, publishServed, WorkerPool } from "./workers.js";
 
 /** Options of {@link serve}; each is also a flag of `xdskit serve` (docs/serve.md lists them). */
 export interface ServeOptions {
@@ -72,6 +73,16 @@ export interface ServeOptions {
    * get no endpoints).
    */
   readonly meshInstances?: string;
+  /**
+   * Processes serving xDS. 1: this process serves it (the default). N > 1:
+   * this process (the primary) keeps the state, the admin API and the status
+   * page, and N worker processes share the xDS port (node:cluster hands each
+   * new connection to the next worker) and serve the primary's snapshots; the
+   * primary's status shows every worker's nodes, and a worker that dies is
+   * restarted. An integer from 1 to 4 × the CPUs. Canaries need 1. See
+   * docs/serve.md ("Workers"). Default 1.
+   */
+  readonly workers?: number;
   /** Where JSON log lines go. Default: stderr. */
   readonly log?: (line: string) => void;
 }
@@ -84,6 +95,7 @@ export const SERVE_DEFAULTS = Object.freeze({
   groupBy: "prefix" as GroupBy,
   history: 10,
   profile: "envoy" as ValidationProfile,
+  workers: 1,
 });
 
 /** A running `xdskit serve`. */
@@ -133,6 +145,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     );
   }
 
+  const workers = checkWorkers(o.workers);
   if (o.store !== undefined && o.stateDir !== undefined)
     throw optionError("xdskit serve", "store", "not given with --state-dir (one store)", o.store);
   const etcd = o.store === undefined ? undefined : await EtcdConfigStore.connect(parseStoreUrl(o.store));
@@ -243,7 +256,12 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     logger,
     ...(o.requireNodeIdentity === true ? { callbacks: { onStreamOpen: requireNodeIdentity() } } : {}),
   });
-  const canary = new CanaryController({ plane, xds, logger });
+  const canary = new CanaryController({
+    plane,
+    xds,
+    logger,
+    ...(workers > 1 ? { unavailable: `canaries need one xDS process; this serve runs ${workers} workers (--workers 1)` } : {}),
+  });
   // Replicas sharing etcd publish their nodes' status under a lease; /v1/status shows the whole fleet.
   const replicaId = o.replicaId ?? `${hostname()}-${process.pid}`;
   const publisher = etcd
@@ -259,17 +277,19 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     : undefined;
   const fleetReader = etcd ? new FleetStatusReader(etcd) : undefined;
   const feed = new StatusFeed(plane, status, canary);
+  // One process: this one serves xDS. Workers: they do, from what this one publishes to them.
   const grpcServer = new Server();
-  xds.register(grpcServer);
+  if (workers === 1) xds.register(grpcServer);
   // CSDS on the xDS port: what each proxy was sent, ACKed and NACKed. With a
   // shared store, every proxy of the fleet, each with the replica serving it
   // in node.metadata["xdskit.replica"] (read from etcd at most once a second).
   const fleetCsds = fleetReader ? new FleetCsdsSource(fleetReader, status, replicaId) : undefined;
-  addCsdsService(grpcServer, {
-    status: (fleetCsds ?? status) as NodeStatusTracker,
-    cache: plane.watcher,
-    ...(fleetCsds ? { nodeMetadata: (node: NodeStatus) => fleetCsds.metadataOf(node) } : {}),
-  });
+  if (workers === 1)
+    addCsdsService(grpcServer, {
+      status: (fleetCsds ?? status) as NodeStatusTracker,
+      cache: plane.watcher,
+      ...(fleetCsds ? { nodeMetadata: (node: NodeStatus) => fleetCsds.metadataOf(node) } : {}),
+    });
   const metrics = createXdsMetrics({ xds, cache: plane.cache });
   const credentials =
     o.tlsCert && o.tlsKey
@@ -280,10 +300,35 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         )
       : ServerCredentials.createInsecure();
   let admin: HttpServer | undefined;
+  let pool: WorkerPool | undefined;
+  let stopPublishing: (() => void) | undefined;
+  const served = new MemoryConfigStore();
   try {
-    const xdsPort = await new Promise<number>((resolve, reject) =>
-      grpcServer.bindAsync(o.xdsAddress, credentials, (error, port) => (error ? reject(error) : resolve(port))),
-    );
+    if (workers > 1) {
+      stopPublishing = publishServed(plane, served, (error) =>
+        log("error", `publishing to the workers failed: ${(error as Error).message}`),
+      );
+      pool = await WorkerPool.start({
+        count: workers,
+        settings: {
+          xdsAddress: o.xdsAddress,
+          groupBy: o.groupBy,
+          ...(o.tlsCert === undefined ? {} : { tlsCert: o.tlsCert }),
+          ...(o.tlsKey === undefined ? {} : { tlsKey: o.tlsKey }),
+          ...(o.tlsClientCa === undefined ? {} : { tlsClientCa: o.tlsClientCa }),
+          requireNodeIdentity: o.requireNodeIdentity === true,
+        },
+        served,
+        status,
+        log,
+        write,
+      });
+    }
+    const xdsPort = pool
+      ? pool.port
+      : await new Promise<number>((resolve, reject) =>
+          grpcServer.bindAsync(o.xdsAddress, credentials, (error, port) => (error ? reject(error) : resolve(port))),
+        );
     admin = await startAdmin(
       {
         plane,
@@ -293,7 +338,8 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         status,
         metrics: metrics.handler,
         token: o.adminToken,
-        ready: () => ready && (etcd?.isReachable ?? true),
+        ready: () => ready && (etcd?.isReachable ?? true) && (pool?.ready ?? true),
+        ...(pool ? { workers: () => (pool as WorkerPool).describe() } : {}),
         ...(fleetReader ? { fleet: () => fleetReader.nodes() } : {}),
       },
       o.adminHost,
@@ -337,6 +383,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       requireNodeIdentity: o.requireNodeIdentity === true,
       groupBy: o.groupBy,
       profile: o.profile,
+      workers,
       config: o.config ?? null,
       meshObjects: mesh.model.objects.length,
       meshInstances: o.meshInstances ?? null,
@@ -360,6 +407,9 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         metrics.close();
         await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
         grpcServer.forceShutdown();
+        stopPublishing?.();
+        await pool?.close();
+        await served.close();
         feed.closeAll();
         await new Promise((resolve) => admin?.close(resolve));
         registry?.close();
@@ -373,6 +423,8 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     stopFollowing?.();
     await publisher?.close();
     grpcServer.forceShutdown();
+    stopPublishing?.();
+    await pool?.close();
     admin?.close();
     registry?.close();
     await store.close();

@@ -1,0 +1,340 @@
+// `xdskit serve --workers N`, the primary's side: N worker processes
+// (node:cluster, which shares the xDS port and hands each new connection to
+// the next worker in turn) serve xDS; the primary keeps the one authoritative
+// state (files, store, admin API, status page) and
+//   - publishes what each node group serves into a store of its own
+//     (`served/<group>` → { version, resources }), which every worker follows
+//     over the cluster IPC channel as a ChannelConfigStore: a worker is a
+//     replica of the primary, as an etcd replica is of etcd;
+//   - feeds the workers' protocol events (streams opened and closed,
+//     requests, responses, ACKs, NACKs) into its own NodeStatusTracker, so
+//     /v1/status, the status page, `xdskit status` and the metrics show every
+//     node whichever worker serves it;
+//   - restarts a worker that dies (its proxies reconnect to the others).
+// The worker's side is serve-worker.ts. docs/serve.md ("Workers") has the picture.
+import cluster, { type Worker } from "node:cluster";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { NodeStatus, NodeStatusTracker, ProtocolEvent } from "@xdskit/cache";
+import { optionError } from "@xdskit/envoy-api";
+import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import { type ConfigStore, type ServedStore, type StoreChannel, serveConfigStore } from "@xdskit/stores";
+import type { Subscription } from "rxjs";
+import type { ControlPlane, GroupBy } from "./control-plane.js";
+
+/** Most workers: four per CPU of this machine (more only adds context switches). */
+export const maxWorkers = () => availableParallelism() * 4;
+
+/** Checks `--workers`: an integer from 1 to {@link maxWorkers}. */
+export function checkWorkers(value: unknown): number {
+  const max = maxWorkers();
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
+    throw optionError(
+      "xdskit serve",
+      "workers",
+      `an integer from 1 to ${max} (at most 4 per CPU; this machine has ${availableParallelism()})`,
+      value,
+    );
+  }
+  return value;
+}
+
+/** What a worker needs to serve xDS (sent to it in the `XDSKIT_SERVE_WORKER` environment variable, as JSON). */
+export interface WorkerSettings {
+  /** The worker's slot, 0..N-1 (a restarted worker takes its predecessor's slot). */
+  readonly index: number;
+  readonly xdsAddress: string;
+  readonly groupBy: GroupBy;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly tlsClientCa?: string;
+  readonly requireNodeIdentity?: boolean;
+}
+
+/**
+ * Messages between a worker and the primary besides the store's (which carry
+ * `xdskitStore`). Protocol events travel in batches, their `node` only on
+ * `stream-opened` (the primary remembers it per stream).
+ */
+export type WorkerMessage =
+  | { readonly xdskitWorker: "listening"; readonly port: number }
+  | { readonly xdskitWorker: "failed"; readonly message: string }
+  | { readonly xdskitWorker: "log"; readonly line: string }
+  | { readonly xdskitWorker: "events"; readonly events: readonly WireEvent[] }
+  | { readonly xdskitWorker: "stop" }
+  /** A worker asks for every worker's nodes (for CSDS); the primary answers with `nodes`. */
+  | { readonly xdskitWorker: "nodes?" }
+  | { readonly xdskitWorker: "nodes"; readonly nodes: readonly NodeStatus[] };
+
+/** A protocol event on the wire: `node` present only on `stream-opened`. */
+export type WireEvent = Omit<ProtocolEvent, "node"> & { readonly node?: Node };
+
+/** The key of what a group serves in the served-snapshot store. */
+export const servedKey = (group: string) => `served/${group}`;
+
+/** What the primary publishes per group: the snapshot version and its resources as Envoy JSON. */
+export interface ServedGroup {
+  readonly version: string;
+  readonly resources: readonly unknown[];
+}
+
+/**
+ * Keeps `served` (the store the workers follow) equal to what `plane` serves:
+ * every change of a group's snapshot version is written as `served/<group>`,
+ * in order. Returns a function that stops.
+ */
+export function publishServed(plane: ControlPlane, served: ConfigStore, onError: (error: unknown) => void): () => void {
+  const sent = new Map<string, string>();
+  let chain = Promise.resolve();
+  const publish = (group: string) => {
+    const dump = plane.dump(group);
+    if (dump === undefined || sent.get(group) === dump.version) return;
+    sent.set(group, dump.version);
+    const value: ServedGroup = { version: dump.version, resources: dump.resources };
+    chain = chain.then(() => served.put(servedKey(group), value as never).then(() => undefined, onError));
+  };
+  for (const group of plane.groups()) publish(group);
+  const subscription: Subscription = plane.changes.subscribe((group) => {
+    try {
+      publish(group);
+    } catch (error) {
+      onError(error);
+    }
+  });
+  return () => subscription.unsubscribe();
+}
+
+/** Options of {@link WorkerPool.start}. */
+export interface WorkerPoolOptions {
+  /** How many workers. */
+  readonly count: number;
+  /** What each worker serves with (its `index` is set per worker). */
+  readonly settings: Omit<WorkerSettings, "index">;
+  /** The served-snapshot store every worker follows. */
+  readonly served: ConfigStore;
+  /** Fed with every worker's protocol events (stream ids made unique per worker). */
+  readonly status: NodeStatusTracker;
+  /** Structured log of the primary. */
+  readonly log: (level: string, msg: string, fields?: object) => void;
+  /** Where the workers' own JSON log lines go. */
+  readonly write: (line: string) => void;
+}
+
+/** Restart delay after a worker dies: doubles from 100 ms while workers die young (within 10 s), at most 5 s. */
+const RESTART = { firstMs: 100, maxMs: 5_000, youngMs: 10_000 };
+/** A stream id of a worker's stream, unique across workers: the worker's id times this, plus its slot. */
+const SLOTS = 1024;
+
+interface Slot {
+  index: number;
+  worker?: Worker;
+  startedAt: number;
+  restartMs: number;
+  listening: boolean;
+  served?: ServedStore;
+  /** Open streams of this worker: its stream id → the node. */
+  streams: Map<number, Node>;
+  stopChannel?: () => void;
+}
+
+/**
+ * The worker processes of `xdskit serve --workers N` and their supervision.
+ * Start with {@link WorkerPool.start}; it resolves once every worker serves.
+ */
+export class WorkerPool {
+  readonly #options: WorkerPoolOptions;
+  readonly #slots: Slot[];
+  #closing = false;
+  #port = 0;
+  #restarts = 0;
+
+  private constructor(options: WorkerPoolOptions) {
+    this.#options = options;
+    this.#slots = Array.from({ length: options.count }, (_, index) => ({
+      index,
+      startedAt: 0,
+      restartMs: RESTART.firstMs,
+      listening: false,
+      streams: new Map(),
+    }));
+  }
+
+  /** Forks the workers; resolves with the pool once every one listens, rejects (and stops them) when one fails first. */
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(options);
+    cluster.setupPrimary({
+      exec: fileURLToPath(new URL("./serve-worker.js", import.meta.url)),
+      args: [],
+      serialization: "advanced",
+    });
+    try {
+      // The first worker binds the address (port 0 picks one); the others share it.
+      const port = await pool.#fork(pool.#slots[0] as Slot);
+      pool.#port = port;
+      await Promise.all(pool.#slots.slice(1).map((slot) => pool.#fork(slot)));
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    return pool;
+  }
+
+  /** The xDS port the workers share. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** True when every worker is up and serving. */
+  get ready(): boolean {
+    return !this.#closing && this.#slots.every((s) => s.listening);
+  }
+
+  /** Each worker: slot, process id (while it runs), open streams, and how many times any worker was restarted. */
+  describe(): { workers: { index: number; pid?: number; listening: boolean; streams: number }[]; restarts: number } {
+    return {
+      workers: this.#slots.map((s) => ({
+        index: s.index,
+        ...(s.worker?.process.pid === undefined ? {} : { pid: s.worker.process.pid }),
+        listening: s.listening,
+        streams: s.streams.size,
+      })),
+      restarts: this.#restarts,
+    };
+  }
+
+  /** The slot of the worker serving a node (its most recent stream), if any. */
+  workerOf(nodeId: string): number | undefined {
+    for (const slot of this.#slots) for (const node of slot.streams.values()) if (node.id === nodeId) return slot.index;
+    return undefined;
+  }
+
+  /** Stops every worker: each ends its streams (UNAVAILABLE, so proxies reconnect) and exits; killed after 3 s. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all(
+      this.#slots.map(async (slot) => {
+        const worker = slot.worker;
+        if (!worker || worker.isDead()) return;
+        const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+        try {
+          worker.send({ xdskitWorker: "stop" } satisfies WorkerMessage);
+        } catch {
+          worker.process.kill("SIGKILL");
+        }
+        const timer = setTimeout(() => worker.process.kill("SIGKILL"), 3_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  /** Forks the worker of a slot; resolves with its port once it listens. */
+  #fork(slot: Slot): Promise<number> {
+    const { settings, served, status, log, write } = this.#options;
+    const worker = cluster.fork({ XDSKIT_SERVE_WORKER: JSON.stringify({ ...settings, index: slot.index } satisfies WorkerSettings) });
+    slot.worker = worker;
+    slot.startedAt = Date.now();
+    slot.listening = false;
+    const channel: StoreChannel = {
+      send: (m) => {
+        if (worker.isConnected()) worker.send(m as never);
+      },
+      onMessage: (listener) => {
+        worker.on("message", listener);
+        return () => worker.off("message", listener);
+      },
+    };
+    slot.served = serveConfigStore(served, channel);
+    return new Promise<number>((resolve, reject) => {
+      let settled = false;
+      const onMessage = (message: WorkerMessage) => {
+        if (typeof message !== "object" || message === null || !("xdskitWorker" in message)) return;
+        switch (message.xdskitWorker) {
+          case "listening":
+            slot.listening = true;
+            settled = true;
+            resolve(message.port);
+            return;
+          case "failed":
+            if (!settled) {
+              settled = true;
+              reject(new Error(`xdskit serve: worker ${slot.index} could not start: ${message.message}`));
+            } else log("error", `worker ${slot.index} failed: ${message.message}`, { worker: slot.index });
+            return;
+          case "log":
+            write(message.line);
+            return;
+          case "events":
+            this.#observe(slot, message.events, status);
+            return;
+          case "nodes?":
+            channel.send({ xdskitWorker: "nodes", nodes: status.nodes() } satisfies WorkerMessage);
+            return;
+          default:
+            return;
+        }
+      };
+      worker.on("message", onMessage);
+      worker.once("exit", (code, signal) => {
+        slot.listening = false;
+        slot.served?.close();
+        // Its streams are gone: the nodes show disconnected until they reconnect to another worker.
+        const at = Date.now();
+        for (const [streamId, node] of slot.streams)
+          safeObserve(status, { kind: "stream-closed", streamId: this.#globalId(slot, streamId), node, at });
+        slot.streams.clear();
+        if (!settled) {
+          settled = true;
+          reject(new Error(`xdskit serve: worker ${slot.index} exited while starting (${signal ?? `code ${code}`})`));
+          return;
+        }
+        if (this.#closing) return;
+        const young = at - slot.startedAt < RESTART.youngMs;
+        const delay = young ? slot.restartMs : RESTART.firstMs;
+        slot.restartMs = Math.min(RESTART.maxMs, young ? slot.restartMs * 2 : RESTART.firstMs);
+        log(
+          "warn",
+          `worker ${slot.index} exited (${signal ?? `code ${code}`}); restarting it in ${delay} ms, its proxies reconnect to the others`,
+          {
+            worker: slot.index,
+            pid: worker.process.pid,
+          },
+        );
+        setTimeout(() => {
+          if (this.#closing) return;
+          this.#restarts++;
+          this.#fork(slot).then(
+            () => log("info", `worker ${slot.index} restarted`, { worker: slot.index, pid: slot.worker?.process.pid }),
+            (error: unknown) => log("error", (error as Error).message, { worker: slot.index }),
+          );
+        }, delay).unref();
+      });
+    });
+  }
+
+  #globalId(slot: Slot, streamId: number): number {
+    return streamId * SLOTS + slot.index;
+  }
+
+  #observe(slot: Slot, events: readonly WireEvent[], status: NodeStatusTracker): void {
+    for (const event of events) {
+      let node: Node | undefined;
+      if (event.kind === "stream-opened" && event.node) {
+        node = event.node;
+        slot.streams.set(event.streamId, node);
+      } else node = slot.streams.get(event.streamId);
+      if (node === undefined) continue; // a stream the primary never saw open (it was restarted meanwhile): nothing to file it under
+      if (event.kind === "stream-closed") slot.streams.delete(event.streamId);
+      safeObserve(status, { ...event, node, streamId: this.#globalId(slot, event.streamId) } as ProtocolEvent);
+    }
+  }
+}
+
+/** A malformed event from a worker is dropped, never thrown into the IPC handler. */
+function safeObserve(status: NodeStatusTracker, event: ProtocolEvent): void {
+  try {
+    status.observe(event);
+  } catch {
+    // dropped
+  }
+}
