@@ -1,6 +1,8 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
-import { type Observable, throwError } from "rxjs";
+import type { Observable } from "rxjs";
+// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
+import { throwError } from "rxjs/internal/observable/throwError";
 import { type EntryOptions, EntryStore, type ResourceInput } from "./entry-store.js";
 import { answerSotw } from "./internal/answer.js";
 import { CacheCore, type WatchPlace } from "./internal/cache-core.js";

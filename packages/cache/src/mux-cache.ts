@@ -1,5 +1,7 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import { type Observable, throwError } from "rxjs";
+import type { Observable } from "rxjs";
+// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
+import { throwError } from "rxjs/internal/observable/throwError";
 import { checkKnown, checkObject, optionError } from "./internal/options.js";
 import type { ConfigWatcher, DeltaResponse, DeltaWatchRequest, FetchRequest, SotwResponse, SotwWatchRequest } from "./types.js";
 

@@ -1,4 +1,6 @@
-import { Observable, type Subscriber } from "rxjs";
+import type { Subscriber } from "rxjs";
+// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
+import { Observable } from "rxjs/internal/Observable";
 import type { IndexedWatch, PendingChanges, WatchIndex } from "./watch-index.js";
 
 /**

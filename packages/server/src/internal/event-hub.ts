@@ -2,7 +2,9 @@
 // user's callbacks, the events Observable and node:diagnostics_channel.
 import { type NodeStatusTracker, type ProtocolEvent, safeLog, type XdsLogger } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import { type Observable, Subject } from "rxjs";
+import type { Observable } from "rxjs";
+// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
+import { Subject } from "rxjs/internal/Subject";
 import { publishDiagnostics } from "../diagnostics.js";
 import type { XdsServerCallbacks, XdsServerEvent } from "../events.js";
 import { GuardedObservable, OBSERVER_FAILURE_LIMIT, type ObserverFault } from "./observer-guard.js";

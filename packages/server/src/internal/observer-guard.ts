@@ -5,7 +5,10 @@
 // is called inside a guard: a failure is reported, never rethrown, and an
 // observer that fails OBSERVER_FAILURE_LIMIT times in a row is dropped.
 import type diagnosticsChannel from "node:diagnostics_channel";
-import { Observable, type Observer, type Operator, Subscriber, type Subscription, type TeardownLogic } from "rxjs";
+import type { Observer, Operator, Subscription, TeardownLogic } from "rxjs";
+// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
+import { Observable } from "rxjs/internal/Observable";
+import { Subscriber } from "rxjs/internal/Subscriber";
 
 /** Failures in a row after which an observer is unsubscribed. */
 export const OBSERVER_FAILURE_LIMIT = 3;
