@@ -6,7 +6,8 @@
 // 2. Hash everything that can change the output. When the hash matches the
 //    stamp left by the last run, stop: generation takes minutes, a no-op run
 //    takes a second.
-// 3. `buf generate` with ts-proto (options in protos/buf.gen.yaml), then
+// 3. `buf generate` with ts-proto (options in protos/buf.gen.yaml), whose
+//    gRPC client constructors lazy-clients.mjs makes lazy, then
 //    `buf build` to a descriptor image, from which schema.mjs writes the
 //    runtime schema (JSON names, field kinds, validation rules, type URLs).
 import { execFileSync } from "node:child_process";
@@ -15,6 +16,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeClientsLazy } from "./lazy-clients.mjs";
 import { writeSchema } from "./schema.mjs";
 
 const protosDir = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -108,7 +110,14 @@ function inputsHash(staged) {
   const hash = createHash("sha256");
   for (const [, rel] of staged) hash.update(rel).update(readFileSync(join(stageDir, rel)));
   // package.json pins the exact versions of buf, ts-proto and @bufbuild/protobuf.
-  for (const own of ["package.json", "buf.gen.yaml", "buf.yaml", "scripts/generate.mjs", "scripts/schema.mjs"]) {
+  for (const own of [
+    "package.json",
+    "buf.gen.yaml",
+    "buf.yaml",
+    "scripts/generate.mjs",
+    "scripts/lazy-clients.mjs",
+    "scripts/schema.mjs",
+  ]) {
     hash.update(own).update(readFileSync(join(protosDir, own)));
   }
   return hash.digest("hex");
@@ -137,12 +146,13 @@ function main() {
     env,
     stdio: "inherit",
   });
+  const lazyClients = makeClientsLazy(outDir);
   const image = join(buildDir, "image.binpb");
   execFileSync(buf, ["build", "--exclude-source-info", "-o", image, ...pathArgs], { cwd: protosDir, env, stdio: "inherit" });
   const summary = writeSchema(readFileSync(image), outDir, roots);
   writeFileSync(stampFile, `${hash}\n`);
   console.log(
-    `envoy-api: generated ${summary.files} files, ${summary.messages} messages, ${summary.enums} enums in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    `envoy-api: generated ${summary.files} files, ${summary.messages} messages, ${summary.enums} enums, ${lazyClients} lazy clients in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
 }
 

@@ -3,7 +3,6 @@
 // so standard tools (grpcdebug, istioctl-style proxy-status) can ask the
 // control plane what each client holds.
 import type { Server, ServerDuplexStream, ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
-import { status as GrpcCode } from "@grpc/grpc-js";
 import type { ConfigWatcher, NodeStatus, NodeStatusTracker } from "@xdskit/cache";
 import { Any, ClientStatusDiscoveryServiceService, ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
 import { ClientResourceStatus } from "@xdskit/envoy-api/envoy/admin/v3/config_dump_shared";
@@ -17,6 +16,9 @@ import {
 } from "@xdskit/envoy-api/envoy/service/status/v3/csds";
 import type { StringMatcher } from "@xdskit/envoy-api/envoy/type/matcher/v3/string";
 import { Timestamp } from "@xdskit/envoy-api/google/protobuf/timestamp";
+// Status codes as numbers, not @grpc/grpc-js `status`: importing @xdskit/server
+// must not load grpc-js (about 65 files) before a server is registered.
+import { GrpcCode } from "./internal/stream-rules.js";
 
 /** Options of {@link addCsdsService} and {@link clientStatus}. */
 export interface CsdsOptions {
