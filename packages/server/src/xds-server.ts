@@ -2,6 +2,7 @@
 // serves REST-JSON, reports events, enforces limits, shuts down gracefully.
 
 import type { Server as HttpServer } from "node:http";
+import type { Http2SecureServer, Http2Server } from "node:http2";
 import type {
   Server,
   ServerDuplexStream,
@@ -18,7 +19,8 @@ import { Admission } from "./internal/admission.js";
 import { DELTA_PROTOCOL } from "./internal/delta-stream.js";
 import { EventHub } from "./internal/event-hub.js";
 import { handleGrpcFetch } from "./internal/grpc-fetch.js";
-import { GrpcXdsStream } from "./internal/grpc-stream.js";
+import { GrpcXdsStream, type XdsCall } from "./internal/grpc-stream.js";
+import { type Http2Handlers, type Http2Route, handleHttp2Stream } from "./internal/http2-transport.js";
 import { PushLimiter } from "./internal/push-limiter.js";
 import { SOTW_PROTOCOL } from "./internal/sotw-stream.js";
 import type { StreamHost } from "./internal/stream-host.js";
@@ -41,7 +43,7 @@ import {
 import { XDS_SERVICES, type XdsMethodSpec, type XdsServiceName } from "./services.js";
 import { statusTrackerFor } from "./status.js";
 
-/** Options of {@link XdsServer.register}. */
+/** Options of {@link XdsServer.register} and {@link XdsServer.serveHttp2}. */
 export interface RegisterOptions {
   /** The services to add. Default: every service in {@link XDS_SERVICES}. */
   readonly services?: readonly XdsServiceName[];
@@ -70,6 +72,17 @@ export interface XdsServerStats {
 }
 
 const identity = (value: Buffer): Buffer => value;
+
+/** The services named in `options` (default all), checked. */
+function wantedServices(where: string, options: RegisterOptions): readonly XdsServiceName[] {
+  const wanted = options.services ?? XDS_SERVICES.map((s) => s.name);
+  for (const name of wanted) {
+    if (!XDS_SERVICES.some((s) => s.name === name)) {
+      throw optionError(where, "services", `a list of ${XDS_SERVICES.map((s) => s.name).join(", ")}`, name);
+    }
+  }
+  return wanted;
+}
 
 /**
  * Stream and fetch ids, unique in the process rather than per server: caches key a
@@ -145,12 +158,7 @@ export class XdsServer {
    * @example xds.register(grpcServer, { services: ["ads", "clusters"] });
    */
   register(server: Server, options: RegisterOptions = {}): void {
-    const wanted = options.services ?? XDS_SERVICES.map((s) => s.name);
-    for (const name of wanted) {
-      if (!XDS_SERVICES.some((s) => s.name === name)) {
-        throw optionError("XdsServer.register", "services", `a list of ${XDS_SERVICES.map((s) => s.name).join(", ")}`, name);
-      }
-    }
+    const wanted = wantedServices("XdsServer.register", options);
     for (const spec of XDS_SERVICES) {
       if (!wanted.includes(spec.name)) continue;
       const definition: Record<string, unknown> = {};
@@ -173,6 +181,49 @@ export class XdsServer {
       }
       server.addService(definition as ServiceDefinition, implementation);
     }
+  }
+
+  /**
+   * Serves the xDS gRPC methods straight from a node:http2 server you
+   * created, without grpc-js: the same streams, limits, hooks, events and
+   * shutdown as {@link register}, at a lower cost per stream and message
+   * (docs/server.md, "Serving on node:http2"). Use
+   * `http2.createServer()` for plaintext (h2c) or
+   * `http2.createSecureServer({ key, cert, ca, requestCert: true })` for
+   * mTLS (hooks then see `context.identity`). It answers every stream of
+   * that server: other paths get gRPC status UNIMPLEMENTED, non-gRPC
+   * requests HTTP 415 or 405. Messages are uncompressed only (a compressed
+   * request is refused); grpc-js channel options and interceptors do not
+   * apply. Throws `XDSKIT_INVALID_OPTION` for an unknown service name.
+   *
+   * @example
+   * const server = http2.createServer({ settings: { maxConcurrentStreams: 1_000 } });
+   * xds.serveHttp2(server, { services: ["ads"] });
+   * server.listen(18000);
+   * // later: await xds.shutdown(); server.close();
+   */
+  serveHttp2(server: Http2Server | Http2SecureServer, options: RegisterOptions = {}): void {
+    const wanted = wantedServices("XdsServer.serveHttp2", options);
+    const routes = new Map<string, Http2Route>();
+    for (const spec of XDS_SERVICES) {
+      if (!wanted.includes(spec.name)) continue;
+      for (const method of spec.methods) routes.set(method.path, { method, typeUrl: spec.typeUrl });
+    }
+    const handlers: Http2Handlers = {
+      routes,
+      maxRequestBytes: this.options.maxRequestBytes,
+      stream: (call, route) => this.#handleStream(call, route.method, route.typeUrl),
+      fetch: (call, route, answer) =>
+        handleGrpcFetch(
+          this.#host,
+          call,
+          (error, value) =>
+            answer(error ? { code: error.code ?? GrpcCode.INTERNAL, details: error.details ?? "" } : null, value ?? undefined),
+          route.method,
+          route.typeUrl!,
+        ),
+    };
+    server.on("stream", (stream, headers) => handleHttp2Stream(handlers, stream, headers));
   }
 
   /**
@@ -291,7 +342,7 @@ export class XdsServer {
     if (this.#ownsStatus) this.status?.dispose();
   }
 
-  #handleStream(call: ServerDuplexStream<Buffer, Buffer>, method: XdsMethodSpec, typeUrl: string | undefined): void {
+  #handleStream(call: XdsCall, method: XdsMethodSpec, typeUrl: string | undefined): void {
     try {
       if (method.kind === "delta") new GrpcXdsStream(this.#host, call, method, DELTA_PROTOCOL, typeUrl).start();
       else new GrpcXdsStream(this.#host, call, method, SOTW_PROTOCOL, typeUrl).start();

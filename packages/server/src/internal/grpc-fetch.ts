@@ -1,7 +1,8 @@
 // One gRPC `Fetch*` call (unary DiscoveryRequest -> DiscoveryResponse): size
 // and decoding checks, then the fetch shared with REST (fetch.ts), then
 // encoding with the response size limit. Failures become gRPC statuses.
-import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
+import type { PeerCertificate } from "node:tls";
+import type { sendUnaryData } from "@grpc/grpc-js";
 import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { XdsMethodSpec } from "../services.js";
 import { answerFetch } from "./fetch.js";
@@ -10,10 +11,17 @@ import { encodeSotw } from "./response-encoding.js";
 import type { StreamHost } from "./stream-host.js";
 import { GrpcCode, StreamFailure } from "./stream-rules.js";
 
+/** The part of a grpc-js `ServerUnaryCall<Buffer, Buffer>` a fetch uses (the node:http2 transport makes one too). */
+export interface XdsUnaryCall {
+  readonly request: Buffer;
+  getPeer(): string;
+  getAuthContext?(): { sslPeerCertificate?: PeerCertificate | undefined };
+}
+
 /** Answers one gRPC fetch on `method` of the service for `typeUrl`. Never throws. */
 export function handleGrpcFetch(
   host: StreamHost,
-  call: ServerUnaryCall<Buffer, Buffer>,
+  call: XdsUnaryCall,
   callback: sendUnaryData<Buffer>,
   method: XdsMethodSpec,
   typeUrl: string,

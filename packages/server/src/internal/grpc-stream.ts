@@ -1,7 +1,8 @@
-// One xDS stream on grpc-js: admission, decoding, the node check, the open
-// hook, limits, max age, and ending with a clear status. The protocol itself
-// is in sotw-stream.ts / delta-stream.ts; writing is in outgoing-queue.ts.
-import type { ServerDuplexStream } from "@grpc/grpc-js";
+// One xDS stream on grpc-js (or on node:http2, see http2-transport.ts):
+// admission, decoding, the node check, the open hook, limits, max age, and
+// ending with a clear status. The protocol itself is in sotw-stream.ts /
+// delta-stream.ts; writing is in outgoing-queue.ts.
+import type { PeerCertificate } from "node:tls";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { PeerIdentity, XdsContext, XdsStatus } from "../events.js";
@@ -22,10 +23,36 @@ const EMPTY_NODE: Node = Node.fromPartial({});
 /** The fields of a request the stream itself reads (the first request's node). */
 type AnyRequest = { readonly node?: Node | undefined; readonly typeUrl: string };
 
+/** A gRPC status to end a call with. */
+export interface XdsCallStatus {
+  readonly code: number;
+  readonly details: string;
+}
+
+/**
+ * The part of a grpc-js `ServerDuplexStream<Buffer, Buffer>` a stream uses,
+ * so the node:http2 transport can carry the same streams: one `data` per
+ * request message, `end` on the client's half-close, `cancelled`/`close`
+ * when it goes away; `write` calls back once the transport took the message;
+ * `end()` ends with OK, `emit("error", status)` with that status.
+ */
+export interface XdsCall {
+  on(event: "data", listener: (data: Buffer) => void): unknown;
+  on(event: "end" | "cancelled" | "close", listener: () => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  write(message: Buffer, callback: (error?: Error | null) => void): unknown;
+  end(): void;
+  emit(event: "error", status: XdsCallStatus): unknown;
+  getPeer(): string;
+  pause(): unknown;
+  resume(): unknown;
+  getAuthContext?(): { sslPeerCertificate?: PeerCertificate | undefined };
+}
+
 export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream {
   readonly id: number;
   readonly #core: StreamHost;
-  readonly #call: ServerDuplexStream<Buffer, Buffer>;
+  readonly #call: XdsCall;
   readonly #method: XdsMethodSpec;
   readonly #protocol: StreamProtocol<Request>;
   readonly #serviceTypeUrl: string | undefined;
@@ -49,7 +76,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
 
   constructor(
     core: StreamHost,
-    call: ServerDuplexStream<Buffer, Buffer>,
+    call: XdsCall,
     method: XdsMethodSpec,
     protocol: StreamProtocol<Request>,
     serviceTypeUrl: string | undefined,
