@@ -4,7 +4,7 @@
 // listener, one route configuration with 100 virtual hosts, every node in one
 // node group. The server runs in a process of its own pinned to CPU 0
 // (fleet/server-process.ts), the load generator in another pinned to CPU 1
-// (fleet/load-process.ts: raw HTTP/2, subscribes like Envoy, ACKs everything),
+// (fleet/load-process.ts: HTTP/2 frames over node:net, subscribes like Envoy, ACKs everything),
 // when `taskset` exists. With --baseline, every scenario runs against the
 // current tree and the baseline tree in the same run, interleaved (the order
 // alternates per round), and the table shows medians of the rounds and the
@@ -27,6 +27,9 @@
 //          --churn-seconds 5  --baseline <git ref or built tree directory>  --json <file>
 //          --profile-server <dir>  (writes a CPU profile of each server process there)
 //          --profile-load <dir>  (the same for each load generator process)
+//          --client raw|http2  (the load generator's HTTP/2 client: raw (default), frames written and read
+//                    by fleet/h2-raw.ts over node:net; http2, node:http2's client, which costs the
+//                    generator about twice the CPU)
 //          --workers 1,2  (server processes per run, node:cluster sharing the port; when given, the
 //                          server may use both cores and the load generator stays on CPU 1)
 //          --floor grpc|http2  (a column more: the transport floor, grpc-js (or node:http2 with gRPC framing
@@ -62,6 +65,7 @@ const { values } = parseArgs({
     "server-node-args": { type: "string", default: "" },
     workers: { type: "string" },
     floor: { type: "string" },
+    client: { type: "string", default: "raw" },
   },
 });
 
@@ -76,6 +80,7 @@ const PNPM = ["--yes", "pnpm@10.34.9"];
 const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 const WORKERS = (values.workers ?? "1").split(",").map(Number);
 const SERVER_CPUS = values.workers === undefined ? "0" : "0,1";
+if (values.client !== "raw" && values.client !== "http2") throw new Error(`--client: expected raw or http2, got "${values.client}"`);
 
 /** A built tree for --baseline: a directory as is, or a git ref checked out and built in a worktree under the temp dir. */
 function baselineTree(ref: string): string {
@@ -147,7 +152,13 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number, worke
       "load generator",
       join(here, "load-process.js"),
       [],
-      { ...process.env, BENCH_STREAMS: String(streams), BENCH_MODE: mode, BENCH_ADDRESS: `127.0.0.1:${ready.port}` },
+      {
+        ...process.env,
+        BENCH_STREAMS: String(streams),
+        BENCH_MODE: mode,
+        BENCH_ADDRESS: `127.0.0.1:${ready.port}`,
+        BENCH_CLIENT: values.client,
+      },
       hasTaskset ? "1" : undefined,
       values["profile-load"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["profile-load"]],
     );
@@ -254,7 +265,8 @@ async function once(tree: string, mode: "sotw" | "delta", streams: number, worke
       churnResyncP99Ms: resync[Math.min(resync.length - 1, Math.floor(resync.length * 0.99))] ?? 0,
     };
   } finally {
-    load?.send({ kind: "close" });
+    // Let the generator exit by itself (--profile-load writes its profile on exit), then make sure.
+    await load?.stop({ kind: "close" }, 5_000);
     load?.kill();
     await server.stop({ kind: "stop" }, 5_000);
     server.kill();
@@ -288,7 +300,7 @@ async function main(): Promise<void> {
   if (values.floor !== undefined) trees.push([FLOOR, ROOT]);
   console.log(
     `fleet benchmark: ${MODES.join("+")} × ${STREAMS.join(",")} streams, ${ROUNDS} rounds interleaved, ${UPDATES} updates per run; ` +
-      `server ${hasTaskset ? `on CPU ${SERVER_CPUS}, load generator on CPU 1` : "not pinned (no taskset)"}; trees: ${trees.map(([n, d]) => `${n} (${d})`).join(", ")}`,
+      `server ${hasTaskset ? `on CPU ${SERVER_CPUS}, load generator on CPU 1` : "not pinned (no taskset)"}; load generator client ${values.client}; trees: ${trees.map(([n, d]) => `${n} (${d})`).join(", ")}`,
   );
   const results: Record<string, Record<string, Run[]>> = {};
   for (let round = 0; round < ROUNDS; round++) {

@@ -1,6 +1,8 @@
 // The load generator of the fleet benchmark (fleet.ts): BENCH_STREAMS ADS
-// streams over raw HTTP/2 (node:http2, gRPC framing by hand, about 100 streams
-// per connection), in a process of its own pinned to the other core. Each
+// streams over HTTP/2 (gRPC framing by hand, 100 streams per connection), in a
+// process of its own pinned to the other core. BENCH_CLIENT picks the HTTP/2
+// client (load-transport.ts): "raw" (default), frames written and read by
+// h2-raw.ts over node:net, or "http2", node:http2's client. Each
 // stream subscribes like Envoy: CDS wildcard, then EDS for the clusters
 // received, then LDS (wildcard), then RDS for the route configuration the
 // fixture's listener names, and ACKs every response. It decodes only what it
@@ -12,9 +14,9 @@
 // types; after "mark", "updated" when every stream has ACKed a response of
 // each marked type received after the mark; after "churn", "churned" with the
 // resync times of the reconnected streams; "failed" on any stream error.
-import http2 from "node:http2";
 import { DeltaDiscoveryRequest, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
 import { ROUTE_CONFIG_NAME } from "./fixture.js";
+import { type Call, type ClientKind, type Transport, transport } from "./load-transport.js";
 
 /**
  * "mark": from now on, count each stream once it has ACKed a response of every type in `types`
@@ -40,6 +42,7 @@ const STREAMS = Number(process.env.BENCH_STREAMS);
 const DELTA = process.env.BENCH_MODE === "delta";
 const ADDRESS = process.env.BENCH_ADDRESS!;
 const PER_CONNECTION = 100;
+const CLIENT: ClientKind = process.env.BENCH_CLIENT === "http2" ? "http2" : "raw";
 const CDS = TypeUrl.Cluster;
 const EDS = TypeUrl.ClusterLoadAssignment;
 const LDS = TypeUrl.Listener;
@@ -213,8 +216,13 @@ let closing = false;
 let cpuAtMark = process.cpuUsage();
 
 class Stream {
-  readonly #call: http2.ClientHttp2Stream;
-  #pending: Buffer | undefined;
+  readonly #call: Call;
+  /** A gRPC message split across chunks, and how much of it arrived. */
+  #partial: Buffer | undefined;
+  #filled = 0;
+  /** A length prefix split across chunks. */
+  readonly #prefix = Buffer.allocUnsafe(5);
+  #prefixFilled = 0;
   /** The encoded resource names of the clusters received (the EDS subscription). */
   #clusters: Buffer = EMPTY;
   #eds = false;
@@ -227,21 +235,15 @@ class Stream {
 
   /** `onSynced`: a reconnected stream reports its own sync instead of counting toward the initial one. */
   constructor(
-    session: http2.ClientHttp2Session,
+    connections: Transport,
     index: number,
     readonly onSynced?: () => void,
   ) {
-    this.#call = session.request({ ":method": "POST", ":path": PATH, "content-type": "application/grpc", te: "trailers" });
-    this.#call.on("data", (chunk: Buffer) => this.#data(chunk));
-    this.#call.on("error", (error) => {
-      if (!closing && !this.#cancelled) send({ kind: "failed", message: `stream ${index}: ${error.message}` });
-    });
-    this.#call.on("trailers", (trailers) => {
-      if (!closing && !this.#cancelled)
-        send({
-          kind: "failed",
-          message: `stream ${index} ended: grpc-status ${trailers["grpc-status"]} ${trailers["grpc-message"] ?? ""}`,
-        });
+    this.#call = connections.open(index, PATH, {
+      data: (chunk) => this.#data(chunk),
+      failed: (message) => {
+        if (!closing && !this.#cancelled) send({ kind: "failed", message });
+      },
     });
     this.#call.write(firstRequest({ id: `node-${index}`, cluster: "bench" }));
   }
@@ -253,20 +255,50 @@ class Stream {
 
   cancel(): void {
     this.#cancelled = true;
-    this.#call.close(http2.constants.NGHTTP2_CANCEL);
+    this.#call.cancel();
   }
 
+  /**
+   * Response bytes, split anywhere (a view valid only during the call): whole messages are scanned
+   * in place; a message split across chunks is gathered into a buffer of its size, allocated once.
+   */
   #data(chunk: Buffer): void {
-    let buffer = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    const end = chunk.length;
     let at = 0;
-    while (buffer.length - at >= 5) {
-      const length = buffer.readUInt32BE(at + 1);
-      if (buffer.length - at - 5 < length) break;
-      this.#message(buffer.subarray(at + 5, at + 5 + length));
+    if (this.#prefixFilled > 0) {
+      const n = Math.min(5 - this.#prefixFilled, end);
+      chunk.copy(this.#prefix, this.#prefixFilled, 0, n);
+      this.#prefixFilled += n;
+      at = n;
+      if (this.#prefixFilled < 5) return;
+      this.#prefixFilled = 0;
+      this.#partial = Buffer.allocUnsafe(this.#prefix.readUInt32BE(1));
+      this.#filled = 0;
+    }
+    if (this.#partial !== undefined) {
+      const partial = this.#partial;
+      const n = Math.min(partial.length - this.#filled, end - at);
+      chunk.copy(partial, this.#filled, at, at + n);
+      this.#filled += n;
+      at += n;
+      if (this.#filled < partial.length) return;
+      this.#partial = undefined;
+      this.#message(partial);
+    }
+    while (end - at >= 5) {
+      const length = chunk.readUInt32BE(at + 1);
+      if (end - at - 5 < length) {
+        this.#partial = Buffer.allocUnsafe(length);
+        this.#filled = chunk.copy(this.#partial, 0, at + 5, end);
+        return;
+      }
+      this.#message(chunk.subarray(at + 5, at + 5 + length));
       at += 5 + length;
     }
-    this.#pending = at < buffer.length ? Buffer.from(buffer.subarray(at)) : undefined;
-    buffer = chunk; // drop the reference to a concatenation
+    if (at < end) {
+      chunk.copy(this.#prefix, 0, at, end);
+      this.#prefixFilled = end - at;
+    }
   }
 
   #message(bytes: Buffer): void {
@@ -324,24 +356,15 @@ class Stream {
   }
 }
 
-const sessions: http2.ClientHttp2Session[] = [];
+let connections: Transport | undefined;
 const streams: Stream[] = [];
 
 function open(): void {
   cpuAtMark = process.cpuUsage();
-  const connections = Math.ceil(STREAMS / PER_CONNECTION);
-  for (let c = 0; c < connections; c++) {
-    const session = http2.connect(`http://${ADDRESS}`, {
-      settings: { initialWindowSize: 16 * 1024 * 1024, enablePush: false },
-      maxSessionMemory: 1024,
-    });
-    session.on("connect", () => session.setLocalWindowSize(64 * 1024 * 1024));
-    session.on("error", (error) => {
-      if (!closing) send({ kind: "failed", message: `connection ${c}: ${error.message}` });
-    });
-    sessions.push(session);
-  }
-  for (let i = 0; i < STREAMS; i++) streams.push(new Stream(sessions[i % connections]!, i));
+  connections = transport(CLIENT, ADDRESS, Math.ceil(STREAMS / PER_CONNECTION), (message) => {
+    if (!closing) send({ kind: "failed", message });
+  });
+  for (let i = 0; i < STREAMS; i++) streams.push(new Stream(connections, i));
 }
 
 /** Reconnects `fraction` of the synced streams each second for `seconds` seconds, then reports their resync times. */
@@ -368,7 +391,7 @@ function churn(fraction: number, seconds: number): void {
       const openedAt = performance.now();
       pending++;
       reconnects++;
-      streams[i] = new Stream(sessions[i % sessions.length]!, i, () => {
+      streams[i] = new Stream(connections!, i, () => {
         resyncMs.push(performance.now() - openedAt);
         if (--pending === 0 && ticks >= seconds) finish();
       });
@@ -409,8 +432,7 @@ process.on("message", (command: LoadCommand) => {
       break;
     case "close":
       closing = true;
-      for (const stream of streams) stream.cancel();
-      for (const session of sessions) session.close();
+      connections?.close();
       process.exit(0);
   }
 });
