@@ -6,16 +6,17 @@
 // listing's revision), and sends its protocol events to the primary in
 // batches so the primary's status shows every node. CSDS on the xDS port
 // answers with the whole fleet (the primary's view, refreshed at most once a
-// second, with this worker's own nodes as they are now).
+// second).
 import { readFileSync } from "node:fs";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { type NodeStatus, NodeStatusTracker, SnapshotCache, type XdsLogger } from "@xdskit/cache";
+import { type NodeStatus, NodeStatusTracker, type ProtocolEvent, SnapshotCache, type XdsLogger } from "@xdskit/cache";
 import { addCsdsService, requireNodeIdentity, XdsServer } from "@xdskit/server";
 import { ChannelConfigStore, type StoreEvent } from "@xdskit/stores";
 import type { Subscription } from "rxjs";
 import { GROUPERS } from "./control-plane.js";
+import { WireEncoder } from "./internal/wire-events.js";
 import { parseResource } from "./resource-docs.js";
-import type { ServedGroup, WireEvent, WorkerMessage, WorkerSettings } from "./workers.js";
+import type { ServedGroup, WorkerMessage, WorkerSettings } from "./workers.js";
 
 /** Events are sent to the primary at most this often (or sooner, once this many wait). */
 const BATCH = { intervalMs: 25, maxEvents: 2_000 };
@@ -98,27 +99,26 @@ async function follow(): Promise<void> {
   });
 }
 
-// Protocol events to the primary, batched; `node` only when a stream opens.
-const status = new NodeStatusTracker({ nodeGroup: baseGroup });
-let batch: WireEvent[] = [];
+// Protocol events go to the primary, batched (internal/wire-events.ts); the primary's tracker holds
+// the status, so this worker keeps none of its own (it would be the same work done twice).
+const wire = new WireEncoder();
 let timer: NodeJS.Timeout | undefined;
 const flush = () => {
   clearTimeout(timer);
   timer = undefined;
-  if (batch.length === 0) return;
-  const events = batch;
-  batch = [];
-  send({ xdskitWorker: "events", events });
+  if (wire.size > 0) send({ xdskitWorker: "events", batch: wire.take() });
 };
-status.events.subscribe((e) => {
-  if (e.kind !== "protocol") return;
-  const { node, ...rest } = e.event;
-  batch.push(e.event.kind === "stream-opened" ? e.event : (rest as WireEvent));
-  if (batch.length >= BATCH.maxEvents) flush();
-  else timer ??= setTimeout(flush, BATCH.intervalMs);
-});
+/** The server's status tracker, forwarding instead of tracking. */
+class ForwardingStatus extends NodeStatusTracker {
+  override observe(event: ProtocolEvent): void {
+    wire.add(event);
+    if (wire.size >= BATCH.maxEvents) flush();
+    else timer ??= setTimeout(flush, BATCH.intervalMs);
+  }
+}
+const status = new ForwardingStatus({ nodeGroup: baseGroup });
 
-/** CSDS's view: the primary's nodes (every worker's), refreshed at most once a second, with this worker's own as they are now. */
+/** CSDS's view: the primary's nodes (every worker's), refreshed at most once a second. */
 const fleetView = (() => {
   let fleet: NodeStatus[] = [];
   let askedAt = 0;
@@ -131,11 +131,9 @@ const fleetView = (() => {
         askedAt = Date.now();
         send({ xdskitWorker: "nodes?" });
       }
-      const local = status.nodes();
-      const mine = new Set(local.map((n) => n.nodeId));
-      return [...fleet.filter((n) => !mine.has(n.nodeId)), ...local];
+      return fleet;
     },
-    nodeStatus: (nodeId: string) => status.nodeStatus(nodeId) ?? fleet.find((n) => n.nodeId === nodeId),
+    nodeStatus: (nodeId: string) => fleet.find((n) => n.nodeId === nodeId),
   };
 })();
 

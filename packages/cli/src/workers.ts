@@ -17,10 +17,10 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { NodeStatus, NodeStatusTracker, ProtocolEvent } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
-import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import { type ConfigStore, type ServedStore, type StoreChannel, serveConfigStore } from "@xdskit/stores";
 import type { Subscription } from "rxjs";
 import type { ControlPlane, GroupBy } from "./control-plane.js";
+import { type WireBatch, WireDecoder } from "./internal/wire-events.js";
 
 /** Most workers: four per CPU of this machine (more only adds context switches). */
 export const maxWorkers = () => availableParallelism() * 4;
@@ -53,21 +53,17 @@ export interface WorkerSettings {
 
 /**
  * Messages between a worker and the primary besides the store's (which carry
- * `xdskitStore`). Protocol events travel in batches, their `node` only on
- * `stream-opened` (the primary remembers it per stream).
+ * `xdskitStore`). Protocol events travel in batches (internal/wire-events.ts).
  */
 export type WorkerMessage =
   | { readonly xdskitWorker: "listening"; readonly port: number }
   | { readonly xdskitWorker: "failed"; readonly message: string }
   | { readonly xdskitWorker: "log"; readonly line: string }
-  | { readonly xdskitWorker: "events"; readonly events: readonly WireEvent[] }
+  | { readonly xdskitWorker: "events"; readonly batch: WireBatch }
   | { readonly xdskitWorker: "stop" }
   /** A worker asks for every worker's nodes (for CSDS); the primary answers with `nodes`. */
   | { readonly xdskitWorker: "nodes?" }
   | { readonly xdskitWorker: "nodes"; readonly nodes: readonly NodeStatus[] };
-
-/** A protocol event on the wire: `node` present only on `stream-opened`. */
-export type WireEvent = Omit<ProtocolEvent, "node"> & { readonly node?: Node };
 
 /** The key of what a group serves in the served-snapshot store. */
 export const servedKey = (group: string) => `served/${group}`;
@@ -132,9 +128,8 @@ interface Slot {
   restartMs: number;
   listening: boolean;
   served?: ServedStore;
-  /** Open streams of this worker: its stream id → the node. */
-  streams: Map<number, Node>;
-  stopChannel?: () => void;
+  /** The worker's protocol events, decoded; holds its open streams. */
+  wire: WireDecoder;
 }
 
 /**
@@ -155,7 +150,7 @@ export class WorkerPool {
       startedAt: 0,
       restartMs: RESTART.firstMs,
       listening: false,
-      streams: new Map(),
+      wire: new WireDecoder(),
     }));
   }
 
@@ -196,7 +191,7 @@ export class WorkerPool {
         index: s.index,
         ...(s.worker?.process.pid === undefined ? {} : { pid: s.worker.process.pid }),
         listening: s.listening,
-        streams: s.streams.size,
+        streams: s.wire.streams.size,
       })),
       restarts: this.#restarts,
     };
@@ -204,7 +199,7 @@ export class WorkerPool {
 
   /** The slot of the worker serving a node (its most recent stream), if any. */
   workerOf(nodeId: string): number | undefined {
-    for (const slot of this.#slots) for (const node of slot.streams.values()) if (node.id === nodeId) return slot.index;
+    for (const slot of this.#slots) for (const node of slot.wire.streams.values()) if (node.id === nodeId) return slot.index;
     return undefined;
   }
 
@@ -265,7 +260,11 @@ export class WorkerPool {
             write(message.line);
             return;
           case "events":
-            this.#observe(slot, message.events, status);
+            slot.wire.decode(
+              message.batch,
+              (id) => this.#globalId(slot, id),
+              (event) => safeObserve(status, event),
+            );
             return;
           case "nodes?":
             channel.send({ xdskitWorker: "nodes", nodes: status.nodes() } satisfies WorkerMessage);
@@ -280,9 +279,9 @@ export class WorkerPool {
         slot.served?.close();
         // Its streams are gone: the nodes show disconnected until they reconnect to another worker.
         const at = Date.now();
-        for (const [streamId, node] of slot.streams)
+        for (const [streamId, node] of slot.wire.streams)
           safeObserve(status, { kind: "stream-closed", streamId: this.#globalId(slot, streamId), node, at });
-        slot.streams.clear();
+        slot.wire = new WireDecoder();
         if (!settled) {
           settled = true;
           reject(new Error(`xdskit serve: worker ${slot.index} exited while starting (${signal ?? `code ${code}`})`));
@@ -314,19 +313,6 @@ export class WorkerPool {
 
   #globalId(slot: Slot, streamId: number): number {
     return streamId * SLOTS + slot.index;
-  }
-
-  #observe(slot: Slot, events: readonly WireEvent[], status: NodeStatusTracker): void {
-    for (const event of events) {
-      let node: Node | undefined;
-      if (event.kind === "stream-opened" && event.node) {
-        node = event.node;
-        slot.streams.set(event.streamId, node);
-      } else node = slot.streams.get(event.streamId);
-      if (node === undefined) continue; // a stream the primary never saw open (it was restarted meanwhile): nothing to file it under
-      if (event.kind === "stream-closed") slot.streams.delete(event.streamId);
-      safeObserve(status, { ...event, node, streamId: this.#globalId(slot, event.streamId) } as ProtocolEvent);
-    }
   }
 }
 
