@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { type NodeStatus, NodeStatusTracker, type ProtocolEvent, SnapshotCache, type XdsLogger } from "@xdskit/cache";
 import { addCsdsService, requireNodeIdentity, XdsServer } from "@xdskit/server";
+import { createXdsMetrics } from "@xdskit/server/metrics";
 import { ChannelConfigStore, type StoreEvent } from "@xdskit/stores";
 import type { Subscription } from "rxjs";
 import { GROUPERS } from "./control-plane.js";
@@ -144,6 +145,15 @@ async function main(): Promise<void> {
     status,
     logger,
     ...(settings.requireNodeIdentity === true ? { callbacks: { onStreamOpen: requireNodeIdentity() } } : {}),
+  });
+  // Counted here, summed by the primary's /metrics.
+  const metrics = createXdsMetrics({ xds, cache });
+  process.on("message", (m: WorkerMessage) => {
+    if (m?.xdskitWorker !== "metrics?") return;
+    metrics.registry.getMetricsAsJSON().then(
+      (json) => send({ xdskitWorker: "metrics", id: m.id, metrics: json }),
+      () => send({ xdskitWorker: "metrics", id: m.id, metrics: [] }),
+    );
   });
   const grpcServer = new Server();
   xds.register(grpcServer);

@@ -68,6 +68,19 @@ describe("xdskit serve --workers", () => {
     expect(cli.code).toBe(0);
     for (const id of ids) expect(cli.stdout).toContain(id);
 
+    // /metrics sums the workers' counters and gauges with the primary's node status; snapshot_info counts once.
+    const metrics = async () => {
+      const text = String((await serve.admin("GET", "/metrics")).body);
+      const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1]);
+      return {
+        sotwStreams: value('xdskit_streams_open{protocol="sotw",transport="ads"}'),
+        deltaStreams: value('xdskit_streams_open{protocol="delta",transport="ads"}'),
+        synced: value('xdskit_nodes{group="front",state="synced"}'),
+        snapshots: [...text.matchAll(/^xdskit_snapshot_info\{group="front",.*\} (\S+)$/gm)].map((m) => Number(m[1])),
+      };
+    };
+    await expect.poll(metrics, { timeout: 10_000 }).toEqual({ sotwStreams: 3, deltaStreams: 3, synced: 6, snapshots: [1] });
+
     // CSDS, answered by whichever worker a client reaches, lists the proxies of both.
     for (let i = 0; i < 2; i++) {
       const csds = new ClientStatusDiscoveryServiceClient(
@@ -116,8 +129,10 @@ describe("xdskit serve --workers", () => {
   });
 
   it("refuses a --workers that is not an integer from 1 to 4 x CPUs, naming the flag", async () => {
-    for (const bad of ["0", "100000"]) {
-      const run = await runXdskit(["serve", "--workers", bad, "--admin-port", "0", "--xds", "127.0.0.1:0"]);
+    const runs = await Promise.all(
+      ["0", "100000"].map((bad) => runXdskit(["serve", "--workers", bad, "--admin-port", "0", "--xds", "127.0.0.1:0"])),
+    );
+    for (const run of runs) {
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/workers.*an integer from 1 to \d+/);
     }

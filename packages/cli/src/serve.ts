@@ -19,7 +19,7 @@ import { ControlPlane, type GroupBy } from "./control-plane.js";
 import { MeshLayer, meshModelOf, meshProblems, withMeshGroups } from "./mesh-layer.js";
 import { type ConfigProblem, describeProblem, type GroupResources } from "./resource-docs.js";
 import { StatusFeed } from "./status-feed.js";
-import { checkWorkers, publishServed, WorkerPool } from "./workers.js";
+import { checkWorkers, publishServed, WorkerPool, workersMetricsHandler } from "./workers.js";
 
 /** Options of {@link serve}; each is also a flag of `xdskit serve` (docs/serve.md lists them). */
 export interface ServeOptions {
@@ -336,7 +336,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         feed,
         mesh: { layer: mesh, republish: republishMesh },
         status,
-        metrics: metrics.handler,
+        metrics: pool ? workersMetricsHandler(metrics.registry, pool) : metrics.handler,
         token: o.adminToken,
         ready: () => ready && (etcd?.isReachable ?? true) && (pool?.ready ?? true),
         ...(pool ? { workers: () => (pool as WorkerPool).describe() } : {}),

@@ -13,11 +13,13 @@
 //   - restarts a worker that dies (its proxies reconnect to the others).
 // The worker's side is serve-worker.ts. docs/serve.md ("Workers") has the picture.
 import cluster, { type Worker } from "node:cluster";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { NodeStatus, NodeStatusTracker, ProtocolEvent } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
 import { type ConfigStore, type ServedStore, type StoreChannel, serveConfigStore } from "@xdskit/stores";
+import { AggregatorRegistry, type Registry } from "prom-client";
 import type { Subscription } from "rxjs";
 import type { ControlPlane, GroupBy } from "./control-plane.js";
 import { type WireBatch, WireDecoder } from "./internal/wire-events.js";
@@ -63,7 +65,10 @@ export type WorkerMessage =
   | { readonly xdskitWorker: "stop" }
   /** A worker asks for every worker's nodes (for CSDS); the primary answers with `nodes`. */
   | { readonly xdskitWorker: "nodes?" }
-  | { readonly xdskitWorker: "nodes"; readonly nodes: readonly NodeStatus[] };
+  | { readonly xdskitWorker: "nodes"; readonly nodes: readonly NodeStatus[] }
+  /** The primary asks a worker for its metrics (`/metrics`); it answers with `metrics` (prom-client's JSON form). */
+  | { readonly xdskitWorker: "metrics?"; readonly id: number }
+  | { readonly xdskitWorker: "metrics"; readonly id: number; readonly metrics: unknown[] };
 
 /** The key of what a group serves in the served-snapshot store. */
 export const servedKey = (group: string) => `served/${group}`;
@@ -142,6 +147,8 @@ export class WorkerPool {
   #closing = false;
   #port = 0;
   #restarts = 0;
+  #metricIds = 0;
+  readonly #metricReplies = new Map<number, (metrics: unknown[]) => void>();
 
   private constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -201,6 +208,31 @@ export class WorkerPool {
   workerOf(nodeId: string): number | undefined {
     for (const slot of this.#slots) for (const node of slot.wire.streams.values()) if (node.id === nodeId) return slot.index;
     return undefined;
+  }
+
+  /** Every listening worker's metrics (prom-client JSON); a worker that does not answer within 2 s is left out. */
+  async metrics(): Promise<unknown[][]> {
+    const asks = this.#slots
+      .filter((s) => s.listening && s.worker?.isConnected())
+      .map(
+        (slot) =>
+          new Promise<unknown[] | undefined>((resolve) => {
+            const id = ++this.#metricIds;
+            const timer = setTimeout(() => done(undefined), 2_000);
+            const done = (metrics: unknown[] | undefined) => {
+              clearTimeout(timer);
+              this.#metricReplies.delete(id);
+              resolve(metrics);
+            };
+            this.#metricReplies.set(id, done);
+            try {
+              slot.worker?.send({ xdskitWorker: "metrics?", id } satisfies WorkerMessage);
+            } catch {
+              done(undefined);
+            }
+          }),
+      );
+    return (await Promise.all(asks)).filter((m): m is unknown[] => Array.isArray(m));
   }
 
   /** Stops every worker: each ends its streams (UNAVAILABLE, so proxies reconnect) and exits; killed after 3 s. */
@@ -266,6 +298,9 @@ export class WorkerPool {
               (event) => safeObserve(status, event),
             );
             return;
+          case "metrics":
+            this.#metricReplies.get(message.id)?.(message.metrics);
+            return;
           case "nodes?":
             channel.send({ xdskitWorker: "nodes", nodes: status.nodes() } satisfies WorkerMessage);
             return;
@@ -323,4 +358,26 @@ function safeObserve(status: NodeStatusTracker, event: ProtocolEvent): void {
   } catch {
     // dropped
   }
+}
+
+/**
+ * `/metrics` of a serve with workers: the primary's registry (node status of
+ * every worker's nodes, snapshot versions) and each worker's (streams,
+ * requests, responses, ACKs, latencies), summed per series; `snapshot_info`
+ * (the same on every process) is taken once.
+ */
+export function workersMetricsHandler(own: Registry, pool: WorkerPool): (req: IncomingMessage, res: ServerResponse) => void {
+  return (_req, res) => {
+    (async () => {
+      const all = [(await own.getMetricsAsJSON()) as unknown[], ...(await pool.metrics())] as { name: string; aggregator?: string }[][];
+      for (const list of all) for (const m of list) if (m.name.endsWith("snapshot_info")) (m as { aggregator?: string }).aggregator = "max";
+      const merged = AggregatorRegistry.aggregate(all);
+      const text = await merged.metrics();
+      res.writeHead(200, { "content-type": merged.contentType });
+      res.end(text);
+    })().catch((error: unknown) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end(`metrics failed: ${(error as Error).message}\n`);
+    });
+  };
 }
