@@ -2,7 +2,7 @@ import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { SnapshotViolation } from "@xdskit/resources";
 import { produce } from "immer";
 import type { EntryStore, ResourceInput } from "./entry-store.js";
-import { type ResourceSetView, sameEntry, updateVersion, versionOf } from "./internal/resource-set.js";
+import { type ResourceSetView, sameEntry, updateVersion, versionOf, versionsOf } from "./internal/resource-set.js";
 import type { ResourceEntry } from "./types.js";
 
 /** The resources of one type in a snapshot, frozen. */
@@ -95,6 +95,7 @@ export function viewOf(typeUrl: string, resources: TypeResources): ResourceSetVi
     let cached: readonly ResourceEntry[] | undefined;
     let byName: Map<string, ResourceEntry> | undefined;
     let keys: readonly string[] | undefined;
+    let versions: ReadonlyMap<string, string> | undefined;
     const entries = resources.entries;
     const all = (): readonly ResourceEntry[] => {
       cached ??= Object.freeze(Object.values(entries));
@@ -114,6 +115,10 @@ export function viewOf(typeUrl: string, resources: TypeResources): ResourceSetVi
       names: () => {
         keys ??= Object.freeze(Object.keys(entries));
         return keys;
+      },
+      versions: () => {
+        versions ??= versionsOf(all());
+        return versions;
       },
     };
     byType.set(typeUrl, view);

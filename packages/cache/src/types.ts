@@ -12,6 +12,9 @@
 //   `wildcard` comes only from a legacy empty first request, so a cache can
 //   turn legacy wildcard off per type (gRPC clients) without the server
 //   knowing the option. Servers that omit it get the old behaviour.
+// - DeltaResponse.versions (optional): the shared name -> version map of the
+//   state an answer came from, so a server can share what its streams hold.
+//   DeltaWatchRequest.clientVersions may be any ReadonlyMap (not only a Map).
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { Observable } from "rxjs";
 
@@ -156,6 +159,16 @@ export interface DeltaResponse {
   readonly removed: readonly string[];
   /** A TTL heartbeat (see `SotwResponse.heartbeat`). */
   readonly heartbeat?: boolean;
+  /**
+   * Optional: name to version of every resource of the type in the state
+   * this answer was computed from — one immutable map per state, shared by
+   * every answer given from it (SnapshotCache and LinearCache set it). A
+   * server may then keep what a client holds as this shared map plus the
+   * client's few differences from it, instead of a map per stream and type
+   * (see docs/server.md, "Memory per delta stream"). Never to be changed.
+   * A cache that omits it is served the same, with a map per stream.
+   */
+  readonly versions?: ReadonlyMap<string, string>;
 }
 
 /** A one-shot REST fetch (Envoy's REST-JSON API, `Fetch*` gRPC methods). */

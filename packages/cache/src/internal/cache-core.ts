@@ -75,7 +75,7 @@ export class CacheCore {
     if (!(request.names instanceof Set)) return bad("request.names must be a Set of resource names");
     if (delta) {
       const d = request as DeltaWatchRequest;
-      if (!(d.clientVersions instanceof Map)) return bad("request.clientVersions must be a Map of name -> version");
+      if (!isReadonlyMap(d.clientVersions)) return bad("request.clientVersions must be a Map (or ReadonlyMap) of name -> version");
       if (!(d.forceNames instanceof Set)) return bad("request.forceNames must be a Set of names");
     } else if (typeof (request as SotwWatchRequest).versionInfo !== "string") {
       return bad('request.versionInfo must be a string ("" when the client has nothing)');
@@ -166,4 +166,18 @@ class DeltaSpec implements WatchSpec<DeltaResponse> {
     const resolved = this.#resolved!;
     return heartbeatDelta(resolved.view(), this.#request, this.#policy, resolved.systemVersion());
   }
+}
+
+/** A Map, or an object with a ReadonlyMap's methods (a server may keep client versions in its own structure). */
+function isReadonlyMap(value: unknown): value is ReadonlyMap<string, string> {
+  if (value instanceof Map) return true;
+  if (typeof value !== "object" || value === null) return false;
+  const map = value as Partial<ReadonlyMap<string, string>>;
+  return (
+    typeof map.get === "function" &&
+    typeof map.has === "function" &&
+    typeof map.keys === "function" &&
+    typeof map.size === "number" &&
+    typeof map[Symbol.iterator] === "function"
+  );
 }

@@ -5,7 +5,7 @@
 // process before and after a restart, that hold the same content agree with a
 // client whatever labels they gave it: nothing is re-sent for unchanged content.
 import type { ResourceEntry } from "../types.js";
-import type { ResourceSetView } from "./resource-set.js";
+import { type ResourceSetView, versionsOf } from "./resource-set.js";
 
 /** Separates the snapshot label from the content digest in a version. */
 export const LABEL_SEPARATOR = "~";
@@ -51,6 +51,7 @@ export class LabelledType implements ResourceSetView {
   readonly digest: string;
   readonly #byName: Map<string, ResourceEntry>;
   #all: readonly ResourceEntry[] | undefined;
+  #versions: ReadonlyMap<string, string> | undefined;
 
   private constructor(typeUrl: string, digest: string, label: string, byName: Map<string, ResourceEntry>) {
     this.typeUrl = typeUrl;
@@ -129,5 +130,10 @@ export class LabelledType implements ResourceSetView {
 
   names(): Iterable<string> {
     return this.#byName.keys();
+  }
+
+  versions(): ReadonlyMap<string, string> {
+    this.#versions ??= versionsOf(this.#byName.values());
+    return this.#versions;
   }
 }

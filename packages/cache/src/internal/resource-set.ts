@@ -12,6 +12,20 @@ export interface ResourceSetView {
   /** Every entry; the same array until the set changes. */
   all(): readonly ResourceEntry[];
   names(): Iterable<string>;
+  /**
+   * Name to version of every entry: one map per state of the set, built on
+   * first use and never changed after (a change of the set makes a new one).
+   * Delta answers carry it so that a server can share it between the streams
+   * that hold exactly this state (see `DeltaResponse.versions`).
+   */
+  versions(): ReadonlyMap<string, string>;
+}
+
+/** The name -> version map of some entries (for `ResourceSetView.versions`). */
+export function versionsOf(entries: Iterable<ResourceEntry>): ReadonlyMap<string, string> {
+  const versions = new Map<string, string>();
+  for (const entry of entries) versions.set(entry.name, entry.version);
+  return versions;
 }
 
 const laneCache = new WeakMap<ResourceEntry, Lanes>();

@@ -15,7 +15,7 @@ describe("DeltaStream", () => {
     const t = testEnv(cache);
     const stream = new DeltaStream(t.env);
     stream.handle(req({ typeUrl: EDS, resourceNamesSubscribe: ["a", "b"], initialResourceVersions: { a: "1", b: "1" } }));
-    expect(cache.deltaRequests[0]!.clientVersions).toEqual(
+    expect(new Map(cache.deltaRequests[0]!.clientVersions)).toEqual(
       new Map([
         ["a", "1"],
         ["b", "1"],
@@ -25,7 +25,7 @@ describe("DeltaStream", () => {
     const [response] = t.delta();
     // The first request's initial_resource_versions are trusted: only a, which differs, is sent.
     expect(response!.resources.map((r) => `${r.name}@${r.version}`)).toEqual(["a@2"]);
-    expect(stream.types.get(EDS)!.clientVersions).toEqual(
+    expect(new Map(stream.types.get(EDS)!.clientVersions)).toEqual(
       new Map([
         ["a", "2"],
         ["b", "1"],

@@ -1,30 +1,33 @@
 // The incremental (delta) protocol state machine of one stream: per type the
 // subscription, the name -> version map of what the client holds (seeded from
-// initial_resource_versions, updated on every send), names to send even if
-// current, ACK/NACK reporting, split responses and make-before-break.
+// initial_resource_versions, updated on every send; kept as a map shared with
+// other streams plus this stream's differences, see client-versions.ts), names
+// to send even if current, ACK/NACK reporting, split responses and
+// make-before-break.
 //
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#incremental-xds
 import type { DeltaResponse, DeltaWatchRequest } from "@xdskit/cache";
 import { DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
+import { ClientVersions, isSharedNames, NO_NAMES, sharedNames } from "./client-versions.js";
 import { chunkNames, encodeDelta, splitDelta } from "./response-encoding.js";
 import { type CarrierStream, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, GrpcCode, legacyWildcardAllowed, unknownNonce, violation } from "./stream-rules.js";
 import { TypeWatch } from "./type-watch.js";
 
-/** The forceNames of a resumed watch: none (one shared set, never changed). */
-const NO_NAMES: ReadonlySet<string> = new Set();
-
 const REMEMBERED_NONCES = 16;
 
 /** What one delta stream knows about one type. Exposed read-only for tests. */
 export interface DeltaTypeState extends TypeState {
-  /** Names subscribed explicitly. */
-  names: Set<string>;
+  /**
+   * Names subscribed explicitly. May be a set shared with other streams
+   * (see `sharedNames`): changed only through `ownSet`, which copies it first.
+   */
+  names: ReadonlySet<string>;
   /** What the server believes the client holds: name -> version. */
-  readonly clientVersions: Map<string, string>;
-  /** Names of the latest subscribe lists, sent even if the client holds them. */
-  forceNames: Set<string>;
+  readonly clientVersions: ClientVersions;
+  /** Names of the latest subscribe lists, sent even if the client holds them (NO_NAMES when none). */
+  forceNames: ReadonlySet<string>;
   /** Answer even if empty (the first wildcard request). */
   forceResponse: boolean;
   /** A wildcard request was already answered on this stream. */
@@ -99,14 +102,15 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         state.legacy = false;
       } else {
         if (!state.names.has(name)) {
-          state.names.add(name);
+          state.names = ownSet(state.names);
+          (state.names as Set<string>).add(name);
           state.subscriptionChars += name.length;
         }
         // A name subscribed again is answered even if the client seems to hold it (it may have
         // dropped it: delta-resubscribe-resends), except on the stream's first request, where
         // initial_resource_versions says exactly what it holds: a reconnecting client gets only
         // what differs (delta-reconnect-only-differences).
-        if (!(first && Object.hasOwn(request.initialResourceVersions, name))) state.forceNames.add(name);
+        if (!(first && Object.hasOwn(request.initialResourceVersions, name))) force(state, name);
       }
       changed = true;
     }
@@ -124,13 +128,20 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         for (const held of [...state.clientVersions.keys()]) if (!state.names.has(held)) state.clientVersions.delete(held);
         continue;
       }
-      if (state.names.delete(name)) state.subscriptionChars -= name.length;
+      if (state.names.has(name)) {
+        state.names = ownSet(state.names);
+        (state.names as Set<string>).delete(name);
+        state.subscriptionChars -= name.length;
+      }
       if (state.wildcard && state.clientVersions.has(name)) {
         // Still covered by the wildcard: the client cannot tell and keeps the resource as
         // "ambiguous" until the server says, so say it again (or that it is gone).
-        state.forceNames.add(name);
+        force(state, name);
       } else {
-        state.forceNames.delete(name);
+        if (state.forceNames.has(name)) {
+          state.forceNames = ownSet(state.forceNames);
+          (state.forceNames as Set<string>).delete(name);
+        }
         // Spec: the client forgets an unsubscribed resource unless a wildcard still covers it.
         if (!state.wildcard) state.clientVersions.delete(name);
       }
@@ -215,6 +226,7 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
   #onResponse(state: DeltaTypeState, response: DeltaResponse): void {
     const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
+    if (response.versions !== undefined) shareNames(state, response.versions);
     let toSend = response;
     if (this.table.gates(response.heartbeat === true) && response.removed.length > 0) {
       // Only names the client holds are breaks. "Does not exist" for a name it never had goes at
@@ -311,8 +323,9 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
     for (const chunk of plan) {
       const nonce = env.nonces.next();
       const message = encodeDelta(response, chunk, nonce);
-      if (!response.heartbeat) for (const entry of chunk.resources) state.clientVersions.set(entry.name, entry.version);
-      for (const name of chunk.removed) state.clientVersions.delete(name);
+      // A heartbeat only refreshes TTLs: the client's versions do not change.
+      if (response.heartbeat) for (const name of chunk.removed) state.clientVersions.delete(name);
+      else state.clientVersions.sent(chunk.resources, chunk.removed, response.versions);
       state.sentNonces.set(nonce, response.systemVersion);
       if (state.sentNonces.size > REMEMBERED_NONCES) state.sentNonces.delete(state.sentNonces.keys().next().value!);
       state.latestNonce = nonce;
@@ -329,7 +342,9 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       });
       messages.push(message);
     }
-    state.forceNames = new Set();
+    // Back onto the answer's shared map where this stream now holds what it says.
+    if (response.versions !== undefined && !response.heartbeat) state.clientVersions.share(response.versions);
+    state.forceNames = NO_NAMES;
     if (state.forceResponse) state.wildcardAnswered = true;
     state.forceResponse = false;
     if (messages.length === 0) {
@@ -355,9 +370,9 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): Delta
     awaitingAck: false,
     gated: false,
     watch: new TypeWatch<DeltaResponse>(env, descriptor.typeUrl, "delta watch"),
-    names: new Set(),
-    clientVersions: new Map(),
-    forceNames: new Set(),
+    names: NO_NAMES,
+    clientVersions: new ClientVersions(),
+    forceNames: NO_NAMES,
     forceResponse: false,
     wildcardAnswered: false,
     sentNonces: new Map(),
@@ -365,6 +380,29 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): Delta
     resume: false,
     writing: undefined,
   };
+}
+
+/** A set this stream may change: `names` itself, or its copy if it is shared with other streams. */
+function ownSet(names: ReadonlySet<string>): Set<string> {
+  return isSharedNames(names) ? new Set(names) : (names as Set<string>);
+}
+
+function force(state: DeltaTypeState, name: string): void {
+  state.forceNames = ownSet(state.forceNames);
+  (state.forceNames as Set<string>).add(name);
+}
+
+/**
+ * A named subscription equal to the names of the answer's state (an Envoy
+ * subscribed to the endpoints of every cluster) takes that state's shared set
+ * instead of keeping its own copy of the same names. Done before the watch
+ * that follows is opened, so no open watch keeps the stream's own set alive.
+ */
+function shareNames(state: DeltaTypeState, versions: ReadonlyMap<string, string>): void {
+  const names = state.names;
+  if (names.size === 0 || names.size !== versions.size || isSharedNames(names)) return;
+  for (const name of names) if (!versions.has(name)) return;
+  state.names = sharedNames(versions);
 }
 
 /** The incremental (delta) protocol as a gRPC stream carries it. */

@@ -1,0 +1,228 @@
+// What a delta client holds (name -> version), kept as a shared map plus this
+// stream's differences from it.
+//
+// After its initial sync, every stream of a fleet holds exactly the versions
+// of the same cache state, e.g. the 100 clusters and 100 endpoint assignments
+// of a snapshot. A Map per stream and type repeated those 200 entries in every
+// stream (7 KiB of the 28 KiB an idle delta stream cost). Caches now hand out,
+// with each delta answer, the name -> version map of the state it was computed
+// from (`DeltaResponse.versions`, one immutable map per state, shared by all
+// its answers). A stream keeps a reference to such a map (`base`) and, only
+// where it differs, an overlay: names it holds in another version, or does
+// not hold although the base has them. After each response the stream moves
+// onto the answer's map when that leaves no more differences than it keeps:
+// a stream sent exactly a state's versions holds no overlay at all, and one
+// endpoint changed costs one overlay entry until the next answer, from the
+// state that has it, collapses it again.
+//
+// What the protocol sees is unchanged: `get`, `has`, `size` and iteration
+// answer exactly what a Map updated by the same `set`/`delete` calls would
+// (client-versions.test.ts checks this against a Map for random operations).
+
+/** The base of a stream that holds nothing yet. */
+const NOTHING: ReadonlyMap<string, string> = new Map();
+
+/** Overlay value: not held, although the base has the name. */
+const ABSENT = null;
+
+/**
+ * The names whose version differs between two shared maps (in either, not
+ * both, or both with other versions), computed once per pair and kept while
+ * both maps live: every stream moving from one state to the next asks for
+ * the same pair.
+ */
+const differences = new WeakMap<ReadonlyMap<string, string>, WeakMap<ReadonlyMap<string, string>, readonly string[]>>();
+
+export function namesDiffering(from: ReadonlyMap<string, string>, to: ReadonlyMap<string, string>): readonly string[] {
+  let byTarget = differences.get(from);
+  if (byTarget === undefined) {
+    byTarget = new WeakMap();
+    differences.set(from, byTarget);
+  }
+  let names = byTarget.get(to);
+  if (names === undefined) {
+    const list: string[] = [];
+    for (const [name, version] of to) if (from.get(name) !== version) list.push(name);
+    for (const name of from.keys()) if (!to.has(name)) list.push(name);
+    names = Object.freeze(list);
+    byTarget.set(to, names);
+  }
+  return names;
+}
+
+/**
+ * Name -> version of what the server believes one delta client holds, for
+ * one type. A `ReadonlyMap` to the cache; changed only by the stream.
+ */
+export class ClientVersions implements ReadonlyMap<string, string> {
+  /** A shared map, never changed (a cache's `DeltaResponse.versions`, or NOTHING). */
+  #base: ReadonlyMap<string, string> = NOTHING;
+  /** This stream's differences from `base`; undefined when there are none. */
+  #overlay: Map<string, string | typeof ABSENT> | undefined = undefined;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(name: string): string | undefined {
+    const own = this.#overlay?.get(name);
+    if (own !== undefined) return own === ABSENT ? undefined : own;
+    return this.#base.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** Records that the client holds `name` in `version`. */
+  set(name: string, version: string): this {
+    if (this.get(name) === undefined) this.#size++;
+    if (this.#base.get(name) === version) this.#forget(name);
+    else (this.#overlay ??= new Map()).set(name, version);
+    return this;
+  }
+
+  /** Records that the client no longer holds `name`; false if it did not. */
+  delete(name: string): boolean {
+    if (this.get(name) === undefined) return false;
+    this.#size--;
+    if (this.#base.has(name)) (this.#overlay ??= new Map()).set(name, ABSENT);
+    else this.#forget(name);
+    // More differences than holdings (most of the base dropped, e.g. a
+    // wildcard unsubscribed): keep only what is held, on no base.
+    if (this.#overlay !== undefined && this.#overlay.size > this.#size) this.#rebuild(NOTHING);
+    return true;
+  }
+
+  /**
+   * Records a response sent: `resources` now held in their versions,
+   * `removed` no longer held. `shared` is the answer's `versions` map, if the
+   * cache gave one: a stream that held nothing and is sent exactly that map's
+   * entries takes it as is, without a map of its own.
+   */
+  sent(
+    resources: readonly { readonly name: string; readonly version: string }[],
+    removed: readonly string[],
+    shared?: ReadonlyMap<string, string>,
+  ): void {
+    if (
+      shared !== undefined &&
+      this.#size === 0 &&
+      removed.length === 0 &&
+      resources.length === shared.size &&
+      resources.every((e) => shared.get(e.name) === e.version)
+    ) {
+      this.#base = shared;
+      this.#overlay = undefined;
+      this.#size = shared.size;
+      return;
+    }
+    for (const entry of resources) this.set(entry.name, entry.version);
+    for (const name of removed) this.delete(name);
+  }
+
+  /**
+   * Moves onto `shared` (another state's map) when the differences from it
+   * are no more than the overlay kept now. Costs the overlay plus the names
+   * that differ between the two maps (computed once per pair of maps), and
+   * nothing when that alone shows no gain is possible.
+   */
+  share(shared: ReadonlyMap<string, string>): void {
+    if (shared === this.#base) return;
+    const kept = this.#overlay?.size ?? 0;
+    const between = namesDiffering(this.#base, shared);
+    // Each name differing between the maps and not in the overlay stays a
+    // difference from `shared`: at least between.length - kept of them.
+    if (between.length > 2 * kept) return;
+    const overlay = new Map<string, string | typeof ABSENT>();
+    const compare = (name: string): void => {
+      const held = this.get(name);
+      if (held !== shared.get(name)) overlay.set(name, held === undefined ? ABSENT : held);
+    };
+    if (this.#overlay !== undefined) for (const name of this.#overlay.keys()) compare(name);
+    for (const name of between) if (this.#overlay === undefined || !this.#overlay.has(name)) compare(name);
+    if (overlay.size > kept) return;
+    this.#base = shared;
+    this.#overlay = overlay.size > 0 ? overlay : undefined;
+  }
+
+  /** True when this stream holds no map of its own (tests and diagnostics). */
+  get sharesAll(): boolean {
+    return this.#overlay === undefined && this.#base !== NOTHING;
+  }
+
+  /** Entries kept for this stream alone (tests and diagnostics). */
+  get ownEntries(): number {
+    return this.#overlay?.size ?? 0;
+  }
+
+  /** The shared map this stream's versions are kept against (tests and diagnostics). */
+  get base(): ReadonlyMap<string, string> {
+    return this.#base;
+  }
+
+  *entries(): MapIterator<[string, string]> {
+    const overlay = this.#overlay;
+    for (const entry of this.#base) if (overlay === undefined || !overlay.has(entry[0])) yield entry;
+    if (overlay !== undefined) for (const [name, version] of overlay) if (version !== ABSENT) yield [name, version];
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [name] of this.entries()) yield name;
+  }
+
+  *values(): MapIterator<string> {
+    for (const [, version] of this.entries()) yield version;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: string, key: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
+    for (const [name, version] of this.entries()) callback.call(thisArg, version, name, this);
+  }
+
+  #forget(name: string): void {
+    const overlay = this.#overlay;
+    if (overlay === undefined) return;
+    overlay.delete(name);
+    if (overlay.size === 0) this.#overlay = undefined;
+  }
+
+  /** Keeps the same holdings against another base. */
+  #rebuild(base: ReadonlyMap<string, string>): void {
+    const overlay = new Map<string, string | typeof ABSENT>();
+    for (const [name, version] of this.entries()) if (base.get(name) !== version) overlay.set(name, version);
+    for (const name of base.keys()) if (!this.has(name)) overlay.set(name, ABSENT);
+    this.#base = base;
+    this.#overlay = overlay.size > 0 ? overlay : undefined;
+  }
+}
+
+// The names of a shared map as a set, made once per map: a stream whose
+// subscription names exactly a state's resources (an Envoy asking for the
+// endpoints of every cluster it was sent) uses it instead of its own set of
+// the same names. Never changed: a stream copies it before changing it.
+const keySets = new WeakMap<ReadonlyMap<string, string>, ReadonlySet<string>>();
+const sharedSets = new WeakSet<ReadonlySet<string>>();
+
+/** The shared set of a shared map's names. */
+export function sharedNames(shared: ReadonlyMap<string, string>): ReadonlySet<string> {
+  let names = keySets.get(shared);
+  if (names === undefined) {
+    names = new Set(shared.keys());
+    keySets.set(shared, names);
+    sharedSets.add(names);
+  }
+  return names;
+}
+
+/** True for a set made by `sharedNames` (which must be copied before a change). */
+export function isSharedNames(names: ReadonlySet<string>): boolean {
+  return sharedSets.has(names);
+}
+
+/** The empty set of names, shared: what a type subscribes to or forces before any request says otherwise. */
+export const NO_NAMES: ReadonlySet<string> = sharedNames(NOTHING);
