@@ -79,7 +79,7 @@ export class ClientVersions implements ReadonlyMap<string, string> {
   set(name: string, version: string): this {
     if (this.get(name) === undefined) this.#size++;
     if (this.#base.get(name) === version) this.#forget(name);
-    else (this.#overlay ??= new Map()).set(name, version);
+    else this.#own().set(name, version);
     return this;
   }
 
@@ -87,7 +87,7 @@ export class ClientVersions implements ReadonlyMap<string, string> {
   delete(name: string): boolean {
     if (this.get(name) === undefined) return false;
     this.#size--;
-    if (this.#base.has(name)) (this.#overlay ??= new Map()).set(name, ABSENT);
+    if (this.#base.has(name)) this.#own().set(name, ABSENT);
     else this.#forget(name);
     // More differences than holdings (most of the base dropped, e.g. a
     // wildcard unsubscribed): keep only what is held, on no base.
@@ -98,23 +98,17 @@ export class ClientVersions implements ReadonlyMap<string, string> {
   /**
    * Records a response sent: `resources` now held in their versions,
    * `removed` no longer held. `shared` is the answer's `versions` map, if the
-   * cache gave one: a stream that held nothing and is sent exactly that map's
-   * entries takes it as is, without a map of its own.
+   * cache gave one: a stream that held exactly its base and is sent what
+   * turns it into `shared` (a fresh stream sent a whole state, or a current
+   * one sent a change) takes `shared` as its base, with no map of its own.
    */
   sent(
     resources: readonly { readonly name: string; readonly version: string }[],
     removed: readonly string[],
     shared?: ReadonlyMap<string, string>,
   ): void {
-    if (
-      shared !== undefined &&
-      this.#size === 0 &&
-      removed.length === 0 &&
-      resources.length === shared.size &&
-      resources.every((e) => shared.get(e.name) === e.version)
-    ) {
+    if (shared !== undefined && this.#overlay === undefined && this.#reaches(resources, removed, shared)) {
       this.#base = shared;
-      this.#overlay = undefined;
       this.#size = shared.size;
       return;
     }
@@ -130,21 +124,24 @@ export class ClientVersions implements ReadonlyMap<string, string> {
    */
   share(shared: ReadonlyMap<string, string>): void {
     if (shared === this.#base) return;
-    const kept = this.#overlay?.size ?? 0;
+    const own = this.#overlay;
+    const kept = own?.size ?? 0;
     const between = namesDiffering(this.#base, shared);
     // Each name differing between the maps and not in the overlay stays a
     // difference from `shared`: at least between.length - kept of them.
     if (between.length > 2 * kept) return;
-    const overlay = new Map<string, string | typeof ABSENT>();
-    const compare = (name: string): void => {
+    let overlay: Map<string, string | typeof ABSENT> | undefined;
+    const compare = (name: string): boolean => {
       const held = this.get(name);
-      if (held !== shared.get(name)) overlay.set(name, held === undefined ? ABSENT : held);
+      if (held === shared.get(name)) return true;
+      overlay ??= new Map();
+      overlay.set(name, held === undefined ? ABSENT : held);
+      return overlay.size <= kept;
     };
-    if (this.#overlay !== undefined) for (const name of this.#overlay.keys()) compare(name);
-    for (const name of between) if (this.#overlay === undefined || !this.#overlay.has(name)) compare(name);
-    if (overlay.size > kept) return;
+    if (own !== undefined) for (const name of own.keys()) if (!compare(name)) return;
+    for (const name of between) if ((own === undefined || !own.has(name)) && !compare(name)) return;
     this.#base = shared;
-    this.#overlay = overlay.size > 0 ? overlay : undefined;
+    this.#overlay = overlay;
   }
 
   /** True when this stream holds no map of its own (tests and diagnostics). */
@@ -182,6 +179,38 @@ export class ClientVersions implements ReadonlyMap<string, string> {
 
   forEach(callback: (value: string, key: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
     for (const [name, version] of this.entries()) callback.call(thisArg, version, name, this);
+  }
+
+  /**
+   * True when the base, changed by a response, becomes `shared`: every name
+   * sent ends as `shared` has it, and every name in which base and `shared`
+   * differ is among those sent. Names in one response are distinct (the
+   * protocol requires it; Envoy rejects a response naming a resource twice).
+   */
+  #reaches(
+    resources: readonly { readonly name: string; readonly version: string }[],
+    removed: readonly string[],
+    shared: ReadonlyMap<string, string>,
+  ): boolean {
+    const base = this.#base;
+    if (base === shared) return false;
+    const between = namesDiffering(base, shared);
+    if (between.length > resources.length + removed.length) return false;
+    let covered = 0;
+    for (const entry of resources) {
+      if (shared.get(entry.name) !== entry.version) return false;
+      if (base.get(entry.name) !== entry.version) covered++;
+    }
+    for (const name of removed) {
+      if (shared.has(name)) return false;
+      if (base.has(name)) covered++;
+    }
+    return covered === between.length;
+  }
+
+  #own(): Map<string, string | typeof ABSENT> {
+    this.#overlay ??= new Map();
+    return this.#overlay;
   }
 
   #forget(name: string): void {

@@ -102,8 +102,9 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         state.legacy = false;
       } else {
         if (!state.names.has(name)) {
-          state.names = ownSet(state.names);
-          (state.names as Set<string>).add(name);
+          const names = ownSet(state.names);
+          names.add(name);
+          state.names = names;
           state.subscriptionChars += name.length;
         }
         // A name subscribed again is answered even if the client seems to hold it (it may have
@@ -129,8 +130,9 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         continue;
       }
       if (state.names.has(name)) {
-        state.names = ownSet(state.names);
-        (state.names as Set<string>).delete(name);
+        const names = ownSet(state.names);
+        names.delete(name);
+        state.names = names;
         state.subscriptionChars -= name.length;
       }
       if (state.wildcard && state.clientVersions.has(name)) {
@@ -139,8 +141,9 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         force(state, name);
       } else {
         if (state.forceNames.has(name)) {
-          state.forceNames = ownSet(state.forceNames);
-          (state.forceNames as Set<string>).delete(name);
+          const forced = ownSet(state.forceNames);
+          forced.delete(name);
+          state.forceNames = forced;
         }
         // Spec: the client forgets an unsubscribed resource unless a wildcard still covers it.
         if (!state.wildcard) state.clientVersions.delete(name);
@@ -387,9 +390,11 @@ function ownSet(names: ReadonlySet<string>): Set<string> {
   return isSharedNames(names) ? new Set(names) : (names as Set<string>);
 }
 
+/** Adds a name to send even if the client holds it. */
 function force(state: DeltaTypeState, name: string): void {
-  state.forceNames = ownSet(state.forceNames);
-  (state.forceNames as Set<string>).add(name);
+  const forced = ownSet(state.forceNames);
+  forced.add(name);
+  state.forceNames = forced;
 }
 
 /**
