@@ -8,7 +8,7 @@ import { answerSotw } from "./internal/answer.js";
 import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
 import { addLanes, emptyLanes, type Lanes, lanesVersion } from "./internal/digest.js";
 import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
-import { entryLanes, type ResourceSetView, sameEntry, versionsOf } from "./internal/resource-set.js";
+import { entryLanes, type ResourceSetView, sameEntry } from "./internal/resource-set.js";
 import { WatchIndex } from "./internal/watch-index.js";
 import type {
   ConfigWatcher,
@@ -101,8 +101,6 @@ export class LinearCache implements ConfigWatcher {
   readonly #lanes: Lanes = emptyLanes();
   #version: string;
   #all: readonly ResourceEntry[] | undefined;
-  /** Name -> version of the current entries, for delta answers (the same map until the next change). */
-  #versions: ReadonlyMap<string, string> | undefined;
   #loaded = false;
   readonly #index = new WatchIndex();
   readonly #core: CacheCore;
@@ -151,10 +149,9 @@ export class LinearCache implements ConfigWatcher {
       get: (name) => entries.get(name),
       all: () => this.all(),
       names: () => entries.keys(),
-      versions: () => {
-        this.#versions ??= versionsOf(entries.values());
-        return this.#versions;
-      },
+      // No versions(): a shared name -> version map would be rebuilt, a pass over every entry,
+      // after each change, and a change here costs only what changed. Delta streams served
+      // from a LinearCache keep their own maps.
     };
     this.#place = { index: this.#index, view: () => this.#servedView(), systemVersion: () => this.#version };
     if (options.resources !== undefined) this.upsertMany(options.resources);
@@ -398,7 +395,6 @@ export class LinearCache implements ConfigWatcher {
     if (changed.size > 0) {
       this.#version = lanesVersion(this.#lanes, this.#entries.size);
       this.#all = undefined;
-      this.#versions = undefined;
     }
     // Loading wakes every watch: named watches held before the load may now
     // be due an answer even for names that did not change (a full-state

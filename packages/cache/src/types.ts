@@ -162,7 +162,8 @@ export interface DeltaResponse {
   /**
    * Optional: name to version of every resource of the type in the state
    * this answer was computed from — one immutable map per state, shared by
-   * every answer given from it (SnapshotCache and LinearCache set it). A
+   * every answer given from it (SnapshotCache sets it; LinearCache does not,
+   * as building it is a pass over every resource per change). A
    * server may then keep what a client holds as this shared map plus the
    * client's few differences from it, instead of a map per stream and type
    * (see docs/server.md, "Memory per delta stream"). Never to be changed.

@@ -160,7 +160,7 @@ export function answerDelta(
   }
   // The first wildcard request is always answered, even when empty (protocol.md: delta-first-wildcard).
   if (resources.length === 0 && removed.length === 0 && !request.forceResponse) return undefined;
-  return { typeUrl: view.typeUrl, systemVersion, resources, removed, versions: view.versions() };
+  return { typeUrl: view.typeUrl, systemVersion, resources, removed, versions: view.versions?.() };
 }
 
 /** A delta TTL heartbeat: the TTL resources the client holds in their current version. */

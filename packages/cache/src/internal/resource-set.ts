@@ -16,9 +16,11 @@ export interface ResourceSetView {
    * Name to version of every entry: one map per state of the set, built on
    * first use and never changed after (a change of the set makes a new one).
    * Delta answers carry it so that a server can share it between the streams
-   * that hold exactly this state (see `DeltaResponse.versions`).
+   * that hold exactly this state (see `DeltaResponse.versions`). Optional: a
+   * set whose changes must cost only what changed (LinearCache) has none,
+   * since building it is a pass over the whole set per change.
    */
-  versions(): ReadonlyMap<string, string>;
+  versions?(): ReadonlyMap<string, string>;
 }
 
 /** The name -> version map of some entries (for `ResourceSetView.versions`). */

@@ -7,7 +7,9 @@ const sent = (versions: ReadonlyMap<string, string>) => [...versions].map(([name
 /** Every way of reading a ClientVersions, as a plain Map would answer it. */
 function readBack(versions: ReadonlyMap<string, string>): unknown {
   const viaForEach: [string, string][] = [];
-  versions.forEach((version, name) => viaForEach.push([name, version]));
+  versions.forEach((version, name) => {
+    viaForEach.push([name, version]);
+  });
   const sorted = (list: [string, string][]) => [...list].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
     size: versions.size,
