@@ -158,6 +158,19 @@ function cut(value: string | undefined): string {
   return s.length > MAX_FIELD ? s.slice(0, MAX_FIELD) : s;
 }
 
+// A stream's events all carry the same Node object: its identity is computed once per object
+// (weakly held, so a node's metadata is never kept alive by the tracker).
+const identities = new WeakMap<Node, NodeIdentity>();
+
+function identityOf(node: Node): NodeIdentity {
+  let identity = identities.get(node);
+  if (identity === undefined) {
+    identity = nodeIdentity(node);
+    identities.set(node, identity);
+  }
+  return identity;
+}
+
 /** The fields of a Node status keeps. */
 export function nodeIdentity(node: Node): NodeIdentity {
   const build = node.userAgentBuildVersion?.version;
@@ -257,6 +270,8 @@ export class NodeStatusTracker {
   readonly #options: Required<NodeStatusOptions>;
   #bytes = 0;
   #disposed = false;
+  /** The node moved to the end of #nodes last (moving it again changes nothing). */
+  #latest: MutableNode | undefined;
   /** Hot, without replay; completes on {@link dispose}. */
   readonly events: Observable<StatusEvent>;
 
@@ -294,7 +309,7 @@ export class NodeStatusTracker {
       state = {
         nodeId,
         group: this.#options.nodeGroup(node),
-        node: nodeIdentity(node),
+        node: identityOf(node),
         streams: new Map(),
         types: new Map(),
         bytes: 0,
@@ -303,15 +318,18 @@ export class NodeStatusTracker {
       this.#idle.set(nodeId, state);
     } else {
       // Most recently active last: eviction takes from the front.
-      this.#nodes.delete(nodeId);
-      this.#nodes.set(nodeId, state);
-      const identity = nodeIdentity(node);
-      if (!sameIdentity(identity, state.node)) {
+      if (this.#latest !== state) {
+        this.#nodes.delete(nodeId);
+        this.#nodes.set(nodeId, state);
+      }
+      const identity = identityOf(node);
+      if (identity !== state.node && !sameIdentity(identity, state.node)) {
         // A new identity (a new stream) may belong to another group.
         state.node = identity;
         state.group = this.#options.nodeGroup(node);
       }
     }
+    this.#latest = state;
     return state;
   }
 
@@ -328,6 +346,7 @@ export class NodeStatusTracker {
     if (state.dropTimer !== undefined) clearTimeout(state.dropTimer);
     this.#nodes.delete(state.nodeId);
     this.#idle.delete(state.nodeId);
+    if (this.#latest === state) this.#latest = undefined;
     this.#bytes -= state.bytes;
     this.#events.next({ kind: "node-dropped", nodeId: state.nodeId, group: state.group, reason, at: Date.now() });
   }
@@ -379,6 +398,7 @@ export class NodeStatusTracker {
     }
     if (this.#disposed) return;
     const state = this.#node(event.node);
+    let sized = true;
     switch (event.kind) {
       case "stream-opened":
         if (state.dropTimer !== undefined) {
@@ -398,11 +418,16 @@ export class NodeStatusTracker {
           this.#scheduleDrop(state);
         }
         break;
-      case "request":
+      case "request": {
         state.lastRequestAt = event.at;
-        state.streams.get(event.streamId)?.add(event.typeUrl);
+        const types = state.streams.get(event.streamId);
+        const size = state.types.size;
+        types?.add(event.typeUrl);
         this.#type(state, event.typeUrl).lastRequestAt = event.at;
+        // Only a first request of a type changes what the node's status takes.
+        sized = state.types.size !== size;
         break;
+      }
       case "response":
         this.#type(state, event.typeUrl).lastSent = Object.freeze({
           version: event.version,
@@ -430,8 +455,8 @@ export class NodeStatusTracker {
     }
     // A node seen only through events of a stream it never opened here still ages out.
     if (state.streams.size === 0) this.#scheduleDrop(state);
-    this.#account(state);
-    this.#events.next({ kind: "protocol", nodeId: state.nodeId, group: state.group, event });
+    if (sized) this.#account(state);
+    if (this.#events.observed) this.#events.next({ kind: "protocol", nodeId: state.nodeId, group: state.group, event });
   }
 
   #freeze(state: MutableNode): NodeStatus {

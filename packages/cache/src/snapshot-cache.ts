@@ -112,6 +112,8 @@ export class SnapshotCache implements ConfigWatcher {
   readonly #store: EntryStore;
   readonly #groups = new Map<string, Group>();
   readonly #once = new OnceKeys();
+  /** Name sets already looked at for missing names, with the snapshot they were looked at in (#warnUnserved). */
+  readonly #namesChecked = new WeakMap<ReadonlySet<string>, Snapshot>();
   /** Changes held back per group under the `debounce` option. */
   readonly #held = new Map<
     string,
@@ -483,35 +485,40 @@ export class SnapshotCache implements ConfigWatcher {
     } catch {
       return; // reported by the watch itself
     }
-    const bindings = { nodeId: request.node.id, streamId: request.streamId, typeUrl: request.typeUrl, group };
     const snapshot = this.#groups.get(group)?.snapshot;
+    const bindings = () => ({ nodeId: request.node.id, streamId: request.streamId, typeUrl: request.typeUrl, group });
     if (!snapshot) {
       if (this.#once.first(`group\0${group}`)) {
         const groups = this.groups();
         safeLog(
           this.#options.logger,
           "warn",
-          bindings,
+          bindings(),
           `node "${request.node.id}" is in node group "${group}", which has no snapshot: its requests wait until one is set (groups with a snapshot: ${groups.length === 0 ? "none" : groups.slice(0, 10).join(", ") + (groups.length > 10 ? `, and ${groups.length - 10} more` : "")}; check the cache's nodeGroup option)`,
         );
       }
       return;
     }
     if (request.wildcard || request.names.size === 0) return;
+    // The server shares one name set between the streams that name the same resources (and
+    // keeps it from watch to watch): look at each set once per snapshot, not at every watch.
+    const delta = request as Partial<DeltaWatchRequest>;
+    const resumed = delta.resumed === true && delta.forceNames !== undefined;
+    if (!resumed && this.#namesChecked.get(request.names) === snapshot) return;
     const entries = snapshot.resources[request.typeUrl]?.entries;
     const missing: string[] = [];
     // A resumed delta watch only adds its forceNames: the rest were looked at before.
-    const delta = request as Partial<DeltaWatchRequest>;
-    const added = delta.resumed === true && delta.forceNames !== undefined ? delta.forceNames : request.names;
+    const added = resumed ? delta.forceNames! : request.names;
     for (const name of added) {
       if (!entries || !Object.hasOwn(entries, name)) missing.push(name);
       if (missing.length === 5) break;
     }
+    if (!resumed) this.#namesChecked.set(request.names, snapshot);
     if (missing.length > 0 && this.#once.first(`names\0${group}\0${request.typeUrl}\0${missing.join("\0")}`)) {
       safeLog(
         this.#options.logger,
         "warn",
-        bindings,
+        bindings(),
         `node "${request.node.id}" asks for ${request.typeUrl} names that snapshot "${snapshot.version}" of group "${group}" does not have: ${missing.map((n) => JSON.stringify(n)).join(", ")}; they are held until a snapshot has them`,
       );
     }

@@ -20,43 +20,51 @@ function bindingsOf(e: XdsServerEvent): Record<string, unknown> {
  * type and message).
  */
 export function logServerEvents(events: Observable<XdsServerEvent>, logger: XdsLogger): Subscription {
+  return events.subscribe({ next: serverEventLogger(logger), error: () => {} });
+}
+
+/**
+ * The function {@link logServerEvents} calls with each event: what a server
+ * calls directly, without an Observable between (requests and responses, most
+ * of the events, are not logged and cost nothing here).
+ * @internal
+ */
+export function serverEventLogger(logger: XdsLogger): (event: XdsServerEvent) => void {
   const once = new OnceKeys();
-  return events.subscribe({
-    next(e) {
-      const b = bindingsOf(e);
-      const node = String(b.nodeId ?? "");
-      switch (e.kind) {
-        case "stream-opened":
-          safeLog(logger, "debug", b, "stream opened");
-          break;
-        case "stream-closed":
-          safeLog(logger, "debug", { ...b, code: e.status.code }, `stream closed: ${e.status.details}`);
-          break;
-        case "ack":
-          safeLog(logger, "debug", { ...b, version: e.version }, "ACK");
-          break;
-        case "stream-rejected":
-          safeLog(logger, "info", { ...b, code: e.status.code }, `stream refused: ${e.status.details}`);
-          break;
-        case "nack":
-          if (once.first(`nack\0${node}\0${b.typeUrl}\0${e.rejectedVersion}`)) {
-            safeLog(
-              logger,
-              "warn",
-              { ...b, rejectedVersion: e.rejectedVersion, keptVersion: e.keptVersion },
-              `node "${node}" rejected (NACK) version ${e.rejectedVersion} of ${b.typeUrl} and keeps ${e.keptVersion || "nothing"}: ${e.error.message}`,
-            );
-          }
-          break;
-        case "error": {
-          const tooLarge = e.error.code === ErrorCode.RESPONSE_TOO_LARGE;
-          if (once.first(`error\0${e.error.code}\0${node}\0${b.typeUrl}\0${e.error.message}`)) {
-            safeLog(logger, tooLarge ? "warn" : "error", { ...b, code: e.error.code, fault: faultOf(e.error.code) }, e.error.message);
-          }
-          break;
+  return (e) => {
+    if (e.kind === "request" || e.kind === "response") return;
+    const b = bindingsOf(e);
+    const node = String(b.nodeId ?? "");
+    switch (e.kind) {
+      case "stream-opened":
+        safeLog(logger, "debug", b, "stream opened");
+        break;
+      case "stream-closed":
+        safeLog(logger, "debug", { ...b, code: e.status.code }, `stream closed: ${e.status.details}`);
+        break;
+      case "ack":
+        safeLog(logger, "debug", { ...b, version: e.version }, "ACK");
+        break;
+      case "stream-rejected":
+        safeLog(logger, "info", { ...b, code: e.status.code }, `stream refused: ${e.status.details}`);
+        break;
+      case "nack":
+        if (once.first(`nack\0${node}\0${b.typeUrl}\0${e.rejectedVersion}`)) {
+          safeLog(
+            logger,
+            "warn",
+            { ...b, rejectedVersion: e.rejectedVersion, keptVersion: e.keptVersion },
+            `node "${node}" rejected (NACK) version ${e.rejectedVersion} of ${b.typeUrl} and keeps ${e.keptVersion || "nothing"}: ${e.error.message}`,
+          );
         }
+        break;
+      case "error": {
+        const tooLarge = e.error.code === ErrorCode.RESPONSE_TOO_LARGE;
+        if (once.first(`error\0${e.error.code}\0${node}\0${b.typeUrl}\0${e.error.message}`)) {
+          safeLog(logger, tooLarge ? "warn" : "error", { ...b, code: e.error.code, fault: faultOf(e.error.code) }, e.error.message);
+        }
+        break;
       }
-    },
-    error: () => {},
-  });
+    }
+  };
 }

@@ -25,7 +25,6 @@ import { PushLimiter } from "./internal/push-limiter.js";
 import { SOTW_PROTOCOL } from "./internal/sotw-stream.js";
 import type { StreamHost } from "./internal/stream-host.js";
 import { GrpcCode } from "./internal/stream-rules.js";
-import { logServerEvents } from "./logging.js";
 import { type ResolvedXdsServerOptions, resolveServerOptions, type XdsServerOptions } from "./options.js";
 import { createRestListener, type RestListener } from "./rest.js";
 import { createRestServer, type RestServerOptions } from "./rest-server.js";
@@ -138,7 +137,6 @@ export class XdsServer {
     this.#ownsStatus = owned;
     this.#hub = new EventHub(tracker, this.options.callbacks, this.options.logger);
     this.events = this.#hub.events;
-    logServerEvents(this.events, this.options.logger);
     this.#admission = new Admission(this.options);
     this.#host = {
       options: this.options,

@@ -7,6 +7,7 @@ import type { Observable } from "rxjs";
 import { Subject } from "rxjs/internal/Subject";
 import { publishDiagnostics } from "../diagnostics.js";
 import type { XdsServerCallbacks, XdsServerEvent } from "../events.js";
+import { serverEventLogger } from "../logging.js";
 import { GuardedObservable, OBSERVER_FAILURE_LIMIT, type ObserverFault } from "./observer-guard.js";
 
 export class EventHub {
@@ -22,10 +23,14 @@ export class EventHub {
   readonly #logger: XdsLogger;
   readonly #observerFailed = (fault: ObserverFault) => this.#reportObserver(fault);
 
+  /** The server's own event log (logging.ts), called directly: no subscription per server. */
+  readonly #log: (event: XdsServerEvent) => void;
+
   constructor(status: NodeStatusTracker | undefined, callbacks: XdsServerCallbacks, logger: XdsLogger) {
     this.#status = status;
     this.#callbacks = callbacks;
     this.#logger = logger;
+    this.#log = serverEventLogger(logger);
     this.events = new GuardedObservable<XdsServerEvent>((subscriber) => this.#subject.subscribe(subscriber), this.#observerFailed);
   }
 
@@ -38,11 +43,12 @@ export class EventHub {
         this.#hookFailed("status.observe", event, error);
       }
     }
-    const hook = hookOf(this.#callbacks, event);
+    const name = hookName(event.kind);
+    const hook = name === undefined ? undefined : (this.#callbacks[name] as ((event: XdsServerEvent) => unknown) | undefined);
     if (hook !== undefined) {
-      const where = `callbacks.${hookName(event.kind)}`;
+      const where = `callbacks.${name}`;
       try {
-        const returned: unknown = hook(event);
+        const returned: unknown = hook.call(this.#callbacks, event);
         // An async hook (`onNack: async (e) => db.write(e)`) fails by rejecting: catch that
         // too, or one failed write would be an unhandled rejection that ends the process.
         if (isThenable(returned)) returned.then(undefined, (error: unknown) => this.#hookFailed(where, event, error));
@@ -50,8 +56,13 @@ export class EventHub {
         this.#hookFailed(where, event, error);
       }
     }
+    try {
+      this.#log(event);
+    } catch {
+      // safeLog already keeps a failing logger from throwing; nothing else in it can.
+    }
     publishDiagnostics(event, this.#observerFailed);
-    this.#subject.next(event);
+    if (this.#subject.observed) this.#subject.next(event);
   }
 
   /**
@@ -127,40 +138,39 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function hookOf(callbacks: XdsServerCallbacks, event: XdsServerEvent): ((event: XdsServerEvent) => unknown) | undefined {
-  const name = hookName(event.kind);
-  if (name === undefined || name === "onStreamOpen") return undefined;
-  const hook = callbacks[name] as ((event: XdsServerEvent) => unknown) | undefined;
-  return hook === undefined ? undefined : (e) => hook.call(callbacks, e);
-}
-
 /** The subset of events a node-status tracker keeps per-node status from. */
 export function toProtocolEvent(event: XdsServerEvent): ProtocolEvent | undefined {
   const context = event.context;
   if (context === undefined || (context.protocol !== "sotw" && context.protocol !== "delta")) return undefined;
-  const base = { streamId: context.streamId, node: context.node, at: event.at };
+  // Literals with every field (no spread of a common part): one per event, on the hot path.
+  const { streamId, node } = context;
+  const at = event.at;
   switch (event.kind) {
     case "stream-opened":
-      return { kind: "stream-opened", ...base, protocol: context.protocol, ads: context.ads };
+      return { kind: "stream-opened", streamId, node, at, protocol: context.protocol, ads: context.ads };
     case "stream-closed":
-      return { kind: "stream-closed", ...base };
+      return { kind: "stream-closed", streamId, node, at };
     case "request":
-      return { kind: "request", ...base, typeUrl: context.typeUrl ?? "" };
+      return { kind: "request", streamId, node, at, typeUrl: context.typeUrl ?? "" };
     case "response":
       return {
         kind: "response",
-        ...base,
+        streamId,
+        node,
+        at,
         typeUrl: context.typeUrl ?? "",
         version: event.version,
         nonce: event.nonce,
         resourceNames: event.resourceNames,
       };
     case "ack":
-      return { kind: "ack", ...base, typeUrl: context.typeUrl ?? "", version: event.version, nonce: event.nonce };
+      return { kind: "ack", streamId, node, at, typeUrl: context.typeUrl ?? "", version: event.version, nonce: event.nonce };
     case "nack":
       return {
         kind: "nack",
-        ...base,
+        streamId,
+        node,
+        at,
         typeUrl: context.typeUrl ?? "",
         rejectedVersion: event.rejectedVersion,
         keptVersion: event.keptVersion,

@@ -119,10 +119,17 @@ export class OutgoingQueue {
     this.#scheduled = true;
     // Let every response emitted in the same tick (one cache update touching
     // several types) arrive before choosing what goes first.
-    setImmediate(() => {
-      this.#scheduled = false;
+    scheduleDrain(this);
+  }
+
+  /** @internal Runs the drain scheduled by {@link scheduleDrain}. */
+  runScheduled(): void {
+    this.#scheduled = false;
+    try {
       this.#drain();
-    });
+    } catch (error) {
+      this.#onError(error as Error);
+    }
   }
 
   #next(): [string, OutgoingItem] | undefined {
@@ -217,4 +224,20 @@ export class OutgoingQueue {
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+// One setImmediate for every queue scheduled in the same turn (an update wakes
+// thousands of streams at once), in the order they were scheduled, instead of
+// one Immediate and closure per queue.
+let scheduled: OutgoingQueue[] = [];
+
+function scheduleDrain(queue: OutgoingQueue): void {
+  if (scheduled.length === 0) setImmediate(drainScheduled);
+  scheduled.push(queue);
+}
+
+function drainScheduled(): void {
+  const queues = scheduled;
+  scheduled = [];
+  for (const queue of queues) queue.runScheduled();
 }

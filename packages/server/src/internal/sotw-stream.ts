@@ -57,14 +57,29 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     else throw unknownNonce(env, typeUrl, nonce);
 
     // Subscription (spec: "How the client specifies what resources to return").
-    const explicitNames = new Set<string>();
+    // Most requests (ACKs) name exactly what the type already holds: then the held set stands
+    // for them, and no set is built per request.
+    const requested = request.resourceNames;
+    let explicitNames: ReadonlySet<string> = state.names;
     let star = false;
-    let chars = 0;
-    for (const name of request.resourceNames) {
-      if (name === "*") star = true;
-      else if (!explicitNames.has(name)) {
-        explicitNames.add(name);
-        chars += name.length;
+    let chars = state.subscriptionChars;
+    if (!sameAsHeld(requested, state.names)) {
+      const recent = recentNames.get(descriptor);
+      if (recent !== undefined && sameAsHeld(requested, recent.names)) {
+        explicitNames = recent.names;
+        chars = recent.chars;
+      } else {
+        const names = new Set<string>();
+        chars = 0;
+        for (const name of requested) {
+          if (name === "*") star = true;
+          else if (!names.has(name)) {
+            names.add(name);
+            chars += name.length;
+          }
+        }
+        explicitNames = names;
+        if (names.size > 0) recentNames.set(descriptor, { names, chars });
       }
     }
     let wildcard: boolean;
@@ -80,9 +95,13 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       wildcard = false;
     }
     let added = wildcard && !state.wildcard;
-    for (const name of explicitNames) if (!state.names.has(name)) added = true;
-    let changed = added || wildcard !== state.wildcard || explicitNames.size !== state.names.size;
-    if (!changed) for (const name of state.names) if (!explicitNames.has(name)) changed = true;
+    let changed: boolean;
+    if (explicitNames === state.names) changed = wildcard !== state.wildcard;
+    else {
+      for (const name of explicitNames) if (!state.names.has(name)) added = true;
+      changed = added || wildcard !== state.wildcard || explicitNames.size !== state.names.size;
+      if (!changed) for (const name of state.names) if (!explicitNames.has(name)) changed = true;
+    }
     state.wildcard = wildcard;
     state.legacy = legacy;
     if (changed) {
@@ -273,6 +292,24 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     }
     return [message];
   }
+}
+
+/**
+ * The name set built last for each type (of each server: descriptors are per server), with its
+ * characters. The streams of a group mostly request the same list, so they share one set instead
+ * of building one each: sets are never modified once built, only replaced.
+ */
+const recentNames = new WeakMap<ResolvedTypeDescriptor, { readonly names: ReadonlySet<string>; readonly chars: number }>();
+
+/**
+ * Whether `requested` lists exactly the (non-empty) `held` set, in its order: what a client
+ * repeating its subscription sends. (Another order just takes the general path.)
+ */
+function sameAsHeld(requested: readonly string[], held: ReadonlySet<string>): boolean {
+  if (requested.length !== held.size || requested.length === 0) return false;
+  let i = 0;
+  for (const name of held) if (requested[i++] !== name) return false;
+  return true;
 }
 
 function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): SotwTypeState {
