@@ -35,6 +35,8 @@
 //          --floor grpc|http2  (a column more: the transport floor, grpc-js (or node:http2 with gRPC framing
 //                    by hand) alone, answering each first request with bytes encoded once, no xdskit
 //                    server; initial sync only)
+//          --transport grpc,http2  (a column per transport for the current tree: grpc-js (xds.register, the
+//                    default) and node:http2 (xds.serveHttp2); a baseline is always served on grpc-js)
 //          --server-node-args="<flags>"  (extra Node flags for the server process, e.g. --max-semi-space-size=32)
 // Environment: BENCH_INITIAL_PROFILE=<file> (CPU profile of the initial sync only),
 // BENCH_ALLOC_PROFILE=<file> (sampling allocation profile of the initial sync, collected
@@ -66,6 +68,7 @@ const { values } = parseArgs({
     workers: { type: "string" },
     floor: { type: "string" },
     client: { type: "string", default: "raw" },
+    transport: { type: "string", default: "grpc" },
   },
 });
 
@@ -81,6 +84,10 @@ const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 const WORKERS = (values.workers ?? "1").split(",").map(Number);
 const SERVER_CPUS = values.workers === undefined ? "0" : "0,1";
 if (values.client !== "raw" && values.client !== "http2") throw new Error(`--client: expected raw or http2, got "${values.client}"`);
+const TRANSPORTS = values.transport.split(",") as ("grpc" | "http2")[];
+for (const t of TRANSPORTS) if (t !== "grpc" && t !== "http2") throw new Error(`--transport: expected grpc and/or http2, got ${t}`);
+/** The transport each column's server uses (BENCH_TRANSPORT), by column name. */
+const COLUMN_TRANSPORT = new Map<string, "grpc" | "http2">();
 
 /** A built tree for --baseline: a directory as is, or a git ref checked out and built in a worktree under the temp dir. */
 function baselineTree(ref: string): string {
@@ -131,13 +138,20 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function once(tree: string, mode: "sotw" | "delta", streams: number, workers: number, floor = false): Promise<Run> {
+async function once(
+  tree: string,
+  mode: "sotw" | "delta",
+  streams: number,
+  workers: number,
+  floor = false,
+  transport: "grpc" | "http2" = "grpc",
+): Promise<Run> {
   const here = fileURLToPath(new URL("./fleet/", import.meta.url));
   const server = new Child<ServerReport>(
     "server",
     join(here, "server-process.js"),
     [tree, String(streams), String(workers)],
-    { ...process.env, BENCH_FLOOR: floor ? values.floor! : "" },
+    { ...process.env, BENCH_FLOOR: floor ? values.floor! : "", BENCH_TRANSPORT: transport },
     hasTaskset ? SERVER_CPUS : undefined,
     [
       ...values["server-node-args"].split(" ").filter((a) => a !== ""),
@@ -294,8 +308,15 @@ const METRICS: [keyof Run, string, number][] = [
 ];
 
 async function main(): Promise<void> {
-  const trees: [string, string][] = [["current", ROOT]];
+  const trees: [string, string][] = [];
+  for (const transport of TRANSPORTS) {
+    const name = TRANSPORTS.length > 1 || transport !== "grpc" ? `current (${transport === "grpc" ? "grpc-js" : "node:http2"})` : "current";
+    COLUMN_TRANSPORT.set(name, transport);
+    trees.push([name, ROOT]);
+  }
+  const currents = trees.length;
   if (values.baseline !== undefined) trees.push([`baseline ${values.baseline}`, baselineTree(values.baseline)]);
+  const baseline = values.baseline === undefined ? undefined : currents;
   // --floor: a third column, grpc-js alone answering with bytes encoded once (the transport floor).
   if (values.floor !== undefined) trees.push([FLOOR, ROOT]);
   console.log(
@@ -310,7 +331,7 @@ async function main(): Promise<void> {
         for (const workers of WORKERS) {
           const scenario = `${mode} ${streams}${values.workers === undefined ? "" : ` × ${workers} worker${workers > 1 ? "s" : ""}`}`;
           for (const [name, dir] of order) {
-            const run = await once(dir, mode, streams, workers, name === FLOOR);
+            const run = await once(dir, mode, streams, workers, name === FLOOR, COLUMN_TRANSPORT.get(name));
             const byTree = results[scenario] ?? {};
             results[scenario] = byTree;
             byTree[name] = [...(byTree[name] ?? []), run];
@@ -326,21 +347,20 @@ async function main(): Promise<void> {
   }
   const summary: Record<string, Record<string, Record<string, number>>> = {};
   for (const [scenario, byTree] of Object.entries(results)) {
+    // A ratio column per current column when there is a baseline: baseline ÷ that column.
+    const ratioColumns = baseline === undefined ? [] : trees.slice(0, currents).map(([n]) => n);
     console.log(
-      `\n| ${scenario}: median of ${ROUNDS} | ${trees.map(([n]) => n).join(" | ")} |${trees.length > 1 ? " baseline ÷ current |" : ""}`,
+      `\n| ${scenario}: median of ${ROUNDS} | ${trees.map(([n]) => n).join(" | ")} |${ratioColumns.map((n) => ` baseline ÷ ${n} |`).join("")}`,
     );
-    console.log(`|---|${trees.map(() => "---|").join("")}${trees.length > 1 ? "---|" : ""}`);
+    console.log(`|---|${trees.map(() => "---|").join("")}${ratioColumns.map(() => "---|").join("")}`);
     for (const [key, label, digits] of METRICS) {
       const medians = trees.map(([name]) => median(byTree[name]!.map((r) => r[key] as number)));
       const bySummary = summary[scenario] ?? {};
       summary[scenario] = bySummary;
       for (const [i, [name]] of trees.entries()) bySummary[name] = { ...bySummary[name], [key]: medians[i]! };
-      const ratio =
-        trees.length > 1 && medians[0]! > 0 && trees[1]![0] !== FLOOR
-          ? ` ${(medians[1]! / medians[0]!).toFixed(2)}× |`
-          : trees.length > 1
-            ? " — |"
-            : "";
+      const ratio = ratioColumns
+        .map((_, i) => (medians[i]! > 0 && baseline !== undefined ? ` ${(medians[baseline]! / medians[i]!).toFixed(2)}× |` : " — |"))
+        .join("");
       console.log(`| ${label} | ${medians.map((m) => (Number.isNaN(m) ? "—" : m.toFixed(digits))).join(" | ")} |${ratio}`);
     }
   }

@@ -119,15 +119,34 @@ async function main(): Promise<void> {
     });
     return;
   }
-  const grpcServer = new grpc.Server({ "grpc.max_concurrent_streams": 1_000_000 });
-  if (process.env.BENCH_FLOOR === "grpc")
-    transportFloor(grpcServer, api, { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager, Router });
-  else xds.register(grpcServer, { services: ["ads"] });
-  const port = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error: Error | null, p: number) =>
-      error ? reject(error) : resolve(p),
-    ),
-  );
+  // BENCH_TRANSPORT=http2 (fleet.ts --transport): the server under test serves through
+  // xds.serveHttp2 on a node:http2 server instead of grpc-js.
+  let stopServer: () => void;
+  let port: number;
+  if (process.env.BENCH_TRANSPORT === "http2" && process.env.BENCH_FLOOR !== "grpc") {
+    const http2 = await import("node:http2");
+    // maxSessionMemory: each load-generator connection carries about 100 streams, whose queued
+    // responses exceed node's default 10 MiB per session (node then refuses new streams); grpc-js
+    // lifts the same limit by default (docs/server.md, serving on node:http2).
+    const h2 = http2.createServer({ maxSessionMemory: 1_000, settings: { maxConcurrentStreams: 1_000_000 } });
+    xds.serveHttp2(h2, { services: ["ads"] });
+    port = await new Promise<number>((resolve, reject) => {
+      h2.once("error", reject);
+      h2.listen(0, "127.0.0.1", () => resolve((h2.address() as { port: number }).port));
+    });
+    stopServer = () => h2.close();
+  } else {
+    const grpcServer = new grpc.Server({ "grpc.max_concurrent_streams": 1_000_000 });
+    if (process.env.BENCH_FLOOR === "grpc")
+      transportFloor(grpcServer, api, { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager, Router });
+    else xds.register(grpcServer, { services: ["ads"] });
+    port = await new Promise<number>((resolve, reject) =>
+      grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error: Error | null, p: number) =>
+        error ? reject(error) : resolve(p),
+      ),
+    );
+    stopServer = () => grpcServer.forceShutdown();
+  }
   const memory = (): { rss: number; heap: number; cpuMs: number } => {
     const cpu = process.cpuUsage();
     gc();
@@ -226,7 +245,7 @@ async function main(): Promise<void> {
         break;
       }
       case "stop":
-        grpcServer.forceShutdown();
+        stopServer();
         process.exit(0);
     }
   });

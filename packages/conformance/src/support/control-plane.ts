@@ -1,14 +1,50 @@
 // The xdskit control plane under test: a SnapshotCache behind an XdsServer on
-// 127.0.0.1 (port 0), torn down by stop() or `await using`.
+// 127.0.0.1 (port 0), torn down by stop() or `await using`. Served on grpc-js
+// (xds.register) or on node:http2 (xds.serveHttp2): the option `transport`,
+// whose default is the environment's XDSKIT_CONFORMANCE_TRANSPORT (so the
+// whole suite can run against either: XDSKIT_CONFORMANCE_TRANSPORT=http2).
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { type ConfigWatcher, type NodeStatusTracker, SnapshotCache, type SnapshotCacheOptions } from "@xdskit/cache";
 import { addCsdsService, XdsServer, type XdsServerOptions } from "@xdskit/server";
 
+/** How the control plane under test serves xDS: grpc-js (`register`) or node:http2 (`serveHttp2`). */
+export type Transport = "grpc-js" | "http2";
+
+/** The transport of the run: XDSKIT_CONFORMANCE_TRANSPORT=http2 serves every ControlPlane and ServedCache on node:http2. */
+export const DEFAULT_TRANSPORT: Transport = process.env.XDSKIT_CONFORMANCE_TRANSPORT === "http2" ? "http2" : "grpc-js";
+
 export interface ControlPlaneOptions {
   readonly cache?: SnapshotCacheOptions;
   readonly server?: Omit<XdsServerOptions, "cache">;
-  /** Also serve CSDS (ClientStatusDiscoveryService) from the server's node status. */
+  /** Also serve CSDS (ClientStatusDiscoveryService) from the server's node status (always on grpc-js, next to xDS). */
   readonly csds?: boolean;
+  /** Default {@link DEFAULT_TRANSPORT}. With CSDS, grpc-js (CSDS is not an xDS method serveHttp2 serves). */
+  readonly transport?: Transport;
+}
+
+/** A node:http2 server serving `xds` on 127.0.0.1 (port 0); `close` ends its sessions too. */
+export async function listenHttp2(xds: XdsServer): Promise<{ address: string; close(): Promise<void> }> {
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 10_000 } });
+  xds.serveHttp2(server);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    address: `127.0.0.1:${port}`,
+    close: async () => {
+      for (const session of sessions) session.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 export class ControlPlane implements AsyncDisposable {
@@ -20,17 +56,27 @@ export class ControlPlane implements AsyncDisposable {
     return this.xds.status!;
   }
   readonly grpcServer = new grpc.Server();
+  /** The transport serving xDS. */
+  readonly transport: Transport;
   address = "";
+  #closeHttp2: (() => Promise<void>) | undefined;
 
   private constructor(options: ControlPlaneOptions) {
     this.cache = new SnapshotCache(options.cache);
     this.xds = new XdsServer({ ...options.server, cache: this.cache });
-    this.xds.register(this.grpcServer);
+    this.transport = options.csds ? "grpc-js" : (options.transport ?? DEFAULT_TRANSPORT);
+    if (this.transport === "grpc-js") this.xds.register(this.grpcServer);
     if (options.csds) addCsdsService(this.grpcServer, { status: this.xds.status!, cache: this.cache });
   }
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const plane = new ControlPlane(options);
+    if (plane.transport === "http2") {
+      const served = await listenHttp2(plane.xds);
+      plane.address = served.address;
+      plane.#closeHttp2 = served.close;
+      return plane;
+    }
     const port = await new Promise<number>((resolve, reject) =>
       plane.grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
     );
@@ -40,7 +86,8 @@ export class ControlPlane implements AsyncDisposable {
 
   async stop(): Promise<void> {
     await this.xds.shutdown({ deadlineMs: 0 });
-    this.grpcServer.forceShutdown();
+    if (this.#closeHttp2 !== undefined) await this.#closeHttp2();
+    else this.grpcServer.forceShutdown();
     this.cache.dispose();
   }
 
@@ -73,14 +120,21 @@ export class ServedCache implements AsyncDisposable {
   }
   readonly grpcServer = new grpc.Server();
   address = "";
+  #closeHttp2: (() => Promise<void>) | undefined;
 
   private constructor(cache: ConfigWatcher, server: Omit<XdsServerOptions, "cache">) {
     this.xds = new XdsServer({ ...server, cache });
-    this.xds.register(this.grpcServer);
+    if (DEFAULT_TRANSPORT === "grpc-js") this.xds.register(this.grpcServer);
   }
 
   static async start(cache: ConfigWatcher, server: Omit<XdsServerOptions, "cache"> = {}): Promise<ServedCache> {
     const served = new ServedCache(cache, server);
+    if (DEFAULT_TRANSPORT === "http2") {
+      const listening = await listenHttp2(served.xds);
+      served.address = listening.address;
+      served.#closeHttp2 = listening.close;
+      return served;
+    }
     const port = await new Promise<number>((resolve, reject) =>
       served.grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
     );
@@ -90,7 +144,8 @@ export class ServedCache implements AsyncDisposable {
 
   async stop(): Promise<void> {
     await this.xds.shutdown({ deadlineMs: 0 });
-    this.grpcServer.forceShutdown();
+    if (this.#closeHttp2 !== undefined) await this.#closeHttp2();
+    else this.grpcServer.forceShutdown();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
