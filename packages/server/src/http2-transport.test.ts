@@ -316,14 +316,38 @@ describe("XdsServer.serveHttp2", () => {
     expect(decodeURIComponent(String(malformed.headers["grpc-message"]))).toContain("malformed grpc-timeout");
   });
 
-  it("ends its streams on shutdown with UNAVAILABLE and refuses new ones", async () => {
+  it("a client that vanishes while a response is held by flow control is a cancel, not a server error", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "v1", [entry(CDS, "a", "1")]);
+    const served = await serve(cache);
+    // A 16-byte receive window: the first response cannot be written out whole, its write stays in flight.
+    const session = http2.connect(`http://127.0.0.1:${served.port}`, { settings: { initialWindowSize: 16 } });
+    session.on("error", () => {});
+    const stream = session.request({ ":method": "POST", ":path": ADS_STREAM, "content-type": "application/grpc", te: "trailers" });
+    stream.on("error", () => {});
+    stream.write(frame(Buffer.from(DiscoveryRequest.encode(DiscoveryRequest.fromPartial({ node: NODE, typeUrl: CDS })).finish())));
+    await until(() => served.xds.stats.inFlightWrites === 1, 3000, "a write held by flow control");
+    session.destroy();
+    await until(() => served.xds.stats.streams === 0, 3000, "no streams");
+    await until(() => served.events.some((e) => e.kind === "stream-closed"), 3000, "stream-closed");
+    expect(served.events.find((e) => e.kind === "stream-closed")).toMatchObject({ status: { code: status.CANCELLED } });
+    expect(served.events.filter((e) => e.kind === "error")).toEqual([]);
+  });
+
+  it("ends its streams on shutdown with UNAVAILABLE, sends GOAWAY on its connections and refuses new streams", async () => {
     const cache = new FakeWatcher();
     cache.set(CDS, "v1", [entry(CDS, "a", "1")]);
     const served = await serve(cache);
     const stream = openSotw(adsClient(served.address));
     stream.send({ node: NODE, typeUrl: CDS });
     await stream.next();
+    const raw = http2.connect(`http://127.0.0.1:${served.port}`);
+    raw.on("error", () => {});
+    const goaway = new Promise<void>((resolve) => raw.once("goaway", () => resolve()));
+    await new Promise<void>((resolve) => raw.once("remoteSettings", () => resolve()));
     await served.xds.shutdown({ deadlineMs: 100 });
+    await goaway;
+    raw.destroy();
     expect(await stream.ended).toMatchObject({ code: status.UNAVAILABLE, details: expect.stringContaining("shutting down") });
     expect(served.xds.stats.streams).toBe(0);
     const late = openSotw(adsClient(served.address));

@@ -2,7 +2,7 @@
 // serves REST-JSON, reports events, enforces limits, shuts down gracefully.
 
 import type { Server as HttpServer } from "node:http";
-import type { Http2SecureServer, Http2Server } from "node:http2";
+import type { Http2SecureServer, Http2Server, Http2Session } from "node:http2";
 import type {
   Server,
   ServerDuplexStream,
@@ -129,6 +129,9 @@ export class XdsServer {
   readonly #hub: EventHub;
   readonly #admission: Admission;
   readonly #host: StreamHost;
+  /** The open node:http2 connections of servers given to {@link serveHttp2}. */
+  readonly #http2Sessions = new Set<Http2Session>();
+  #closing = false;
 
   constructor(options: XdsServerOptions) {
     this.options = resolveServerOptions(options);
@@ -222,6 +225,16 @@ export class XdsServer {
         ),
     };
     server.on("stream", (stream, headers) => handleHttp2Stream(handlers, stream, headers));
+    // Connections are told to go away (GOAWAY) on shutdown, so clients reconnect elsewhere
+    // rather than retry on this one; one that connects after shutdown is told at once.
+    server.on("session", (session) => {
+      if (this.#closing) {
+        session.close();
+        return;
+      }
+      this.#http2Sessions.add(session);
+      session.once("close", () => this.#http2Sessions.delete(session));
+    });
   }
 
   /**
@@ -315,8 +328,10 @@ export class XdsServer {
    * Graceful shutdown: refuses new streams and fetches (UNAVAILABLE), lets
    * open streams finish writing pending responses until the deadline, then
    * ends every stream with UNAVAILABLE so clients reconnect elsewhere, and
-   * completes {@link events}. Does not stop the grpc-js server: call its
-   * `tryShutdown` (or `forceShutdown`) afterwards.
+   * completes {@link events}. Connections of {@link serveHttp2} servers get a
+   * GOAWAY at the start (no new streams on them). Does not stop the grpc-js
+   * server: call its `tryShutdown` (or `forceShutdown`) afterwards; for
+   * node:http2, `server.close()`.
    */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     const deadlineMs = options.deadlineMs ?? 5_000;
@@ -324,6 +339,13 @@ export class XdsServer {
       throw optionError("XdsServer.shutdown", "deadlineMs", "a number >= 0", deadlineMs);
     }
     this.#admission.close();
+    this.#closing = true;
+    // GOAWAY on every node:http2 connection (serveHttp2): no new streams there; open ones finish below.
+    for (const session of this.#http2Sessions) {
+      try {
+        session.close();
+      } catch {}
+    }
     const status: XdsStatus = { code: GrpcCode.UNAVAILABLE, details: "the xDS server is shutting down; reconnect" };
     for (const stream of [...this.#admission.opening]) stream.end(status);
     const streams = [...this.#admission.streams];

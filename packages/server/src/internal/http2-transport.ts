@@ -280,10 +280,7 @@ export class Http2Call implements XdsCall {
     });
     stream.on("close", () => {
       this.#closed = true;
-      if (!this.#statusSent) {
-        this.#statusSent = true;
-        this.#onCancelled?.();
-      }
+      this.#gone();
       this.#onClose?.();
     });
     stream.on("wantTrailers", () => {
@@ -347,7 +344,12 @@ export class Http2Call implements XdsCall {
     // Corked: header and message leave in one writev, the message is not copied behind its header.
     stream.cork();
     stream.write(header);
-    const more = stream.write(message, (error) => callback(error ?? null));
+    const more = stream.write(message, (error) => {
+      // A write fails because the stream went away (reset, connection lost): report that as the
+      // cancel it is before the failed write, so it is not mistaken for a fault of the server.
+      if (error && !this.#statusSent && (stream.destroyed || stream.closed)) this.#gone();
+      callback(error ?? null);
+    });
     stream.uncork();
     return more;
   }
@@ -362,6 +364,14 @@ export class Http2Call implements XdsCall {
     if (event !== "error") return false;
     this.#finish(status.code, status.details);
     return true;
+  }
+
+  /** The client went away before a status was sent: `cancelled`, once. */
+  #gone(): void {
+    if (this.#statusSent) return;
+    this.#statusSent = true;
+    this.#held = [];
+    this.#onCancelled?.();
   }
 
   #respond(): void {
