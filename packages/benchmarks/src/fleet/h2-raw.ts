@@ -10,7 +10,7 @@
  * fall below it: the benchmark would measure its own client. Here a stream is
  * a small object, bytes are read into one shared buffer, DATA payloads are
  * handed to the stream as views of it, and the frames written while handling
- * one read leave in one socket write.
+ * one turn of the event loop leave in one socket write per connection.
  *
  * What it does, and what it leaves out on purpose:
  * - Connection: sends the preface, SETTINGS (ENABLE_PUSH 0, INITIAL_WINDOW_SIZE
@@ -29,12 +29,14 @@
  *   decoded: the client needs no header value, so the server's HPACK dynamic
  *   table does not matter to it. A HEADERS frame with END_STREAM (trailers, or
  *   a trailers-only response), DATA with END_STREAM and RST_STREAM end the
- *   stream (`ended`). DATA payloads reach `data` with padding removed.
+ *   stream (`ended`). DATA payloads reach `data` in place (a range of the
+ *   read buffer, padding removed): no Buffer is made per frame.
  * - Not supported: TLS, server push (disabled in SETTINGS), request trailers,
  *   reading response headers or trailers (grpc-status): run the generator
  *   with `--client http2` to see them.
  */
 import net from "node:net";
+import { copyBytes } from "./bytes.js";
 
 /** The default of {@link H2ConnectionOptions.maxFrameSize}. */
 export const MAX_FRAME_SIZE = 256 * 1024;
@@ -80,10 +82,10 @@ const DEFAULT_WINDOW = 65_535;
 /** Receives one stream's events. */
 export interface H2StreamHandler {
   /**
-   * A DATA payload, padding removed. The bytes are a view of the connection's read buffer,
-   * valid only during the call: copy what you keep.
+   * A DATA payload, padding removed: `buffer[start, end)`. The buffer is the connection's read
+   * buffer, valid only during the call: copy what you keep.
    */
-  data(bytes: Buffer): void;
+  data(buffer: Buffer, start: number, end: number): void;
   /**
    * The server ended the stream: `reason` says how (trailers, END_STREAM on DATA, or RST_STREAM
    * with its code). Not called when the client cancels the stream, nor when the whole connection
@@ -164,6 +166,17 @@ const STATIC_NAMES = new Map([
  */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
+/**
+ * Connections with frames to send. They are flushed once per turn of the event loop (setImmediate,
+ * after every read of the turn was handled), not after each read: when responses trickle in, the
+ * requests they cause share socket writes (a write is a system call).
+ */
+const toFlush: (() => void)[] = [];
+function flushAll(): void {
+  const flushes = toFlush.splice(0);
+  for (const flush of flushes) flush();
+}
+
 /** One request stream of an {@link H2Connection}. */
 export class H2Stream {
   /** The stream id: 0 while the stream waits for a slot under the server's MAX_CONCURRENT_STREAMS. */
@@ -183,9 +196,13 @@ export class H2Stream {
     readonly handler: H2StreamHandler,
   ) {}
 
-  /** Sends `bytes` as DATA (never END_STREAM). Do not change `bytes` afterwards: they may wait for window. */
-  write(bytes: Buffer): void {
-    this.connection.write(this, bytes);
+  /**
+   * Sends `bytes[start, end)` as DATA (never END_STREAM). The bytes are copied before the call
+   * returns (into the output, or into the stream's queue while it waits for window), so a scratch
+   * buffer may be reused at once.
+   */
+  write(bytes: Buffer, start = 0, end: number = bytes.length): void {
+    this.connection.write(this, bytes, start, end);
   }
 
   /** Resets the stream (RST_STREAM, default CANCEL); a stream still waiting for a slot is dropped. */
@@ -213,11 +230,12 @@ export class H2Connection {
   #continuation = 0;
   #done = false;
   readonly #maxFrameSize: number;
-  // Output: frames are written into #out and leave in one socket write per turn.
+  // Output: frames are written into #out and leave in one socket write per turn of the event loop.
   #out = Buffer.allocUnsafe(64 * 1024);
   #outLength = 0;
   #outFull: Buffer[] = [];
   #flushQueued = false;
+  readonly #flushBound = (): void => this.#flush();
   // Input: a frame split across reads is gathered here (header first, then the whole frame).
   readonly #head = Buffer.allocUnsafe(9);
   #headFilled = 0;
@@ -295,15 +313,15 @@ export class H2Connection {
   }
 
   /** @internal Through {@link H2Stream.write}. */
-  write(stream: H2Stream, bytes: Buffer): void {
-    if (stream.state === "closed" || bytes.length === 0) return;
+  write(stream: H2Stream, bytes: Buffer, start: number, end: number): void {
+    if (stream.state === "closed" || end <= start) return;
     if (stream.state === "waiting" || stream.queue.length > 0) {
-      stream.queue.push(bytes);
+      stream.queue.push(Buffer.from(bytes.subarray(start, end)));
       return;
     }
-    const sent = this.#sendData(stream, bytes, 0);
-    if (sent < bytes.length) {
-      stream.queue.push(bytes.subarray(sent));
+    const sent = this.#sendData(stream, bytes, start, end);
+    if (sent < end) {
+      stream.queue.push(Buffer.from(bytes.subarray(sent, end)));
       this.#blocked.add(stream);
     }
   }
@@ -333,7 +351,7 @@ export class H2Connection {
       const n = Math.min(block.length - at, this.#peerMaxFrame);
       const last = at + n === block.length;
       const p = this.#frameHeader(first ? HEADERS : CONTINUATION, last ? END_HEADERS : 0, stream.id, n);
-      block.copy(this.#out, p, at, at + n);
+      copyBytes(block, at, at + n, this.#out, p);
       at += n;
     }
     if (stream.queue.length > 0) this.#drain(stream);
@@ -358,14 +376,14 @@ export class H2Connection {
     this.#active = 0;
   }
 
-  /** Sends as much of `bytes` from `from` as the windows allow, as DATA frames; returns the offset reached. */
-  #sendData(stream: H2Stream, bytes: Buffer, from: number): number {
+  /** Sends as much of `bytes[from, end)` as the windows allow, as DATA frames; returns the offset reached. */
+  #sendData(stream: H2Stream, bytes: Buffer, from: number, end: number): number {
     let at = from;
-    while (at < bytes.length) {
-      const n = Math.min(bytes.length - at, stream.sendWindow, this.#sendWindow, this.#peerMaxFrame);
+    while (at < end) {
+      const n = Math.min(end - at, stream.sendWindow, this.#sendWindow, this.#peerMaxFrame);
       if (n <= 0) break;
       const p = this.#frameHeader(DATA, 0, stream.id, n);
-      bytes.copy(this.#out, p, at, at + n);
+      copyBytes(bytes, at, at + n, this.#out, p);
       at += n;
       stream.sendWindow -= n;
       this.#sendWindow -= n;
@@ -377,7 +395,7 @@ export class H2Connection {
   #drain(stream: H2Stream): void {
     while (stream.queue.length > 0) {
       const bytes = stream.queue[0]!;
-      const sent = this.#sendData(stream, bytes, 0);
+      const sent = this.#sendData(stream, bytes, 0, bytes.length);
       if (sent < bytes.length) {
         stream.queue[0] = bytes.subarray(sent);
         this.#blocked.add(stream);
@@ -441,7 +459,6 @@ export class H2Connection {
         this.#frameFilled = buffer.copy(this.#frame, 0, at, length);
       }
     }
-    this.#flush();
   }
 
   #checkSize(size: number): boolean {
@@ -491,7 +508,7 @@ export class H2Connection {
             return;
           }
         }
-        if (end > start) stream.handler.data(b.subarray(start, end));
+        if (end > start) stream.handler.data(b, start, end);
         if (flags & END_STREAM && stream.state === "open") this.#ended(stream, "END_STREAM on DATA, without trailers");
         return;
       }
@@ -517,7 +534,7 @@ export class H2Connection {
         return;
       case PING:
         if (flags & ACK) return;
-        b.copy(this.#out, this.#frameHeader(PING, ACK, 0, 8), p, p + 8);
+        copyBytes(b, p, p + 8, this.#out, this.#frameHeader(PING, ACK, 0, 8));
         return;
       case GOAWAY: {
         const last = b.readUInt32BE(p) & 0x7fffffff;
@@ -625,7 +642,8 @@ export class H2Connection {
     this.#outLength = at + 4 + size;
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      toFlush.push(this.#flushBound);
+      if (toFlush.length === 1) setImmediate(flushAll);
     }
     return at + 4;
   }

@@ -14,8 +14,24 @@
 // types; after "mark", "updated" when every stream has ACKed a response of
 // each marked type received after the mark; after "churn", "churned" with the
 // resync times of the reconnected streams; "failed" on any stream error.
-import { DeltaDiscoveryRequest, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
+import { copyBytes } from "./bytes.js";
 import { ROUTE_CONFIG_NAME } from "./fixture.js";
+import {
+  ack,
+  CDS,
+  EDS,
+  encodeNames,
+  firstRequest,
+  LDS,
+  NO_NAMES,
+  newHead,
+  output,
+  RDS,
+  STAR,
+  scan,
+  subscribe,
+  TYPE_URLS,
+} from "./load-messages.js";
 import { type Call, type ClientKind, type Transport, transport } from "./load-transport.js";
 
 /**
@@ -43,160 +59,13 @@ const DELTA = process.env.BENCH_MODE === "delta";
 const ADDRESS = process.env.BENCH_ADDRESS!;
 const PER_CONNECTION = 100;
 const CLIENT: ClientKind = process.env.BENCH_CLIENT === "http2" ? "http2" : "raw";
-const CDS = TypeUrl.Cluster;
-const EDS = TypeUrl.ClusterLoadAssignment;
-const LDS = TypeUrl.Listener;
-const RDS = TypeUrl.RouteConfiguration;
 const PATH = `/envoy.service.discovery.v3.AggregatedDiscoveryService/${DELTA ? "Delta" : "Stream"}AggregatedResources`;
 
 const send = (report: LoadReport): void => void process.send!(report);
 
-/** What the client reads of a response. */
-interface Head {
-  version: string;
-  typeUrl: string;
-  nonce: string;
-  /** Cluster names: SotW reads Cluster.name inside each Any, delta Resource.name. */
-  names: string[] | undefined;
-}
-
-function varint(bytes: Uint8Array, at: { i: number }): number {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const b = bytes[at.i++]!;
-    value += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return value;
-    shift += 7;
-  }
-}
-
-/** Calls `field(number, start, end)` for each length-delimited field of a message; skips the others. */
-function fields(bytes: Uint8Array, start: number, end: number, field: (n: number, s: number, e: number) => void): void {
-  const at = { i: start };
-  while (at.i < end) {
-    const tag = varint(bytes, at);
-    switch (tag & 7) {
-      case 0:
-        varint(bytes, at);
-        break;
-      case 1:
-        at.i += 8;
-        break;
-      case 5:
-        at.i += 4;
-        break;
-      case 2: {
-        const length = varint(bytes, at);
-        field(tag >>> 3, at.i, at.i + length);
-        at.i += length;
-        break;
-      }
-      default:
-        throw new Error(`unexpected wire type ${tag & 7}`);
-    }
-  }
-}
-
-function scan(bytes: Buffer, wantNames: boolean): Head {
-  const head: Head = { version: "", typeUrl: "", nonce: "", names: wantNames ? [] : undefined };
-  fields(bytes, 0, bytes.length, (n, s, e) => {
-    if (n === 1) head.version = bytes.toString("utf8", s, e);
-    else if (n === 4) head.typeUrl = bytes.toString("utf8", s, e);
-    else if (n === 5) head.nonce = bytes.toString("utf8", s, e);
-    else if (n === 2 && head.names !== undefined) {
-      if (DELTA) {
-        // Resource: name = 3
-        fields(bytes, s, e, (rn, rs, re) => {
-          if (rn === 3) head.names!.push(bytes.toString("utf8", rs, re));
-        });
-      } else {
-        // Any: value = 2, holding a Cluster: name = 1
-        fields(bytes, s, e, (an, as, ae) => {
-          if (an === 2) {
-            fields(bytes, as, ae, (cn, cs, ce) => {
-              if (cn === 1) head.names!.push(bytes.toString("utf8", cs, ce));
-            });
-          }
-        });
-      }
-    }
-  });
-  // A CDS response's typeUrl decides whether names were wanted; callers pass wantNames by stream state.
-  return head;
-}
-
-function frame(message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
-  return out;
-}
-
-/** Field `field` (wire type 2) holding `value`, encoded: tag, length, bytes. */
-function lengthDelimited(field: number, value: string | Buffer): Buffer {
-  const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
-  const head: number[] = [(field << 3) | 2];
-  for (let n = bytes.length; ; n = Math.floor(n / 128)) {
-    if (n < 128) {
-      head.push(n);
-      break;
-    }
-    head.push((n & 127) | 128);
-  }
-  return Buffer.concat([Buffer.from(head), bytes]);
-}
-
-/** Repeated string field `field` holding `names`, encoded once per list and kept by the caller. */
-function encodeNames(field: number, names: readonly string[]): Buffer {
-  return Buffer.concat(names.map((name) => lengthDelimited(field, name)));
-}
-
-// Field numbers: DiscoveryRequest version_info 1, resource_names 3, type_url 4, response_nonce 5;
-// DeltaDiscoveryRequest type_url 2, resource_names_subscribe 3, response_nonce 6.
-const TYPE_FIELD = new Map<string, Buffer>([CDS, EDS, LDS, RDS].map((t) => [t, lengthDelimited(DELTA ? 2 : 4, t)]));
-const STAR = encodeNames(3, ["*"]);
-const EMPTY = Buffer.alloc(0);
-
-/**
- * A request after the first (which carries the node and goes through the codec): encoded by
- * hand from bytes kept per type and per name list, so the generator spends its core on the
- * connection rather than on protobuf. `names` is the encoded resource_names (SotW, every request)
- * or resource_names_subscribe (delta, the first request of a type only).
- */
-function request(typeUrl: string, names: Buffer, version: string, nonce: string): Buffer {
-  const parts = DELTA
-    ? [TYPE_FIELD.get(typeUrl)!, nonce === "" ? names : EMPTY, nonce === "" ? EMPTY : lengthDelimited(6, nonce)]
-    : [
-        version === "" ? EMPTY : lengthDelimited(1, version),
-        names,
-        TYPE_FIELD.get(typeUrl)!,
-        nonce === "" ? EMPTY : lengthDelimited(5, nonce),
-      ];
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = Buffer.allocUnsafe(5 + length);
-  out[0] = 0;
-  out.writeUInt32BE(length, 1);
-  let at = 5;
-  for (const part of parts) at += part.copy(out, at);
-  return out;
-}
-
-/** The first request of a stream, with the node: through the codec. */
-function firstRequest(node: object): Buffer {
-  const typeUrl = CDS;
-  return frame(
-    DELTA
-      ? DeltaDiscoveryRequest.encode(DeltaDiscoveryRequest.fromPartial({ node, typeUrl, resourceNamesSubscribe: ["*"] })).finish()
-      : DiscoveryRequest.encode(
-          DiscoveryRequest.fromPartial({ node, typeUrl, resourceNames: [], versionInfo: "", responseNonce: "" }),
-        ).finish(),
-  );
-}
-
-const ROUTE_NAMES = encodeNames(3, [ROUTE_CONFIG_NAME]);
+const ROUTE_NAMES = encodeNames([ROUTE_CONFIG_NAME]);
+/** The head of the response being handled (one at a time: handling is synchronous). */
+const head = newHead();
 
 let synced = 0;
 let updated = 0;
@@ -205,7 +74,8 @@ let expected = 0;
 let quiet = false;
 let lastResponseAt = 0;
 let responsesAfterMark = 0;
-const BITS: Record<string, number> = { [CDS]: 1, [EDS]: 2, [LDS]: 4, [RDS]: 8 };
+/** The bit of each type (by its index in TYPE_URLS) in masks of types. */
+const bit = (type: number): number => 1 << type;
 
 function reportUpdated(): void {
   marking = false;
@@ -224,13 +94,13 @@ class Stream {
   readonly #prefix = Buffer.allocUnsafe(5);
   #prefixFilled = 0;
   /** The encoded resource names of the clusters received (the EDS subscription). */
-  #clusters: Buffer = EMPTY;
+  #clusters: Buffer = NO_NAMES;
   #eds = false;
   #lds = false;
   #rds = false;
   #synced = false;
   #cancelled = false;
-  /** Types ACKed since the mark (bits of BITS). */
+  /** Types ACKed since the mark (a mask of `bit(type)`). */
   marked = 0;
 
   /** `onSynced`: a reconnected stream reports its own sync instead of counting toward the initial one. */
@@ -240,12 +110,17 @@ class Stream {
     readonly onSynced?: () => void,
   ) {
     this.#call = connections.open(index, PATH, {
-      data: (chunk) => this.#data(chunk),
+      data: (buffer, start, end) => this.#data(buffer, start, end),
       failed: (message) => {
         if (!closing && !this.#cancelled) send({ kind: "failed", message });
       },
     });
-    this.#call.write(firstRequest({ id: `node-${index}`, cluster: "bench" }));
+    this.#send(firstRequest(DELTA, `node-${index}`, "bench"));
+  }
+
+  /** Sends the request just written to `output()` (read after the writer ran: it may have grown the buffer). */
+  #send(length: number): void {
+    this.#call.write(output(), length);
   }
 
   /** Whether this stream has ACKed all four types once. */
@@ -259,17 +134,17 @@ class Stream {
   }
 
   /**
-   * Response bytes, split anywhere (a view valid only during the call): whole messages are scanned
-   * in place; a message split across chunks is gathered into a buffer of its size, allocated once.
+   * Response bytes `chunk[start, end)`, split anywhere (valid only during the call): whole messages
+   * are scanned in place; a message split across chunks is gathered into a buffer of its size,
+   * allocated once.
    */
-  #data(chunk: Buffer): void {
-    const end = chunk.length;
-    let at = 0;
+  #data(chunk: Buffer, start: number, end: number): void {
+    let at = start;
     if (this.#prefixFilled > 0) {
-      const n = Math.min(5 - this.#prefixFilled, end);
-      chunk.copy(this.#prefix, this.#prefixFilled, 0, n);
+      const n = Math.min(5 - this.#prefixFilled, end - at);
+      copyBytes(chunk, at, at + n, this.#prefix, this.#prefixFilled);
       this.#prefixFilled += n;
-      at = n;
+      at += n;
       if (this.#prefixFilled < 5) return;
       this.#prefixFilled = 0;
       this.#partial = Buffer.allocUnsafe(this.#prefix.readUInt32BE(1));
@@ -278,59 +153,53 @@ class Stream {
     if (this.#partial !== undefined) {
       const partial = this.#partial;
       const n = Math.min(partial.length - this.#filled, end - at);
-      chunk.copy(partial, this.#filled, at, at + n);
-      this.#filled += n;
+      this.#filled += copyBytes(chunk, at, at + n, partial, this.#filled);
       at += n;
       if (this.#filled < partial.length) return;
       this.#partial = undefined;
-      this.#message(partial);
+      this.#message(partial, 0, partial.length);
     }
     while (end - at >= 5) {
       const length = chunk.readUInt32BE(at + 1);
       if (end - at - 5 < length) {
         this.#partial = Buffer.allocUnsafe(length);
-        this.#filled = chunk.copy(this.#partial, 0, at + 5, end);
+        this.#filled = copyBytes(chunk, at + 5, end, this.#partial, 0);
         return;
       }
-      this.#message(chunk.subarray(at + 5, at + 5 + length));
+      this.#message(chunk, at + 5, at + 5 + length);
       at += 5 + length;
     }
-    if (at < end) {
-      chunk.copy(this.#prefix, 0, at, end);
-      this.#prefixFilled = end - at;
-    }
+    if (at < end) this.#prefixFilled = copyBytes(chunk, at, end, this.#prefix, 0);
   }
 
-  #message(bytes: Buffer): void {
-    const head = scan(bytes, !this.#eds);
-    const ack = (typeUrl: string, names: Buffer): void => {
-      this.#call.write(request(typeUrl, names, head.version, head.nonce));
-    };
-    switch (head.typeUrl) {
+  /** The response in `bytes[start, end)`. */
+  #message(bytes: Buffer, start: number, end: number): void {
+    const type = scan(bytes, start, end, DELTA, !this.#eds, head).type;
+    switch (type) {
       case CDS:
-        if (head.names !== undefined && head.names.length > 0) this.#clusters = encodeNames(3, head.names);
-        ack(CDS, EMPTY);
+        if (head.names !== undefined && head.names.length > 0) this.#clusters = head.names;
+        this.#send(ack(DELTA, CDS, NO_NAMES, bytes, head));
         if (!this.#eds) {
           this.#eds = true;
-          this.#call.write(request(EDS, this.#clusters, "", ""));
+          this.#send(subscribe(DELTA, EDS, this.#clusters));
         }
         break;
       case EDS:
-        ack(EDS, DELTA ? EMPTY : this.#clusters);
+        this.#send(ack(DELTA, EDS, this.#clusters, bytes, head));
         if (!this.#lds) {
           this.#lds = true;
-          this.#call.write(request(LDS, DELTA ? STAR : EMPTY, "", ""));
+          this.#send(subscribe(DELTA, LDS, DELTA ? STAR : NO_NAMES));
         }
         break;
       case LDS:
-        ack(LDS, EMPTY);
+        this.#send(ack(DELTA, LDS, NO_NAMES, bytes, head));
         if (!this.#rds) {
           this.#rds = true;
-          this.#call.write(request(RDS, ROUTE_NAMES, "", ""));
+          this.#send(subscribe(DELTA, RDS, ROUTE_NAMES));
         }
         break;
       case RDS:
-        ack(RDS, DELTA ? EMPTY : ROUTE_NAMES);
+        this.#send(ack(DELTA, RDS, ROUTE_NAMES, bytes, head));
         if (!this.#synced) {
           this.#synced = true;
           if (this.onSynced) this.onSynced();
@@ -341,15 +210,15 @@ class Stream {
         }
         break;
       default:
-        send({ kind: "failed", message: `unexpected type URL "${head.typeUrl}"` });
+        send({ kind: "failed", message: `unexpected type URL "${bytes.toString("utf8", head.typeStart, head.typeEnd)}"` });
         return;
     }
     if (marking && this.#synced) {
       lastResponseAt = Date.now();
       responsesAfterMark++;
-      const bit = BITS[head.typeUrl]! & expected;
-      if (bit !== 0 && (this.marked & bit) === 0) {
-        this.marked |= bit;
+      const b = bit(type) & expected;
+      if (b !== 0 && (this.marked & b) === 0) {
+        this.marked |= b;
         if (this.marked === expected && ++updated === STREAMS && !quiet) reportUpdated();
       }
     }
@@ -411,7 +280,7 @@ process.on("message", (command: LoadCommand) => {
     case "mark":
       for (const stream of streams) stream.marked = 0;
       updated = 0;
-      expected = (command.types ?? [EDS]).reduce((mask, t) => mask | BITS[t]!, 0);
+      expected = (command.types ?? [TYPE_URLS[EDS]]).reduce((mask, t) => mask | bit(TYPE_URLS.indexOf(t as (typeof TYPE_URLS)[number])), 0);
       quiet = command.quiet === true;
       responsesAfterMark = 0;
       lastResponseAt = 0;

@@ -8,15 +8,15 @@ import { encodeHeaderBlock, H2Connection } from "./h2-raw.js";
 
 /** One ADS stream, as the generator drives it. */
 export interface Call {
-  /** Sends gRPC-framed bytes (do not change them afterwards). */
-  write(bytes: Buffer): void;
+  /** Sends gRPC-framed bytes, `bytes[0, length)`; they are copied before the call returns (a scratch buffer may be reused). */
+  write(bytes: Buffer, length: number): void;
   /** Cancels the stream (RST_STREAM CANCEL); nothing is reported for it afterwards. */
   cancel(): void;
 }
 
 export interface CallEvents {
-  /** Response bytes (gRPC framing included, split anywhere); valid only during the call: copy what you keep. */
-  data(chunk: Buffer): void;
+  /** Response bytes `buffer[start, end)` (gRPC framing included, split anywhere); valid only during the call: copy what you keep. */
+  data(buffer: Buffer, start: number, end: number): void;
   /** The stream failed or the server ended it (trailers, reset); not called after `cancel`. */
   failed(message: string): void;
 }
@@ -64,7 +64,7 @@ function rawTransport(address: string, count: number, onError: (message: string)
         data: events.data,
         ended: (reason) => events.failed(`stream ${index} ended by the server: ${reason}`),
       });
-      return stream;
+      return { write: (bytes, length) => stream.write(bytes, 0, length), cancel: () => stream.cancel() };
     },
     close() {
       closing = true;
@@ -93,7 +93,7 @@ function http2Transport(address: string, count: number, onError: (message: strin
         te: "trailers",
       });
       let cancelled = false;
-      call.on("data", (chunk: Buffer) => events.data(chunk));
+      call.on("data", (chunk: Buffer) => events.data(chunk, 0, chunk.length));
       call.on("error", (error) => {
         if (!closing && !cancelled) events.failed(`stream ${index}: ${error.message}`);
       });
@@ -102,7 +102,7 @@ function http2Transport(address: string, count: number, onError: (message: strin
           events.failed(`stream ${index} ended: grpc-status ${trailers["grpc-status"]} ${trailers["grpc-message"] ?? ""}`);
       });
       return {
-        write: (bytes) => void call.write(bytes),
+        write: (bytes, length) => void call.write(Buffer.from(bytes.subarray(0, length))), // node:http2 keeps what it is given
         cancel: () => {
           cancelled = true;
           call.close(http2.constants.NGHTTP2_CANCEL);
