@@ -24,7 +24,7 @@
 //                 reconnect to that stream having ACKed all four types (p50, p99)
 //
 // Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5  --burst 100
-//          --churn-seconds 5  --baseline <git ref or built tree directory>  --json <file>
+//          --churn-seconds 5 (0: no churn)  --baseline <git ref or built tree directory>  --json <file>
 //          --profile-server <dir>  (writes a CPU profile of each server process there)
 //          --profile-load <dir>  (the same for each load generator process)
 //          --client raw|http2  (the load generator's HTTP/2 client: raw (default), frames written and read
@@ -244,7 +244,8 @@ async function once(
     const burst = await load.expect("updated", timeout);
 
     // Churn: 10 % of the streams reconnect each second (restarted proxies) while updates flow.
-    let churning = true;
+    // --churn-seconds 0: no churn (and no updates for it), its figures "—".
+    let churning = CHURN_SECONDS > 0;
     let generation = UPDATES + 2 + BURST;
     const updating = (async () => {
       while (churning) {
@@ -253,8 +254,11 @@ async function once(
         await new Promise((r) => setTimeout(r, 500));
       }
     })();
-    load.send({ kind: "churn", fraction: 0.1, seconds: CHURN_SECONDS });
-    const churn = await load.expect("churned", timeout + CHURN_SECONDS * 1000 + 30_000);
+    if (CHURN_SECONDS > 0) load.send({ kind: "churn", fraction: 0.1, seconds: CHURN_SECONDS });
+    const churn =
+      CHURN_SECONDS === 0
+        ? { reconnects: Number.NaN, resyncMs: [Number.NaN], unsynced: 0 }
+        : await load.expect("churned", timeout + CHURN_SECONDS * 1000 + 30_000);
     churning = false;
     await updating;
     if (churn.unsynced > 0) throw new Error(`churn: ${churn.unsynced} reconnected stream(s) did not resync within 30 s`);
