@@ -316,6 +316,34 @@ describe("XdsServer.serveHttp2", () => {
     expect(decodeURIComponent(String(malformed.headers["grpc-message"]))).toContain("malformed grpc-timeout");
   });
 
+  it("counts streams per connection (maxStreamsPerConnection) by the peer each HTTP/2 connection has", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "v1", [entry(CDS, "a", "1")]);
+    const served = await serve(cache, { maxStreamsPerConnection: 2 });
+    const request = frame(Buffer.from(DiscoveryRequest.encode(DiscoveryRequest.fromPartial({ node: NODE, typeUrl: CDS })).finish()));
+    const open = (session: http2.ClientHttp2Session) => {
+      const stream = session.request({ ":method": "POST", ":path": ADS_STREAM, "content-type": "application/grpc", te: "trailers" });
+      stream.on("error", () => {});
+      stream.write(request);
+      const answer = new Promise<string>((resolve) => {
+        stream.once("data", () => resolve("served"));
+        stream.once("response", (headers) => headers["grpc-status"] !== undefined && resolve(`status ${headers["grpc-status"]}`));
+      });
+      return answer;
+    };
+    const one = http2.connect(`http://127.0.0.1:${served.port}`);
+    const two = http2.connect(`http://127.0.0.1:${served.port}`);
+    try {
+      expect(await Promise.all([open(one), open(one)])).toEqual(["served", "served"]);
+      expect(await open(one)).toBe(`status ${status.RESOURCE_EXHAUSTED}`);
+      expect(await open(two)).toBe("served");
+      expect(served.xds.stats.streams).toBe(3);
+    } finally {
+      one.destroy();
+      two.destroy();
+    }
+  });
+
   it("a client that vanishes while a response is held by flow control is a cancel, not a server error", async () => {
     const cache = new FakeWatcher();
     cache.set(CDS, "v1", [entry(CDS, "a", "1")]);
