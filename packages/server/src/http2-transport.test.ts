@@ -383,6 +383,17 @@ describe("XdsServer.serveHttp2", () => {
     expect(await late.ended).toMatchObject({ code: status.UNAVAILABLE });
   });
 
+  it("refuses to serve one node:http2 server twice, and unknown service names", () => {
+    const xds = new XdsServer({ cache: new FakeWatcher() });
+    const server = http2.createServer();
+    xds.serveHttp2(server, { services: ["ads"] });
+    expect(() => xds.serveHttp2(server)).toThrow(expect.objectContaining({ code: "XDSKIT_API_MISUSE" }));
+    expect(() => new XdsServer({ cache: new FakeWatcher() }).serveHttp2(server)).toThrow(/already served/);
+    expect(() => xds.serveHttp2(http2.createServer(), { services: ["nope" as never] })).toThrow(
+      expect.objectContaining({ code: "XDSKIT_INVALID_OPTION" }),
+    );
+  });
+
   it("percent-encodes grpc-message as the gRPC HTTP/2 spec says", () => {
     expect(encodeGrpcMessage("plain text: ok")).toBe("plain text: ok");
     expect(encodeGrpcMessage("100% done")).toBe("100%25 done");

@@ -12,7 +12,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { NodeStatusTracker } from "@xdskit/cache";
-import { optionError } from "@xdskit/envoy-api";
+import { ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
 import type { Observable } from "rxjs";
 import type { XdsServerEvent, XdsStatus } from "./events.js";
 import { Admission } from "./internal/admission.js";
@@ -71,6 +71,9 @@ export interface XdsServerStats {
 }
 
 const identity = (value: Buffer): Buffer => value;
+
+/** The node:http2 servers {@link XdsServer.serveHttp2} serves (each at most once). */
+const http2Served = new WeakSet<Http2Server | Http2SecureServer>();
 
 /** The services named in `options` (default all), checked. */
 function wantedServices(where: string, options: RegisterOptions): readonly XdsServiceName[] {
@@ -195,7 +198,8 @@ export class XdsServer {
    * that server: other paths get gRPC status UNIMPLEMENTED, non-gRPC
    * requests HTTP 415 or 405. Messages are uncompressed only (a compressed
    * request is refused); grpc-js channel options and interceptors do not
-   * apply. Throws `XDSKIT_INVALID_OPTION` for an unknown service name.
+   * apply. Throws `XDSKIT_INVALID_OPTION` for an unknown service name and
+   * `XDSKIT_API_MISUSE` for a server already served.
    *
    * @example
    * const server = http2.createServer({ settings: { maxConcurrentStreams: 1_000 } });
@@ -205,6 +209,14 @@ export class XdsServer {
    */
   serveHttp2(server: Http2Server | Http2SecureServer, options: RegisterOptions = {}): void {
     const wanted = wantedServices("XdsServer.serveHttp2", options);
+    if (http2Served.has(server)) {
+      // Two stream listeners would both answer every stream.
+      throw new XdskitError(
+        ErrorCode.API_MISUSE,
+        "XdsServer.serveHttp2: this node:http2 server is already served by an XdsServer; serve it once (with every service it needs in options.services)",
+      );
+    }
+    http2Served.add(server);
     const routes = new Map<string, Http2Route>();
     for (const spec of XDS_SERVICES) {
       if (!wanted.includes(spec.name)) continue;
