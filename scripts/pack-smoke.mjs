@@ -5,12 +5,16 @@ import * as grpc from "@grpc/grpc-js";
 import { SnapshotCache } from "@xdskit/cache";
 import { fromYaml, pack, TypeUrl, toJson, unpack } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
-import { cluster, createSnapshotValidator, loadAssignment } from "@xdskit/resources";
+import { cluster, createSnapshotValidator, loadAssignment, ResourceTypes } from "@xdskit/resources";
+import { ResourceTypes as Descriptors } from "@xdskit/resources/descriptors";
 import { XdsServer } from "@xdskit/server";
 import { FakeEnvoy } from "@xdskit/testing";
 
 const any = pack(Cluster, { name: "web" });
 if (any.typeUrl !== TypeUrl.Cluster || unpack(any, Cluster).name !== "web") throw new Error("envoy-api: pack/unpack failed");
+// The descriptors entry is the root entry's modules; a codec read from a descriptor is the one import gives.
+if (Descriptors !== ResourceTypes || Descriptors.Cluster.messageType !== Cluster)
+  throw new Error("resources: the descriptors entry point is a second copy");
 const fromText = fromYaml(Cluster, "name: web\nconnect_timeout: 1.5s\n");
 if (toJson(Cluster, fromText).connectTimeout !== "1.500s") throw new Error("envoy-api: YAML/JSON failed");
 

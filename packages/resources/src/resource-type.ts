@@ -1,6 +1,7 @@
 import type { MessageType } from "@xdskit/envoy-api";
 import {
   hasMessageType,
+  messageTypeOf,
   registerMessageType,
   optionError as sharedOptionError,
   typeNameOf,
@@ -254,10 +255,37 @@ export function defineResourceType<T>(def: ResourceTypeDefinition<T>): ResourceT
     // known codec under a second name would change what typeUrlOf() says for it.
     registerMessageType(typeNameOf(typeUrl), codec);
   }
+  return freezeResourceType(def, typeUrl, () => codec);
+}
+
+/**
+ * A built-in descriptor whose codec is looked up by its type URL when first
+ * read, so that importing the descriptors loads no generated message module
+ * (`import "@xdskit/server"` would load about 70 of them for the nine codecs
+ * and what they import). Reading `messageType` gives the generated codec, the
+ * instance `import` gives.
+ */
+export function builtinResourceType<T>(
+  def: Omit<ResourceTypeDefinition<T>, "messageType"> & { readonly typeUrl: string },
+): ResourceType<T> {
+  let codec: MessageType<T> | undefined;
+  return freezeResourceType(def, def.typeUrl, () => {
+    codec ??= messageTypeOf(def.typeUrl) as MessageType<T>;
+    return codec;
+  });
+}
+
+function freezeResourceType<T>(
+  def: Omit<ResourceTypeDefinition<T>, "messageType">,
+  typeUrl: string,
+  codec: () => MessageType<T>,
+): ResourceType<T> {
   const references = def.references;
   return Object.freeze({
     typeUrl,
-    messageType: codec,
+    get messageType() {
+      return codec();
+    },
     ...(def.nameOf ? { nameOf: def.nameOf } : {}),
     references: references ?? (() => NO_REFERENCES),
     fullState: def.fullState ?? false,

@@ -11,16 +11,16 @@ import {
   TypeUrl,
   VirtualHostDiscoveryServiceService,
 } from "@xdskit/envoy-api";
-import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
-import { TypedExtensionConfig } from "@xdskit/envoy-api/envoy/config/core/v3/extension";
-import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
-import { LbEndpoint } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint_components";
-import { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
-import { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
-import { VirtualHost } from "@xdskit/envoy-api/envoy/config/route/v3/route_components";
-import { ScopedRouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/scoped_route";
-import { Secret } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/secret";
-import { Runtime } from "@xdskit/envoy-api/envoy/service/runtime/v3/rtds";
+import type { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
+import type { TypedExtensionConfig } from "@xdskit/envoy-api/envoy/config/core/v3/extension";
+import type { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
+import type { LbEndpoint } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint_components";
+import type { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
+import type { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
+import type { VirtualHost } from "@xdskit/envoy-api/envoy/config/route/v3/route_components";
+import type { ScopedRouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/scoped_route";
+import type { Secret } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/secret";
+import type { Runtime } from "@xdskit/envoy-api/envoy/service/runtime/v3/rtds";
 import {
   clusterReferences,
   listenerReferences,
@@ -29,7 +29,7 @@ import {
   scopedRouteReferences,
   virtualHostReferences,
 } from "./internal/references.js";
-import { defineResourceType, type ResourceType } from "./resource-type.js";
+import { builtinResourceType, type ResourceType } from "./resource-type.js";
 
 /**
  * The descriptors of the xDS resource types Envoy and gRPC clients know,
@@ -57,9 +57,8 @@ import { defineResourceType, type ResourceType } from "./resource-type.js";
  * // [{ typeUrl: TypeUrl.ClusterLoadAssignment, name: "web", path: "eds_cluster_config.service_name" }]
  */
 export const ResourceTypes = Object.freeze({
-  Listener: defineResourceType<Listener>({
+  Listener: builtinResourceType<Listener>({
     typeUrl: TypeUrl.Listener,
-    messageType: Listener,
     nameOf: (r) => r.name,
     references: listenerReferences,
     fullState: true,
@@ -71,9 +70,8 @@ export const ResourceTypes = Object.freeze({
     legacyWildcard: "not-grpc",
     warmingDependents: [TypeUrl.RouteConfiguration, TypeUrl.ScopedRouteConfiguration],
   }),
-  RouteConfiguration: defineResourceType<RouteConfiguration>({
+  RouteConfiguration: builtinResourceType<RouteConfiguration>({
     typeUrl: TypeUrl.RouteConfiguration,
-    messageType: RouteConfiguration,
     nameOf: (r) => r.name,
     references: routeConfigurationReferences,
     shortName: "routes",
@@ -82,9 +80,8 @@ export const ResourceTypes = Object.freeze({
     service: RouteDiscoveryServiceService,
     adsConsistent: true,
   }),
-  ScopedRouteConfiguration: defineResourceType<ScopedRouteConfiguration>({
+  ScopedRouteConfiguration: builtinResourceType<ScopedRouteConfiguration>({
     typeUrl: TypeUrl.ScopedRouteConfiguration,
-    messageType: ScopedRouteConfiguration,
     nameOf: (r) => r.name,
     references: scopedRouteReferences,
     fullState: true,
@@ -96,9 +93,8 @@ export const ResourceTypes = Object.freeze({
     legacyWildcard: "not-grpc",
     warmingDependents: [TypeUrl.RouteConfiguration],
   }),
-  VirtualHost: defineResourceType<VirtualHost>({
+  VirtualHost: builtinResourceType<VirtualHost>({
     typeUrl: TypeUrl.VirtualHost,
-    messageType: VirtualHost,
     nameOf: (r) => r.name,
     references: virtualHostReferences,
     shortName: "virtual-hosts",
@@ -106,9 +102,8 @@ export const ResourceTypes = Object.freeze({
     order: 60,
     service: VirtualHostDiscoveryServiceService,
   }),
-  Cluster: defineResourceType<Cluster>({
+  Cluster: builtinResourceType<Cluster>({
     typeUrl: TypeUrl.Cluster,
-    messageType: Cluster,
     nameOf: (r) => r.name,
     references: clusterReferences,
     fullState: true,
@@ -120,9 +115,8 @@ export const ResourceTypes = Object.freeze({
     legacyWildcard: "not-grpc",
     warmingDependents: [TypeUrl.ClusterLoadAssignment],
   }),
-  ClusterLoadAssignment: defineResourceType<ClusterLoadAssignment>({
+  ClusterLoadAssignment: builtinResourceType<ClusterLoadAssignment>({
     typeUrl: TypeUrl.ClusterLoadAssignment,
-    messageType: ClusterLoadAssignment,
     nameOf: (r) => r.clusterName,
     references: loadAssignmentReferences,
     shortName: "endpoints",
@@ -131,35 +125,31 @@ export const ResourceTypes = Object.freeze({
     service: EndpointDiscoveryServiceService,
     adsConsistent: true,
   }),
-  LbEndpoint: defineResourceType<LbEndpoint>({
+  LbEndpoint: builtinResourceType<LbEndpoint>({
     typeUrl: TypeUrl.LbEndpoint,
-    messageType: LbEndpoint,
     shortName: "locality-endpoints",
     noun: "endpoint",
     order: 35,
     service: LocalityEndpointDiscoveryServiceService,
   }),
-  Secret: defineResourceType<Secret>({
+  Secret: builtinResourceType<Secret>({
     typeUrl: TypeUrl.Secret,
-    messageType: Secret,
     nameOf: (r) => r.name,
     shortName: "secrets",
     noun: "secret",
     order: 10,
     service: SecretDiscoveryServiceService,
   }),
-  Runtime: defineResourceType<Runtime>({
+  Runtime: builtinResourceType<Runtime>({
     typeUrl: TypeUrl.Runtime,
-    messageType: Runtime,
     nameOf: (r) => r.name,
     shortName: "runtime",
     noun: "runtime layer",
     order: 15,
     service: RuntimeDiscoveryServiceService,
   }),
-  TypedExtensionConfig: defineResourceType<TypedExtensionConfig>({
+  TypedExtensionConfig: builtinResourceType<TypedExtensionConfig>({
     typeUrl: TypeUrl.TypedExtensionConfig,
-    messageType: TypedExtensionConfig,
     nameOf: (r) => r.name,
     shortName: "extension_configs",
     noun: "extension config",

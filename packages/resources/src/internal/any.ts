@@ -2,14 +2,18 @@ import type { Any, MessageType } from "@xdskit/envoy-api";
 import { typeNameOf, typeUrlOf, unpack } from "@xdskit/envoy-api";
 
 /**
- * Decodes an Any when it holds `type`; returns undefined for any other type,
+ * Decodes an Any when it holds `type` (a codec, or the full name of a
+ * registered message: its codec is then looked up, and its module loaded,
+ * only when an Any of that type comes); returns undefined for any other type,
  * a missing Any, or bytes that do not decode. Reference extraction and
  * validation use it so that configs of other types are skipped, not thrown on.
  */
-export function unpackIf<T>(any: Any | undefined, type: MessageType<T>): T | undefined {
-  if (any === undefined || typeNameOf(any.typeUrl) !== fullName(type)) return undefined;
+export function unpackIf<T>(any: Any | undefined, type: MessageType<T> | string): T | undefined {
+  if (any === undefined) return undefined;
+  const name = typeof type === "string" ? type : fullName(type);
+  if (typeNameOf(any.typeUrl) !== name) return undefined;
   try {
-    return unpack(any, type);
+    return typeof type === "string" ? (unpack(any) as T) : unpack(any, type);
   } catch {
     return undefined;
   }

@@ -12,20 +12,26 @@ import type { FilterChain } from "@xdskit/envoy-api/envoy/config/listener/v3/lis
 import type { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
 import type { RouteAction_RequestMirrorPolicy, VirtualHost } from "@xdskit/envoy-api/envoy/config/route/v3/route_components";
 import type { ScopedRouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/scoped_route";
-import { ClusterConfig } from "@xdskit/envoy-api/envoy/extensions/clusters/aggregate/v3/cluster";
-import {
-  type HttpConnectionManager,
-  HttpConnectionManager as HttpConnectionManagerCodec,
-} from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
-import { TcpProxy } from "@xdskit/envoy-api/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy";
+import type { ClusterConfig } from "@xdskit/envoy-api/envoy/extensions/clusters/aggregate/v3/cluster";
+import type { HttpConnectionManager } from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
+import type { TcpProxy } from "@xdskit/envoy-api/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy";
 import type { SdsSecretConfig } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/secret";
-import {
-  type CommonTlsContext,
+import type {
+  CommonTlsContext,
   DownstreamTlsContext,
   UpstreamTlsContext,
 } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
 import type { ResourceReference } from "../resource-type.js";
 import { unpackIf } from "./any.js";
+
+// Configs are unpacked by full name, their codecs looked up on first use:
+// importing the descriptors must not load these modules (HttpConnectionManager
+// alone imports about 30), see docs/benchmarks.md, "Import time".
+const UPSTREAM_TLS = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+const DOWNSTREAM_TLS = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+const AGGREGATE_CLUSTER = "envoy.extensions.clusters.aggregate.v3.ClusterConfig";
+const TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 
 type Out = ResourceReference[];
 
@@ -63,12 +69,12 @@ function commonTls(out: Out, ctx: CommonTlsContext | undefined, path: string): v
 }
 
 function upstreamTransportSocket(out: Out, socket: TransportSocket | undefined, path: string): void {
-  const tls = unpackIf(socket?.typedConfig, UpstreamTlsContext);
+  const tls = unpackIf<UpstreamTlsContext>(socket?.typedConfig, UPSTREAM_TLS);
   if (tls) commonTls(out, tls.commonTlsContext, at(path, "typed_config.common_tls_context"));
 }
 
 function downstreamTransportSocket(out: Out, socket: TransportSocket | undefined, path: string): void {
-  const tls = unpackIf(socket?.typedConfig, DownstreamTlsContext);
+  const tls = unpackIf<DownstreamTlsContext>(socket?.typedConfig, DOWNSTREAM_TLS);
   if (!tls) return;
   const p = at(path, "typed_config");
   commonTls(out, tls.commonTlsContext, at(p, "common_tls_context"));
@@ -83,7 +89,7 @@ export function clusterReferences(cluster: Cluster): ResourceReference[] {
     if (serviceName) push(out, TypeUrl.ClusterLoadAssignment, serviceName, "eds_cluster_config.service_name");
     else push(out, TypeUrl.ClusterLoadAssignment, cluster.name, "name");
   }
-  const aggregate = unpackIf(cluster.clusterType?.typedConfig, ClusterConfig);
+  const aggregate = unpackIf<ClusterConfig>(cluster.clusterType?.typedConfig, AGGREGATE_CLUSTER);
   each(aggregate?.clusters, (name, i) => {
     push(out, TypeUrl.Cluster, name, `cluster_type.typed_config.clusters[${i}]`);
   });
@@ -170,7 +176,7 @@ function httpConnectionManager(out: Out, hcm: HttpConnectionManager, path: strin
 }
 
 function tcpProxy(out: Out, any: Any | undefined, path: string): void {
-  const proxy = unpackIf(any, TcpProxy);
+  const proxy = unpackIf<TcpProxy>(any, TCP_PROXY);
   if (!proxy) return;
   push(out, TypeUrl.Cluster, proxy.cluster, at(path, "cluster"));
   each(proxy.weightedClusters?.clusters, (w, i) => {
@@ -185,7 +191,7 @@ function filterChain(out: Out, chain: FilterChain, path: string): void {
       push(out, TypeUrl.TypedExtensionConfig, filter.name, at(p, "name"));
       return;
     }
-    const hcm = unpackIf(filter.typedConfig, HttpConnectionManagerCodec);
+    const hcm = unpackIf<HttpConnectionManager>(filter.typedConfig, HCM);
     if (hcm) httpConnectionManager(out, hcm, at(p, "typed_config"));
     else tcpProxy(out, filter.typedConfig, at(p, "typed_config"));
   });
@@ -207,7 +213,7 @@ export function listenerReferences(listener: Listener): ResourceReference[] {
     filterChain(out, chain, `filter_chains[${i}]`);
   });
   if (listener.defaultFilterChain) filterChain(out, listener.defaultFilterChain, "default_filter_chain");
-  const api = unpackIf(listener.apiListener?.apiListener, HttpConnectionManagerCodec);
+  const api = unpackIf<HttpConnectionManager>(listener.apiListener?.apiListener, HCM);
   if (api) httpConnectionManager(out, api, "api_listener.api_listener");
   return out;
 }

@@ -1,0 +1,76 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
+import { describe, expect, it } from "vitest";
+import * as descriptors from "./descriptors.js";
+import * as root from "./index.js";
+
+describe("@xdskit/resources/descriptors", () => {
+  it("is the root entry's registry and descriptors, codecs the instances import gives", () => {
+    expect(descriptors.ResourceTypes).toBe(root.ResourceTypes);
+    expect(descriptors.resourceTypeOf).toBe(root.resourceTypeOf);
+    expect(descriptors.ResourceTypes.Cluster.messageType).toBe(Cluster);
+    expect(descriptors.resourceTypeOf(root.ResourceTypes.Cluster.typeUrl).messageType).toBe(Cluster);
+    // The descriptor is still a plain frozen object: spreading it keeps the codec.
+    expect(Object.isFrozen(descriptors.ResourceTypes.Cluster)).toBe(true);
+    expect({ ...descriptors.ResourceTypes.Cluster }.messageType).toBe(Cluster);
+  });
+
+  it("loads no generated message module until a codec is read or a config unpacked", () => {
+    // A fresh process (what is loaded is per process) with a loader hook that
+    // logs every ES module loaded; require(esm) lookups show in require.cache.
+    const dir = mkdtempSync(join(tmpdir(), "xdskit-descriptors-"));
+    const log = join(dir, "loaded.txt");
+    writeFileSync(
+      join(dir, "hooks.mjs"),
+      `import { appendFileSync } from "node:fs";
+      export async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + "\\n"); return next(url, context); }`,
+    );
+    writeFileSync(
+      join(dir, "register.mjs"),
+      `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
+    );
+    // The modules of the resource codecs and of the configs references unpack
+    // (the root entry of @xdskit/envoy-api loads a few core ones, e.g. base.js).
+    const heavy = [
+      "config/listener/v3/listener.js",
+      "config/cluster/v3/cluster.js",
+      "config/route/v3/route.js",
+      "config/route/v3/route_components.js",
+      "config/endpoint/v3/endpoint.js",
+      "transport_sockets/tls/v3/tls.js",
+      "transport_sockets/tls/v3/secret.js",
+      "http_connection_manager/v3/http_connection_manager.js",
+      "tcp_proxy/v3/tcp_proxy.js",
+    ];
+    const script = `
+      const HEAVY = ${JSON.stringify(heavy)};
+      import { readFileSync } from "node:fs";
+      import { createRequire } from "node:module";
+      const loaded = () => [
+        ...readFileSync(${JSON.stringify(log)}, "utf8").split("\\n"),
+        ...Object.keys(createRequire(import.meta.url).cache),
+      ].filter((u) => HEAVY.some((m) => u.endsWith(m)));
+      const { ResourceTypes } = await import("@xdskit/resources/descriptors");
+      const atImport = loaded();
+      const codec = ResourceTypes.Listener.messageType;
+      const listener = codec.fromPartial({ name: "l", apiListener: { apiListener: { typeUrl: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", value: new Uint8Array() } } });
+      ResourceTypes.Listener.references(listener);
+      const after = loaded();
+      console.log(JSON.stringify({
+        atImport,
+        listener: after.some((u) => u.endsWith("config/listener/v3/listener.js")),
+        hcm: after.some((u) => u.endsWith("http_connection_manager/v3/http_connection_manager.js")),
+      }));`;
+    const child = spawnSync(process.execPath, ["--import", join(dir, "register.mjs"), "--input-type=module", "-e", script], {
+      cwd: import.meta.dirname,
+      encoding: "utf8",
+    });
+    rmSync(dir, { recursive: true, force: true });
+    expect(child.stderr).toBe("");
+    expect(JSON.parse(child.stdout)).toEqual({ atImport: [], listener: true, hcm: true });
+  });
+});
