@@ -1,5 +1,5 @@
 import { ErrorCode, messageSchema, optionError, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api";
-import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
+import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources/descriptors";
 import { hashBytes } from "./internal/digest.js";
 import { isResourceEntry } from "./internal/entry-guard.js";
 import type { ResourceEntry } from "./types.js";

@@ -1,5 +1,5 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources";
+import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources/descriptors";
 import type { Observable } from "rxjs";
 // From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
 import { throwError } from "rxjs/internal/observable/throwError";

@@ -1,4 +1,5 @@
-import { type ResourceTypeLookup, resourceTypeOf, type SnapshotValidator } from "@xdskit/resources";
+import type { SnapshotValidator } from "@xdskit/resources";
+import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources/descriptors";
 import { EntryStore } from "./entry-store.js";
 import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
 import { isLogger, stderrLogger, type XdsLogger } from "./logger.js";

@@ -3,9 +3,9 @@
 // types a server serves, how wildcard subscriptions work for each, where each
 // goes in an ordered ADS push, and which types are answered again after
 // another was sent.
-import { type LegacyWildcardMode, type ResourceType, ResourceTypes } from "@xdskit/resources";
+import { type LegacyWildcardMode, type ResourceType, ResourceTypes } from "@xdskit/resources/descriptors";
 
-export type { LegacyWildcardMode } from "@xdskit/resources";
+export type { LegacyWildcardMode } from "@xdskit/resources/descriptors";
 
 /** The per-type facts a stream reads, taken from a {@link ResourceType}. */
 export interface ResolvedTypeDescriptor {

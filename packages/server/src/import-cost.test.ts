@@ -1,0 +1,52 @@
+// What `import "@xdskit/server"` loads (docs/benchmarks.md, "Import time"):
+// its cost is mostly per module loaded, so these guard the modules it used to
+// load without needing them.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+
+describe('import "@xdskit/server"', () => {
+  it("loads neither @grpc/grpc-js, nor rxjs's whole index, nor the resource message modules", () => {
+    // A fresh process (what is loaded is per process) with a loader hook that
+    // logs every ES module; CommonJS modules (rxjs, grpc-js) show in require.cache.
+    const dir = mkdtempSync(join(tmpdir(), "xdskit-import-"));
+    const log = join(dir, "loaded.txt");
+    writeFileSync(
+      join(dir, "hooks.mjs"),
+      `import { appendFileSync } from "node:fs";
+      export async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + "\\n"); return next(url, context); }`,
+    );
+    writeFileSync(
+      join(dir, "register.mjs"),
+      `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
+    );
+    const script = `
+      import { readFileSync } from "node:fs";
+      import { createRequire } from "node:module";
+      await import("@xdskit/server");
+      const modules = readFileSync(${JSON.stringify(log)}, "utf8").split("\\n").filter(Boolean);
+      const required = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify({
+        grpc: [...modules, ...required].filter((p) => p.includes("@grpc/grpc-js")),
+        rxjsIndex: required.filter((p) => /rxjs\\/dist\\/cjs\\/index\\.js$/.test(p)),
+        rxjsFiles: required.filter((p) => p.includes("/rxjs/")).length,
+        messages: modules.filter((u) => /\\/gen\\/envoy\\/(config\\/(listener|cluster|route)|extensions)\\//.test(u)),
+        generated: modules.filter((u) => u.includes("/dist/gen/")).length,
+      }));`;
+    const child = spawnSync(process.execPath, ["--import", join(dir, "register.mjs"), "--input-type=module", "-e", script], {
+      cwd: import.meta.dirname,
+      encoding: "utf8",
+    });
+    rmSync(dir, { recursive: true, force: true });
+    expect(child.stderr).toBe("");
+    const seen = JSON.parse(child.stdout);
+    expect(seen).toMatchObject({ grpc: [], rxjsIndex: [], messages: [] });
+    // rxjs: Observable, Subject, Subscriber, throwError and what they import (about 20 of its 223 files).
+    expect(seen.rxjsFiles).toBeLessThan(40);
+    // The discovery messages, the service definitions and what they import (was 108).
+    expect(seen.generated).toBeLessThan(50);
+  });
+});
