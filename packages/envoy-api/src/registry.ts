@@ -3,7 +3,7 @@ import type { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type Long from "long";
 import { ErrorCode, XdskitError } from "./errors.js";
 import type { Any } from "./gen/google/protobuf/any.js";
-import { codecExports, codecModules } from "./gen/registry.js";
+import type * as GeneratedRegistry from "./gen/registry.js";
 
 type Builtin = Date | ((...args: never[]) => unknown) | Uint8Array | string | number | boolean | undefined;
 
@@ -50,11 +50,19 @@ const FULL_NAME = Symbol.for("xdskit.protoFullName");
 // the package's own name so that it resolves to the built modules from
 // anywhere inside the package.
 const requireGenerated = createRequire(import.meta.url);
+/** Where each generated codec lives (130 KB of tables), loaded on the first lookup, not with the package. */
+let generated: typeof GeneratedRegistry | undefined;
+function generatedCodecs(): typeof GeneratedRegistry {
+  generated ??= requireGenerated("@xdskit/envoy-api/registry") as typeof GeneratedRegistry;
+  return generated;
+}
 
 /** The codec registered or generated under a full name, loading its module on first use. */
 function lookup(fullName: string): MessageType | undefined {
   const known = typeByName.get(fullName);
-  if (known || !Object.hasOwn(codecExports, fullName)) return known;
+  if (known) return known;
+  const { codecExports, codecModules } = generatedCodecs();
+  if (!Object.hasOwn(codecExports, fullName)) return undefined;
   const [module, exportName] = codecExports[fullName] as readonly [number, string];
   let loaded: Record<string, MessageType>;
   try {
@@ -119,7 +127,7 @@ export function registerMessageType<T>(fullName: string, type: MessageType<T>): 
  */
 export function hasMessageType(typeUrlOrName: string): boolean {
   const name = typeNameOf(typeUrlOrName);
-  return typeByName.has(name) || Object.hasOwn(codecExports, name);
+  return typeByName.has(name) || Object.hasOwn(generatedCodecs().codecExports, name);
 }
 
 /**

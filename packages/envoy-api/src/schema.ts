@@ -1,4 +1,12 @@
-import { schemaJson } from "./gen/schema.js";
+import { createRequire } from "node:module";
+import type * as GeneratedSchema from "./gen/schema.js";
+
+// The generated schema (860 KB of JSON text) is loaded on the first call, not
+// with the package: only the JSON and YAML codecs and validation read it, and
+// loading it took about a fifth of \`import "@xdskit/server"\` (docs/benchmarks.md,
+// "Import time"). Through the package's own name, as the registry loads
+// generated modules, so that it resolves to the built module from anywhere.
+const requireGenerated = createRequire(import.meta.url);
 
 /**
  * The runtime schema: what the generated codecs do not say about a message.
@@ -80,7 +88,7 @@ let cached: Schema | undefined;
  * Object.keys(schema().messages).length; // 1220
  */
 export function schema(): Schema {
-  cached ??= JSON.parse(schemaJson) as Schema;
+  cached ??= JSON.parse((requireGenerated("@xdskit/envoy-api/schema") as typeof GeneratedSchema).schemaJson) as Schema;
   return cached;
 }
 

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 
 describe('import "@xdskit/server"', () => {
-  it("loads neither @grpc/grpc-js, nor rxjs's whole index, nor the resource message modules", () => {
+  it("loads neither @grpc/grpc-js, nor rxjs's whole index, nor the resource message modules, nor the schema", () => {
     // A fresh process (what is loaded is per process) with a loader hook that
     // logs every ES module; CommonJS modules (rxjs, grpc-js) show in require.cache.
     const dir = mkdtempSync(join(tmpdir(), "xdskit-import-"));
@@ -34,6 +34,7 @@ describe('import "@xdskit/server"', () => {
         rxjsIndex: required.filter((p) => /rxjs\\/dist\\/cjs\\/index\\.js$/.test(p)),
         rxjsFiles: required.filter((p) => p.includes("/rxjs/")).length,
         messages: modules.filter((u) => /\\/gen\\/envoy\\/(config\\/(listener|cluster|route)|extensions)\\//.test(u)),
+        tables: modules.filter((u) => /\\/dist\\/gen\\/(schema|registry)\\.js$/.test(u)),
         generated: modules.filter((u) => u.includes("/dist/gen/")).length,
       }));`;
     const child = spawnSync(process.execPath, ["--import", join(dir, "register.mjs"), "--input-type=module", "-e", script], {
@@ -43,7 +44,8 @@ describe('import "@xdskit/server"', () => {
     rmSync(dir, { recursive: true, force: true });
     expect(child.stderr).toBe("");
     const seen = JSON.parse(child.stdout);
-    expect(seen).toMatchObject({ grpc: [], rxjsIndex: [], messages: [] });
+    // The schema (860 KB) and the codec tables are loaded by the first lookup, JSON or validation.
+    expect(seen).toMatchObject({ grpc: [], rxjsIndex: [], messages: [], tables: [] });
     // rxjs: Observable, Subject, Subscriber, throwError and what they import (about 20 of its 223 files).
     expect(seen.rxjsFiles).toBeLessThan(40);
     // The discovery messages, the service definitions and what they import (was 108).
