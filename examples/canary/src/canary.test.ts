@@ -50,4 +50,6 @@ it("moves traffic 5% -> 50% -> 100% to v2, waiting for the client's ACK between 
   expect(measured[50]!.web).toBeLessThanOrEqual(125);
   expect(measured[100]!.web).toBe(200);
   for (const step of [5, 50, 100]) expect(measured[step]!.mobile).toBe(20);
-});
+  // 700 RPCs and three ACK waits: seconds on a loaded machine, beyond vitest's
+  // default 5 s when the example runs copied out (the repository's config gives 30 s).
+}, 30_000);
