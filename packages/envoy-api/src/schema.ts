@@ -3,7 +3,7 @@ import type * as GeneratedSchema from "./gen/schema.js";
 
 // The generated schema (860 KB of JSON text) is loaded on the first call, not
 // with the package: only the JSON and YAML codecs and validation read it, and
-// loading it took about a fifth of \`import "@xdskit/server"\` (docs/benchmarks.md,
+// loading it took about a fifth of the import time of @xdskit/server (docs/benchmarks.md,
 // "Import time"). Through the package's own name, as the registry loads
 // generated modules, so that it resolves to the built module from anywhere.
 const requireGenerated = createRequire(import.meta.url);

@@ -261,7 +261,7 @@ export function defineResourceType<T>(def: ResourceTypeDefinition<T>): ResourceT
 /**
  * A built-in descriptor whose codec is looked up by its type URL when first
  * read, so that importing the descriptors loads no generated message module
- * (`import "@xdskit/server"` would load about 70 of them for the nine codecs
+ * (importing @xdskit/server would load about 70 of them for the nine codecs
  * and what they import). Reading `messageType` gives the generated codec, the
  * instance `import` gives.
  */

@@ -1,7 +1,7 @@
 // The gRPC client constructors of the generated service modules (e.g.
 // `AggregatedDiscoveryServiceClient`), made on first use. ts-proto writes
 // `makeGenericClientConstructor(...)` at the top of each service module, which
-// loads @grpc/grpc-js (65 files, about a third of `import "@xdskit/server"`)
+// loads @grpc/grpc-js (65 files, about a third of the import time of @xdskit/server)
 // with any codec or service definition of that module: the discovery
 // messages, `Runtime`, every service definition the server registers.
 // protos/scripts/lazy-clients.mjs rewrites that call to this one.
