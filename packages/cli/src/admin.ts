@@ -1,6 +1,5 @@
 // The admin HTTP API of `xdskit serve` (docs/serve.md, "Admin API").
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { NodeStatusTracker } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { type CanaryController, CanaryRefused } from "./canary.js";
 import { CanaryRunning, ConfigRefused, type ControlPlane } from "./control-plane.js";
@@ -8,6 +7,7 @@ import { type MeshLayer, meshModelOf, meshProblems } from "./mesh-layer.js";
 import { COLLECTIONS, describeProblem, typeUrlFor } from "./resource-docs.js";
 import { overview, type StatusFeed } from "./status-feed.js";
 import { statusPageCsp, statusPageHtml } from "./status-page.js";
+import type { StatusView } from "./workers-status.js";
 
 /** Largest request body accepted, in bytes. */
 export const MAX_ADMIN_BODY_BYTES = 4 * 1024 * 1024;
@@ -16,7 +16,8 @@ export interface AdminContext {
   readonly plane: ControlPlane;
   /** Canaries of the plane's groups. */
   readonly canary: CanaryController;
-  readonly status: NodeStatusTracker | undefined;
+  /** Node status (a tracker, or with workers their merged view, made current before each read). */
+  readonly status: StatusView | undefined;
   /** Prometheus `/metrics` handler (createXdsMetrics). */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Server-sent events of the overview, for the status page. */
@@ -174,6 +175,12 @@ async function handle(ctx: AdminContext, req: IncomingMessage, res: ServerRespon
     );
   }
   if (parts[0] !== "v1") throw new HttpError(404, `no such path ${url.pathname}`);
+  // Reads of node status: current first (with workers, every worker is asked).
+  if (
+    method === "GET" &&
+    (parts[1] === "overview" || parts[1] === "events" || parts[1] === "status" || (parts[1] === "groups" && parts.length === 3))
+  )
+    await ctx.status?.refresh?.();
   if (parts[1] === "overview" && method === "GET") return send(res, 200, overview(plane, ctx.status, ctx.canary));
   if (parts[1] === "events" && method === "GET") return ctx.feed.serve(req, res);
   if (parts[1] === "status" && method === "GET") {

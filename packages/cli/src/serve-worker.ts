@@ -3,24 +3,24 @@
 // port the workers share, from a SnapshotCache that replicates the primary's
 // snapshots (`served/<group>` in the primary's served-snapshot store, read
 // over the IPC channel as a ChannelConfigStore: list, then watch from the
-// listing's revision), and sends its protocol events to the primary in
-// batches so the primary's status shows every node. CSDS on the xDS port
-// answers with the whole fleet (the primary's view, refreshed at most once a
-// second).
+// listing's revision). It keeps the node status of its own streams and
+// answers the primary's "status?" with it (workers-status.ts), telling the
+// primary at most every 250 ms that it changed. CSDS on the xDS port answers
+// with the whole fleet (every worker's nodes through the primary, refreshed at
+// most once a second, with this worker's own as they are now).
 import { readFileSync } from "node:fs";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { type NodeStatus, NodeStatusTracker, type ProtocolEvent, SnapshotCache, type XdsLogger } from "@xdskit/cache";
+import { type NodeStatus, NodeStatusTracker, SnapshotCache, type XdsLogger } from "@xdskit/cache";
 import { addCsdsService, requireNodeIdentity, XdsServer } from "@xdskit/server";
 import { createXdsMetrics } from "@xdskit/server/metrics";
 import { ChannelConfigStore, type StoreEvent } from "@xdskit/stores";
 import type { Subscription } from "rxjs";
 import { GROUPERS } from "./control-plane.js";
-import { WireEncoder } from "./internal/wire-events.js";
 import { parseResource } from "./resource-docs.js";
 import type { ServedGroup, WorkerMessage, WorkerSettings } from "./workers.js";
 
-/** Events are sent to the primary at most this often (or sooner, once this many wait). */
-const BATCH = { intervalMs: 25, maxEvents: 2_000 };
+/** "My status changed" goes to the primary at most this often. */
+const CHANGED_MS = 250;
 
 const settings = JSON.parse(process.env.XDSKIT_SERVE_WORKER ?? "{}") as WorkerSettings;
 const send = (message: WorkerMessage) => {
@@ -100,26 +100,18 @@ async function follow(): Promise<void> {
   });
 }
 
-// Protocol events go to the primary, batched (internal/wire-events.ts); the primary's tracker holds
-// the status, so this worker keeps none of its own (it would be the same work done twice).
-const wire = new WireEncoder();
-let timer: NodeJS.Timeout | undefined;
-const flush = () => {
-  clearTimeout(timer);
-  timer = undefined;
-  if (wire.size > 0) send({ xdskitWorker: "events", batch: wire.take() });
-};
-/** The server's status tracker, forwarding instead of tracking. */
-class ForwardingStatus extends NodeStatusTracker {
-  override observe(event: ProtocolEvent): void {
-    wire.add(event);
-    if (wire.size >= BATCH.maxEvents) flush();
-    else timer ??= setTimeout(flush, BATCH.intervalMs);
-  }
-}
-const status = new ForwardingStatus({ nodeGroup: baseGroup });
+// This worker's node status; the primary reads it on demand and hears when it changed.
+const status = new NodeStatusTracker({ nodeGroup: baseGroup });
+let changedTimer: NodeJS.Timeout | undefined;
+status.events.subscribe(() => {
+  if (changedTimer !== undefined) return;
+  changedTimer = setTimeout(() => {
+    changedTimer = undefined;
+    send({ xdskitWorker: "changed" });
+  }, CHANGED_MS);
+});
 
-/** CSDS's view: the primary's nodes (every worker's), refreshed at most once a second. */
+/** CSDS's view: every worker's nodes (through the primary), refreshed at most once a second, with this worker's own as they are now. */
 const fleetView = (() => {
   let fleet: NodeStatus[] = [];
   let askedAt = 0;
@@ -132,9 +124,11 @@ const fleetView = (() => {
         askedAt = Date.now();
         send({ xdskitWorker: "nodes?" });
       }
-      return fleet;
+      const local = status.nodes();
+      const mine = new Set(local.map((n) => n.nodeId));
+      return [...fleet.filter((n) => !mine.has(n.nodeId)), ...local];
     },
-    nodeStatus: (nodeId: string) => fleet.find((n) => n.nodeId === nodeId),
+    nodeStatus: (nodeId: string) => status.nodeStatus(nodeId) ?? fleet.find((n) => n.nodeId === nodeId),
   };
 })();
 
@@ -149,6 +143,7 @@ async function main(): Promise<void> {
   // Counted here, summed by the primary's /metrics.
   const metrics = createXdsMetrics({ xds, cache });
   process.on("message", (m: WorkerMessage) => {
+    if (m?.xdskitWorker === "status?") send({ xdskitWorker: "status", id: m.id, nodes: status.nodes(), streams: xds.stats.streams });
     if (m?.xdskitWorker !== "metrics?") return;
     metrics.registry.getMetricsAsJSON().then(
       (json) => send({ xdskitWorker: "metrics", id: m.id, metrics: json }),
@@ -175,7 +170,6 @@ async function main(): Promise<void> {
     following?.unsubscribe();
     await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
     grpcServer.forceShutdown();
-    flush();
     await store.close();
     process.exit(code);
   };
@@ -184,6 +178,9 @@ async function main(): Promise<void> {
   });
   // The primary is gone: end the streams so proxies reconnect to a live control plane.
   process.on("disconnect", () => void stop(1));
+  // Ctrl-C reaches the whole process group: the primary stops the workers (a worker dying on it would be restarted).
+  process.on("SIGINT", () => undefined);
+  process.on("SIGTERM", () => void stop(0));
   send({ xdskitWorker: "listening", port });
 }
 

@@ -20,6 +20,7 @@ import { MeshLayer, meshModelOf, meshProblems, withMeshGroups } from "./mesh-lay
 import { type ConfigProblem, describeProblem, type GroupResources } from "./resource-docs.js";
 import { StatusFeed } from "./status-feed.js";
 import { checkWorkers, publishServed, WorkerPool, workersMetricsHandler } from "./workers.js";
+import { type StatusView, WorkersStatus } from "./workers-status.js";
 
 /** Options of {@link serve}; each is also a flag of `xdskit serve` (docs/serve.md lists them). */
 export interface ServeOptions {
@@ -262,13 +263,17 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     logger,
     ...(workers > 1 ? { unavailable: `canaries need one xDS process; this serve runs ${workers} workers (--workers 1)` } : {}),
   });
+  // With workers, the node status is theirs, read on demand (workers-status.ts); the pool starts below.
+  let pool: WorkerPool | undefined;
+  const workersStatus = workers > 1 ? new WorkersStatus(() => pool?.nodes() ?? Promise.resolve([])) : undefined;
+  const shown: StatusView = workersStatus ?? status;
   // Replicas sharing etcd publish their nodes' status under a lease; /v1/status shows the whole fleet.
   const replicaId = o.replicaId ?? `${hostname()}-${process.pid}`;
   const publisher = etcd
     ? await FleetStatusPublisher.start({
         store: etcd,
         replicaId,
-        source: status,
+        source: workersStatus ?? status,
         onError: (error) => log("warn", `fleet status not published: ${error.message}`),
       }).catch((error: unknown) => {
         log("warn", `fleet status not published: ${(error as Error).message}`);
@@ -276,7 +281,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       })
     : undefined;
   const fleetReader = etcd ? new FleetStatusReader(etcd) : undefined;
-  const feed = new StatusFeed(plane, status, canary);
+  const feed = new StatusFeed(plane, shown, canary);
   // One process: this one serves xDS. Workers: they do, from what this one publishes to them.
   const grpcServer = new Server();
   if (workers === 1) xds.register(grpcServer);
@@ -300,7 +305,6 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         )
       : ServerCredentials.createInsecure();
   let admin: HttpServer | undefined;
-  let pool: WorkerPool | undefined;
   let stopPublishing: (() => void) | undefined;
   const served = new MemoryConfigStore();
   try {
@@ -319,7 +323,11 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
           requireNodeIdentity: o.requireNodeIdentity === true,
         },
         served,
-        status,
+        fleet: async () => {
+          await workersStatus?.refresh();
+          return workersStatus?.nodes() ?? [];
+        },
+        onStatusChange: () => workersStatus?.changed(),
         log,
         write,
       });
@@ -335,7 +343,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         canary,
         feed,
         mesh: { layer: mesh, republish: republishMesh },
-        status,
+        status: shown,
         metrics: pool ? workersMetricsHandler(metrics.registry, pool) : metrics.handler,
         token: o.adminToken,
         ready: () => ready && (etcd?.isReachable ?? true) && (pool?.ready ?? true),
@@ -399,6 +407,11 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       plane,
       async close() {
         ready = false;
+        // Workers first: they end their streams (UNAVAILABLE, so proxies reconnect elsewhere) and exit, not restarted.
+        await pool?.close();
+        stopPublishing?.();
+        await served.close();
+        workersStatus?.close();
         fileWatcher?.close();
         stopFollowing?.();
         fleetCsds?.close();
@@ -407,9 +420,6 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         metrics.close();
         await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
         grpcServer.forceShutdown();
-        stopPublishing?.();
-        await pool?.close();
-        await served.close();
         feed.closeAll();
         await new Promise((resolve) => admin?.close(resolve));
         registry?.close();

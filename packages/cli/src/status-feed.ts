@@ -2,10 +2,11 @@
 // feed of it: sent again (coalesced) whenever a node's status, a group's
 // config or a canary changes.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { NodeStatus, NodeStatusTracker } from "@xdskit/cache";
+import type { NodeStatus } from "@xdskit/cache";
 import { merge, type Observable } from "rxjs";
 import type { CanaryController, CanaryStatus } from "./canary.js";
 import type { ControlPlane } from "./control-plane.js";
+import type { StatusView } from "./workers-status.js";
 
 /** `GET /v1/overview`: every group with its version and canary, every node's status. */
 export interface Overview {
@@ -28,7 +29,7 @@ export const STATUS_FEED_DEFAULTS = Object.freeze({
  * the version it serves and its running or last canary, and every node's
  * status (per type: sent, ACKed, NACKed with the reason).
  */
-export function overview(plane: ControlPlane, status: NodeStatusTracker | undefined, canary: CanaryController): Overview {
+export function overview(plane: ControlPlane, status: StatusView | undefined, canary: CanaryController): Overview {
   return {
     groups: plane.groups().map((group) => ({
       group,
@@ -45,7 +46,7 @@ export class StatusFeed {
   readonly #changes: Observable<unknown>;
   readonly #render: () => Overview;
 
-  constructor(plane: ControlPlane, status: NodeStatusTracker | undefined, canary: CanaryController) {
+  constructor(plane: ControlPlane, status: StatusView | undefined, canary: CanaryController) {
     this.#changes = status ? merge(plane.changes, status.events) : plane.changes;
     this.#render = () => overview(plane, status, canary);
   }

@@ -6,23 +6,23 @@
 //     (`served/<group>` → { version, resources }), which every worker follows
 //     over the cluster IPC channel as a ChannelConfigStore: a worker is a
 //     replica of the primary, as an etcd replica is of etcd;
-//   - feeds the workers' protocol events (streams opened and closed,
-//     requests, responses, ACKs, NACKs) into its own NodeStatusTracker, so
-//     /v1/status, the status page, `xdskit status` and the metrics show every
-//     node whichever worker serves it;
+//   - reads the workers' node status when someone asks for it
+//     (workers-status.ts), so /v1/status, the status page, `xdskit status`,
+//     CSDS and the metrics show every node whichever worker serves it, while
+//     each status event is handled once, in the worker that saw it;
 //   - restarts a worker that dies (its proxies reconnect to the others).
 // The worker's side is serve-worker.ts. docs/serve.md ("Workers") has the picture.
 import cluster, { type Worker } from "node:cluster";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { NodeStatus, NodeStatusTracker, ProtocolEvent } from "@xdskit/cache";
+import type { NodeStatus } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
 import { type ConfigStore, type ServedStore, type StoreChannel, serveConfigStore } from "@xdskit/stores";
 import { AggregatorRegistry, type Registry } from "prom-client";
 import type { Subscription } from "rxjs";
 import type { ControlPlane, GroupBy } from "./control-plane.js";
-import { type WireBatch, WireDecoder } from "./internal/wire-events.js";
+import type { WorkerNodes } from "./workers-status.js";
 
 /** Most workers: four per CPU of this machine (more only adds context switches). */
 export const maxWorkers = () => availableParallelism() * 4;
@@ -53,16 +53,17 @@ export interface WorkerSettings {
   readonly requireNodeIdentity?: boolean;
 }
 
-/**
- * Messages between a worker and the primary besides the store's (which carry
- * `xdskitStore`). Protocol events travel in batches (internal/wire-events.ts).
- */
+/** Messages between a worker and the primary besides the store's (which carry `xdskitStore`). */
 export type WorkerMessage =
   | { readonly xdskitWorker: "listening"; readonly port: number }
   | { readonly xdskitWorker: "failed"; readonly message: string }
   | { readonly xdskitWorker: "log"; readonly line: string }
-  | { readonly xdskitWorker: "events"; readonly batch: WireBatch }
   | { readonly xdskitWorker: "stop" }
+  /** A worker's node status changed (sent at most every 250 ms). */
+  | { readonly xdskitWorker: "changed" }
+  /** The primary asks a worker for its node status; it answers with `status`. */
+  | { readonly xdskitWorker: "status?"; readonly id: number }
+  | { readonly xdskitWorker: "status"; readonly id: number; readonly nodes: readonly NodeStatus[]; readonly streams: number }
   /** A worker asks for every worker's nodes (for CSDS); the primary answers with `nodes`. */
   | { readonly xdskitWorker: "nodes?" }
   | { readonly xdskitWorker: "nodes"; readonly nodes: readonly NodeStatus[] }
@@ -113,8 +114,10 @@ export interface WorkerPoolOptions {
   readonly settings: Omit<WorkerSettings, "index">;
   /** The served-snapshot store every worker follows. */
   readonly served: ConfigStore;
-  /** Fed with every worker's protocol events (stream ids made unique per worker). */
-  readonly status: NodeStatusTracker;
+  /** Every worker's nodes, for a worker's CSDS (`nodes?`). */
+  readonly fleet: () => Promise<readonly NodeStatus[]>;
+  /** Called when a worker says its node status changed. */
+  readonly onStatusChange: () => void;
   /** Structured log of the primary. */
   readonly log: (level: string, msg: string, fields?: object) => void;
   /** Where the workers' own JSON log lines go. */
@@ -123,8 +126,8 @@ export interface WorkerPoolOptions {
 
 /** Restart delay after a worker dies: doubles from 100 ms while workers die young (within 10 s), at most 5 s. */
 const RESTART = { firstMs: 100, maxMs: 5_000, youngMs: 10_000 };
-/** A stream id of a worker's stream, unique across workers: the worker's id times this, plus its slot. */
-const SLOTS = 1024;
+/** How long the primary waits for a worker's answer (status, metrics) before leaving it out. */
+const ANSWER_MS = 2_000;
 
 interface Slot {
   index: number;
@@ -133,8 +136,8 @@ interface Slot {
   restartMs: number;
   listening: boolean;
   served?: ServedStore;
-  /** The worker's protocol events, decoded; holds its open streams. */
-  wire: WireDecoder;
+  /** Open streams, as of its last status answer. */
+  streams: number;
 }
 
 /**
@@ -147,8 +150,8 @@ export class WorkerPool {
   #closing = false;
   #port = 0;
   #restarts = 0;
-  #metricIds = 0;
-  readonly #metricReplies = new Map<number, (metrics: unknown[]) => void>();
+  #ids = 0;
+  readonly #replies = new Map<number, (answer: unknown) => void>();
 
   private constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -157,7 +160,7 @@ export class WorkerPool {
       startedAt: 0,
       restartMs: RESTART.firstMs,
       listening: false,
-      wire: new WireDecoder(),
+      streams: 0,
     }));
   }
 
@@ -198,41 +201,54 @@ export class WorkerPool {
         index: s.index,
         ...(s.worker?.process.pid === undefined ? {} : { pid: s.worker.process.pid }),
         listening: s.listening,
-        streams: s.wire.streams.size,
+        streams: s.streams,
       })),
       restarts: this.#restarts,
     };
   }
 
-  /** The slot of the worker serving a node (its most recent stream), if any. */
-  workerOf(nodeId: string): number | undefined {
-    for (const slot of this.#slots) for (const node of slot.wire.streams.values()) if (node.id === nodeId) return slot.index;
-    return undefined;
+  /** Every listening worker's node status; a worker that does not answer within 2 s is left out. */
+  async nodes(): Promise<WorkerNodes[]> {
+    const answers = await Promise.all(
+      this.#slots.map(async (slot) => {
+        const answer = (await this.#ask(slot, (id) => ({ xdskitWorker: "status?", id }))) as
+          | Extract<WorkerMessage, { xdskitWorker: "status" }>
+          | undefined;
+        if (answer === undefined) return undefined;
+        slot.streams = answer.streams;
+        return { index: slot.index, nodes: answer.nodes };
+      }),
+    );
+    return answers.filter((a): a is WorkerNodes => a !== undefined);
   }
 
   /** Every listening worker's metrics (prom-client JSON); a worker that does not answer within 2 s is left out. */
   async metrics(): Promise<unknown[][]> {
-    const asks = this.#slots
-      .filter((s) => s.listening && s.worker?.isConnected())
-      .map(
-        (slot) =>
-          new Promise<unknown[] | undefined>((resolve) => {
-            const id = ++this.#metricIds;
-            const timer = setTimeout(() => done(undefined), 2_000);
-            const done = (metrics: unknown[] | undefined) => {
-              clearTimeout(timer);
-              this.#metricReplies.delete(id);
-              resolve(metrics);
-            };
-            this.#metricReplies.set(id, done);
-            try {
-              slot.worker?.send({ xdskitWorker: "metrics?", id } satisfies WorkerMessage);
-            } catch {
-              done(undefined);
-            }
-          }),
-      );
-    return (await Promise.all(asks)).filter((m): m is unknown[] => Array.isArray(m));
+    const answers = await Promise.all(this.#slots.map((slot) => this.#ask(slot, (id) => ({ xdskitWorker: "metrics?", id }))));
+    return answers
+      .map((a) => (a as Extract<WorkerMessage, { xdskitWorker: "metrics" }> | undefined)?.metrics)
+      .filter((m): m is unknown[] => Array.isArray(m));
+  }
+
+  /** Sends a question to a listening worker; resolves with its answer (the message with the same id), or undefined. */
+  #ask(slot: Slot, question: (id: number) => WorkerMessage): Promise<unknown> {
+    const worker = slot.worker;
+    if (!slot.listening || !worker?.isConnected()) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const id = ++this.#ids;
+      const timer = setTimeout(() => done(undefined), ANSWER_MS);
+      const done = (answer: unknown) => {
+        clearTimeout(timer);
+        this.#replies.delete(id);
+        resolve(answer);
+      };
+      this.#replies.set(id, done);
+      try {
+        worker.send(question(id));
+      } catch {
+        done(undefined);
+      }
+    });
   }
 
   /** Stops every worker: each ends its streams (UNAVAILABLE, so proxies reconnect) and exits; killed after 3 s. */
@@ -257,7 +273,7 @@ export class WorkerPool {
 
   /** Forks the worker of a slot; resolves with its port once it listens. */
   #fork(slot: Slot): Promise<number> {
-    const { settings, served, status, log, write } = this.#options;
+    const { settings, served, fleet, onStatusChange, log, write } = this.#options;
     const worker = cluster.fork({ XDSKIT_SERVE_WORKER: JSON.stringify({ ...settings, index: slot.index } satisfies WorkerSettings) });
     slot.worker = worker;
     slot.startedAt = Date.now();
@@ -291,18 +307,18 @@ export class WorkerPool {
           case "log":
             write(message.line);
             return;
-          case "events":
-            slot.wire.decode(
-              message.batch,
-              (id) => this.#globalId(slot, id),
-              (event) => safeObserve(status, event),
-            );
+          case "changed":
+            onStatusChange();
             return;
+          case "status":
           case "metrics":
-            this.#metricReplies.get(message.id)?.(message.metrics);
+            this.#replies.get(message.id)?.(message);
             return;
           case "nodes?":
-            channel.send({ xdskitWorker: "nodes", nodes: status.nodes() } satisfies WorkerMessage);
+            fleet().then(
+              (nodes) => channel.send({ xdskitWorker: "nodes", nodes } satisfies WorkerMessage),
+              () => undefined,
+            );
             return;
           default:
             return;
@@ -312,11 +328,10 @@ export class WorkerPool {
       worker.once("exit", (code, signal) => {
         slot.listening = false;
         slot.served?.close();
-        // Its streams are gone: the nodes show disconnected until they reconnect to another worker.
+        // Its streams are gone, and its nodes' status with it; they show again where they reconnect.
+        slot.streams = 0;
+        onStatusChange();
         const at = Date.now();
-        for (const [streamId, node] of slot.wire.streams)
-          safeObserve(status, { kind: "stream-closed", streamId: this.#globalId(slot, streamId), node, at });
-        slot.wire = new WireDecoder();
         if (!settled) {
           settled = true;
           reject(new Error(`xdskit serve: worker ${slot.index} exited while starting (${signal ?? `code ${code}`})`));
@@ -344,19 +359,6 @@ export class WorkerPool {
         }, delay).unref();
       });
     });
-  }
-
-  #globalId(slot: Slot, streamId: number): number {
-    return streamId * SLOTS + slot.index;
-  }
-}
-
-/** A malformed event from a worker is dropped, never thrown into the IPC handler. */
-function safeObserve(status: NodeStatusTracker, event: ProtocolEvent): void {
-  try {
-    status.observe(event);
-  } catch {
-    // dropped
   }
 }
 
