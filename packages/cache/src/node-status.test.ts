@@ -209,11 +209,12 @@ describe("status-bounded: node status is bounded in nodes and bytes, keeps no me
 
   it("forgets disconnected nodes before connected ones, and the least recently active connected node after that", () => {
     const status = new NodeStatusTracker({ maxNodes: 3 });
+    // Activity orders nodes to the second: each step here is a second apart.
     const open = (id: string, stream: number) =>
-      status.observe({ kind: "stream-opened", streamId: stream, node: node(id), protocol: "sotw", ads: true, at: stream });
+      status.observe({ kind: "stream-opened", streamId: stream, node: node(id), protocol: "sotw", ads: true, at: stream * 1000 });
     open("connected-old", 1);
     open("gone", 2);
-    status.observe({ kind: "stream-closed", streamId: 2, node: node("gone"), at: 3 });
+    status.observe({ kind: "stream-closed", streamId: 2, node: node("gone"), at: 3000 });
     open("connected-new", 4);
     open("fourth", 5);
     expect(
@@ -222,7 +223,7 @@ describe("status-bounded: node status is bounded in nodes and bytes, keeps no me
         .map((s) => s.nodeId)
         .sort(),
     ).toEqual(["connected-new", "connected-old", "fourth"]);
-    status.observe({ kind: "request", streamId: 1, node: node("connected-old"), typeUrl: CDS, at: 6 }); // activity
+    status.observe({ kind: "request", streamId: 1, node: node("connected-old"), typeUrl: CDS, at: 6000 }); // activity
     open("fifth", 7);
     expect(
       status

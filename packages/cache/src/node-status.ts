@@ -106,7 +106,7 @@ export interface NodeStatusOptions {
   readonly retentionMs?: number;
   /**
    * Most nodes kept. Past it the oldest is forgotten: first the node
-   * disconnected longest ago, else the connected node idle longest. Default: 50,000.
+   * disconnected longest ago, else the connected node idle longest (to the second). Default: 50,000.
    */
   readonly maxNodes?: number;
   /**
@@ -151,6 +151,8 @@ interface MutableNode {
   types: Map<string, MutableType>;
   bytes: number;
   dropTimer?: ReturnType<typeof setTimeout>;
+  /** The second (of an event's `at`) the node was last moved to the end of the tracker's order. */
+  movedAt: number;
 }
 
 function cut(value: string | undefined): string {
@@ -302,7 +304,7 @@ export class NodeStatusTracker {
     return { nodes: this.#nodes.size, bytes: this.#bytes };
   }
 
-  #node(node: Node): MutableNode {
+  #node(node: Node, at: number): MutableNode {
     const nodeId = node.id ?? "";
     let state = this.#nodes.get(nodeId);
     if (!state) {
@@ -313,14 +315,19 @@ export class NodeStatusTracker {
         streams: new Map(),
         types: new Map(),
         bytes: 0,
+        movedAt: Math.floor(at / 1000),
       };
       this.#nodes.set(nodeId, state);
       this.#idle.set(nodeId, state);
     } else {
-      // Most recently active last: eviction takes from the front.
-      if (this.#latest !== state) {
+      // Most recently active last, to the second: eviction takes from the front. Moving a node
+      // on every event costs a Map delete and insert each (most of the tracker's time in a
+      // fleet's initial sync); once a second per node orders them as well for eviction.
+      const second = Math.floor(at / 1000);
+      if (this.#latest !== state && state.movedAt !== second) {
         this.#nodes.delete(nodeId);
         this.#nodes.set(nodeId, state);
+        state.movedAt = second;
       }
       const identity = identityOf(node);
       if (identity !== state.node && !sameIdentity(identity, state.node)) {
@@ -397,7 +404,7 @@ export class NodeStatusTracker {
       );
     }
     if (this.#disposed) return;
-    const state = this.#node(event.node);
+    const state = this.#node(event.node, typeof event.at === "number" ? event.at : Date.now());
     let sized = true;
     switch (event.kind) {
       case "stream-opened":
@@ -481,7 +488,7 @@ export class NodeStatusTracker {
     return state ? this.#freeze(state) : undefined;
   }
 
-  /** Every node held, least recently active first. */
+  /** Every node held, least recently active first (to the second). */
   nodes(): NodeStatus[] {
     return [...this.#nodes.values()].map((s) => this.#freeze(s));
   }

@@ -66,5 +66,6 @@ describe("xdskit status, get and /metrics against a running serve", () => {
     expect(text).toMatch(/^xdskit_nodes\{group="shop",state="nacked"\} 1$/m);
     expect(text).toMatch(/^xdskit_snapshot_info\{group="shop",version="files-1\.api-2"\} 1$/m);
     expect((await fetch(`${serve.adminUrl}/metrics`)).status).toBe(401);
-  });
+    // About a dozen CLI processes, each loading the packages: on a busy machine this passes 30 s.
+  }, 90_000);
 });
