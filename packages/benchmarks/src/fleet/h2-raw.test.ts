@@ -209,11 +209,15 @@ describe("H2Connection against node:http2", () => {
   });
 
   it("reports GOAWAY as a connection failure, once", async () => {
-    const { port, sessions } = await listen({}, (stream) => stream.respond({ ":status": 200 }));
+    let streams = 0;
+    const { port, sessions } = await listen({}, (stream) => {
+      streams++;
+      stream.respond({ ":status": 200 });
+    });
     const { connection, errors } = connect(port);
     const got = recorder();
     connection.request(BLOCK, got.handler).write(Buffer.from("x"));
-    await until(() => sessions.length === 1, "the session");
+    await until(() => streams === 1, "the stream at the server");
     sessions[0]!.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from("too many"));
     await until(() => errors.length > 0, "the failure");
     await new Promise((r) => setTimeout(r, 50));

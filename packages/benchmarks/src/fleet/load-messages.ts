@@ -306,3 +306,24 @@ export function firstRequest(delta: boolean, nodeId: string, cluster: string): n
   for (const part of parts) at += copyBytes(part, 0, part.length, out, at);
   return at;
 }
+
+/**
+ * A gRPC-framed response of `type` shaped like the fleet fixture's (`count` resources named
+ * `<type>-<i>`, each a few dozen bytes; CDS resources are Clusters whose name is read), for the
+ * generator to warm up on before it measures anything.
+ */
+export function sampleResponse(delta: boolean, type: number, count: number, nonce: string): Buffer {
+  const typeUrl = TYPE_URLS[type]!;
+  const resources = Array.from({ length: count }, (_, i) => {
+    const name = `${type === CDS ? "cluster" : "resource"}-${i}`;
+    const value = Buffer.concat([lengthDelimited(1, name), lengthDelimited(7, "x".repeat(40))]);
+    const any = Buffer.concat([lengthDelimited(1, typeUrl), lengthDelimited(2, value)]);
+    return lengthDelimited(2, delta ? Buffer.concat([lengthDelimited(3, name), lengthDelimited(1, "1"), lengthDelimited(2, any)]) : any);
+  });
+  const body = Buffer.concat([lengthDelimited(1, "v1"), ...resources, lengthDelimited(4, typeUrl), lengthDelimited(5, nonce)]);
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = 0;
+  out.writeUInt32BE(body.length, 1);
+  body.copy(out, 5);
+  return out;
+}
