@@ -109,11 +109,23 @@ describe("xDS over mTLS", () => {
     },
   );
 
+  it.skipIf(skip)("with --workers 2, every worker serves mTLS and binds node ids to certificates", async () => {
+    const serve = await startServe(tlsArgs("--require-node-identity", "--workers", "2"));
+    await serve.admin("PUT", "/v1/groups/edge-1/resources", { resources: [cluster("one")] });
+    // Each proxy on its own connection: the cluster hands them to the workers in turn.
+    const proxies = [await proxy(serve.xdsPort, "edge-1", "edge-1"), await proxy(serve.xdsPort, "edge-1", "edge-1")];
+    for (const p of proxies) await p.waitForResource(TypeUrl.Cluster, "one");
+    const impostors = [await proxy(serve.xdsPort, "edge-2", "edge-1"), await proxy(serve.xdsPort, "edge-2", "edge-1")];
+    for (const p of impostors) expect((await p.waitForStreamEnd()).code).toBe(7); // PERMISSION_DENIED, whichever worker
+  });
+
   it.skipIf(skip)("refuses flags that cannot work together, naming them", async () => {
-    const noCa = await runXdskit(["serve", "--require-node-identity", "--admin-port", "0", "--xds", "127.0.0.1:0"]);
+    const [noCa, noCert] = await Promise.all([
+      runXdskit(["serve", "--require-node-identity", "--admin-port", "0", "--xds", "127.0.0.1:0"]),
+      runXdskit(["serve", "--tls-client-ca", join(dir, "ca.crt"), "--admin-port", "0", "--xds", "127.0.0.1:0"]),
+    ]);
     expect(noCa.code).toBe(1);
     expect(noCa.stderr).toMatch(/require-node-identity.*--tls-client-ca/);
-    const noCert = await runXdskit(["serve", "--tls-client-ca", join(dir, "ca.crt"), "--admin-port", "0", "--xds", "127.0.0.1:0"]);
     expect(noCert.code).toBe(1);
     expect(noCert.stderr).toMatch(/tls-client-ca.*--tls-cert/);
   });
