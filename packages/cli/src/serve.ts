@@ -306,7 +306,9 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       : ServerCredentials.createInsecure();
   let admin: HttpServer | undefined;
   let stopPublishing: (() => void) | undefined;
-  const served = new MemoryConfigStore();
+  // What the workers follow: each group's served snapshot. A short log (each entry is a whole group's
+  // resources): a worker lists, then watches from the listing, and lists again if it ever falls behind.
+  const served = new MemoryConfigStore({ maxLoggedEvents: 16 });
   try {
     if (workers > 1) {
       stopPublishing = publishServed(plane, served, (error) =>
