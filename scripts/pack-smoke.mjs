@@ -3,7 +3,7 @@
 // and serves config to a FakeEnvoy over a real loopback socket.
 import * as grpc from "@grpc/grpc-js";
 import { SnapshotCache } from "@xdskit/cache";
-import { fromYaml, pack, TypeUrl, toJson, unpack } from "@xdskit/envoy-api";
+import { fromYaml, messageTypeOf, pack, TypeUrl, toJson, unpack, XdskitError } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { cluster, createSnapshotValidator, loadAssignment, ResourceTypes } from "@xdskit/resources";
 import { ResourceTypes as Descriptors } from "@xdskit/resources/descriptors";
@@ -15,6 +15,15 @@ if (any.typeUrl !== TypeUrl.Cluster || unpack(any, Cluster).name !== "web") thro
 // The descriptors entry is the root entry's modules; a codec read from a descriptor is the one import gives.
 if (Descriptors !== ResourceTypes || Descriptors.Cluster.messageType !== Cluster)
   throw new Error("resources: the descriptors entry point is a second copy");
+// The bundled entry points (scripts/bundle.mjs) share one instance of each module
+// with the generated subpaths and with each other: one registry, one error class.
+if (messageTypeOf(TypeUrl.Cluster) !== Cluster) throw new Error("envoy-api: the registry's Cluster is not the one import gives");
+try {
+  new XdsServer({ cache: undefined });
+  throw new Error("server: no error for a missing cache");
+} catch (error) {
+  if (!(error instanceof XdskitError)) throw new Error(`server: its errors are not @xdskit/envoy-api's XdskitError: ${error}`);
+}
 const fromText = fromYaml(Cluster, "name: web\nconnect_timeout: 1.5s\n");
 if (toJson(Cluster, fromText).connectTimeout !== "1.500s") throw new Error("envoy-api: YAML/JSON failed");
 
