@@ -95,6 +95,20 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
 
     let changed = first;
     let wildcardAdded = false;
+    // The sets this request changes, made the stream's own (copied if shared, see sharedNames)
+    // once, on the first change.
+    let names: Set<string> | undefined;
+    let forced: Set<string> | undefined;
+    const ownNames = (): Set<string> => {
+      names ??= ownSet(state.names);
+      state.names = names;
+      return names;
+    };
+    const ownForced = (): Set<string> => {
+      forced ??= ownSet(state.forceNames);
+      state.forceNames = forced;
+      return forced;
+    };
     for (const name of request.resourceNamesSubscribe) {
       if (name === "*") {
         if (!state.wildcard) wildcardAdded = true;
@@ -102,16 +116,14 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         state.legacy = false;
       } else {
         if (!state.names.has(name)) {
-          const names = ownSet(state.names);
-          names.add(name);
-          state.names = names;
+          ownNames().add(name);
           state.subscriptionChars += name.length;
         }
         // A name subscribed again is answered even if the client seems to hold it (it may have
         // dropped it: delta-resubscribe-resends), except on the stream's first request, where
         // initial_resource_versions says exactly what it holds: a reconnecting client gets only
         // what differs (delta-reconnect-only-differences).
-        if (!(first && Object.hasOwn(request.initialResourceVersions, name))) force(state, name);
+        if (!(first && Object.hasOwn(request.initialResourceVersions, name))) ownForced().add(name);
       }
       changed = true;
     }
@@ -130,21 +142,15 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         continue;
       }
       if (state.names.has(name)) {
-        const names = ownSet(state.names);
-        names.delete(name);
-        state.names = names;
+        ownNames().delete(name);
         state.subscriptionChars -= name.length;
       }
       if (state.wildcard && state.clientVersions.has(name)) {
         // Still covered by the wildcard: the client cannot tell and keeps the resource as
         // "ambiguous" until the server says, so say it again (or that it is gone).
-        force(state, name);
+        ownForced().add(name);
       } else {
-        if (state.forceNames.has(name)) {
-          const forced = ownSet(state.forceNames);
-          forced.delete(name);
-          state.forceNames = forced;
-        }
+        if (state.forceNames.has(name)) ownForced().delete(name);
         // Spec: the client forgets an unsubscribed resource unless a wildcard still covers it.
         if (!state.wildcard) state.clientVersions.delete(name);
       }
@@ -388,13 +394,6 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): Delta
 /** A set this stream may change: `names` itself, or its copy if it is shared with other streams. */
 function ownSet(names: ReadonlySet<string>): Set<string> {
   return isSharedNames(names) ? new Set(names) : (names as Set<string>);
-}
-
-/** Adds a name to send even if the client holds it. */
-function force(state: DeltaTypeState, name: string): void {
-  const forced = ownSet(state.forceNames);
-  forced.add(name);
-  state.forceNames = forced;
 }
 
 /**
