@@ -1,0 +1,74 @@
+// DeltaResponse.versions: the shared name -> version map of the state a delta
+// answer came from (what lets a server share what its streams hold; see
+// docs/cache.md and docs/server.md#memory-per-delta-stream).
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cla, delta, EDS, record } from "./internal/fixtures.test.js";
+import { type Harness, linearHarness, snapshotHarness } from "./internal/harness.test.js";
+import type { DeltaResponse } from "./types.js";
+
+describe("DeltaResponse.versions", () => {
+  let h: Harness;
+  afterEach(() => h.dispose());
+
+  describe("SnapshotCache", () => {
+    beforeEach(() => {
+      h = snapshotHarness();
+      h.set(EDS, [cla("a"), cla("b"), cla("c")]);
+    });
+
+    it("is one map per served state, shared by every answer from it, naming every resource in the version sent", () => {
+      const [n] = h.nodes;
+      const wildcard = record(h.cache.watchDelta(delta(n!, EDS, { wildcard: true }))).one() as DeltaResponse;
+      const named = record(h.cache.watchDelta(delta(n!, EDS, { names: ["a"] }))).one() as DeltaResponse;
+      const versions = wildcard.versions!;
+      expect(named.versions).toBe(versions);
+      expect(new Map(versions)).toEqual(new Map(wildcard.resources.map((e) => [e.name, e.version])));
+      expect(versions.get("a")).toBe(named.resources[0]!.version);
+      // Another group serves its own state.
+      const other = record(h.cache.watchDelta(delta(h.nodes[1]!, EDS, { wildcard: true }))).one() as DeltaResponse;
+      expect(new Map(other.versions!)).toEqual(new Map(other.resources.map((e) => [e.name, e.version])));
+
+      // A change makes a new map; the old one is left as it was.
+      const before = new Map(versions);
+      const held = wildcard.resources.map((e) => [e.name, e.version] as [string, string]);
+      const watch = record(h.cache.watchDelta(delta(n!, EDS, { wildcard: true, clientVersions: held })));
+      h.set(EDS, [cla("a"), cla("b", 9090), cla("c")]);
+      const change = watch.one() as DeltaResponse;
+      expect(change.resources.map((e) => e.name)).toEqual(["b"]);
+      expect(change.versions).not.toBe(versions);
+      expect(change.versions!.get("b")).toBe(change.resources[0]!.version);
+      expect(change.versions!.get("a")).toBe(versions.get("a"));
+      expect(new Map(versions)).toEqual(before);
+    });
+
+    it("accepts clientVersions that are a ReadonlyMap but not a Map (the server's shared bookkeeping)", () => {
+      const [n] = h.nodes;
+      const first = record(h.cache.watchDelta(delta(n!, EDS, { wildcard: true }))).one() as DeltaResponse;
+      const map = new Map(first.resources.map((e) => [e.name, e.version] as [string, string]));
+      map.delete("c");
+      const readonly: ReadonlyMap<string, string> = {
+        get: (name) => map.get(name),
+        has: (name) => map.has(name),
+        get size() {
+          return map.size;
+        },
+        keys: () => map.keys(),
+        values: () => map.values(),
+        entries: () => map.entries(),
+        forEach: (callback) => map.forEach(callback),
+        [Symbol.iterator]: () => map.entries(),
+      };
+      const answer = record(h.cache.watchDelta({ ...delta(n!, EDS, { wildcard: true }), clientVersions: readonly }));
+      expect(answer.error).toBeUndefined();
+      expect((answer.one() as DeltaResponse).resources.map((e) => e.name)).toEqual(["c"]);
+    });
+  });
+
+  it("LinearCache gives none (it would cost a pass over every resource per change)", () => {
+    h = linearHarness();
+    h.set(EDS, [cla("a"), cla("b")]);
+    const answer = record(h.cache.watchDelta(delta(h.nodes[0]!, EDS, { wildcard: true }))).one() as DeltaResponse;
+    expect(answer.resources).toHaveLength(2);
+    expect(answer.versions).toBeUndefined();
+  });
+});
