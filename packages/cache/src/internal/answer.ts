@@ -22,12 +22,15 @@ export function effectiveWildcard(request: WatchRequestBase, policy: TypePolicy)
   return request.legacyWildcard !== true || policy.legacyWildcard;
 }
 
+// Sets are walked with forEach, not for-of, in the per-watch paths below: V8 allocated an
+// iterator result per name there (about a tenth of what a fleet's initial sync allocated).
+
 function subscribed(view: ResourceSetView, request: WatchRequestBase): ResourceEntry[] {
   const out: ResourceEntry[] = [];
-  for (const name of request.names) {
+  request.names.forEach((name) => {
     const entry = view.get(name);
     if (entry) out.push(entry);
-  }
+  });
   return out;
 }
 
@@ -36,20 +39,22 @@ function sotwState(
   view: ResourceSetView,
   request: SotwWatchRequest,
   policy: TypePolicy,
-): { resources: readonly ResourceEntry[]; version: string; wildcard: boolean } {
-  if (effectiveWildcard(request, policy)) return { resources: view.all(), version: view.version, wildcard: true };
+): { resources: readonly ResourceEntry[]; version: string; wildcard: boolean; everything: boolean } {
+  if (effectiveWildcard(request, policy)) return { resources: view.all(), version: view.version, wildcard: true, everything: true };
   if (request.names.size >= view.size && view.size > 0) {
     // Names covering the whole type (an Envoy asking for the endpoints of
     // every cluster): share the type's array and version instead of building
     // a per-watch copy.
     let found = 0;
-    for (const name of request.names) if (view.get(name)) found++;
-    if (found === view.size) return { resources: view.all(), version: view.version, wildcard: false };
+    request.names.forEach((name) => {
+      if (view.get(name)) found++;
+    });
+    if (found === view.size) return { resources: view.all(), version: view.version, wildcard: false, everything: true };
   }
   const resources = subscribed(view, request);
   // Named subscriptions get the version of what they name, so a change to
   // another name wakes nobody (protocol.md: sotw-answer-only-when-changed).
-  return { resources, version: withLabel(labelOf(view.version), versionOf(resources)), wildcard: false };
+  return { resources, version: withLabel(labelOf(view.version), versionOf(resources)), wildcard: false, everything: false };
 }
 
 /**
@@ -58,7 +63,7 @@ function sotwState(
  */
 export function answerSotw(view: ResourceSetView | undefined, request: SotwWatchRequest, policy: TypePolicy): SotwResponse | undefined {
   if (!view) return undefined;
-  const { resources, version, wildcard } = sotwState(view, request, policy);
+  const { resources, version, wildcard, everything } = sotwState(view, request, policy);
   const lastSent = request.lastSent;
   if (!wildcard && resources.length === 0) {
     // A requested name that does not exist is held, never answered with an
@@ -68,15 +73,16 @@ export function answerSotw(view: ResourceSetView | undefined, request: SotwWatch
     const clientHolds = lastSent ? lastSent.names.size > 0 : request.versionInfo !== "";
     if (!(policy.fullState && clientHolds && request.names.size > 0)) return undefined;
   }
-  if (policy.adsConsistency && request.ads && !wildcard) {
+  // (Names already found to cover the whole type pass without a second walk.)
+  if (policy.adsConsistency && request.ads && !everything) {
     for (const name of view.names()) if (!request.names.has(name)) return undefined; // protocol.md: ads-consistency
   }
   // Never resend what the client rejected (protocol.md: nack-no-resend).
   if (lastSent?.nacked && sameContentVersion(lastSent.version, version)) return undefined;
   let namesAdded = false;
   if (lastSent && !lastSent.nacked) {
-    for (const entry of resources) {
-      if (!lastSent.names.has(entry.name)) {
+    for (let i = 0; i < resources.length; i++) {
+      if (!lastSent.names.has(resources[i]!.name)) {
         namesAdded = true;
         break;
       }

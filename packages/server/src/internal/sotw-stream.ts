@@ -5,8 +5,9 @@
 //
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
 import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
-import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { type DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
+import { decodeDiscoveryRequest } from "./request-decoding.js";
 import { encodeSotw, namesOf, sameNames } from "./response-encoding.js";
 import { type CarrierStream, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
@@ -71,7 +72,8 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       } else {
         const names = new Set<string>();
         chars = 0;
-        for (const name of requested) {
+        for (let i = 0; i < requested.length; i++) {
+          const name = requested[i]!;
           if (name === "*") star = true;
           else if (!names.has(name)) {
             names.add(name);
@@ -307,9 +309,13 @@ const recentNames = new WeakMap<ResolvedTypeDescriptor, { readonly names: Readon
  */
 function sameAsHeld(requested: readonly string[], held: ReadonlySet<string>): boolean {
   if (requested.length !== held.size || requested.length === 0) return false;
+  // forEach, not for-of: no iterator result per name (this runs for every ACK).
   let i = 0;
-  for (const name of held) if (requested[i++] !== name) return false;
-  return true;
+  let same = true;
+  held.forEach((name) => {
+    if (same && requested[i++] !== name) same = false;
+  });
+  return same;
 }
 
 function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): SotwTypeState {
@@ -339,6 +345,6 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): SotwT
 export const SOTW_PROTOCOL: StreamProtocol<DiscoveryRequest> = Object.freeze({
   kind: "sotw",
   requestName: "DiscoveryRequest",
-  decode: (data: Uint8Array) => DiscoveryRequest.decode(data),
+  decode: (data: Uint8Array) => decodeDiscoveryRequest(data),
   createMachine: (carrier: CarrierStream) => new SotwStream(carrier),
 });

@@ -104,7 +104,11 @@ export function checkNames(
     );
   }
   const maxLength = env.options.maxNameLength;
-  for (const name of names) {
+  // A list shared between requests (request-decoding.ts) is looked at once per limit.
+  const frozen = Object.isFrozen(names);
+  if (frozen && namesWithin.get(names) === maxLength) return;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     if (name.length > maxLength) {
       throw violation(
         `${field} has a name of ${name.length} characters (${JSON.stringify(name.slice(0, 40))}...); the limit is ${maxLength} (option maxNameLength)`,
@@ -113,7 +117,11 @@ export function checkNames(
       );
     }
   }
+  if (frozen) namesWithin.set(names, maxLength);
 }
+
+/** Frozen name lists already found within a maxNameLength (the value). */
+const namesWithin = new WeakMap<readonly string[], number>();
 
 /**
  * Ends the stream (RESOURCE_EXHAUSTED) when what it subscribes to, over all

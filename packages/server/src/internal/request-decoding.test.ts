@@ -1,0 +1,56 @@
+import { DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
+import { describe, expect, it } from "vitest";
+import { decodeDiscoveryRequest } from "./request-decoding.js";
+
+const encode = (request: Partial<DiscoveryRequest>): Buffer =>
+  Buffer.from(DiscoveryRequest.encode(DiscoveryRequest.fromPartial(request)).finish());
+const clusters = Array.from({ length: 40 }, (_, i) => `cluster-${i}`);
+
+describe("decodeDiscoveryRequest", () => {
+  it("decodes what the generated codec decodes, field for field", () => {
+    const requests: Partial<DiscoveryRequest>[] = [
+      {},
+      { typeUrl: TypeUrl.Cluster, node: { id: "envoy-1", cluster: "front", metadata: { fields: { a: { stringValue: "b" } } } } },
+      { typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: clusters, versionInfo: "v3", responseNonce: "17" },
+      { typeUrl: TypeUrl.Listener, versionInfo: "v2", responseNonce: "4", errorDetail: { code: 3, message: "bad listener ü" } },
+      { typeUrl: TypeUrl.RouteConfiguration, resourceNames: ["routes", "ümlaut", ""], resourceLocators: [{ name: "xdstp://a/b" }] },
+    ];
+    for (const request of requests) {
+      const bytes = encode(request);
+      expect(decodeDiscoveryRequest(bytes)).toEqual(DiscoveryRequest.decode(bytes));
+    }
+  });
+
+  it("shares the names of a run of bytes seen before, and only then", () => {
+    const first = decodeDiscoveryRequest(encode({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: clusters, responseNonce: "1" }));
+    const again = decodeDiscoveryRequest(
+      encode({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: clusters, versionInfo: "v9", responseNonce: "2" }),
+    );
+    expect(again.resourceNames).toBe(first.resourceNames);
+    expect(Object.isFrozen(again.resourceNames)).toBe(true);
+    // Same length, other bytes: decoded afresh.
+    const other = clusters.map((n) => n.replace("cluster", "CLUSTER"));
+    const changed = decodeDiscoveryRequest(encode({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: other }));
+    expect(changed.resourceNames).toEqual(other);
+    expect(changed.resourceNames).not.toBe(first.resourceNames);
+  });
+
+  it("keeps names split by other fields in their order", () => {
+    // resource_names (3), type_url (4), resource_names (3): legal protobuf, unusual order.
+    const a = encode({ resourceNames: clusters.slice(0, 20) });
+    const b = encode({ typeUrl: TypeUrl.ClusterLoadAssignment });
+    const c = encode({ resourceNames: clusters.slice(20) });
+    const decoded = decodeDiscoveryRequest(Buffer.concat([a, b, c]));
+    expect(decoded.resourceNames).toEqual(clusters);
+    expect(decoded.typeUrl).toBe(TypeUrl.ClusterLoadAssignment);
+  });
+
+  it("skips unknown fields and refuses truncated or malformed messages", () => {
+    const unknown = Buffer.concat([Buffer.from([0x40, 0x05, 0x4d, 1, 2, 3, 4]), encode({ typeUrl: TypeUrl.Cluster })]);
+    expect(decodeDiscoveryRequest(unknown).typeUrl).toBe(TypeUrl.Cluster);
+    const whole = encode({ typeUrl: TypeUrl.Cluster, resourceNames: clusters });
+    expect(() => decodeDiscoveryRequest(whole.subarray(0, whole.length - 3))).toThrow(/truncated/);
+    expect(() => decodeDiscoveryRequest(Buffer.from([0x0b]))).toThrow(/wire type 3/);
+    expect(() => decodeDiscoveryRequest(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80]))).toThrow(/varint/);
+  });
+});
