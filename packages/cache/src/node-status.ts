@@ -387,7 +387,8 @@ export class NodeStatusTracker {
 
   /**
    * Records a protocol event (a server calls this for every event of its
-   * streams).
+   * streams). The node's identity is read once per Node object (a stream's
+   * events share one): pass a new object when a node's fields change.
    * @throws XdskitError `XDSKIT_API_MISUSE` for a value that is not a ProtocolEvent.
    */
   observe(event: ProtocolEvent): void {

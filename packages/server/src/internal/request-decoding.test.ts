@@ -35,6 +35,15 @@ describe("decodeDiscoveryRequest", () => {
     expect(changed.resourceNames).not.toBe(first.resourceNames);
   });
 
+  it("never remembers a run over 256 KiB (a client cannot grow what the server keeps)", () => {
+    const many = Array.from({ length: 12_000 }, (_, i) => `a-long-resource-name-${i}`);
+    const bytes = encode({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: many });
+    const first = decodeDiscoveryRequest(bytes);
+    const again = decodeDiscoveryRequest(bytes);
+    expect(again.resourceNames).toEqual(many);
+    expect(again.resourceNames).not.toBe(first.resourceNames);
+  });
+
   it("keeps names split by other fields in their order", () => {
     // resource_names (3), type_url (4), resource_names (3): legal protobuf, unusual order.
     const a = encode({ resourceNames: clusters.slice(0, 20) });

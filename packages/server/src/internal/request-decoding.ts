@@ -12,9 +12,15 @@ import { ResourceLocator } from "@xdskit/envoy-api/envoy/service/discovery/v3/di
 import { Status } from "@xdskit/envoy-api/google/rpc/status";
 
 /** Runs of names remembered, by their byte length (the most recent per length). */
-const RECENT_RUNS = 64;
+const RECENT_RUNS = 32;
 /** Runs shorter than this are decoded each time: comparing would not save anything. */
 const MIN_RUN_BYTES = 64;
+/**
+ * Runs longer than this are decoded each time and never remembered, so what a
+ * client sends can hold at most RECENT_RUNS × MAX_RUN_BYTES (8 MiB) here.
+ * 256 KiB is several thousand names a request.
+ */
+const MAX_RUN_BYTES = 256 * 1024;
 
 interface NameRun {
   readonly bytes: Buffer;
@@ -70,7 +76,7 @@ function skip(bytes: Uint8Array, at: { i: number }, wireType: number): void {
  * whose run of names (`start` to `end`) had the same bytes, else decoded (and remembered).
  */
 function namesAt(buffer: Buffer, spans: number[], start: number, end: number, contiguous: boolean): string[] {
-  const shareable = contiguous && end - start >= MIN_RUN_BYTES;
+  const shareable = contiguous && end - start >= MIN_RUN_BYTES && end - start <= MAX_RUN_BYTES;
   if (shareable) {
     const known = recentRuns.get(end - start);
     if (known !== undefined && buffer.compare(known.bytes, 0, known.bytes.length, start, end) === 0) return known.names as string[];
