@@ -253,14 +253,15 @@ async function main(): Promise<void> {
 }
 
 /**
- * The transport floor (BENCH_FLOOR=grpc, fleet.ts --floor grpc): grpc-js alone, with
- * no xdskit server. The ADS handlers decode each request and answer the first
- * request of each type with the same response bytes, encoded once at start;
- * ACKs get nothing. No status, no events, no watches: what serving the initial
- * sync costs in grpc-js, node:http2 and request decoding, the least any
- * grpc-js server can take.
+ * The floors' answers: per type URL, the SotW and the delta response to a
+ * first request, encoded once from the fixture, passed through `wrap` (as is,
+ * or behind a gRPC frame header).
  */
-function transportFloor(grpcServer: AnyModule, api: AnyModule, codecs: Record<string, AnyModule>): void {
+function floorResponses(
+  api: AnyModule,
+  codecs: Record<string, AnyModule>,
+  wrap: (message: Uint8Array) => Buffer,
+): { sotw: Map<string, Buffer>; delta: Map<string, Buffer> } {
   const T = api.TypeUrl;
   const fixture: [string, AnyModule, object[]][] = [
     [T.Cluster, codecs.Cluster!, Array.from({ length: CLUSTERS }, (_, i) => cluster(i))],
@@ -278,7 +279,7 @@ function transportFloor(grpcServer: AnyModule, api: AnyModule, codecs: Record<st
     const anys = messages.map((m) => api.pack(codec, m));
     sotw.set(
       typeUrl,
-      Buffer.from(
+      wrap(
         api.DiscoveryResponse.encode(
           api.DiscoveryResponse.fromPartial({ versionInfo: "v0", resources: anys, typeUrl, nonce: "1" }),
         ).finish(),
@@ -291,13 +292,26 @@ function transportFloor(grpcServer: AnyModule, api: AnyModule, codecs: Record<st
     }));
     delta.set(
       typeUrl,
-      Buffer.from(
+      wrap(
         api.DeltaDiscoveryResponse.encode(
           api.DeltaDiscoveryResponse.fromPartial({ systemVersionInfo: "v0", resources, typeUrl, nonce: "1" }),
         ).finish(),
       ),
     );
   }
+  return { sotw, delta };
+}
+
+/**
+ * The transport floor (BENCH_FLOOR=grpc, fleet.ts --floor grpc): grpc-js alone, with
+ * no xdskit server. The ADS handlers decode each request and answer the first
+ * request of each type with the same response bytes, encoded once at start;
+ * ACKs get nothing. No status, no events, no watches: what serving the initial
+ * sync costs in grpc-js, node:http2 and request decoding, the least any
+ * grpc-js server can take.
+ */
+function transportFloor(grpcServer: AnyModule, api: AnyModule, codecs: Record<string, AnyModule>): void {
+  const { sotw, delta } = floorResponses(api, codecs, (m) => Buffer.from(m));
   const raw = (path: string) => ({
     path,
     requestStream: true,
@@ -328,52 +342,21 @@ function transportFloor(grpcServer: AnyModule, api: AnyModule, codecs: Record<st
   );
 }
 
+/**
+ * The node:http2 transport floor (BENCH_FLOOR=http2, fleet.ts --floor http2): as
+ * {@link transportFloor}, on a node:http2 server with gRPC framing by hand, no
+ * grpc-js. Resolves with the port it listens on.
+ */
 async function http2Floor(api: AnyModule, codecs: Record<string, AnyModule>): Promise<number> {
   const http2 = await import("node:http2");
-  const T = api.TypeUrl;
-  const fixture: [string, AnyModule, object[]][] = [
-    [T.Cluster, codecs.Cluster!, Array.from({ length: CLUSTERS }, (_, i) => cluster(i))],
-    [T.ClusterLoadAssignment, codecs.ClusterLoadAssignment!, Array.from({ length: CLUSTERS }, (_, i) => loadAssignment(i))],
-    [
-      T.Listener,
-      codecs.Listener!,
-      [listener({ pack: api.pack, HttpConnectionManager: codecs.HttpConnectionManager, Router: codecs.Router })],
-    ],
-    [T.RouteConfiguration, codecs.RouteConfiguration!, [routeConfiguration()]],
-  ];
-  const frame = (m: Uint8Array) => {
+  const frame = (m: Uint8Array): Buffer => {
     const b = Buffer.allocUnsafe(5 + m.length);
     b[0] = 0;
     b.writeUInt32BE(m.length, 1);
     b.set(m, 5);
     return b;
   };
-  const sotw = new Map<string, Buffer>();
-  const delta = new Map<string, Buffer>();
-  for (const [typeUrl, codec, messages] of fixture) {
-    const anys = messages.map((m) => api.pack(codec, m));
-    sotw.set(
-      typeUrl,
-      frame(
-        api.DiscoveryResponse.encode(
-          api.DiscoveryResponse.fromPartial({ versionInfo: "v0", resources: anys, typeUrl, nonce: "1" }),
-        ).finish(),
-      ),
-    );
-    const resources = anys.map((resource: AnyModule, i: number) => ({
-      name: (messages[i] as { name?: string; clusterName?: string }).name ?? (messages[i] as { clusterName: string }).clusterName,
-      version: "v0",
-      resource,
-    }));
-    delta.set(
-      typeUrl,
-      frame(
-        api.DeltaDiscoveryResponse.encode(
-          api.DeltaDiscoveryResponse.fromPartial({ systemVersionInfo: "v0", resources, typeUrl, nonce: "1" }),
-        ).finish(),
-      ),
-    );
-  }
+  const { sotw, delta } = floorResponses(api, codecs, frame);
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1_000_000, initialWindowSize: 1 << 20 } });
   server.on("stream", (stream, headers) => {
     const isDelta = String(headers[":path"]).endsWith("DeltaAggregatedResources");
