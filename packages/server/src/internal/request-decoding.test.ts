@@ -2,13 +2,13 @@ import { DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
 import { decodeDiscoveryRequest } from "./request-decoding.js";
 
-const encode = (request: Partial<DiscoveryRequest>): Buffer =>
-  Buffer.from(DiscoveryRequest.encode(DiscoveryRequest.fromPartial(request)).finish());
+type RequestInput = Parameters<typeof DiscoveryRequest.fromPartial>[0];
+const encode = (request: RequestInput): Buffer => Buffer.from(DiscoveryRequest.encode(DiscoveryRequest.fromPartial(request)).finish());
 const clusters = Array.from({ length: 40 }, (_, i) => `cluster-${i}`);
 
 describe("decodeDiscoveryRequest", () => {
   it("decodes what the generated codec decodes, field for field", () => {
-    const requests: Partial<DiscoveryRequest>[] = [
+    const requests: RequestInput[] = [
       {},
       { typeUrl: TypeUrl.Cluster, node: { id: "envoy-1", cluster: "front", metadata: { fields: { a: { stringValue: "b" } } } } },
       { typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: clusters, versionInfo: "v3", responseNonce: "17" },
