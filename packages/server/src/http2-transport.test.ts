@@ -3,15 +3,12 @@
 // per-type services, fetches) and raw node:http2 clients (for what a grpc-js
 // client cannot send: oversized frame headers, compressed frames, non-gRPC
 // requests) on real loopback sockets; mTLS with certificates made here.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { credentials, status } from "@grpc/grpc-js";
 import { AggregatedDiscoveryServiceClient, ClusterDiscoveryServiceClient, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { makeTestCertificates, type TestCertificates } from "../test-support/certificates.js";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { adsClient, NODE, names, openDelta, openSotw, StreamReader, until } from "../test-support/harness.js";
 import { type RegisterOptions, XdsServer, type XdsServerEvent, type XdsServerOptions } from "./index.js";
@@ -405,40 +402,15 @@ describe("XdsServer.serveHttp2", () => {
 });
 
 describe("XdsServer.serveHttp2 over mTLS", () => {
-  let dir = "";
-  const pem = (name: string) => readFileSync(join(dir, name));
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  function issue(name: string, san: string): void {
-    openssl("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
-    writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.crt",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.crt`,
-      "-days",
-      "1",
-      "-extfile",
-      `${name}.ext`,
-    );
-  }
+  let certificates: TestCertificates | undefined;
+  const pem = (name: string) => certificates!.pem(name);
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "xdskit-http2-"));
-    openssl("req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=xdskit test CA");
-    issue("server", "DNS:localhost");
-    issue("workload-a", "URI:spiffe://test.example/ns/default/sa/a");
+    certificates = makeTestCertificates([
+      ["server", "DNS:localhost"],
+      ["workload-a", "URI:spiffe://test.example/ns/default/sa/a"],
+    ]);
   });
-  afterAll(() => {
-    if (dir !== "") rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => certificates?.dispose());
 
   it("hooks see the verified client certificate's identity, and per-identity limits count it", async () => {
     const cache = new FakeWatcher();

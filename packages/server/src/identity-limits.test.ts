@@ -2,88 +2,27 @@
 // certificates generated here (openssl), streams and fetches are counted per
 // identity of the client certificate (its SPIFFE/URI SAN), so one workload
 // cannot take the slots of others; connections of another identity are served.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { credentials, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { AggregatedDiscoveryServiceClient, ClusterDiscoveryServiceClient, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeTestCertificates, type TestCertificates } from "../test-support/certificates.js";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { node, openSotw, until } from "../test-support/harness.js";
 import { requireNodeIdentity, XdsServer } from "./index.js";
 
 const CDS = TypeUrl.Cluster;
-let dir = "";
-const pem = (name: string) => readFileSync(join(dir, name));
-
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
-/** A key and a certificate signed by the test CA, with the given subjectAltName. */
-function issue(name: string, san: string): void {
-  openssl(
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${name}`,
-  );
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    `${name}.crt`,
-    "-days",
-    "1",
-    "-extfile",
-    `${name}.ext`,
-  );
-}
+let certificates: TestCertificates | undefined;
+const pem = (name: string) => certificates!.pem(name);
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "xdskit-identity-"));
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=xdskit test CA",
-  );
-  issue("server", "DNS:localhost");
-  issue("workload-a", "URI:spiffe://test.example/ns/default/sa/a");
-  issue("workload-b", "URI:spiffe://test.example/ns/default/sa/b");
+  certificates = makeTestCertificates([
+    ["server", "DNS:localhost"],
+    ["workload-a", "URI:spiffe://test.example/ns/default/sa/a"],
+    ["workload-b", "URI:spiffe://test.example/ns/default/sa/b"],
+  ]);
 });
 
-afterAll(() => {
-  if (dir !== "") rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => certificates?.dispose());
 
 async function mtlsServer(xds: XdsServer): Promise<{ port: number; close: () => void }> {
   const server = new Server();
