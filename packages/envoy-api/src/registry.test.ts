@@ -1,13 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 // The built codecs, as users import them: the registry loads generated
 // modules through the package's own name, so lookups return these instances.
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { HttpConnectionManager } from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
 import { describe, expect, it } from "vitest";
+import { runWithModuleLog } from "../test-support/module-log.js";
 import { ErrorCode, XdskitError } from "./errors.js";
 import { fullNameOf, hasMessageType, messageTypeOf, pack, registerMessageType, typeUrlOf, unpack } from "./registry.js";
 import { TypeUrl } from "./type-urls.js";
@@ -23,18 +19,7 @@ describe("registry", () => {
   it("loads a generated module only when one of its types is first looked up, as the instance import gives", () => {
     // A fresh process (what is loaded is per process), with a loader hook that
     // logs every module import loads; lazy lookups show up in require.cache.
-    const dir = mkdtempSync(join(tmpdir(), "xdskit-lazy-"));
-    const log = join(dir, "loaded.txt");
-    writeFileSync(
-      join(dir, "hooks.mjs"),
-      `import { appendFileSync } from "node:fs";
-      export async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + "\\n"); return next(url, context); }`,
-    );
-    writeFileSync(
-      join(dir, "register.mjs"),
-      `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
-    );
-    const script = `
+    const script = (log: string) => `
       import { readFileSync } from "node:fs";
       import { createRequire } from "node:module";
       const api = await import("@xdskit/envoy-api");
@@ -50,11 +35,7 @@ describe("registry", () => {
         same: codec === Certificates,
         name: api.fullNameOf(Cluster),
       }));`;
-    const child = spawnSync(process.execPath, ["--import", join(dir, "register.mjs"), "--input-type=module", "-e", script], {
-      cwd: import.meta.dirname,
-      encoding: "utf8",
-    });
-    rmSync(dir, { recursive: true, force: true });
+    const child = runWithModuleLog(import.meta.dirname, script);
     expect(child.stderr).toBe("");
     const seen = JSON.parse(child.stdout);
     expect(seen).toMatchObject({ certsAtImport: false, requiredOnLookup: true, same: true, name: "envoy.config.cluster.v3.Cluster" });

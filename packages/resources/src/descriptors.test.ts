@@ -1,10 +1,6 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { describe, expect, it } from "vitest";
+import { runWithModuleLog } from "../../envoy-api/test-support/module-log.js";
 import * as descriptors from "./descriptors.js";
 import * as root from "./index.js";
 
@@ -22,17 +18,6 @@ describe("@xdskit/resources/descriptors", () => {
   it("loads no generated message module until a codec is read or a config unpacked", () => {
     // A fresh process (what is loaded is per process) with a loader hook that
     // logs every ES module loaded; require(esm) lookups show in require.cache.
-    const dir = mkdtempSync(join(tmpdir(), "xdskit-descriptors-"));
-    const log = join(dir, "loaded.txt");
-    writeFileSync(
-      join(dir, "hooks.mjs"),
-      `import { appendFileSync } from "node:fs";
-      export async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + "\\n"); return next(url, context); }`,
-    );
-    writeFileSync(
-      join(dir, "register.mjs"),
-      `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
-    );
     // The modules of the resource codecs and of the configs references unpack
     // (the root entry of @xdskit/envoy-api loads a few core ones, e.g. base.js).
     const heavy = [
@@ -46,7 +31,7 @@ describe("@xdskit/resources/descriptors", () => {
       "http_connection_manager/v3/http_connection_manager.js",
       "tcp_proxy/v3/tcp_proxy.js",
     ];
-    const script = `
+    const script = (log: string) => `
       const HEAVY = ${JSON.stringify(heavy)};
       import { readFileSync } from "node:fs";
       import { createRequire } from "node:module";
@@ -65,11 +50,7 @@ describe("@xdskit/resources/descriptors", () => {
         listener: after.some((u) => u.endsWith("config/listener/v3/listener.js")),
         hcm: after.some((u) => u.endsWith("http_connection_manager/v3/http_connection_manager.js")),
       }));`;
-    const child = spawnSync(process.execPath, ["--import", join(dir, "register.mjs"), "--input-type=module", "-e", script], {
-      cwd: import.meta.dirname,
-      encoding: "utf8",
-    });
-    rmSync(dir, { recursive: true, force: true });
+    const child = runWithModuleLog(import.meta.dirname, script);
     expect(child.stderr).toBe("");
     expect(JSON.parse(child.stdout)).toEqual({ atImport: [], listener: true, hcm: true });
   });

@@ -1,29 +1,14 @@
 // What `import "@xdskit/server"` loads (docs/benchmarks.md, "Import time"):
 // its cost is mostly per module loaded, so these guard the modules it used to
 // load without needing them.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runWithModuleLog } from "../../envoy-api/test-support/module-log.js";
 
 describe('import "@xdskit/server"', () => {
   it("loads neither @grpc/grpc-js, nor rxjs's whole index, nor the resource message modules, nor the schema", () => {
     // A fresh process (what is loaded is per process) with a loader hook that
     // logs every ES module; CommonJS modules (rxjs, grpc-js) show in require.cache.
-    const dir = mkdtempSync(join(tmpdir(), "xdskit-import-"));
-    const log = join(dir, "loaded.txt");
-    writeFileSync(
-      join(dir, "hooks.mjs"),
-      `import { appendFileSync } from "node:fs";
-      export async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + "\\n"); return next(url, context); }`,
-    );
-    writeFileSync(
-      join(dir, "register.mjs"),
-      `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
-    );
-    const script = `
+    const script = (log: string) => `
       import { readFileSync } from "node:fs";
       import { createRequire } from "node:module";
       await import("@xdskit/server");
@@ -37,11 +22,7 @@ describe('import "@xdskit/server"', () => {
         tables: modules.filter((u) => /\\/dist\\/gen\\/(schema|registry)\\.js$/.test(u)),
         generated: modules.filter((u) => u.includes("/dist/gen/")).length,
       }));`;
-    const child = spawnSync(process.execPath, ["--import", join(dir, "register.mjs"), "--input-type=module", "-e", script], {
-      cwd: import.meta.dirname,
-      encoding: "utf8",
-    });
-    rmSync(dir, { recursive: true, force: true });
+    const child = runWithModuleLog(import.meta.dirname, script);
     expect(child.stderr).toBe("");
     const seen = JSON.parse(child.stdout);
     // The schema (860 KB) and the codec tables are loaded by the first lookup, JSON or validation.
