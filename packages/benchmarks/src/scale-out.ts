@@ -14,16 +14,10 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type JsonValue, type MessageType, pack, TypeUrl, toJson } from "@xdskit/envoy-api";
-import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
-import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
-import { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
-import { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
-import { Router } from "@xdskit/envoy-api/envoy/extensions/filters/http/router/v3/router";
-import { HttpConnectionManager } from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
+import { TypeUrl } from "@xdskit/envoy-api";
 import { EtcdTestServer } from "@xdskit/store-etcd/testing";
+import { endpointUpdate, fleetResources } from "./fleet/admin-documents.js";
 import { Child } from "./fleet/child.js";
-import { CLUSTERS, cluster, listener, loadAssignment, routeConfiguration } from "./fleet/fixture.js";
 import type { LoadReport } from "./fleet/load-process.js";
 
 const { values } = parseArgs({
@@ -38,14 +32,6 @@ const MODES = values.modes.split(",") as ("delta" | "sotw")[];
 const UPDATES = Number(values.updates);
 const BIN = fileURLToPath(new URL("../../cli/dist/bin.js", import.meta.url));
 const LOAD = fileURLToPath(new URL("./fleet/load-process.js", import.meta.url));
-
-const json = <T>(typeUrl: string, type: MessageType<T>, message: object): JsonValue => ({
-  "@type": typeUrl,
-  ...(toJson(type, (type as unknown as { fromPartial(o: object): T }).fromPartial(message), { useProtoNames: true }) as Record<
-    string,
-    JsonValue
-  >),
-});
 
 interface Replica {
   readonly kill: () => void;
@@ -79,7 +65,6 @@ async function admin(replica: Replica, method: string, path: string, body: unkno
 }
 
 const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? 0;
-const codecs = { pack: pack as (type: unknown, message: unknown) => unknown, HttpConnectionManager, Router };
 
 const etcd = await EtcdTestServer.start();
 const rows: string[] = [];
@@ -89,12 +74,7 @@ try {
     const replicas = await Promise.all(["r1", "r2", "r3"].map((id) => startReplica(store, id)));
     const loads: Child<LoadReport>[] = [];
     try {
-      const resources = [
-        ...Array.from({ length: CLUSTERS }, (_, i) => json(TypeUrl.Cluster, Cluster, cluster(i))),
-        ...Array.from({ length: CLUSTERS }, (_, i) => json(TypeUrl.ClusterLoadAssignment, ClusterLoadAssignment, loadAssignment(i))),
-        json(TypeUrl.Listener, Listener, listener(codecs)),
-        json(TypeUrl.RouteConfiguration, RouteConfiguration, routeConfiguration()),
-      ];
+      const resources = fleetResources();
       const first = replicas[0] as Replica;
       await admin(first, "PUT", "/v1/groups/bench/resources", { resources });
       for (const replica of replicas) {
@@ -113,7 +93,7 @@ try {
         for (const load of loads) await load.expect("marked", 10_000);
         const start = performance.now();
         await admin(first, "PATCH", "/v1/groups/bench/resources", {
-          resources: [json(TypeUrl.ClusterLoadAssignment, ClusterLoadAssignment, loadAssignment(7, u))],
+          resources: [endpointUpdate(u)],
         });
         writes.push(performance.now() - start);
         for (const load of loads) await load.expect("updated", 120_000);

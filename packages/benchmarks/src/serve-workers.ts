@@ -20,15 +20,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type JsonValue, type MessageType, pack, TypeUrl, toJson } from "@xdskit/envoy-api";
-import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
-import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
-import { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
-import { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
-import { Router } from "@xdskit/envoy-api/envoy/extensions/filters/http/router/v3/router";
-import { HttpConnectionManager } from "@xdskit/envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager";
+import { TypeUrl } from "@xdskit/envoy-api";
+import { endpointUpdate, fleetResources } from "./fleet/admin-documents.js";
 import { Child } from "./fleet/child.js";
-import { CLUSTERS, cluster, listener, loadAssignment, routeConfiguration } from "./fleet/fixture.js";
 import type { LoadReport } from "./fleet/load-process.js";
 
 const { values } = parseArgs({
@@ -51,14 +45,6 @@ const LOAD = fileURLToPath(new URL("./fleet/load-process.js", import.meta.url));
 const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 const TICKS_PER_MS = 100 / 1000; // USER_HZ is 100 on Linux
 
-const json = <T>(typeUrl: string, type: MessageType<T>, message: object): JsonValue => ({
-  "@type": typeUrl,
-  ...(toJson(type, (type as unknown as { fromPartial(o: object): T }).fromPartial(message), { useProtoNames: true }) as Record<
-    string,
-    JsonValue
-  >),
-});
-const codecs = { pack: pack as (type: unknown, message: unknown) => unknown, HttpConnectionManager, Router };
 const median = (list: number[]) => {
   const s = [...list].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -148,12 +134,7 @@ async function once(mode: "sotw" | "delta", workers: number): Promise<Run> {
   const serve = await startServe(workers);
   let load: Child<LoadReport> | undefined;
   try {
-    const resources = [
-      ...Array.from({ length: CLUSTERS }, (_, i) => json(TypeUrl.Cluster, Cluster, cluster(i))),
-      ...Array.from({ length: CLUSTERS }, (_, i) => json(TypeUrl.ClusterLoadAssignment, ClusterLoadAssignment, loadAssignment(i))),
-      json(TypeUrl.Listener, Listener, listener(codecs)),
-      json(TypeUrl.RouteConfiguration, RouteConfiguration, routeConfiguration()),
-    ];
+    const resources = fleetResources();
     await admin(serve, "PUT", "/v1/groups/bench/resources", { resources });
     const status = await admin(serve, "GET", "/v1/status");
     const workerPids = ((status.workers?.workers ?? []) as { pid?: number }[]).map((w) => w.pid as number);
@@ -173,7 +154,7 @@ async function once(mode: "sotw" | "delta", workers: number): Promise<Run> {
       await load.expect("marked", 10_000);
       const t = performance.now();
       await admin(serve, "PATCH", "/v1/groups/bench/resources", {
-        resources: [json(TypeUrl.ClusterLoadAssignment, ClusterLoadAssignment, loadAssignment(7, u))],
+        resources: [endpointUpdate(u)],
       });
       await load.expect("updated", 60_000 + STREAMS * 20);
       times.push(performance.now() - t);
