@@ -12,7 +12,7 @@ export { MuxCache } from "./mux-cache.js";
 export type { NodeGroupKey } from "./node-group.js";
 export { groupByIdPrefix, groupByNodeCluster, groupByNodeId } from "./node-group.js";
 export type { GroupStatus, NodeIdentity, NodeStatus, NodeStatusOptions, StatusEvent, TypeStatus } from "./node-status.js";
-export { NODE_STATUS_DEFAULTS, NodeStatusTracker, nodeIdentity } from "./node-status.js";
+export { groupStatusOf, NODE_STATUS_DEFAULTS, NodeStatusTracker, nodeIdentity } from "./node-status.js";
 export type { ResourceUpdate, Snapshot, SnapshotInput, SnapshotViolation, TypeResources } from "./snapshot.js";
 export { InvalidSnapshotError } from "./snapshot.js";
 export type { SnapshotChange } from "./snapshot-cache.js";

@@ -496,21 +496,10 @@ export class NodeStatusTracker {
 
   /** A group's nodes with totals; undefined when no node of the group is held. */
   groupStatus(group: string): GroupStatus | undefined {
-    const nodes = [...this.#nodes.values()].filter((s) => s.group === group).map((s) => this.#freeze(s));
-    if (nodes.length === 0) return undefined;
-    const openWatches: Record<string, number> = {};
-    let lastRequestAt: number | undefined;
-    for (const n of nodes) {
-      if (n.lastRequestAt !== undefined && (lastRequestAt === undefined || n.lastRequestAt > lastRequestAt))
-        lastRequestAt = n.lastRequestAt;
-      for (const t of Object.values(n.types)) openWatches[t.typeUrl] = (openWatches[t.typeUrl] ?? 0) + t.openWatches;
-    }
-    return Object.freeze({
+    return groupStatusOf(
       group,
-      nodes,
-      ...(lastRequestAt !== undefined ? { lastRequestAt } : {}),
-      openWatches: Object.freeze(openWatches),
-    });
+      [...this.#nodes.values()].filter((s) => s.group === group).map((s) => this.#freeze(s)),
+    );
   }
 
   /** Stops the drop timers and completes {@link events}; later events are ignored. */
@@ -520,4 +509,25 @@ export class NodeStatusTracker {
     for (const s of this.#nodes.values()) if (s.dropTimer !== undefined) clearTimeout(s.dropTimer);
     this.#events.complete();
   }
+}
+
+/**
+ * A group's status from its nodes' statuses: the latest request time and the
+ * open watches per type summed over them (what {@link NodeStatusTracker.groupStatus}
+ * gives; for views that merge the nodes of several trackers). Undefined for no nodes.
+ */
+export function groupStatusOf(group: string, nodes: readonly NodeStatus[]): GroupStatus | undefined {
+  if (nodes.length === 0) return undefined;
+  const openWatches: Record<string, number> = {};
+  let lastRequestAt: number | undefined;
+  for (const n of nodes) {
+    if (n.lastRequestAt !== undefined && (lastRequestAt === undefined || n.lastRequestAt > lastRequestAt)) lastRequestAt = n.lastRequestAt;
+    for (const t of Object.values(n.types)) openWatches[t.typeUrl] = (openWatches[t.typeUrl] ?? 0) + t.openWatches;
+  }
+  return Object.freeze({
+    group,
+    nodes,
+    ...(lastRequestAt !== undefined ? { lastRequestAt } : {}),
+    openWatches: Object.freeze(openWatches),
+  });
 }

@@ -8,7 +8,7 @@
 // stream, the etcd fleet publisher), such an announcement triggers a read (at
 // most one a second) and `events` emits each node that changed in it. Nobody
 // following: nothing is read, and the streams pay nothing for the status.
-import type { GroupStatus, NodeStatus, NodeStatusTracker } from "@xdskit/cache";
+import { type GroupStatus, groupStatusOf, type NodeStatus, type NodeStatusTracker } from "@xdskit/cache";
 import { Observable, Subject } from "rxjs";
 
 /** What the admin API, the status page and the fleet publisher read of node status. */
@@ -102,16 +102,10 @@ export class WorkersStatus implements StatusView {
   }
 
   groupStatus(group: string): GroupStatus | undefined {
-    const nodes = this.#nodes.filter((n) => n.group === group);
-    if (nodes.length === 0) return undefined;
-    const openWatches: Record<string, number> = {};
-    let lastRequestAt: number | undefined;
-    for (const n of nodes) {
-      if (n.lastRequestAt !== undefined && (lastRequestAt === undefined || n.lastRequestAt > lastRequestAt))
-        lastRequestAt = n.lastRequestAt;
-      for (const t of Object.values(n.types)) openWatches[t.typeUrl] = (openWatches[t.typeUrl] ?? 0) + t.openWatches;
-    }
-    return { group, nodes, ...(lastRequestAt === undefined ? {} : { lastRequestAt }), openWatches };
+    return groupStatusOf(
+      group,
+      this.#nodes.filter((n) => n.group === group),
+    );
   }
 
   #merge(answers: readonly WorkerNodes[]): void {
