@@ -1,8 +1,9 @@
 // XdsServer.serveHttp2 (the node:http2 transport) against real xDS clients:
 // FakeEnvoy in the four ways a client talks xDS (SotW or delta, ADS or
 // per-type) through a whole Envoy-like sync, an update and a NACK; FakeEnvoy
-// over mTLS (identity in hooks, requireNodeIdentity); and a proxyless gRPC
-// client (@grpc/grpc-js-xds) resolving and calling a service through it.
+// over mTLS (identity in hooks, requireNodeIdentity). A proxyless gRPC client
+// (@grpc/grpc-js-xds) resolving and calling a service through it is in
+// grpc-xds-rds-eds.test.ts, which runs on both transports.
 // The rest of the conformance suite runs against this transport too with
 // XDSKIT_CONFORMANCE_TRANSPORT=http2 (support/control-plane.ts).
 import http2 from "node:http2";
@@ -14,11 +15,8 @@ import { type PeerIdentity, requireNodeIdentity, XdsServer } from "@xdskit/serve
 import { FakeEnvoy, hasOpenssl, type IssuedCertificate, TestCertificateAuthority } from "@xdskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlane, until } from "./support/control-plane.js";
-import { Echo, EchoBackend } from "./support/echo-backend.js";
 import { assignment, cluster, listener, routes } from "./support/envoy-resources.js";
-import { apiListener, edsCluster, endpoints, routeConfig, toCluster } from "./support/grpc-resources.js";
 import { VARIANTS } from "./support/variants.js";
-import { xdsChannelOptions } from "./support/xds-client.js";
 
 describe.each(VARIANTS)("serveHttp2, FakeEnvoy $name", (variant) => {
   it("syncs CDS, EDS, LDS and RDS, ACKs, takes an update and reports a NACK", async () => {
@@ -112,39 +110,6 @@ describe("serveHttp2 over mTLS with FakeEnvoy", () => {
       await xds.shutdown({ deadlineMs: 0 });
       await new Promise<void>((resolve) => h2.close(() => resolve()));
       cache.dispose();
-    }
-  });
-});
-
-describe("serveHttp2 with a proxyless gRPC client (@grpc/grpc-js-xds)", () => {
-  let backend: EchoBackend;
-  beforeAll(async () => {
-    backend = await EchoBackend.start("backend-h2");
-  });
-  afterAll(async () => {
-    await backend.stop();
-  });
-
-  it("resolves xds:///echo through LDS, RDS, CDS and EDS served on node:http2 and routes RPCs", async () => {
-    await using plane = await ControlPlane.start({ transport: "http2" });
-    plane.cache.setSnapshot("client-h2", {
-      version: "1",
-      resources: {
-        [TypeUrl.Listener]: [apiListener("echo", "echo-routes")],
-        [TypeUrl.RouteConfiguration]: [routeConfig("echo-routes", [toCluster("echo-cluster")])],
-        [TypeUrl.Cluster]: [edsCluster("echo-cluster")],
-        [TypeUrl.ClusterLoadAssignment]: [endpoints("echo-cluster", [backend.port])],
-      },
-    });
-    const echo = new Echo("xds:///echo", xdsChannelOptions(plane.address, "client-h2"));
-    try {
-      for (let i = 0; i < 3; i++) expect(await echo.call()).toBe("backend-h2");
-    } finally {
-      echo.close();
-    }
-    for (const typeUrl of [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment]) {
-      await until(`an ACK of ${typeUrl}`, () => plane.status.nodeStatus("client-h2")?.types[typeUrl]?.lastAck);
-      expect(plane.status.nodeStatus("client-h2")?.types[typeUrl]?.lastNack, typeUrl).toBeUndefined();
     }
   });
 });
