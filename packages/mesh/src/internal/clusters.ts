@@ -16,6 +16,7 @@ import {
 import type { Service, ServicePort, TrafficPolicy } from "../model.js";
 import type { ServiceInstance } from "../registry.js";
 import { durationMs } from "./checks.js";
+import type { CompileContext } from "./context.js";
 
 export type Profile = "envoy" | "grpc";
 
@@ -165,6 +166,22 @@ function priorityOf(i: ServiceInstance, failover: readonly string[] | undefined)
 /** Whether an instance belongs to a version (all of its labels match). */
 export function inVersion(instance: ServiceInstance, labels: Readonly<Record<string, string>> | undefined): boolean {
   return labels === undefined || Object.entries(labels).every(([k, v]) => instance.labels?.[k] === v);
+}
+
+/**
+ * The endpoints of a Service port and version as both compilers (sidecar and
+ * proxyless) build them: the context's instances of the Service, prioritized
+ * by the locality failover of the port and version's merged traffic policy.
+ */
+export function endpointsOf(
+  ctx: CompileContext,
+  service: Service,
+  port: ServicePort,
+  version: string,
+  name: string,
+): ClusterLoadAssignment {
+  const failover = mergedPolicy(ctx.index.trafficPoliciesFor(service, port.port, version)).loadBalancer?.localityFailover;
+  return buildEndpoints(name, service, port, version, ctx.instances(service), failover);
 }
 
 /** The endpoints of a Service port and version, grouped by locality, prioritized by locality failover. */

@@ -15,7 +15,7 @@ import {
   virtualHost,
 } from "@xdskit/resources";
 import type { Service, ServicePort } from "../model.js";
-import { buildCluster, buildEndpoints, grpcDownstreamTls, mergedPolicy } from "./clusters.js";
+import { buildCluster, endpointsOf, grpcDownstreamTls, mergedPolicy } from "./clusters.js";
 import type { CompileContext } from "./context.js";
 import { nsOf } from "./model-index.js";
 import { instancesKey, keyOf, type Planned, planUpstreams, routeDeps } from "./plan.js";
@@ -127,15 +127,7 @@ function planClients(ctx: CompileContext): Planned[] {
               }
             : {}),
         }),
-      endpoints: (s, p, v, name) =>
-        buildEndpoints(
-          name,
-          s,
-          p,
-          v,
-          ctx.instances(s),
-          mergedPolicy(index.trafficPoliciesFor(s, p.port, v)).loadBalancer?.localityFailover,
-        ),
+      endpoints: (s, p, v, name) => endpointsOf(ctx, s, p, v, name),
     }),
   );
   return out;

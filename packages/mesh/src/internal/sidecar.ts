@@ -24,7 +24,7 @@ import {
   virtualHost,
 } from "@xdskit/resources";
 import type { AuthorizationPolicy, Service, ServicePort } from "../model.js";
-import { buildCluster, buildEndpoints, mergedPolicy } from "./clusters.js";
+import { buildCluster, endpointsOf, mergedPolicy } from "./clusters.js";
 import type { CompileContext } from "./context.js";
 import { hostNames, type ModelIndex, nsOf } from "./model-index.js";
 import { keyOf, type Planned, planUpstreams, routeDeps } from "./plan.js";
@@ -215,15 +215,7 @@ function planOutbound(ctx: CompileContext): Planned[] {
             : {}),
         });
       },
-      endpoints: (s, p, v, name) =>
-        buildEndpoints(
-          name,
-          s,
-          p,
-          v,
-          ctx.instances(s),
-          mergedPolicy(index.trafficPoliciesFor(s, p.port, v)).loadBalancer?.localityFailover,
-        ),
+      endpoints: (s, p, v, name) => endpointsOf(ctx, s, p, v, name),
     }),
   );
   return out;
