@@ -2,7 +2,14 @@
 // per connected client and resource, whether it was sent, ACKed or NACKed,
 // so standard tools (grpcdebug, istioctl-style proxy-status) can ask the
 // control plane what each client holds.
-import type { Server, ServerDuplexStream, ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
+import type {
+  Server,
+  ServerDuplexStream,
+  ServerUnaryCall,
+  ServiceDefinition,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import type { ConfigWatcher, NodeStatus, NodeStatusTracker } from "@xdskit/cache";
 import { Any, ClientStatusDiscoveryServiceService, ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
 import { ClientResourceStatus } from "@xdskit/envoy-api/envoy/admin/v3/config_dump_shared";
@@ -10,7 +17,7 @@ import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import {
   type ClientConfig,
   type ClientConfig_GenericXdsConfig,
-  type ClientStatusRequest,
+  ClientStatusRequest,
   ClientStatusResponse,
   ConfigStatus,
 } from "@xdskit/envoy-api/envoy/service/status/v3/csds";
@@ -18,9 +25,11 @@ import type { StringMatcher } from "@xdskit/envoy-api/envoy/type/matcher/v3/stri
 import { Timestamp } from "@xdskit/envoy-api/google/protobuf/timestamp";
 // Status codes as numbers, not @grpc/grpc-js `status`: importing @xdskit/server
 // must not load grpc-js (about 65 files) before a server is registered.
+import type { XdsCall, XdsCallStatus } from "./internal/grpc-stream.js";
+import type { Http2Route } from "./internal/http2-transport.js";
 import { GrpcCode } from "./internal/stream-rules.js";
 
-/** Options of {@link addCsdsService} and {@link clientStatus}. */
+/** Options of {@link addCsdsService}, {@link clientStatus} and `XdsServer.serveHttp2`'s `csds`. */
 export interface CsdsOptions {
   /** The node status to answer from (e.g. `xds.status`). Required. */
   readonly status: NodeStatusTracker;
@@ -182,47 +191,173 @@ export async function clientStatus(options: CsdsOptions, request: ClientStatusRe
   return ClientStatusResponse.fromPartial({ config });
 }
 
-function failure(error: unknown): { code: number; details: string } {
+function failure(error: unknown): XdsCallStatus {
   return XdskitError.is(error)
-    ? { code: GrpcCode.INVALID_ARGUMENT, details: error.message }
+    ? { code: GrpcCode.INVALID_ARGUMENT, details: (error as Error).message }
     : { code: GrpcCode.INTERNAL, details: `CSDS failed: ${(error as Error)?.message ?? String(error)}` };
 }
+
+/** What one CSDS request gets: a status (the call ends with it) or the encoded response. */
+type CsdsOutcome = { readonly status: XdsCallStatus } | { readonly response: Buffer };
+
+/**
+ * Answers one encoded ClientStatusRequest, on either transport: decodes it,
+ * answers it with {@link clientStatus} and encodes the response. Never rejects:
+ * a request that does not decode or that xdskit cannot answer is
+ * INVALID_ARGUMENT, any other failure INTERNAL.
+ */
+async function answerEncoded(options: CsdsOptions, bytes: Buffer): Promise<CsdsOutcome> {
+  let request: ClientStatusRequest;
+  try {
+    request = ClientStatusRequest.decode(bytes);
+  } catch (error) {
+    return {
+      status: { code: GrpcCode.INVALID_ARGUMENT, details: `CSDS: could not decode the ClientStatusRequest: ${(error as Error)?.message}` },
+    };
+  }
+  try {
+    const encoded = ClientStatusResponse.encode(await clientStatus(options, request)).finish();
+    return { response: Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength) };
+  } catch (error) {
+    return { status: failure(error) };
+  }
+}
+
+/** Requests a CSDS stream may hold unanswered; it is paused while it holds any, so more arrive only from a misbehaving transport. */
+const MAX_HELD_REQUESTS = 16;
+
+/**
+ * StreamClientStatus on either transport: each request gets one response, in
+ * order. The stream reads one request at a time (it is paused while a request
+ * is answered and its response is written), so a client that sends faster
+ * than it reads is held back by flow control, not buffered here. Ends with OK
+ * after the client half-closes and the last answer is written.
+ */
+function serveClientStatusStream(options: CsdsOptions, call: XdsCall): void {
+  const held: Buffer[] = [];
+  let busy = false;
+  let clientEnded = false;
+  let done = false;
+  const finish = (status?: XdsCallStatus) => {
+    if (done) return;
+    done = true;
+    held.length = 0;
+    if (status === undefined) call.end();
+    else call.emit("error", status);
+  };
+  const next = () => {
+    if (done || busy) return;
+    const request = held.shift();
+    if (request === undefined) {
+      if (clientEnded) finish();
+      else call.resume();
+      return;
+    }
+    busy = true;
+    void answerEncoded(options, request).then((outcome) => {
+      if (done) return;
+      if ("status" in outcome) {
+        finish(outcome.status);
+        return;
+      }
+      call.write(outcome.response, (error) => {
+        busy = false;
+        if (error)
+          done = true; // the client went away
+        else next();
+      });
+    });
+  };
+  call.on("data", (request: Buffer) => {
+    if (done) return;
+    held.push(request);
+    call.pause();
+    if (held.length > MAX_HELD_REQUESTS) {
+      finish({ code: GrpcCode.RESOURCE_EXHAUSTED, details: `CSDS: more than ${MAX_HELD_REQUESTS} requests unanswered on one stream` });
+      return;
+    }
+    next();
+  });
+  call.on("end", () => {
+    clientEnded = true;
+    next();
+  });
+  call.on("cancelled", () => {
+    done = true;
+    held.length = 0;
+  });
+  call.on("error", () => {});
+}
+
+/** FetchClientStatus on either transport. */
+function fetchClientStatus(options: CsdsOptions, request: Buffer, answer: (status: XdsCallStatus | null, response?: Buffer) => void): void {
+  void answerEncoded(options, request).then((outcome) => ("status" in outcome ? answer(outcome.status) : answer(null, outcome.response)));
+}
+
+function checkCsdsOptions(where: string, options: CsdsOptions | undefined): void {
+  if (typeof options?.status?.nodes !== "function") {
+    throw optionError(where, "status", "a NodeStatusTracker (e.g. xds.status)", options?.status);
+  }
+  if (options.maxClients !== undefined && (!Number.isInteger(options.maxClients) || options.maxClients < 1)) {
+    throw optionError(where, "maxClients", "an integer >= 1", options.maxClients);
+  }
+}
+
+const rawMessage = (value: Buffer): Buffer => value;
+const { streamClientStatus: STREAM_METHOD, fetchClientStatus: FETCH_METHOD } = ClientStatusDiscoveryServiceService;
 
 /**
  * Adds `envoy.service.status.v3.ClientStatusDiscoveryService` (StreamClientStatus
  * and FetchClientStatus) to a grpc-js server, answering from node status.
- * Each request on the stream gets one response.
+ * Each request on the stream gets one response. On a node:http2 server served
+ * by `XdsServer.serveHttp2`, pass these options as its `csds` option instead:
+ * both transports answer with the same code.
  *
+ * @throws XdskitError `XDSKIT_INVALID_OPTION` without a `status` or with a bad `maxClients`.
  * @example addCsdsService(grpcServer, { status: xds.status!, cache });
  */
 export function addCsdsService(server: Server, options: CsdsOptions): void {
-  if (typeof options?.status?.nodes !== "function") {
-    throw optionError("addCsdsService", "status", "a NodeStatusTracker (e.g. xds.status)", options?.status);
-  }
-  server.addService(ClientStatusDiscoveryServiceService, {
-    fetchClientStatus: (
-      call: ServerUnaryCall<ClientStatusRequest, ClientStatusResponse>,
-      callback: sendUnaryData<ClientStatusResponse>,
-    ) => {
-      clientStatus(options, call.request).then(
-        (response) => callback(null, response),
-        (error) => callback(failure(error)),
-      );
-    },
-    streamClientStatus: (call: ServerDuplexStream<ClientStatusRequest, ClientStatusResponse>) => {
-      let chain: Promise<unknown> = Promise.resolve();
-      call.on("data", (request: ClientStatusRequest) => {
-        chain = chain.then(() =>
-          clientStatus(options, request).then(
-            (response) => {
-              if (!call.cancelled) call.write(response);
-            },
-            (error) => call.destroy(Object.assign(new Error(failure(error).details), failure(error))),
-          ),
-        );
-      });
-      call.on("end", () => void chain.then(() => call.end()));
-      call.on("error", () => {});
-    },
+  checkCsdsOptions("addCsdsService", options);
+  // Raw messages both ways, as XdsServer.register does: decoding and its errors are the shared code's.
+  const method = (path: string, streaming: boolean) => ({
+    path,
+    requestStream: streaming,
+    responseStream: streaming,
+    requestSerialize: rawMessage,
+    requestDeserialize: rawMessage,
+    responseSerialize: rawMessage,
+    responseDeserialize: rawMessage,
   });
+  server.addService(
+    { streamClientStatus: method(STREAM_METHOD.path, true), fetchClientStatus: method(FETCH_METHOD.path, false) } as ServiceDefinition,
+    {
+      fetchClientStatus: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
+        fetchClientStatus(options, call.request, (status, response) =>
+          status === null ? callback(null, response) : callback({ ...status, name: "CsdsError", message: status.details }),
+        ),
+      streamClientStatus: (call: ServerDuplexStream<Buffer, Buffer>) => serveClientStatusStream(options, call as unknown as XdsCall),
+    } satisfies UntypedServiceImplementation,
+  );
+}
+
+/**
+ * The CSDS methods as routes of the node:http2 transport (XdsServer.serveHttp2's
+ * `csds` option). `track` sees each StreamClientStatus call, so shutdown can end it.
+ * @internal
+ */
+export function csdsHttp2Routes(options: CsdsOptions, track: (call: XdsCall) => void): Map<string, Http2Route> {
+  checkCsdsOptions("XdsServer.serveHttp2", options);
+  return new Map<string, Http2Route>([
+    [
+      STREAM_METHOD.path,
+      {
+        kind: "stream",
+        serve: (call) => {
+          track(call);
+          serveClientStatusStream(options, call);
+        },
+      },
+    ],
+    [FETCH_METHOD.path, { kind: "unary", serve: (call, answer) => fetchClientStatus(options, call.request, answer) }],
+  ]);
 }

@@ -28,5 +28,5 @@ export type { XdsMethodSpec, XdsServiceName, XdsServiceSpec } from "./services.j
 export { XDS_SERVICES } from "./services.js";
 export type { LegacyWildcardMode } from "./type-descriptors.js";
 export { DEFAULT_SERVED_TYPES } from "./type-descriptors.js";
-export type { RegisterOptions, ShutdownOptions, XdsServerStats } from "./xds-server.js";
+export type { RegisterOptions, ServeHttp2Options, ShutdownOptions, XdsServerStats } from "./xds-server.js";
 export { XdsServer } from "./xds-server.js";

@@ -14,6 +14,7 @@ import type {
 import type { NodeStatusTracker } from "@xdskit/cache";
 import { ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
 import type { Observable } from "rxjs";
+import { type CsdsOptions, csdsHttp2Routes } from "./csds.js";
 import type { XdsServerEvent, XdsStatus } from "./events.js";
 import { Admission } from "./internal/admission.js";
 import { DELTA_PROTOCOL } from "./internal/delta-stream.js";
@@ -46,6 +47,20 @@ import { statusTrackerFor } from "./status.js";
 export interface RegisterOptions {
   /** The services to add. Default: every service in {@link XDS_SERVICES}. */
   readonly services?: readonly XdsServiceName[];
+}
+
+/** Options of {@link XdsServer.serveHttp2}. */
+export interface ServeHttp2Options extends RegisterOptions {
+  /**
+   * Also serve CSDS (`envoy.service.status.v3.ClientStatusDiscoveryService`:
+   * StreamClientStatus and FetchClientStatus) on this server, answered as
+   * {@link addCsdsService} answers on grpc-js (the same code, options and
+   * statuses). Its streams end with UNAVAILABLE on {@link XdsServer.shutdown}.
+   * Default: none (CSDS paths get UNIMPLEMENTED).
+   *
+   * @example xds.serveHttp2(server, { csds: { status: xds.status!, cache } });
+   */
+  readonly csds?: CsdsOptions;
 }
 
 /** Options of {@link XdsServer.shutdown}. */
@@ -134,6 +149,8 @@ export class XdsServer {
   readonly #host: StreamHost;
   /** The open node:http2 connections of servers given to {@link serveHttp2}. */
   readonly #http2Sessions = new Set<Http2Session>();
+  /** The open CSDS streams of servers given to {@link serveHttp2} (ended on shutdown). */
+  readonly #csdsCalls = new Set<XdsCall>();
   #closing = false;
 
   constructor(options: XdsServerOptions) {
@@ -198,17 +215,25 @@ export class XdsServer {
    * that server: other paths get gRPC status UNIMPLEMENTED, non-gRPC
    * requests HTTP 415 or 405. Messages are uncompressed only (a compressed
    * request is refused); grpc-js channel options and interceptors do not
-   * apply. Throws `XDSKIT_INVALID_OPTION` for an unknown service name and
-   * `XDSKIT_API_MISUSE` for a server already served.
+   * apply. With `options.csds` it serves CSDS on the same port too. Throws
+   * `XDSKIT_INVALID_OPTION` for an unknown service name or bad CSDS options
+   * and `XDSKIT_API_MISUSE` for a server already served.
    *
    * @example
    * const server = http2.createServer({ settings: { maxConcurrentStreams: 1_000 } });
-   * xds.serveHttp2(server, { services: ["ads"] });
+   * xds.serveHttp2(server, { services: ["ads"], csds: { status: xds.status!, cache } });
    * server.listen(18000);
    * // later: await xds.shutdown(); server.close();
    */
-  serveHttp2(server: Http2Server | Http2SecureServer, options: RegisterOptions = {}): void {
+  serveHttp2(server: Http2Server | Http2SecureServer, options: ServeHttp2Options = {}): void {
     const wanted = wantedServices("XdsServer.serveHttp2", options);
+    const csds =
+      options.csds === undefined
+        ? undefined
+        : csdsHttp2Routes(options.csds, (call) => {
+            this.#csdsCalls.add(call);
+            call.on("close", () => this.#csdsCalls.delete(call));
+          });
     if (http2Served.has(server)) {
       // Two stream listeners would both answer every stream.
       throw new XdskitError(
@@ -217,25 +242,31 @@ export class XdsServer {
       );
     }
     http2Served.add(server);
-    const routes = new Map<string, Http2Route>();
+    const routes = new Map<string, Http2Route>(csds);
     for (const spec of XDS_SERVICES) {
       if (!wanted.includes(spec.name)) continue;
-      for (const method of spec.methods) routes.set(method.path, { method, typeUrl: spec.typeUrl });
+      const typeUrl = spec.typeUrl;
+      for (const method of spec.methods) {
+        routes.set(
+          method.path,
+          method.kind === "fetch"
+            ? {
+                kind: "unary",
+                serve: (call, answer) =>
+                  handleGrpcFetch(
+                    this.#host,
+                    call,
+                    (error, value) =>
+                      answer(error ? { code: error.code ?? GrpcCode.INTERNAL, details: error.details ?? "" } : null, value ?? undefined),
+                    method,
+                    typeUrl!,
+                  ),
+              }
+            : { kind: "stream", serve: (call) => this.#handleStream(call, method, typeUrl) },
+        );
+      }
     }
-    const handlers: Http2Handlers = {
-      routes,
-      maxRequestBytes: this.options.maxRequestBytes,
-      stream: (call, route) => this.#handleStream(call, route.method, route.typeUrl),
-      fetch: (call, route, answer) =>
-        handleGrpcFetch(
-          this.#host,
-          call,
-          (error, value) =>
-            answer(error ? { code: error.code ?? GrpcCode.INTERNAL, details: error.details ?? "" } : null, value ?? undefined),
-          route.method,
-          route.typeUrl!,
-        ),
-    };
+    const handlers: Http2Handlers = { routes, maxRequestBytes: this.options.maxRequestBytes };
     server.on("stream", (stream, headers) => handleHttp2Stream(handlers, stream, headers));
     // Connections are told to go away (GOAWAY) on shutdown, so clients reconnect elsewhere
     // rather than retry on this one; one that connects after shutdown is told at once.
@@ -341,7 +372,8 @@ export class XdsServer {
    * open streams finish writing pending responses until the deadline, then
    * ends every stream with UNAVAILABLE so clients reconnect elsewhere, and
    * completes {@link events}. Connections of {@link serveHttp2} servers get a
-   * GOAWAY at the start (no new streams on them). Does not stop the grpc-js
+   * GOAWAY at the start (no new streams on them); their CSDS streams end with
+   * UNAVAILABLE with the xDS streams. Does not stop the grpc-js
    * server: call its `tryShutdown` (or `forceShutdown`) afterwards; for
    * node:http2, `server.close()`.
    */
@@ -370,6 +402,8 @@ export class XdsServer {
     ]);
     clearTimeout(timer);
     for (const stream of [...this.#admission.streams]) stream.end(status);
+    for (const call of [...this.#csdsCalls]) call.emit("error", status);
+    this.#csdsCalls.clear();
     this.#hub.complete();
     if (this.#ownsStatus) this.status?.dispose();
   }

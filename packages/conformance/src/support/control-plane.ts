@@ -7,7 +7,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { type ConfigWatcher, type NodeStatusTracker, SnapshotCache, type SnapshotCacheOptions } from "@xdskit/cache";
-import { addCsdsService, XdsServer, type XdsServerOptions } from "@xdskit/server";
+import { addCsdsService, type CsdsOptions, XdsServer, type XdsServerOptions } from "@xdskit/server";
 
 /** How the control plane under test serves xDS: grpc-js (`register`) or node:http2 (`serveHttp2`). */
 export type Transport = "grpc-js" | "http2";
@@ -18,16 +18,20 @@ export const DEFAULT_TRANSPORT: Transport = process.env.XDSKIT_CONFORMANCE_TRANS
 export interface ControlPlaneOptions {
   readonly cache?: SnapshotCacheOptions;
   readonly server?: Omit<XdsServerOptions, "cache">;
-  /** Also serve CSDS (ClientStatusDiscoveryService) from the server's node status (always on grpc-js, next to xDS). */
+  /**
+   * Also serve CSDS (ClientStatusDiscoveryService) from the server's node
+   * status, on the xDS port: `addCsdsService` on grpc-js, serveHttp2's `csds`
+   * option on node:http2.
+   */
   readonly csds?: boolean;
-  /** Default {@link DEFAULT_TRANSPORT}. With CSDS, grpc-js (CSDS is not an xDS method serveHttp2 serves). */
+  /** Default {@link DEFAULT_TRANSPORT}. */
   readonly transport?: Transport;
 }
 
-/** A node:http2 server serving `xds` on 127.0.0.1 (port 0); `close` ends its sessions too. */
-export async function listenHttp2(xds: XdsServer): Promise<{ address: string; close(): Promise<void> }> {
+/** A node:http2 server serving `xds` (and CSDS with `csds`) on 127.0.0.1 (port 0); `close` ends its sessions too. */
+export async function listenHttp2(xds: XdsServer, csds?: CsdsOptions): Promise<{ address: string; close(): Promise<void> }> {
   const server = http2.createServer({ settings: { maxConcurrentStreams: 10_000 } });
-  xds.serveHttp2(server);
+  xds.serveHttp2(server, csds === undefined ? {} : { csds });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
     sessions.add(session);
@@ -60,19 +64,23 @@ export class ControlPlane implements AsyncDisposable {
   readonly transport: Transport;
   address = "";
   #closeHttp2: (() => Promise<void>) | undefined;
+  readonly #csds: CsdsOptions | undefined;
 
   private constructor(options: ControlPlaneOptions) {
     this.cache = new SnapshotCache(options.cache);
     this.xds = new XdsServer({ ...options.server, cache: this.cache });
-    this.transport = options.csds ? "grpc-js" : (options.transport ?? DEFAULT_TRANSPORT);
-    if (this.transport === "grpc-js") this.xds.register(this.grpcServer);
-    if (options.csds) addCsdsService(this.grpcServer, { status: this.xds.status!, cache: this.cache });
+    this.transport = options.transport ?? DEFAULT_TRANSPORT;
+    this.#csds = options.csds ? { status: this.xds.status!, cache: this.cache } : undefined;
+    if (this.transport === "grpc-js") {
+      this.xds.register(this.grpcServer);
+      if (this.#csds) addCsdsService(this.grpcServer, this.#csds);
+    }
   }
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const plane = new ControlPlane(options);
     if (plane.transport === "http2") {
-      const served = await listenHttp2(plane.xds);
+      const served = await listenHttp2(plane.xds, plane.#csds);
       plane.address = served.address;
       plane.#closeHttp2 = served.close;
       return plane;

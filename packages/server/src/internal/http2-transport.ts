@@ -11,7 +11,6 @@
 // one HEADERS frame ("trailers-only").
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { PeerCertificate } from "node:tls";
-import type { XdsMethodSpec } from "../services.js";
 import type { XdsUnaryCall } from "./grpc-fetch.js";
 import type { XdsCall, XdsCallStatus } from "./grpc-stream.js";
 import { GrpcCode } from "./stream-rules.js";
@@ -38,12 +37,18 @@ export function parseGrpcTimeout(value: string | string[] | undefined): number |
   return match === null ? Number.NaN : Number(match[1]) * TIMEOUT_UNITS[match[2]!]!;
 }
 
-/** What a served `:path` leads to. */
-export interface Http2Route {
-  readonly method: XdsMethodSpec;
-  /** The service's type; `undefined` for ADS. */
-  readonly typeUrl: string | undefined;
-}
+/** The answer of a unary call: a status (not OK), or `null` and the response message. */
+export type Http2Answer = (status: XdsCallStatus | null, response?: Buffer) => void;
+
+/**
+ * What a served `:path` leads to: a streaming method (the xDS Stream* and
+ * Delta* methods, CSDS's StreamClientStatus) or a unary one (Fetch*,
+ * FetchClientStatus). Every call is read and written as raw messages; the
+ * route decodes and encodes them.
+ */
+export type Http2Route =
+  | { readonly kind: "stream"; serve(call: XdsCall): void }
+  | { readonly kind: "unary"; serve(call: XdsUnaryCall, answer: Http2Answer): void };
 
 /** Where {@link handleHttp2Stream} hands each call. */
 export interface Http2Handlers {
@@ -51,8 +56,6 @@ export interface Http2Handlers {
   readonly routes: ReadonlyMap<string, Http2Route>;
   /** The largest request message accepted (option maxRequestBytes); a larger one is refused from its frame header. */
   readonly maxRequestBytes: number;
-  stream(call: XdsCall, route: Http2Route): void;
-  fetch(call: XdsUnaryCall, route: Http2Route, answer: (status: XdsCallStatus | null, response?: Buffer) => void): void;
 }
 
 /**
@@ -174,7 +177,7 @@ export function handleHttp2Stream(handlers: Http2Handlers, stream: ServerHttp2St
       refuse(
         stream,
         GRPC_UNIMPLEMENTED,
-        `the method ${path} is not served here (not an xDS method, or its service is not in the services passed to serveHttp2)`,
+        `the method ${path} is not served here (not an xDS method, or its service is not in the services passed to serveHttp2; CSDS is served with its csds option)`,
       );
       return;
     }
@@ -198,9 +201,9 @@ export function handleHttp2Stream(handlers: Http2Handlers, stream: ServerHttp2St
     }
     const call = new Http2Call(stream, handlers.maxRequestBytes);
     if (timeout !== undefined) call.expireAfter(timeout);
-    if (route.method.kind === "fetch") new UnaryReader(call, handlers, route).start();
+    if (route.kind === "unary") new UnaryReader(call, path, route).start();
     else {
-      handlers.stream(call, route);
+      route.serve(call);
       call.start();
     }
   } catch (error) {
@@ -493,15 +496,15 @@ export class Http2Call implements XdsCall {
 /** A unary call (the Fetch* methods): exactly one request message, then the answer. */
 class UnaryReader implements XdsUnaryCall {
   readonly #call: Http2Call;
-  readonly #handlers: Http2Handlers;
-  readonly #route: Http2Route;
+  readonly #path: string;
+  readonly #route: Extract<Http2Route, { kind: "unary" }>;
   #request: Buffer | undefined;
   #count = 0;
   #done = false;
 
-  constructor(call: Http2Call, handlers: Http2Handlers, route: Http2Route) {
+  constructor(call: Http2Call, path: string, route: Extract<Http2Route, { kind: "unary" }>) {
     this.#call = call;
-    this.#handlers = handlers;
+    this.#path = path;
     this.#route = route;
   }
 
@@ -525,7 +528,7 @@ class UnaryReader implements XdsUnaryCall {
       else
         this.#answer({
           code: GrpcCode.INVALID_ARGUMENT,
-          details: `${this.#route.method.path} is unary: expected one request message, got more`,
+          details: `${this.#path} is unary: expected one request message, got more`,
         });
     });
     call.on("end", () => {
@@ -533,11 +536,11 @@ class UnaryReader implements XdsUnaryCall {
       if (this.#request === undefined) {
         this.#answer({
           code: GrpcCode.INVALID_ARGUMENT,
-          details: `${this.#route.method.path} is unary: the request ended without a message`,
+          details: `${this.#path} is unary: the request ended without a message`,
         });
         return;
       }
-      this.#handlers.fetch(this, this.#route, (status, response) => this.#answer(status, response));
+      this.#route.serve(this, (status, response) => this.#answer(status, response));
     });
     call.on("cancelled", () => {
       this.#done = true;
