@@ -82,6 +82,11 @@ program
     integer,
     1,
   )
+  .option(
+    "--transport <transport>",
+    "what serves the xDS port: grpc (grpc-js) or http2 (xdskit's gRPC on node:http2: less CPU per stream, no compression)",
+    "grpc",
+  )
   .addHelpText(
     "after",
     `
@@ -90,6 +95,7 @@ Examples:
   xdskit serve --config ./envoy-config --state-dir /var/lib/xdskit --group-by cluster
   xdskit serve --settings /etc/xdskit/serve.yaml
   xdskit serve --config ./envoy-config --workers 2
+  xdskit serve --config ./envoy-config --transport http2 --workers 2
   xdskit serve --store etcd://127.0.0.1:2379/xdskit/ --xds 0.0.0.0:18001 --admin-port 19001
   xdskit serve --profile grpc --admin-host 0.0.0.0 --admin-token "$(cat token)"
   xdskit serve --tls-cert xds.pem --tls-key xds-key.pem --tls-client-ca ca.pem --require-node-identity
@@ -118,6 +124,7 @@ Examples:
         tlsClientCa: flags.tlsClientCa,
         requireNodeIdentity: flags.requireNodeIdentity === true,
         workers: flags.workers,
+        transport: flags.transport,
       });
       let stopping = false;
       const stop = (signal: string) => {

@@ -8,16 +8,16 @@
 // primary at most every 250 ms that it changed. CSDS on the xDS port answers
 // with the whole fleet (every worker's nodes through the primary, refreshed at
 // most once a second, with this worker's own as they are now).
-import { readFileSync } from "node:fs";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+// The port is served on the primary's --transport (xds-listener.ts).
 import { type NodeStatus, NodeStatusTracker, SnapshotCache, type XdsLogger } from "@xdskit/cache";
-import { addCsdsService, requireNodeIdentity, XdsServer } from "@xdskit/server";
+import { requireNodeIdentity, XdsServer } from "@xdskit/server";
 import { createXdsMetrics } from "@xdskit/server/metrics";
 import { ChannelConfigStore, type StoreEvent } from "@xdskit/stores";
 import type { Subscription } from "rxjs";
 import { GROUPERS } from "./control-plane.js";
 import { parseResource } from "./resource-docs.js";
 import type { ServedGroup, WorkerMessage, WorkerSettings } from "./workers.js";
+import { listenXds } from "./xds-listener.js";
 
 /** "My status changed" goes to the primary at most this often. */
 const CHANGED_MS = 250;
@@ -150,26 +150,23 @@ async function main(): Promise<void> {
       () => send({ xdskitWorker: "metrics", id: m.id, metrics: [] }),
     );
   });
-  const grpcServer = new Server();
-  xds.register(grpcServer);
-  addCsdsService(grpcServer, { status: fleetView as unknown as NodeStatusTracker, cache });
-  const credentials =
-    settings.tlsCert && settings.tlsKey
-      ? ServerCredentials.createSsl(
-          settings.tlsClientCa ? readFileSync(settings.tlsClientCa) : null,
-          [{ cert_chain: readFileSync(settings.tlsCert), private_key: readFileSync(settings.tlsKey) }],
-          settings.tlsClientCa !== undefined,
-        )
-      : ServerCredentials.createInsecure();
-  const port = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync(settings.xdsAddress, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
+  // xDS and CSDS on the shared port, on the primary's --transport (grpc-js or node:http2).
+  const listener = await listenXds(xds, {
+    transport: settings.transport ?? "grpc",
+    address: settings.xdsAddress,
+    csds: { status: fleetView as unknown as NodeStatusTracker, cache },
+    onError: (error) => log("error", `xDS port: ${error.message}`),
+    ...(settings.tlsCert === undefined ? {} : { tlsCert: settings.tlsCert }),
+    ...(settings.tlsKey === undefined ? {} : { tlsKey: settings.tlsKey }),
+    ...(settings.tlsClientCa === undefined ? {} : { tlsClientCa: settings.tlsClientCa }),
+  });
+  const port = listener.port;
   const stop = async (code: number) => {
     if (stopped) return;
     stopped = true;
     following?.unsubscribe();
     await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
-    grpcServer.forceShutdown();
+    await listener.close();
     await store.close();
     process.exit(code);
   };

@@ -1,14 +1,13 @@
 // `xdskit serve`: the SDK's public packages composed into a standalone control plane.
-import { type FSWatcher, readFileSync, watch as watchFiles } from "node:fs";
+import { type FSWatcher, watch as watchFiles } from "node:fs";
 import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { type NodeStatus, NodeStatusTracker, type XdsLogger } from "@xdskit/cache";
 import { optionError } from "@xdskit/envoy-api";
 import { FileServiceRegistry } from "@xdskit/mesh";
 import type { ValidationProfile } from "@xdskit/resources";
-import { addCsdsService, requireNodeIdentity, XdsServer } from "@xdskit/server";
+import { type CsdsOptions, requireNodeIdentity, XdsServer } from "@xdskit/server";
 import { createXdsMetrics } from "@xdskit/server/metrics";
 import { EtcdConfigStore, FleetStatusPublisher, FleetStatusReader } from "@xdskit/store-etcd";
 import { type ConfigStore, DirectoryConfigStore, MemoryConfigStore } from "@xdskit/stores";
@@ -21,6 +20,7 @@ import { type ConfigProblem, describeProblem, type GroupResources } from "./reso
 import { StatusFeed } from "./status-feed.js";
 import { checkWorkers, publishServed, WorkerPool, workersMetricsHandler } from "./workers.js";
 import { type StatusView, WorkersStatus } from "./workers-status.js";
+import { checkTransport, listenXds, type Transport, type XdsListener } from "./xds-listener.js";
 
 /** Options of {@link serve}; each is also a flag of `xdskit serve` (docs/serve.md lists them). */
 export interface ServeOptions {
@@ -84,6 +84,14 @@ export interface ServeOptions {
    * docs/serve.md ("Workers"). Default 1.
    */
   readonly workers?: number;
+  /**
+   * What serves the xDS port (xDS and CSDS): `grpc` (grpc-js) or `http2`
+   * (xdskit's own gRPC over node:http2, about half the server CPU per stream
+   * at initial sync; no compression, no other gRPC services on the port). The
+   * same XdsServer either way: streams, limits, identities, status and CSDS
+   * answers are the same. See docs/serve.md ("Transports"). Default `grpc`.
+   */
+  readonly transport?: Transport;
   /** Where JSON log lines go. Default: stderr. */
   readonly log?: (line: string) => void;
 }
@@ -97,6 +105,7 @@ export const SERVE_DEFAULTS = Object.freeze({
   history: 10,
   profile: "envoy" as ValidationProfile,
   workers: 1,
+  transport: "grpc" as Transport,
 });
 
 /** A running `xdskit serve`. */
@@ -147,6 +156,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   }
 
   const workers = checkWorkers(o.workers);
+  const transport = checkTransport(o.transport);
   if (o.store !== undefined && o.stateDir !== undefined)
     throw optionError("xdskit serve", "store", "not given with --state-dir (one store)", o.store);
   const etcd = o.store === undefined ? undefined : await EtcdConfigStore.connect(parseStoreUrl(o.store));
@@ -282,28 +292,18 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     : undefined;
   const fleetReader = etcd ? new FleetStatusReader(etcd) : undefined;
   const feed = new StatusFeed(plane, shown, canary);
-  // One process: this one serves xDS. Workers: they do, from what this one publishes to them.
-  const grpcServer = new Server();
-  if (workers === 1) xds.register(grpcServer);
   // CSDS on the xDS port: what each proxy was sent, ACKed and NACKed. With a
   // shared store, every proxy of the fleet, each with the replica serving it
   // in node.metadata["xdskit.replica"] (read from etcd at most once a second).
   const fleetCsds = fleetReader ? new FleetCsdsSource(fleetReader, status, replicaId) : undefined;
-  if (workers === 1)
-    addCsdsService(grpcServer, {
-      status: (fleetCsds ?? status) as NodeStatusTracker,
-      cache: plane.watcher,
-      ...(fleetCsds ? { nodeMetadata: (node: NodeStatus) => fleetCsds.metadataOf(node) } : {}),
-    });
+  const csds: CsdsOptions = {
+    status: (fleetCsds ?? status) as NodeStatusTracker,
+    cache: plane.watcher,
+    ...(fleetCsds ? { nodeMetadata: (node: NodeStatus) => fleetCsds.metadataOf(node) } : {}),
+  };
   const metrics = createXdsMetrics({ xds, cache: plane.cache });
-  const credentials =
-    o.tlsCert && o.tlsKey
-      ? ServerCredentials.createSsl(
-          o.tlsClientCa ? readFileSync(o.tlsClientCa) : null,
-          [{ cert_chain: readFileSync(o.tlsCert), private_key: readFileSync(o.tlsKey) }],
-          o.tlsClientCa !== undefined,
-        )
-      : ServerCredentials.createInsecure();
+  // One process: this one serves xDS (listening below). Workers: they do, from what this one publishes to them.
+  let listener: XdsListener | undefined;
   let admin: HttpServer | undefined;
   let stopPublishing: (() => void) | undefined;
   // What the workers follow: each group's served snapshot. A short log (each entry is a whole group's
@@ -323,6 +323,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
           ...(o.tlsKey === undefined ? {} : { tlsKey: o.tlsKey }),
           ...(o.tlsClientCa === undefined ? {} : { tlsClientCa: o.tlsClientCa }),
           requireNodeIdentity: o.requireNodeIdentity === true,
+          transport,
         },
         served,
         fleet: async () => {
@@ -334,11 +335,18 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         write,
       });
     }
-    const xdsPort = pool
-      ? pool.port
-      : await new Promise<number>((resolve, reject) =>
-          grpcServer.bindAsync(o.xdsAddress, credentials, (error, port) => (error ? reject(error) : resolve(port))),
-        );
+    if (pool === undefined) {
+      listener = await listenXds(xds, {
+        transport,
+        address: o.xdsAddress,
+        csds,
+        onError: (error) => log("error", `xDS port: ${error.message}`),
+        ...(o.tlsCert === undefined ? {} : { tlsCert: o.tlsCert }),
+        ...(o.tlsKey === undefined ? {} : { tlsKey: o.tlsKey }),
+        ...(o.tlsClientCa === undefined ? {} : { tlsClientCa: o.tlsClientCa }),
+      });
+    }
+    const xdsPort = pool ? pool.port : (listener as XdsListener).port;
     admin = await startAdmin(
       {
         plane,
@@ -394,6 +402,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
       groupBy: o.groupBy,
       profile: o.profile,
       workers,
+      transport,
       config: o.config ?? null,
       meshObjects: mesh.model.objects.length,
       meshInstances: o.meshInstances ?? null,
@@ -420,8 +429,9 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
         await publisher?.close();
         await canary.abortAll();
         metrics.close();
+        // GOAWAY (node:http2) and UNAVAILABLE on every stream, then the port closes.
         await xds.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
-        grpcServer.forceShutdown();
+        await listener?.close();
         feed.closeAll();
         await new Promise((resolve) => admin?.close(resolve));
         registry?.close();
@@ -434,7 +444,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     fileWatcher?.close();
     stopFollowing?.();
     await publisher?.close();
-    grpcServer.forceShutdown();
+    await listener?.close();
     stopPublishing?.();
     await pool?.close();
     admin?.close();

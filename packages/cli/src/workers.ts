@@ -23,6 +23,7 @@ import { AggregatorRegistry, type Registry } from "prom-client";
 import type { Subscription } from "rxjs";
 import type { ControlPlane, GroupBy } from "./control-plane.js";
 import type { WorkerNodes } from "./workers-status.js";
+import type { Transport } from "./xds-listener.js";
 
 /** Most workers: four per CPU of this machine (more only adds context switches). */
 export const maxWorkers = () => availableParallelism() * 4;
@@ -51,6 +52,8 @@ export interface WorkerSettings {
   readonly tlsKey?: string;
   readonly tlsClientCa?: string;
   readonly requireNodeIdentity?: boolean;
+  /** What serves the xDS port in the worker (`--transport`). */
+  readonly transport: Transport;
 }
 
 /** Messages between a worker and the primary besides the store's (which carry `xdskitStore`). */

@@ -1,0 +1,173 @@
+// `xdskit serve --transport http2`: real serve processes whose xDS port is
+// xdskit's own gRPC over node:http2 (xds.serveHttp2 with CSDS), reached by
+// FakeEnvoys and grpc-js CSDS clients on real sockets: one process, two
+// cluster workers, mTLS with node identities, graceful shutdown, and the flag
+// and setting refused with a clear message when wrong.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
+import { ClientStatusDiscoveryServiceClient, TypeUrl } from "@xdskit/envoy-api";
+import { ClientStatusRequest, type ClientStatusResponse } from "@xdskit/envoy-api/envoy/service/status/v3/csds";
+import { FakeEnvoy, hasOpenssl, TestCertificateAuthority } from "@xdskit/testing";
+import { afterAll, describe, expect, it } from "vitest";
+import { edsCluster, endpointsOf, FRONT_AND_BACK } from "./internal/fixtures.test.js";
+import { afterThisTest, envoy, runXdskit, startServe, tempDir } from "./internal/serve-process.test.js";
+
+// Each proxy on its own connection (grpc-js would otherwise share one between clients of the same address).
+const ownConnection = { "grpc.use_local_subchannel_pool": 1 };
+
+/** The node ids CSDS on `address` reports (a new connection each time, so with workers any of them may answer). */
+async function csdsNodes(address: string, channel: ChannelCredentials = credentials.createInsecure()): Promise<string[]> {
+  const client = new ClientStatusDiscoveryServiceClient(address, channel, ownConnection);
+  try {
+    const response = await new Promise<ClientStatusResponse>((resolve, reject) =>
+      client.fetchClientStatus(ClientStatusRequest.fromPartial({}), (error, answer) => (error ? reject(error) : resolve(answer))),
+    );
+    return response.config.map((c) => c.node?.id ?? "").sort();
+  } finally {
+    client.close();
+  }
+}
+
+interface StatusNode {
+  nodeId: string;
+  types: Record<string, { lastSent?: { version: string }; lastAck?: { version: string } }>;
+}
+
+/** The node ids the admin API's status shows with every type sent ACKed. */
+async function ackedNodes(serve: Awaited<ReturnType<typeof startServe>>): Promise<string[]> {
+  const { body } = await serve.admin("GET", "/v1/status");
+  return (body.nodes as StatusNode[])
+    .filter((n) => Object.values(n.types).every((t) => t.lastSent === undefined || t.lastAck?.version === t.lastSent.version))
+    .map((n) => n.nodeId)
+    .sort();
+}
+
+describe("xdskit serve --transport http2", () => {
+  // The same on both transports: grpc-js is the reference.
+  it.each(["http2", "grpc"])(
+    "serves xDS and CSDS on --transport %s: proxies get config and ACK, CSDS and status show them, SIGTERM ends streams with UNAVAILABLE",
+    async (transport) => {
+      const config = tempDir();
+      writeFileSync(join(config, "front.yaml"), FRONT_AND_BACK);
+      const serve = await startServe(["--config", config, "--transport", transport]);
+      expect(serve.summary).toMatchObject({ transport, workers: 1 });
+      const sotw = await envoy(serve.xdsPort, "front-1");
+      const delta = await envoy(serve.xdsPort, "front-2", { protocol: "delta" });
+      for (const p of [sotw, delta]) expect(await p.waitForEndpoints("web", 1)).toHaveLength(1);
+      // An update through the admin API reaches both.
+      const api = { resources: [edsCluster("api"), endpointsOf("api", "10.2.0.1")] };
+      expect((await serve.admin("PUT", "/v1/groups/front/resources", api)).status).toBe(200);
+      for (const p of [sotw, delta]) expect(await p.waitForEndpoints("api", 1)).toEqual(["10.2.0.1:8080"]);
+      await expect.poll(() => ackedNodes(serve), { timeout: 10_000 }).toEqual(["front-1", "front-2"]);
+      // CSDS on the same port.
+      expect(await csdsNodes(`127.0.0.1:${serve.xdsPort}`)).toEqual(["front-1", "front-2"]);
+      // Metrics count the streams as on grpc-js.
+      const metrics = String((await serve.admin("GET", "/metrics")).body);
+      expect(metrics).toMatch(/^xdskit_streams_open\{protocol="sotw",transport="ads"\} 1$/m);
+      expect(metrics).toMatch(/^xdskit_streams_open\{protocol="delta",transport="ads"\} 1$/m);
+
+      // Graceful shutdown: GOAWAY, each stream ends with UNAVAILABLE (so proxies go elsewhere), exit 0.
+      serve.child.kill("SIGTERM");
+      for (const p of [sotw, delta]) expect((await p.waitForStreamEnd()).code).toBe(14);
+      expect(await serve.exited).toBe(0);
+    },
+  );
+
+  it("with --workers 2, both workers serve on node:http2 and CSDS on either lists every proxy", async () => {
+    const config = tempDir();
+    writeFileSync(join(config, "front.yaml"), FRONT_AND_BACK);
+    const serve = await startServe(["--config", config, "--transport", "http2", "--workers", "2"]);
+    expect(serve.summary).toMatchObject({ transport: "http2", workers: 2 });
+    const proxies: FakeEnvoy[] = [];
+    for (let i = 1; i <= 4; i++)
+      proxies.push(
+        await envoy(serve.xdsPort, `front-${i}`, { channelOptions: ownConnection, ...(i % 2 === 0 ? { protocol: "delta" as const } : {}) }),
+      );
+    for (const p of proxies) await p.waitForEndpoints("web", 1);
+    const workers = async () =>
+      ((await serve.admin("GET", "/v1/status")).body.workers.workers as { streams: number }[]).map((w) => w.streams > 0);
+    await expect.poll(workers, { timeout: 10_000 }).toEqual([true, true]);
+    const ids = ["front-1", "front-2", "front-3", "front-4"];
+    await expect.poll(() => ackedNodes(serve), { timeout: 10_000 }).toEqual(ids);
+    // Two connections: node:cluster hands them to the workers in turn, each answers with the whole fleet.
+    for (let i = 0; i < 2; i++) await expect.poll(() => csdsNodes(`127.0.0.1:${serve.xdsPort}`), { timeout: 10_000 }).toEqual(ids);
+  });
+
+  it("refuses a --transport or transport: setting other than grpc or http2, naming it and the allowed values", async () => {
+    const run = await runXdskit(["serve", "--transport", "h3", "--admin-port", "0", "--xds", "127.0.0.1:0"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/transport.*one of grpc, http2.*h3/);
+    const settings = join(tempDir(), "serve.yaml");
+    writeFileSync(settings, "transport: http2\n");
+    expect((await startServe(["--settings", settings])).summary).toMatchObject({ transport: "http2" });
+    expect((await startServe(["--settings", settings, "--transport", "grpc"])).summary).toMatchObject({ transport: "grpc" });
+    writeFileSync(settings, "transport: quic\n");
+    await expect(startServe(["--settings", settings])).rejects.toThrow(/transport.*one of grpc, http2.*quic/);
+    // node:http2 listens on host:port only (grpc-js also takes other target forms).
+    const address = await runXdskit(["serve", "--transport", "http2", "--admin-port", "0", "--xds", "unix:/tmp/xds.sock"]);
+    expect(address.code).toBe(1);
+    expect(address.stderr).toMatch(/xds.*host:port.*--transport http2/);
+  });
+});
+
+const haveOpenssl = hasOpenssl();
+const skipTls = !haveOpenssl && process.env.XDSKIT_SKIP_TOOLS === "1";
+let ca: TestCertificateAuthority | undefined;
+afterAll(() => ca?.dispose());
+
+describe("xdskit serve --transport http2 over mTLS", () => {
+  it.skipIf(skipTls)(
+    "binds node ids to client certificates (--require-node-identity), alone and with --workers 2; CSDS over mTLS",
+    async () => {
+      if (!haveOpenssl)
+        throw new Error(
+          'the TLS tests make certificates with the openssl CLI (Debian package "openssl"; or set XDSKIT_SKIP_TOOLS=1 to skip)',
+        );
+      ca = TestCertificateAuthority.create();
+      ca.issue("server", "DNS:localhost");
+      ca.issue("edge-1", "DNS:edge-1");
+      const pem = (name: string) => readFileSync(join((ca as TestCertificateAuthority).dir, name));
+      const mtls = () => credentials.createSsl(pem("ca.crt"), pem("edge-1.key"), pem("edge-1.crt"));
+      const cluster = { "@type": TypeUrl.Cluster, name: "one", connect_timeout: "1s", type: "STATIC" };
+      const args = ["--group-by", "id", "--transport", "http2", "--require-node-identity"];
+      args.push(
+        "--tls-cert",
+        join(ca.dir, "server.crt"),
+        "--tls-key",
+        join(ca.dir, "server.key"),
+        "--tls-client-ca",
+        join(ca.dir, "ca.crt"),
+      );
+      for (const workers of ["1", "2"]) {
+        const serve = await startServe([...args, "--workers", workers]);
+        expect(serve.summary).toMatchObject({ transport: "http2", tls: true, requireNodeIdentity: true });
+        await serve.admin("PUT", "/v1/groups/edge-1/resources", { resources: [cluster] });
+        const proxy = async (id: string, channel = mtls()) => {
+          const e = new FakeEnvoy({
+            address: `localhost:${serve.xdsPort}`,
+            node: { id },
+            credentials: channel,
+            channelOptions: ownConnection,
+          });
+          afterThisTest(() => e.close());
+          void e.start().catch(() => undefined);
+          return e;
+        };
+        const own = await proxy("edge-1");
+        await own.waitForResource(TypeUrl.Cluster, "one");
+        const impostor = await proxy("edge-2"); // edge-1's certificate, another node id
+        const end = await impostor.waitForStreamEnd();
+        expect(end.code).toBe(7); // PERMISSION_DENIED
+        expect(end.details).toContain('node id "edge-2" is not named by the client certificate');
+        // Without a client certificate the TLS handshake fails: nothing is served.
+        const anonymous = await proxy("edge-1", credentials.createSsl(pem("ca.crt")));
+        await expect(anonymous.waitForResource(TypeUrl.Cluster, "one", { timeoutMs: 1000 })).rejects.toThrow();
+        expect(anonymous.history).toHaveLength(0);
+        await expect.poll(() => csdsNodes(`localhost:${serve.xdsPort}`, mtls()), { timeout: 10_000 }).toContain("edge-1");
+        serve.child.kill("SIGTERM");
+        expect(await serve.exited).toBe(0);
+      }
+    },
+  );
+});
