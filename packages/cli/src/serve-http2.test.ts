@@ -1,17 +1,17 @@
 // `xdskit serve --transport http2`: real serve processes whose xDS port is
 // xdskit's own gRPC over node:http2 (xds.serveHttp2 with CSDS), reached by
 // FakeEnvoys and grpc-js CSDS clients on real sockets: one process, two
-// cluster workers, mTLS with node identities, graceful shutdown, and the flag
-// and setting refused with a clear message when wrong.
-import { readFileSync, writeFileSync } from "node:fs";
+// cluster workers, graceful shutdown, and the flag and setting refused with a
+// clear message when wrong. mTLS on this transport: serve-http2-tls.test.ts.
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
-import { ClientStatusDiscoveryServiceClient, TypeUrl } from "@xdskit/envoy-api";
+import { ClientStatusDiscoveryServiceClient } from "@xdskit/envoy-api";
 import { ClientStatusRequest, type ClientStatusResponse } from "@xdskit/envoy-api/envoy/service/status/v3/csds";
-import { FakeEnvoy, hasOpenssl, TestCertificateAuthority } from "@xdskit/testing";
-import { afterAll, describe, expect, it } from "vitest";
+import type { FakeEnvoy } from "@xdskit/testing";
+import { describe, expect, it } from "vitest";
 import { edsCluster, endpointsOf, FRONT_AND_BACK } from "./internal/fixtures.test.js";
-import { afterThisTest, envoy, runXdskit, startServe, tempDir } from "./internal/serve-process.test.js";
+import { envoy, runXdskit, startServe, tempDir } from "./internal/serve-process.test.js";
 
 // Each proxy on its own connection (grpc-js would otherwise share one between clients of the same address).
 const ownConnection = { "grpc.use_local_subchannel_pool": 1 };
@@ -109,65 +109,4 @@ describe("xdskit serve --transport http2", () => {
     expect(address.code).toBe(1);
     expect(address.stderr).toMatch(/xds.*host:port.*--transport http2/);
   });
-});
-
-const haveOpenssl = hasOpenssl();
-const skipTls = !haveOpenssl && process.env.XDSKIT_SKIP_TOOLS === "1";
-let ca: TestCertificateAuthority | undefined;
-afterAll(() => ca?.dispose());
-
-describe("xdskit serve --transport http2 over mTLS", () => {
-  it.skipIf(skipTls)(
-    "binds node ids to client certificates (--require-node-identity), alone and with --workers 2; CSDS over mTLS",
-    async () => {
-      if (!haveOpenssl)
-        throw new Error(
-          'the TLS tests make certificates with the openssl CLI (Debian package "openssl"; or set XDSKIT_SKIP_TOOLS=1 to skip)',
-        );
-      ca = TestCertificateAuthority.create();
-      ca.issue("server", "DNS:localhost");
-      ca.issue("edge-1", "DNS:edge-1");
-      const pem = (name: string) => readFileSync(join((ca as TestCertificateAuthority).dir, name));
-      const mtls = () => credentials.createSsl(pem("ca.crt"), pem("edge-1.key"), pem("edge-1.crt"));
-      const cluster = { "@type": TypeUrl.Cluster, name: "one", connect_timeout: "1s", type: "STATIC" };
-      const args = ["--group-by", "id", "--transport", "http2", "--require-node-identity"];
-      args.push(
-        "--tls-cert",
-        join(ca.dir, "server.crt"),
-        "--tls-key",
-        join(ca.dir, "server.key"),
-        "--tls-client-ca",
-        join(ca.dir, "ca.crt"),
-      );
-      for (const workers of ["1", "2"]) {
-        const serve = await startServe([...args, "--workers", workers]);
-        expect(serve.summary).toMatchObject({ transport: "http2", tls: true, requireNodeIdentity: true });
-        await serve.admin("PUT", "/v1/groups/edge-1/resources", { resources: [cluster] });
-        const proxy = async (id: string, channel = mtls()) => {
-          const e = new FakeEnvoy({
-            address: `localhost:${serve.xdsPort}`,
-            node: { id },
-            credentials: channel,
-            channelOptions: ownConnection,
-          });
-          afterThisTest(() => e.close());
-          void e.start().catch(() => undefined);
-          return e;
-        };
-        const own = await proxy("edge-1");
-        await own.waitForResource(TypeUrl.Cluster, "one");
-        const impostor = await proxy("edge-2"); // edge-1's certificate, another node id
-        const end = await impostor.waitForStreamEnd();
-        expect(end.code).toBe(7); // PERMISSION_DENIED
-        expect(end.details).toContain('node id "edge-2" is not named by the client certificate');
-        // Without a client certificate the TLS handshake fails: nothing is served.
-        const anonymous = await proxy("edge-1", credentials.createSsl(pem("ca.crt")));
-        await expect(anonymous.waitForResource(TypeUrl.Cluster, "one", { timeoutMs: 1000 })).rejects.toThrow();
-        expect(anonymous.history).toHaveLength(0);
-        await expect.poll(() => csdsNodes(`localhost:${serve.xdsPort}`, mtls()), { timeout: 10_000 }).toContain("edge-1");
-        serve.child.kill("SIGTERM");
-        expect(await serve.exited).toBe(0);
-      }
-    },
-  );
 });

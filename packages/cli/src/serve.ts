@@ -86,8 +86,8 @@ export interface ServeOptions {
   readonly workers?: number;
   /**
    * What serves the xDS port (xDS and CSDS): `grpc` (grpc-js) or `http2`
-   * (xdskit's own gRPC over node:http2, about half the server CPU per stream
-   * at initial sync; no compression, no other gRPC services on the port). The
+   * (xdskit's own gRPC over node:http2: less server CPU per stream at initial
+   * sync, about half at 10,000 streams; no compression). The
    * same XdsServer either way: streams, limits, identities, status and CSDS
    * answers are the same. See docs/serve.md ("Transports"). Default `grpc`.
    */
