@@ -7,7 +7,8 @@
 //    stamp left by the last run, stop: generation takes minutes, a no-op run
 //    takes a second.
 // 3. `buf generate` with ts-proto (options in protos/buf.gen.yaml), whose
-//    gRPC client constructors lazy-clients.mjs makes lazy, then
+//    gRPC client constructors lazy-clients.mjs makes lazy and whose import of
+//    @bufbuild/protobuf lean-wire.mjs narrows to its two wire classes, then
 //    `buf build` to a descriptor image, from which schema.mjs writes the
 //    runtime schema (JSON names, field kinds, validation rules, type URLs).
 import { execFileSync } from "node:child_process";
@@ -17,6 +18,7 @@ import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeClientsLazy } from "./lazy-clients.mjs";
+import { useLeanWire } from "./lean-wire.mjs";
 import { writeSchema } from "./schema.mjs";
 
 const protosDir = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -116,6 +118,7 @@ function inputsHash(staged) {
     "buf.yaml",
     "scripts/generate.mjs",
     "scripts/lazy-clients.mjs",
+    "scripts/lean-wire.mjs",
     "scripts/schema.mjs",
   ]) {
     hash.update(own).update(readFileSync(join(protosDir, own)));
@@ -147,12 +150,13 @@ function main() {
     stdio: "inherit",
   });
   const lazyClients = makeClientsLazy(outDir);
+  const leanWire = useLeanWire(outDir);
   const image = join(buildDir, "image.binpb");
   execFileSync(buf, ["build", "--exclude-source-info", "-o", image, ...pathArgs], { cwd: protosDir, env, stdio: "inherit" });
   const summary = writeSchema(readFileSync(image), outDir, roots);
   writeFileSync(stampFile, `${hash}\n`);
   console.log(
-    `envoy-api: generated ${summary.files} files, ${summary.messages} messages, ${summary.enums} enums, ${lazyClients} lazy clients in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    `envoy-api: generated ${summary.files} files, ${summary.messages} messages, ${summary.enums} enums, ${lazyClients} lazy clients, ${leanWire} on the lean wire import in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
 }
 

@@ -5,27 +5,34 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 
 /**
  * Runs `script` (the body of an ES module, given the path of the log) in a
- * fresh process (what is loaded is per process) whose loader hook appends the
- * URL of every ES module it loads to that log, one per line; CommonJS modules
- * and require(esm) lookups show in `require.cache` instead. `cwd` decides how
- * `@xdskit/*` resolves. Returns what the process printed.
+ * fresh process (what is loaded is per process) that appends the URL of every
+ * module file V8 compiles to that log, once each, one per line: ES modules,
+ * CommonJS modules and the ES modules `require()` loads (which no loader hook
+ * sees), from an inspector session opened before the script runs. CommonJS
+ * modules and require(esm) lookups also show in `require.cache`. `cwd`
+ * decides how `@xdskit/*` resolves. Returns what the process printed.
  */
 export function runWithModuleLog(cwd: string, script: (log: string) => string): { stdout: string; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), "xdskit-modules-"));
   try {
     const log = join(dir, "loaded.txt");
-    writeFileSync(
-      join(dir, "hooks.mjs"),
-      `import { appendFileSync } from "node:fs";
-      export async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + "\\n"); return next(url, context); }`,
-    );
+    writeFileSync(log, "");
     writeFileSync(
       join(dir, "register.mjs"),
-      `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
+      `import { appendFileSync } from "node:fs";
+      import { Session } from "node:inspector";
+      const seen = new Set();
+      const session = new Session();
+      session.connect();
+      session.on("Debugger.scriptParsed", ({ params: { url } }) => {
+        if (!url.startsWith("file:") || seen.has(url)) return;
+        seen.add(url);
+        appendFileSync(${JSON.stringify(log)}, url + "\\n");
+      });
+      session.post("Debugger.enable");`,
     );
     const child = spawnSync(process.execPath, ["--import", join(dir, "register.mjs"), "--input-type=module", "-e", script(log)], {
       cwd,

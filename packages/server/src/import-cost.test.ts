@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import { runWithModuleLog } from "../../envoy-api/test-support/module-log.js";
 
 describe('import "@xdskit/server"', () => {
-  it("loads neither @grpc/grpc-js, nor rxjs's whole index, nor the resource message modules, nor the schema", () => {
-    // A fresh process (what is loaded is per process) with a loader hook that
-    // logs every ES module; CommonJS modules (rxjs, grpc-js) show in require.cache.
+  it("loads neither @grpc/grpc-js, nor rxjs's whole index, nor the resource message modules, nor the schema, nor protobuf reflection", () => {
+    // A fresh process (what is loaded is per process) that logs every module
+    // file compiled; CommonJS modules (rxjs, grpc-js) also show in require.cache.
     const script = (log: string) => `
       import { readFileSync } from "node:fs";
       import { createRequire } from "node:module";
@@ -21,6 +21,7 @@ describe('import "@xdskit/server"', () => {
         messages: modules.filter((u) => /\\/gen\\/envoy\\/(config\\/(listener|cluster|route)|extensions)\\//.test(u)),
         tables: modules.filter((u) => /\\/dist\\/gen\\/(schema|registry)\\.js$/.test(u)),
         generated: modules.filter((u) => u.includes("/dist/gen/")).length,
+        protobuf: modules.filter((u) => u.includes("/@bufbuild/protobuf/")).map((u) => u.replace(/^.*\\/dist\\/esm\\//, "")).sort(),
       }));`;
     const child = runWithModuleLog(import.meta.dirname, script);
     expect(child.stderr).toBe("");
@@ -31,5 +32,9 @@ describe('import "@xdskit/server"', () => {
     expect(seen.rxjsFiles).toBeLessThan(40);
     // The discovery messages, the service definitions and what they import (was 108).
     expect(seen.generated).toBeLessThan(50);
+    // @bufbuild/protobuf: the generated codecs' BinaryReader and BinaryWriter and
+    // what they import, not its `wire` entry point, whose size-delimited helpers
+    // load the reflection runtime (21 modules; envoy-api/src/internal/wire.ts).
+    expect(seen.protobuf).toEqual(["proto-int64.js", "wire/binary-encoding.js", "wire/text-encoding.js", "wire/varint.js"]);
   });
 });
