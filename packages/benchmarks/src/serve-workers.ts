@@ -1,5 +1,5 @@
 // `xdskit serve --workers N` benchmark (issue 13): node packages/benchmarks/dist/serve-workers.js
-//   [--streams 10000] [--workers 1,2] [--modes sotw] [--rounds 3] [--updates 3]
+//   [--streams 10000] [--workers 1,2] [--modes sotw] [--transport grpc[,http2]] [--rounds 3] [--updates 3]
 //
 // One `xdskit serve --workers N` (a real process tree: the primary and, for
 // N > 1, N cluster workers sharing the xDS port) serves the fleet scenario
@@ -9,6 +9,8 @@
 // ACKs everything) opens --streams ADS streams. Where `taskset` exists the
 // serve processes may use CPUs 0 and 1 and the load generator is pinned to
 // CPU 1 (as fleet.ts --workers). Runs of N = 1 and N = 2 alternate per round.
+// --transport runs each serve with `xdskit serve --transport <t>` (grpc-js, the
+// default, or node:http2), one set of runs per transport listed.
 // Measured per run:
 //   initial sync   opening every stream → every stream ACKed CDS, EDS, LDS and RDS
 //   update p50     an admin PATCH of one endpoint → every stream ACKed it (median of --updates)
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     streams: { type: "string", default: "10000" },
     workers: { type: "string", default: "1,2" },
     modes: { type: "string", default: "sotw" },
+    transport: { type: "string", default: "grpc" },
     rounds: { type: "string", default: "3" },
     updates: { type: "string", default: "3" },
     "serve-node-args": { type: "string", default: "" },
@@ -38,6 +41,8 @@ const { values } = parseArgs({
 const STREAMS = Number(values.streams);
 const WORKERS = values.workers.split(",").map(Number);
 const MODES = values.modes.split(",") as ("delta" | "sotw")[];
+const TRANSPORTS = values.transport.split(",");
+for (const t of TRANSPORTS) if (t !== "grpc" && t !== "http2") throw new Error(`--transport: grpc or http2 (comma-separated), got ${t}`);
 const ROUNDS = Number(values.rounds);
 const UPDATES = Number(values.updates);
 const BIN = fileURLToPath(new URL("../../cli/dist/bin.js", import.meta.url));
@@ -68,7 +73,7 @@ interface Serve {
   stop(): Promise<void>;
 }
 
-function startServe(workers: number): Promise<Serve> {
+function startServe(workers: number, transport: string): Promise<Serve> {
   const nodeArgs = values["serve-node-args"].split(" ").filter((a) => a !== "");
   const args = [
     ...nodeArgs,
@@ -82,6 +87,8 @@ function startServe(workers: number): Promise<Serve> {
     "0",
     "--workers",
     String(workers),
+    "--transport",
+    transport,
   ];
   const child = hasTaskset
     ? spawn("taskset", ["-c", "0,1", process.execPath, ...args], { stdio: ["ignore", "ignore", "pipe"] })
@@ -130,8 +137,8 @@ interface Run {
   loadCpuMs: number;
 }
 
-async function once(mode: "sotw" | "delta", workers: number): Promise<Run> {
-  const serve = await startServe(workers);
+async function once(mode: "sotw" | "delta", workers: number, transport: string): Promise<Run> {
+  const serve = await startServe(workers, transport);
   let load: Child<LoadReport> | undefined;
   try {
     const resources = fleetResources();
@@ -174,21 +181,23 @@ async function once(mode: "sotw" | "delta", workers: number): Promise<Run> {
 }
 
 console.log(
-  `serve --workers benchmark: ${MODES.join("+")} × ${STREAMS} streams, workers ${WORKERS.join(" vs ")}, ${ROUNDS} rounds interleaved; ` +
+  `serve --workers benchmark: ${MODES.join("+")} × ${STREAMS} streams, workers ${WORKERS.join(" vs ")}, transport ${TRANSPORTS.join(" vs ")}, ${ROUNDS} rounds interleaved; ` +
     (hasTaskset ? "serve on CPUs 0,1, load generator on CPU 1" : "not pinned (no taskset)"),
 );
 const results = new Map<string, Run[]>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const mode of MODES) {
-    const order = round % 2 === 0 ? WORKERS : [...WORKERS].reverse();
-    for (const workers of order) {
-      const run = await once(mode, workers);
-      const key = `${mode} × ${workers}`;
-      results.set(key, [...(results.get(key) ?? []), run]);
-      console.log(
-        `round ${round + 1} ${mode} ${STREAMS} streams, ${workers} worker(s): initial ${run.initialMs.toFixed(0)} ms ` +
-          `(CPU primary ${run.primaryCpuMs.toFixed(0)}, workers ${run.workersCpuMs.toFixed(0)}, load ${run.loadCpuMs.toFixed(0)} ms), update p50 ${run.updateP50Ms.toFixed(0)} ms`,
-      );
+    for (const transport of TRANSPORTS) {
+      const order = round % 2 === 0 ? WORKERS : [...WORKERS].reverse();
+      for (const workers of order) {
+        const run = await once(mode, workers, transport);
+        const key = `${mode} ${transport} × ${workers}`;
+        results.set(key, [...(results.get(key) ?? []), run]);
+        console.log(
+          `round ${round + 1} ${mode} ${transport} ${STREAMS} streams, ${workers} worker(s): initial ${run.initialMs.toFixed(0)} ms ` +
+            `(CPU primary ${run.primaryCpuMs.toFixed(0)}, workers ${run.workersCpuMs.toFixed(0)}, load ${run.loadCpuMs.toFixed(0)} ms), update p50 ${run.updateP50Ms.toFixed(0)} ms`,
+        );
+      }
     }
   }
 }
