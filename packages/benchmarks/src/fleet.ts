@@ -36,7 +36,8 @@
 //                    by hand) alone, answering each first request with bytes encoded once, no xdskit
 //                    server; initial sync only)
 //          --transport grpc,http2  (a column per transport for the current tree: grpc-js (xds.register, the
-//                    default) and node:http2 (xds.serveHttp2); a baseline is always served on grpc-js)
+//                    default) and node:http2 (xds.serveHttp2); a baseline is served on grpc-js unless
+//                    --baseline-transport http2, for a baseline that has xds.serveHttp2)
 //          --server-node-args="<flags>"  (extra Node flags for the server process, e.g. --max-semi-space-size=32)
 // Environment: BENCH_INITIAL_PROFILE=<file> (CPU profile of the initial sync only),
 // BENCH_ALLOC_PROFILE=<file> (sampling allocation profile of the initial sync, collected
@@ -69,6 +70,7 @@ const { values } = parseArgs({
     floor: { type: "string" },
     client: { type: "string", default: "raw" },
     transport: { type: "string", default: "grpc" },
+    "baseline-transport": { type: "string", default: "grpc" },
   },
 });
 
@@ -86,6 +88,10 @@ const SERVER_CPUS = values.workers === undefined ? "0" : "0,1";
 if (values.client !== "raw" && values.client !== "http2") throw new Error(`--client: expected raw or http2, got "${values.client}"`);
 const TRANSPORTS = values.transport.split(",") as ("grpc" | "http2")[];
 for (const t of TRANSPORTS) if (t !== "grpc" && t !== "http2") throw new Error(`--transport: expected grpc and/or http2, got ${t}`);
+const BASELINE_TRANSPORT = values["baseline-transport"] as "grpc" | "http2";
+if (BASELINE_TRANSPORT !== "grpc" && BASELINE_TRANSPORT !== "http2") {
+  throw new Error(`--baseline-transport: expected grpc or http2, got ${BASELINE_TRANSPORT}`);
+}
 /** The transport each column's server uses (BENCH_TRANSPORT), by column name. */
 const COLUMN_TRANSPORT = new Map<string, "grpc" | "http2">();
 
@@ -319,7 +325,11 @@ async function main(): Promise<void> {
     trees.push([name, ROOT]);
   }
   const currents = trees.length;
-  if (values.baseline !== undefined) trees.push([`baseline ${values.baseline}`, baselineTree(values.baseline)]);
+  if (values.baseline !== undefined) {
+    const name = `baseline ${values.baseline}${BASELINE_TRANSPORT === "http2" ? " (node:http2)" : ""}`;
+    COLUMN_TRANSPORT.set(name, BASELINE_TRANSPORT);
+    trees.push([name, baselineTree(values.baseline)]);
+  }
   const baseline = values.baseline === undefined ? undefined : currents;
   // --floor: a third column, grpc-js alone answering with bytes encoded once (the transport floor).
   if (values.floor !== undefined) trees.push([FLOOR, ROOT]);

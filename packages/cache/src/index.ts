@@ -15,6 +15,8 @@ export type { GroupStatus, NodeIdentity, NodeStatus, NodeStatusOptions, StatusEv
 export { groupStatusOf, NODE_STATUS_DEFAULTS, NodeStatusTracker, nodeIdentity } from "./node-status.js";
 export type { ResourceUpdate, Snapshot, SnapshotInput, SnapshotViolation, TypeResources } from "./snapshot.js";
 export { InvalidSnapshotError } from "./snapshot.js";
+export type { WatchSink } from "./internal/watch.js";
+export { CacheWatch } from "./internal/watch.js";
 export type { SnapshotChange } from "./snapshot-cache.js";
 export { SnapshotCache } from "./snapshot-cache.js";
 export type { EntriesByType, SnapshotCacheOptions } from "./snapshot-cache-options.js";

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cla, delta, EDS, names, record, sotw } from "./internal/fixtures.test.js";
 import { HARNESSES, type Harness } from "./internal/harness.test.js";
 import { digestOf } from "./internal/labels.js";
+import { CacheWatch } from "./internal/watch.js";
 import type { SotwResponse } from "./types.js";
 
 describe.each(HARNESSES)("watch lifecycle: $name", ({ make }) => {
@@ -110,6 +111,38 @@ describe.each(HARNESSES)("watch lifecycle: $name", ({ make }) => {
     } finally {
       config.onUnhandledError = previous;
     }
+  });
+
+  it("watch-open: open(sink) answers as subscribe does, without rxjs; its handle cancels; a sink that throws hears of it and nobody else does", () => {
+    const n = h.nodes[0]!;
+    const v = versionOf(0, ["a"]);
+    const sink = () => {
+      const got = { values: [] as SotwResponse[], errors: [] as unknown[] };
+      return { got, next: (r: SotwResponse) => got.values.push(r), error: (e: unknown) => got.errors.push(e) };
+    };
+    const now = sink();
+    const fresh = h.cache.watchSotw(sotw(n, EDS, { names: ["a"] }));
+    expect(fresh).toBeInstanceOf(CacheWatch);
+    (fresh as CacheWatch<SotwResponse>).open(now);
+    expect(names(now.got.values[0]!)).toEqual(["a"]);
+    expect(open(n.id)).toBe(0);
+
+    const waiting = sink();
+    const cancelled = sink();
+    const throwing = { got: { errors: [] as unknown[] }, next: () => { throw new Error("sink bug"); }, error: (e: unknown) => throwing.got.errors.push(e) };
+    (h.cache.watchSotw(sotw(n, EDS, { names: ["a"], versionInfo: v })) as CacheWatch<SotwResponse>).open(throwing);
+    (h.cache.watchSotw(sotw(n, EDS, { names: ["a"], versionInfo: v })) as CacheWatch<SotwResponse>).open(waiting);
+    const handle = (h.cache.watchSotw(sotw(n, EDS, { names: ["a"], versionInfo: v })) as CacheWatch<SotwResponse>).open(cancelled);
+    expect(open(n.id)).toBe(3);
+    handle.unsubscribe();
+    handle.unsubscribe();
+    expect(open(n.id)).toBe(2);
+    h.set(EDS, [cla("a", 9), cla("b")]);
+    expect(String(throwing.got.errors[0])).toMatch(/sink bug/);
+    expect(names(waiting.got.values[0]!)).toEqual(["a"]);
+    expect(waiting.got.values).toHaveLength(1);
+    expect(cancelled.got.values).toEqual([]);
+    expect(open(n.id)).toBe(0);
   });
 
   it("watch-names-reused: a server reusing and changing its names Set after watching does not corrupt the index", () => {

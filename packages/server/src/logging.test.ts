@@ -4,6 +4,7 @@ import { TypeUrl } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { adsClient, type Harness, NODE, openSotw, startServer, until } from "../test-support/harness.js";
+import { serverEventLogger } from "./logging.js";
 
 const CDS = TypeUrl.Cluster;
 
@@ -61,5 +62,16 @@ describe("server logging", () => {
   it("refuses a logger without the four methods", async () => {
     const cache = new FakeWatcher();
     await expect(startServer(cache, { logger: { warn() {} } as never })).rejects.toThrow(/option "logger"/);
+  });
+
+  it("asks a pino-style logger whether debug is on at each event, and builds no debug line while it is off", () => {
+    const logger = Object.assign(recorder(), { level: "info", isLevelEnabled(level: string) { return level !== "debug" || this.level === "debug"; } });
+    const log = serverEventLogger(logger);
+    const context = { streamId: 1, node: NODE, typeUrl: CDS, protocol: "sotw", ads: true, peer: "p", method: "m" } as never;
+    log({ kind: "ack", context, version: "v1", nonce: "1", at: 0 } as never);
+    expect(logger.lines).toEqual([]);
+    logger.level = "debug";
+    log({ kind: "ack", context, version: "v2", nonce: "2", at: 0 } as never);
+    expect(logger.lines.map((l) => [l.level, l.message, l.bindings.version])).toEqual([["debug", "ACK", "v2"]]);
   });
 });

@@ -1,7 +1,7 @@
 // What the server logs, from its own events: every line about a stream
 // carries node id, stream id and type; a NACK is logged once with its detail,
 // not on every retry; a response over the client's limit is warned about once.
-import { OnceKeys, safeLog, type XdsLogger } from "@xdskit/cache";
+import { OnceKeys, safeLog, silentLogger, stderrLogger, type XdsLogger } from "@xdskit/cache";
 import { ErrorCode, faultOf } from "@xdskit/envoy-api";
 import type { Observable, Subscription } from "rxjs";
 import type { XdsServerEvent } from "./events.js";
@@ -31,8 +31,11 @@ export function logServerEvents(events: Observable<XdsServerEvent>, logger: XdsL
  */
 export function serverEventLogger(logger: XdsLogger): (event: XdsServerEvent) => void {
   const once = new OnceKeys();
+  const debugLogged = debugLevelCheck(logger);
   return (e) => {
     if (e.kind === "request" || e.kind === "response") return;
+    // Debug lines (a stream opened or closed, an ACK) are most of the rest: build them only when logged.
+    if ((e.kind === "ack" || e.kind === "stream-opened" || e.kind === "stream-closed") && !debugLogged()) return;
     const b = bindingsOf(e);
     const node = String(b.nodeId ?? "");
     switch (e.kind) {
@@ -65,6 +68,24 @@ export function serverEventLogger(logger: XdsLogger): (event: XdsServerEvent) =>
         }
         break;
       }
+    }
+  };
+}
+
+/**
+ * Whether the logger writes debug lines now: never for the built-in loggers, whose `debug`
+ * does nothing; pino's `isLevelEnabled("debug")` when there is one (its level can change at
+ * run time); else always.
+ */
+function debugLevelCheck(logger: XdsLogger): () => boolean {
+  if (logger === stderrLogger || logger === silentLogger) return () => false;
+  const check = (logger as { isLevelEnabled?: unknown }).isLevelEnabled;
+  if (typeof check !== "function") return () => true;
+  return () => {
+    try {
+      return check.call(logger, "debug") !== false;
+    } catch {
+      return true;
     }
   };
 }

@@ -6,7 +6,7 @@ import { throwError } from "rxjs/internal/observable/throwError";
 import type { DeltaResponse, DeltaWatchRequest, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
 import { answerDelta, answerSotw, heartbeatDelta, heartbeatSotw, type TypePolicy } from "./answer.js";
 import type { ResourceSetView } from "./resource-set.js";
-import { openWatch, type WatchSpec } from "./watch.js";
+import { CacheWatch, type WatchSpec } from "./watch.js";
 import type { WatchIndex } from "./watch-index.js";
 
 /** Where a watch waits and what it reads, resolved when it is subscribed. */
@@ -88,13 +88,13 @@ export class CacheCore {
     if (error) return throwError(() => error);
     // The index keeps its own record of the names a watch was filed under, so
     // a server reusing its set for the next request cannot corrupt it.
-    return openWatch<SotwResponse>(new SotwSpec(given, this.policy(given.typeUrl), place));
+    return new CacheWatch<SotwResponse>(new SotwSpec(given, this.policy(given.typeUrl), place));
   }
 
   watchDelta(given: DeltaWatchRequest, place: () => WatchPlace): Observable<DeltaResponse> {
     const error = this.check("watchDelta", given, true);
     if (error) return throwError(() => error);
-    return openWatch<DeltaResponse>(new DeltaSpec(given, this.policy(given.typeUrl), place));
+    return new CacheWatch<DeltaResponse>(new DeltaSpec(given, this.policy(given.typeUrl), place));
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Subscriber } from "rxjs";
+import type { Subscriber, Unsubscribable } from "rxjs";
 // From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
 import { Observable } from "rxjs/internal/Observable";
 import type { IndexedWatch, PendingChanges, WatchIndex } from "./watch-index.js";
@@ -24,24 +24,38 @@ export interface WatchSpec<R> {
 }
 
 /**
- * One subscribed watch: what the index holds while it waits, and the
- * teardown rxjs calls on unsubscribe (an object with `unsubscribe`, so the
- * watch needs no closures of its own).
+ * What receives a cache watch's one answer when it is opened with
+ * {@link CacheWatch.open}: `next` with the response (the watch is closed by
+ * then), or `error` when the cache fails the watch.
  */
-class HeldWatch<R> implements IndexedWatch {
+export interface WatchSink<R> {
+  next(response: R): void;
+  /** The cache failed the watch; also called with what `next` threw, if it threw. */
+  error(error: unknown): void;
+}
+
+/**
+ * One opened watch: what the index holds while it waits, and the teardown
+ * (an object with `unsubscribe`, so the watch needs no closures of its own).
+ * Its receiver is an rxjs Subscriber (subscribed) or a plain sink (opened).
+ */
+class HeldWatch<R> implements IndexedWatch, Unsubscribable {
   readonly wildcard: boolean;
   readonly names: ReadonlySet<string>;
   active = true;
   pending: PendingChanges | undefined = undefined;
   readonly #spec: WatchSpec<R>;
-  readonly #subscriber: Subscriber<R>;
+  readonly #sink: WatchSink<R>;
+  /** Set when subscribed through rxjs: completed after `next`, and may close while answering. */
+  readonly #subscriber: Subscriber<R> | undefined;
   #index: WatchIndex | undefined;
   #closed = false;
 
-  constructor(spec: WatchSpec<R>, subscriber: Subscriber<R>) {
+  constructor(spec: WatchSpec<R>, sink: WatchSink<R>, subscriber: Subscriber<R> | undefined) {
     this.wildcard = spec.wildcard;
     this.names = spec.names;
     this.#spec = spec;
+    this.#sink = sink;
     this.#subscriber = subscriber;
   }
 
@@ -53,14 +67,14 @@ class HeldWatch<R> implements IndexedWatch {
       first = this.#spec.answer(undefined);
     } catch (error) {
       this.active = false;
-      this.#subscriber.error(error);
+      this.#sink.error(error);
       return;
     }
     if (first !== undefined) {
       this.#deliver(first);
       return;
     }
-    if (!this.#subscriber.closed) {
+    if (!this.#closed && this.#subscriber?.closed !== true) {
       this.pending = this.#spec.tracksChanges ? { batches: [], size: 0 } : undefined;
       this.#index.add(this);
     }
@@ -75,7 +89,7 @@ class HeldWatch<R> implements IndexedWatch {
     } catch (error) {
       this.active = false;
       this.#index!.remove(this);
-      this.#subscriber.error(error);
+      this.#sink.error(error);
       return true;
     }
     if (response === undefined) return false;
@@ -101,22 +115,67 @@ class HeldWatch<R> implements IndexedWatch {
   #deliver(response: R): void {
     this.active = false;
     this.#index!.remove(this);
-    this.#subscriber.next(response);
-    this.#subscriber.complete();
+    const subscriber = this.#subscriber;
+    if (subscriber !== undefined) {
+      // rxjs isolates its subscribers' throws itself.
+      subscriber.next(response);
+      subscriber.complete();
+      return;
+    }
+    try {
+      this.#sink.next(response);
+    } catch (error) {
+      // A sink that throws affects neither the cache nor other watches: it hears of it.
+      try {
+        this.#sink.error(error);
+      } catch {
+        // Nothing more can be done for a sink that throws from both.
+      }
+    }
   }
 }
 
 /**
- * A one-shot cold watch: subscribing evaluates at once and either emits and
- * completes, or waits in the index; unsubscribing removes it. Emission is a
- * plain hand-over: nothing waits on the subscriber. A subscriber that throws
- * or changes the cache from inside `next()` affects neither the cache nor
- * other watches.
+ * A cache watch: the one-shot cold Observable `watchSotw` and `watchDelta`
+ * of SnapshotCache, LinearCache and MuxCache return. Subscribing evaluates at
+ * once and either emits and completes, or waits in the cache's index;
+ * unsubscribing removes it. Emission is a plain hand-over: nothing waits on
+ * the subscriber, and a subscriber that throws or changes the cache from
+ * inside `next()` affects neither the cache nor other watches.
+ *
+ * {@link open} does the same as `subscribe` without rxjs's subscription
+ * machinery (a Subscriber, its safe wrapper and a Subscription per watch):
+ * what `XdsServer` does for every watch of every stream, so an initial sync of
+ * thousands of proxies allocates less. A server of your own can do the same.
+ *
+ * @example
+ * const watch = cache.watchSotw(request);
+ * const handle = watch instanceof CacheWatch
+ *   ? watch.open({ next: (r) => send(r), error: (e) => fail(e) })
+ *   : watch.subscribe({ next: (r) => send(r), error: (e) => fail(e) });
+ * handle.unsubscribe(); // cancels it if it has not answered
  */
-export function openWatch<R>(spec: WatchSpec<R>): Observable<R> {
-  return new Observable<R>((subscriber) => {
-    const watch = new HeldWatch(spec, subscriber);
+export class CacheWatch<R> extends Observable<R> {
+  readonly #spec: WatchSpec<R>;
+
+  /** @internal Made by the caches; open or subscribe to one, never construct it. */
+  constructor(spec: WatchSpec<R>) {
+    super((subscriber) => {
+      const watch = new HeldWatch(spec, subscriber, subscriber);
+      watch.start();
+      return watch;
+    });
+    this.#spec = spec;
+  }
+
+  /**
+   * Opens the watch as `subscribe` would, with `sink` as its observer: the
+   * answer (now, or when a change wakes it) goes to `sink.next`, once. The
+   * handle's `unsubscribe` cancels it; after an answer it does nothing.
+   */
+  open(sink: WatchSink<R>): Unsubscribable {
+    const watch = new HeldWatch(this.#spec, sink, undefined);
     watch.start();
     return watch;
-  });
+  }
 }

@@ -19,6 +19,9 @@ describe("decodeDiscoveryRequest", () => {
       const bytes = encode(request);
       expect(decodeDiscoveryRequest(bytes)).toEqual(DiscoveryRequest.decode(bytes));
     }
+    // A request without names or locators allocates no lists: it shares frozen empty ones.
+    const ack = decodeDiscoveryRequest(encode({ typeUrl: TypeUrl.Cluster, versionInfo: "v1", responseNonce: "1" }));
+    expect(Object.isFrozen(ack.resourceNames) && Object.isFrozen(ack.resourceLocators)).toBe(true);
   });
 
   it("shares the names of a run of bytes seen before, and only then", () => {

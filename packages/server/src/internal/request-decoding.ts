@@ -71,18 +71,39 @@ function skip(bytes: Uint8Array, at: { i: number }, wireType: number): void {
   if (at.i > bytes.length) throw truncated();
 }
 
+/** The names of the fields at `spans` (start and end offsets of each name, in pairs). */
+function namesAtSpans(buffer: Buffer, spans: readonly number[]): string[] {
+  const names: string[] = [];
+  for (let k = 0; k < spans.length; k += 2) names.push(buffer.toString("utf8", spans[k], spans[k + 1]));
+  return names;
+}
+
+/** The start and end offsets of each name in a run of resource_names fields (`start` to `end`). */
+function spansOfRun(buffer: Buffer, start: number, end: number): number[] {
+  const spans: number[] = [];
+  const at = { i: start };
+  while (at.i < end) {
+    varint(buffer, at);
+    const length = varint(buffer, at);
+    spans.push(at.i, at.i + length);
+    at.i += length;
+  }
+  return spans;
+}
+
 /**
- * The names at `spans` (start and end offsets, in pairs): the frozen array of the last request
- * whose run of names (`start` to `end`) had the same bytes, else decoded (and remembered).
+ * The names of a run of consecutive resource_names fields (`start` to `end`, already
+ * checked by the caller): the frozen array of the last request whose run had the same
+ * bytes, else decoded (and remembered). No offsets are collected on the way in: most runs
+ * are found again, and a run that is not is read a second time.
  */
-function namesAt(buffer: Buffer, spans: number[], start: number, end: number, contiguous: boolean): string[] {
-  const shareable = contiguous && end - start >= MIN_RUN_BYTES && end - start <= MAX_RUN_BYTES;
+function namesOfRun(buffer: Buffer, start: number, end: number): string[] {
+  const shareable = end - start >= MIN_RUN_BYTES && end - start <= MAX_RUN_BYTES;
   if (shareable) {
     const known = recentRuns.get(end - start);
     if (known !== undefined && buffer.compare(known.bytes, 0, known.bytes.length, start, end) === 0) return known.names as string[];
   }
-  const names: string[] = [];
-  for (let k = 0; k < spans.length; k += 2) names.push(buffer.toString("utf8", spans[k], spans[k + 1]));
+  const names = namesAtSpans(buffer, spansOfRun(buffer, start, end));
   if (!shareable) return names;
   const run = { bytes: Buffer.from(buffer.subarray(start, end)), names: Object.freeze(names) };
   if (!recentRuns.has(end - start) && recentRuns.size >= RECENT_RUNS) recentRuns.delete(recentRuns.keys().next().value!);
@@ -90,9 +111,13 @@ function namesAt(buffer: Buffer, spans: number[], start: number, end: number, co
   return names;
 }
 
+/** A request without names or locators shares these (the returned arrays are never modified). */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
 /**
  * Decodes a DiscoveryRequest as `DiscoveryRequest.decode` does. `resourceNames`
- * may be a frozen array shared with other requests: never modify it.
+ * and `resourceLocators` may be frozen arrays shared with other requests: never
+ * modify them.
  * @throws Error for a message that is not a valid DiscoveryRequest.
  */
 export function decodeDiscoveryRequest(data: Uint8Array): DiscoveryRequest {
@@ -100,18 +125,18 @@ export function decodeDiscoveryRequest(data: Uint8Array): DiscoveryRequest {
   const message: DiscoveryRequest = {
     versionInfo: "",
     node: undefined,
-    resourceNames: [],
-    resourceLocators: [],
+    resourceNames: NONE,
+    resourceLocators: NONE,
     typeUrl: "",
     responseNonce: "",
     errorDetail: undefined,
   };
   const at = { i: 0 };
-  let spans: number[] | undefined;
-  // The run of resource_names fields: consecutive, as encoders write them, unless `split`.
+  // The run of resource_names fields: consecutive, as encoders write them. Names split by
+  // other fields (legal, unusual) are collected by their offsets instead.
   let runStart = -1;
   let runEnd = -1;
-  let split = false;
+  let spans: number[] | undefined;
   while (at.i < buffer.length) {
     const fieldStart = at.i;
     const tag = varint(buffer, at);
@@ -134,10 +159,12 @@ export function decodeDiscoveryRequest(data: Uint8Array): DiscoveryRequest {
         message.node = Node.decode(buffer.subarray(start, end));
         break;
       case 3:
-        spans ??= [];
-        spans.push(start, end);
-        if (runStart < 0) runStart = fieldStart;
-        else if (runEnd !== fieldStart) split = true;
+        if (spans !== undefined) spans.push(start, end);
+        else if (runStart < 0) runStart = fieldStart;
+        else if (runEnd !== fieldStart) {
+          spans = spansOfRun(buffer, runStart, runEnd);
+          spans.push(start, end);
+        }
         runEnd = end;
         break;
       case 4:
@@ -150,10 +177,12 @@ export function decodeDiscoveryRequest(data: Uint8Array): DiscoveryRequest {
         message.errorDetail = Status.decode(buffer.subarray(start, end));
         break;
       case 7:
+        if (message.resourceLocators === NONE) message.resourceLocators = [];
         message.resourceLocators.push(ResourceLocator.decode(buffer.subarray(start, end)));
         break;
     }
   }
-  if (spans !== undefined) message.resourceNames = namesAt(buffer, spans, runStart, runEnd, !split);
+  if (spans !== undefined) message.resourceNames = namesAtSpans(buffer, spans);
+  else if (runStart >= 0) message.resourceNames = namesOfRun(buffer, runStart, runEnd);
   return message;
 }

@@ -1,6 +1,8 @@
 import { ErrorCode } from "@xdskit/envoy-api";
+import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { Subject } from "rxjs";
-import { describe, expect, it } from "vitest";
+import { SnapshotCache } from "@xdskit/cache";
+import { describe, expect, it, vi } from "vitest";
 import type { StreamFailure } from "./stream-rules.js";
 import { TypeWatch } from "./type-watch.js";
 
@@ -84,5 +86,30 @@ describe("TypeWatch", () => {
     }, throws.onResponse);
     expect(throws.failures[0]?.error.cause).toBe(cause);
     expect(throws.failures[0]?.error.nodeId).toBe("n1");
+  });
+
+  it("opens a cache's own watch (CacheWatch) without subscribing, and a handler that throws ends only this stream", () => {
+    const cache = new SnapshotCache();
+    cache.setSnapshot("n1", { version: "1", resources: { [CDS]: [Cluster.fromPartial({ name: "web", type: 3, edsClusterConfig: { serviceName: "web" } })] } });
+    const node = { id: "n1" } as never;
+    const request = { streamId: 1, node, typeUrl: CDS, ads: true, wildcard: true, names: new Set<string>(), versionInfo: "" };
+    const observable = cache.watchSotw(request);
+    const subscribe = vi.spyOn(observable, "subscribe");
+    const h = harness();
+    h.watch.open(() => observable, h.onResponse);
+    expect(subscribe).not.toHaveBeenCalled();
+    expect(h.answers).toHaveLength(1);
+
+    const throwing = harness();
+    throwing.watch.open(
+      () => cache.watchSotw(request),
+      () => {
+        throw new Error("handler bug");
+      },
+    );
+    expect(throwing.failures[0]?.status.code).toBe(13);
+    expect(throwing.failures[0]?.error.code).toBe(ErrorCode.INTERNAL);
+    expect(throwing.failures[0]?.error.message).toBe(`internal error handling a ${CDS} response: handler bug`);
+    expect(h.failures).toEqual([]);
   });
 });

@@ -3,9 +3,11 @@
 // ConfigWatcher in @xdskit/cache): subscribing registers it, its first answer
 // closes it, unsubscribing cancels it. Every opening gets a token, so a late
 // emission from a watch that was cancelled or replaced (also one that arrives
-// while `subscribe` is still running) is ignored.
+// while `subscribe` is still running) is ignored. The caches' own watches
+// (CacheWatch) are opened directly, without an rxjs subscription per watch.
+import { CacheWatch } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import type { Observable, Subscription } from "rxjs";
+import type { Observable, Unsubscribable } from "rxjs";
 import type { CarrierStream } from "./stream-machine.js";
 import { GrpcCode, StreamFailure } from "./stream-rules.js";
 
@@ -34,7 +36,7 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
   readonly #typeUrl: string;
   readonly #kind: WatchKind;
   #token = 0;
-  #subscription: Subscription | undefined;
+  #subscription: Unsubscribable | undefined;
 
   constructor(env: Pick<CarrierStream, "node" | "fail">, typeUrl: string, kind: WatchKind) {
     this.#env = env;
@@ -62,9 +64,11 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
   open(watch: () => Observable<R>, onResponse: (response: R) => void): void {
     this.cancel();
     const token = this.#token;
-    let subscription: Subscription;
+    let subscription: Unsubscribable;
     try {
-      subscription = watch().subscribe(new WatchObserver(this, token, onResponse));
+      const observable = watch();
+      const observer = new WatchObserver(this, token, onResponse);
+      subscription = observable instanceof CacheWatch ? observable.open(observer) : observable.subscribe(observer);
     } catch (error) {
       this.onError(token, error);
       return;
@@ -81,7 +85,23 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
       this.onError(this.#token, new Error(`${this.#kind} for ${this.#typeUrl} emitted a response for ${response.typeUrl}`));
       return;
     }
-    onResponse(response);
+    try {
+      onResponse(response);
+    } catch (error) {
+      // A fault of ours while handling the answer ends this stream, not the process.
+      this.#env.fail(
+        error instanceof StreamFailure
+          ? error
+          : new StreamFailure(
+              GrpcCode.INTERNAL,
+              new XdskitError(ErrorCode.INTERNAL, `internal error handling a ${this.#typeUrl} response: ${(error as Error)?.message ?? String(error)}`, {
+                typeUrl: this.#typeUrl,
+                nodeId: this.#env.node.id,
+                cause: error,
+              }),
+            ),
+      );
+    }
   }
 
   /** @internal Called by this watch's observer (and when opening fails). */
