@@ -16,6 +16,29 @@ describe("DeltaResponse.versions", () => {
       h.set(EDS, [cla("a"), cla("b"), cla("c")]);
     });
 
+    it("answers clients that hold nothing with one shared list per state and subscription (a fleet's first requests), with what each would get alone", () => {
+      const [n, m] = h.nodes;
+      const wildcard = [n!, n!].map((node) => record(h.cache.watchDelta(delta(node, EDS, { wildcard: true }))).one() as DeltaResponse);
+      expect(wildcard[1]!.resources).toBe(wildcard[0]!.resources);
+      expect(wildcard[0]!.resources.map((e) => e.name)).toEqual(["a", "b", "c"]);
+      // A first named request forces what it subscribes (the same set, as the server passes it):
+      // a name that does not exist is said removed.
+      const names = new Set(["c", "a", "zz"]);
+      const first = [0, 1].map(() => record(h.cache.watchDelta({ ...delta(n!, EDS), names, forceNames: names })).one() as DeltaResponse);
+      expect(first[1]!.resources).toBe(first[0]!.resources);
+      expect(first[0]!.resources.map((e) => e.name)).toEqual(["c", "a"]);
+      expect(first[0]!.removed).toEqual(["zz"]);
+      // Nothing forced: no "removed" for a name that never existed.
+      const quiet = record(h.cache.watchDelta({ ...delta(n!, EDS), names })).one() as DeltaResponse;
+      expect(quiet.resources.map((e) => e.name)).toEqual(["c", "a"]);
+      expect(quiet.removed).toEqual([]);
+      // A new state answers anew.
+      h.set(EDS, [cla("a", 7070), cla("c")]);
+      const after = record(h.cache.watchDelta({ ...delta(m ?? n!, EDS), names, forceNames: names })).one() as DeltaResponse;
+      expect(after.resources).not.toBe(first[0]!.resources);
+      expect(after.resources.map((e) => e.name)).toEqual(["c", "a"]);
+    });
+
     it("is one map per served state, shared by every answer from it, naming every resource in the version sent", () => {
       const [n] = h.nodes;
       const wildcard = record(h.cache.watchDelta(delta(n!, EDS, { wildcard: true }))).one() as DeltaResponse;

@@ -3,6 +3,8 @@ export type { EntryOptions, EntryStoreOptions, ResourceInput } from "./entry-sto
 export { ENTRY_STORE_DEFAULTS, EntryStore } from "./entry-store.js";
 export { digestOf, LABEL_SEPARATOR, labelOf, sameContentVersion } from "./internal/labels.js";
 export type { MissingReference } from "./internal/references.js";
+export type { WatchSink } from "./internal/watch.js";
+export { CacheWatch } from "./internal/watch.js";
 export type { LinearCacheOptions, LinearUpdate } from "./linear-cache.js";
 export { LINEAR_CACHE_DEFAULTS, LinearCache } from "./linear-cache.js";
 export type { XdsLogger } from "./logger.js";
@@ -15,8 +17,6 @@ export type { GroupStatus, NodeIdentity, NodeStatus, NodeStatusOptions, StatusEv
 export { groupStatusOf, NODE_STATUS_DEFAULTS, NodeStatusTracker, nodeIdentity } from "./node-status.js";
 export type { ResourceUpdate, Snapshot, SnapshotInput, SnapshotViolation, TypeResources } from "./snapshot.js";
 export { InvalidSnapshotError } from "./snapshot.js";
-export type { WatchSink } from "./internal/watch.js";
-export { CacheWatch } from "./internal/watch.js";
 export type { SnapshotChange } from "./snapshot-cache.js";
 export { SnapshotCache } from "./snapshot-cache.js";
 export type { EntriesByType, SnapshotCacheOptions } from "./snapshot-cache-options.js";

@@ -129,7 +129,13 @@ describe.each(HARNESSES)("watch lifecycle: $name", ({ make }) => {
 
     const waiting = sink();
     const cancelled = sink();
-    const throwing = { got: { errors: [] as unknown[] }, next: () => { throw new Error("sink bug"); }, error: (e: unknown) => throwing.got.errors.push(e) };
+    const throwing = {
+      got: { errors: [] as unknown[] },
+      next: () => {
+        throw new Error("sink bug");
+      },
+      error: (e: unknown) => throwing.got.errors.push(e),
+    };
     (h.cache.watchSotw(sotw(n, EDS, { names: ["a"], versionInfo: v })) as CacheWatch<SotwResponse>).open(throwing);
     (h.cache.watchSotw(sotw(n, EDS, { names: ["a"], versionInfo: v })) as CacheWatch<SotwResponse>).open(waiting);
     const handle = (h.cache.watchSotw(sotw(n, EDS, { names: ["a"], versionInfo: v })) as CacheWatch<SotwResponse>).open(cancelled);

@@ -181,6 +181,41 @@ describe("delta streams share what their clients hold", () => {
     for (const client of clients) client.stream.close();
   });
 
+  it("streams whose first request subscribes the same list share one set for it (names and forced names) until one changes it", async () => {
+    cache = new SnapshotCache();
+    cache.setSnapshot(
+      NODE.id,
+      snapshot("1", () => 80),
+    );
+    const recording = new Recording(cache);
+    harness = await startServer(recording);
+    const grpc = adsClient(harness.address);
+    const many = Array.from({ length: 40 }, (_, i) => `endpoints-of-cluster-${i}`);
+    const streams = [0, 1, 2].map(() => openDelta(grpc));
+    for (const stream of streams) stream.send({ node: NODE, typeUrl: EDS, resourceNamesSubscribe: many });
+    await until(() => recording.latest(EDS).length === 3);
+    // The first watch of each stream (later ones, after the answer, force nothing).
+    const first = [
+      ...new Map(
+        recording.delta
+          .filter((r) => r.typeUrl === EDS)
+          .reverse()
+          .map((r) => [r.streamId, r]),
+      ).values(),
+    ];
+    expect(first).toHaveLength(3);
+    expect(new Set(first.map((r) => r.names)).size).toBe(1);
+    expect(first.every((r) => r.forceNames === r.names)).toBe(true);
+    expect([...first[0]!.names]).toEqual(many);
+    // One stream drops a name: it gets its own copy; the others keep the shared set untouched.
+    streams[0]!.send({ typeUrl: EDS, resourceNamesUnsubscribe: [many[0]!] });
+    await until(() => recording.latest(EDS).some((r) => r.names.size === many.length - 1));
+    const after = recording.latest(EDS);
+    expect(after.filter((r) => r.names.size === many.length)).toHaveLength(2);
+    expect(first[1]!.names.size).toBe(many.length);
+    for (const stream of streams) stream.close();
+  });
+
   it("a reconnecting client's initial_resource_versions: only what differs is sent, then the stream shares the state's map", async () => {
     cache = new SnapshotCache();
     cache.setSnapshot(

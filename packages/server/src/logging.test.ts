@@ -65,7 +65,12 @@ describe("server logging", () => {
   });
 
   it("asks a pino-style logger whether debug is on at each event, and builds no debug line while it is off", () => {
-    const logger = Object.assign(recorder(), { level: "info", isLevelEnabled(level: string) { return level !== "debug" || this.level === "debug"; } });
+    const logger = Object.assign(recorder(), {
+      level: "info",
+      isLevelEnabled(level: string) {
+        return level !== "debug" || this.level === "debug";
+      },
+    });
     const log = serverEventLogger(logger);
     const context = { streamId: 1, node: NODE, typeUrl: CDS, protocol: "sotw", ads: true, peer: "p", method: "m" } as never;
     log({ kind: "ack", context, version: "v1", nonce: "1", at: 0 } as never);

@@ -130,6 +130,15 @@ export function answerDelta(
   const wildcard = effectiveWildcard(request, policy);
   const held = request.clientVersions;
   const force = request.forceNames;
+  if (!changed && held.size === 0) {
+    // A client that holds nothing (a proxy's first request): what it is sent depends only on
+    // the state and the subscription, so streams with the same sets share one answer.
+    const fresh = freshAnswer(view, request, wildcard);
+    if (fresh !== undefined) {
+      if (fresh.resources.length === 0 && fresh.removed.length === 0 && !request.forceResponse) return undefined;
+      return { typeUrl: view.typeUrl, systemVersion, resources: fresh.resources, removed: fresh.removed, versions: view.versions?.() };
+    }
+  }
   const resources: ResourceEntry[] = [];
   const removed: string[] = [];
   // One name, in scope: send it if the client lacks it or holds another
@@ -167,6 +176,51 @@ export function answerDelta(
   // The first wildcard request is always answered, even when empty (protocol.md: delta-first-wildcard).
   if (resources.length === 0 && removed.length === 0 && !request.forceResponse) return undefined;
   return { typeUrl: view.typeUrl, systemVersion, resources, removed, versions: view.versions?.() };
+}
+
+interface FreshAnswer {
+  readonly view: ResourceSetView;
+  readonly forced: boolean;
+  readonly resources: readonly ResourceEntry[];
+  readonly removed: readonly string[];
+}
+const NOTHING_REMOVED: readonly string[] = Object.freeze([]);
+/** The last answer to a client holding nothing, per subscribed set of names. */
+const freshAnswers = new WeakMap<object, FreshAnswer>();
+
+/**
+ * The delta answer for a client that holds nothing, shared by every stream with the same
+ * sets: a wildcard with nothing forced is every entry (the view's own array); a named
+ * subscription whose forced names are none or the subscribed set itself (a first request)
+ * is the entries of its names in their order, and "removed" for forced names that do not
+ * exist. `undefined` for any other shape (evaluated name by name).
+ */
+function freshAnswer(view: ResourceSetView, request: DeltaWatchRequest, wildcard: boolean): FreshAnswer | undefined {
+  const force = request.forceNames;
+  if (wildcard) {
+    if (force.size > 0) return undefined;
+    return { view, forced: false, resources: view.all(), removed: NOTHING_REMOVED };
+  }
+  const names = request.names;
+  const forced = force === names && names.size > 0;
+  if (force.size > 0 && !forced) return undefined;
+  const known = freshAnswers.get(names);
+  if (known !== undefined && known.view === view && known.forced === forced) return known;
+  const resources: ResourceEntry[] = [];
+  const removed: string[] = [];
+  for (const name of names) {
+    const entry = view.get(name);
+    if (entry) resources.push(entry);
+    else if (forced) removed.push(name);
+  }
+  const answer: FreshAnswer = {
+    view,
+    forced,
+    resources: Object.freeze(resources),
+    removed: removed.length > 0 ? Object.freeze(removed) : NOTHING_REMOVED,
+  };
+  freshAnswers.set(names, answer);
+  return answer;
 }
 
 /** A delta TTL heartbeat: the TTL resources the client holds in their current version. */

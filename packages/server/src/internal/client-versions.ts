@@ -248,7 +248,30 @@ export function sharedNames(shared: ReadonlyMap<string, string>): ReadonlySet<st
   return names;
 }
 
-/** True for a set made by `sharedNames` (which must be copied before a change). */
+// The set of a list of names shared between requests (the request decoder gives requests of
+// the same bytes one frozen list), made once per list, with the characters of its names.
+const listSets = new WeakMap<readonly string[], { readonly names: ReadonlySet<string>; readonly chars: number }>();
+
+/**
+ * The shared set of a frozen list of names (a shared set: copied before a change), or
+ * undefined for a list that is not frozen (not shared by the decoder), is empty, or holds "*".
+ */
+export function sharedList(list: readonly string[]): { readonly names: ReadonlySet<string>; readonly chars: number } | undefined {
+  if (list.length === 0 || !Object.isFrozen(list)) return undefined;
+  let known = listSets.get(list);
+  if (known === undefined) {
+    if (list.includes("*")) return undefined;
+    const names = new Set(list);
+    let chars = 0;
+    for (const name of names) chars += name.length;
+    known = { names, chars };
+    listSets.set(list, known);
+    sharedSets.add(names);
+  }
+  return known;
+}
+
+/** True for a set made by `sharedNames` or `sharedList` (which must be copied before a change). */
 export function isSharedNames(names: ReadonlySet<string>): boolean {
   return sharedSets.has(names);
 }

@@ -7,15 +7,17 @@
 //
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#incremental-xds
 import type { DeltaResponse, DeltaWatchRequest } from "@xdskit/cache";
-import { DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { type DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
-import { ClientVersions, isSharedNames, NO_NAMES, sharedNames } from "./client-versions.js";
+import { ClientVersions, isSharedNames, NO_NAMES, sharedList, sharedNames } from "./client-versions.js";
+import { decodeDeltaDiscoveryRequest } from "./request-decoding.js";
 import { chunkNames, encodeDelta, splitDelta } from "./response-encoding.js";
 import { type CarrierStream, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, GrpcCode, legacyWildcardAllowed, unknownNonce, violation } from "./stream-rules.js";
 import { TypeWatch } from "./type-watch.js";
 
 const REMEMBERED_NONCES = 16;
+const NO_LIST: readonly string[] = Object.freeze([]);
 
 /** What one delta stream knows about one type. Exposed read-only for tests. */
 export interface DeltaTypeState extends TypeState {
@@ -58,12 +60,14 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
     checkNames(env, typeUrl, request.resourceNamesSubscribe, "resource_names_subscribe");
     checkNames(env, typeUrl, request.resourceNamesUnsubscribe, "resource_names_unsubscribe");
     const initial = Object.entries(request.initialResourceVersions);
-    checkNames(
-      env,
-      typeUrl,
-      initial.map(([name]) => name),
-      "initial_resource_versions",
-    );
+    if (initial.length > 0) {
+      checkNames(
+        env,
+        typeUrl,
+        initial.map(([name]) => name),
+        "initial_resource_versions",
+      );
+    }
     const { state, first } = this.table.get(descriptor);
     // A watch still waiting had nothing to send for the names it covers, so a
     // replacement that only adds names need evaluate only those.
@@ -109,7 +113,18 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       state.forceNames = forced;
       return forced;
     };
-    for (const name of request.resourceNamesSubscribe) {
+    const subscribe = request.resourceNamesSubscribe;
+    // The common first subscription: names and nothing held, as every proxy of a group sends
+    // it (the decoder shares the list between requests of the same bytes). Then the stream
+    // takes the list's shared set, once for the names and once for the forced names.
+    const shared = state.names.size === 0 && state.forceNames.size === 0 && initial.length === 0 ? sharedList(subscribe) : undefined;
+    if (shared !== undefined) {
+      state.names = shared.names;
+      state.forceNames = shared.names;
+      state.subscriptionChars += shared.chars;
+      changed = true;
+    }
+    for (const name of shared === undefined ? subscribe : NO_LIST) {
       if (name === "*") {
         if (!state.wildcard) wildcardAdded = true;
         state.wildcard = true;
@@ -413,6 +428,6 @@ function shareNames(state: DeltaTypeState, versions: ReadonlyMap<string, string>
 export const DELTA_PROTOCOL: StreamProtocol<DeltaDiscoveryRequest> = Object.freeze({
   kind: "delta",
   requestName: "DeltaDiscoveryRequest",
-  decode: (data: Uint8Array) => DeltaDiscoveryRequest.decode(data),
+  decode: (data: Uint8Array) => decodeDeltaDiscoveryRequest(data),
   createMachine: (carrier: CarrierStream) => new DeltaStream(carrier),
 });

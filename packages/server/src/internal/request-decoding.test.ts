@@ -1,6 +1,6 @@
-import { DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
+import { DeltaDiscoveryRequest, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
-import { decodeDiscoveryRequest } from "./request-decoding.js";
+import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest } from "./request-decoding.js";
 
 type RequestInput = Parameters<typeof DiscoveryRequest.fromPartial>[0];
 const encode = (request: RequestInput): Buffer => Buffer.from(DiscoveryRequest.encode(DiscoveryRequest.fromPartial(request)).finish());
@@ -64,5 +64,35 @@ describe("decodeDiscoveryRequest", () => {
     expect(() => decodeDiscoveryRequest(whole.subarray(0, whole.length - 3))).toThrow(/truncated/);
     expect(() => decodeDiscoveryRequest(Buffer.from([0x0b]))).toThrow(/wire type 3/);
     expect(() => decodeDiscoveryRequest(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80]))).toThrow(/varint/);
+  });
+
+  it("decodes a DeltaDiscoveryRequest as the generated codec does, and shares its subscribe list like SotW names", () => {
+    type DeltaInput = Parameters<typeof DeltaDiscoveryRequest.fromPartial>[0];
+    const encodeDelta = (r: DeltaInput): Buffer => Buffer.from(DeltaDiscoveryRequest.encode(DeltaDiscoveryRequest.fromPartial(r)).finish());
+    const requests: DeltaInput[] = [
+      {},
+      { typeUrl: TypeUrl.Cluster, node: { id: "envoy-1", cluster: "front" }, resourceNamesSubscribe: ["*"] },
+      { typeUrl: TypeUrl.ClusterLoadAssignment, resourceNamesSubscribe: clusters, resourceNamesUnsubscribe: ["old", "older"] },
+      {
+        typeUrl: TypeUrl.ClusterLoadAssignment,
+        initialResourceVersions: { a: "1", ü: "2" },
+        responseNonce: "9",
+        errorDetail: { code: 3, message: "bad" },
+        resourceLocatorsSubscribe: [{ name: "xdstp://a/b" }],
+        resourceLocatorsUnsubscribe: [{ name: "xdstp://a/c" }],
+      },
+    ];
+    for (const request of requests) {
+      const bytes = encodeDelta(request);
+      expect(decodeDeltaDiscoveryRequest(bytes)).toEqual(DeltaDiscoveryRequest.decode(bytes));
+    }
+    const first = decodeDeltaDiscoveryRequest(encodeDelta({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNamesSubscribe: clusters }));
+    const again = decodeDeltaDiscoveryRequest(
+      encodeDelta({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNamesSubscribe: clusters, responseNonce: "3" }),
+    );
+    expect(again.resourceNamesSubscribe).toBe(first.resourceNamesSubscribe);
+    expect(Object.isFrozen(again.initialResourceVersions)).toBe(true);
+    const whole = encodeDelta({ typeUrl: TypeUrl.Cluster, resourceNamesSubscribe: clusters });
+    expect(() => decodeDeltaDiscoveryRequest(whole.subarray(0, whole.length - 3))).toThrow(/truncated/);
   });
 });

@@ -1,14 +1,18 @@
-// Decodes the DiscoveryRequest of a SotW stream. The same message the
-// generated codec gives, decoded by hand, because of one field: a SotW client
-// repeats its whole subscription in every request (an Envoy ACKing endpoints
-// lists every cluster again), so the same resource_names bytes arrive over
-// and over, from every proxy of a fleet. Byte for byte the same run of names
+// Decodes the DiscoveryRequest of a SotW stream and the DeltaDiscoveryRequest
+// of a delta stream. The same messages the generated codecs give, decoded by
+// hand, because of the names: a SotW client repeats its whole subscription in
+// every request (an Envoy ACKing endpoints lists every cluster again), and
+// every proxy of a fleet subscribes to the same names, so the same
+// resource_names bytes arrive over and over. Byte for byte the same run of names
 // is decoded once and shared (a frozen array, found again by comparing bytes)
 // while it keeps arriving; decoding them afresh was the largest share of what
 // a fleet's initial sync allocated.
-import type { DiscoveryRequest } from "@xdskit/envoy-api";
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from "@xdskit/envoy-api";
 import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
-import { ResourceLocator } from "@xdskit/envoy-api/envoy/service/discovery/v3/discovery";
+import {
+  DeltaDiscoveryRequest_InitialResourceVersionsEntry,
+  ResourceLocator,
+} from "@xdskit/envoy-api/envoy/service/discovery/v3/discovery";
 import { Status } from "@xdskit/envoy-api/google/rpc/status";
 
 /** Runs of names remembered, by their byte length (the most recent per length). */
@@ -113,6 +117,66 @@ function namesOfRun(buffer: Buffer, start: number, end: number): string[] {
 
 /** A request without names or locators shares these (the returned arrays are never modified). */
 const NONE: never[] = Object.freeze([]) as unknown as never[];
+/** A delta request without initial_resource_versions shares this (never modified). */
+const NO_VERSIONS: { [key: string]: string } = Object.freeze({}) as { [key: string]: string };
+
+/**
+ * The fields of one repeated string field of a message, as they are read: the run of
+ * consecutive fields (as encoders write them), or, for fields split by others (legal,
+ * unusual), their offsets.
+ */
+class NameFields {
+  start = -1;
+  end = -1;
+  spans: number[] | undefined = undefined;
+
+  add(buffer: Buffer, fieldStart: number, start: number, end: number): void {
+    if (this.spans !== undefined) this.spans.push(start, end);
+    else if (this.start < 0) this.start = fieldStart;
+    else if (this.end !== fieldStart) {
+      this.spans = spansOfRun(buffer, this.start, this.end);
+      this.spans.push(start, end);
+    }
+    this.end = end;
+  }
+
+  names(buffer: Buffer): string[] {
+    return this.spans !== undefined ? namesAtSpans(buffer, this.spans) : namesOfRun(buffer, this.start, this.end);
+  }
+}
+
+/** Reads the next field's header at `at.i`: its number and wire type, and for length-delimited fields their bounds. */
+interface FieldHeader {
+  field: number;
+  fieldStart: number;
+  start: number;
+  end: number;
+}
+
+/** The next field of `buffer`, length-delimited (wire type 2); other fields are skipped (field 0 at the end). */
+function nextField(buffer: Buffer, at: { i: number }, header: FieldHeader, maxField: number): boolean {
+  while (at.i < buffer.length) {
+    const fieldStart = at.i;
+    const tag = varint(buffer, at);
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (wireType !== 2 || field < 1 || field > maxField) {
+      skip(buffer, at, wireType);
+      continue;
+    }
+    const length = varint(buffer, at);
+    const start = at.i;
+    const end = start + length;
+    if (end > buffer.length) throw truncated();
+    at.i = end;
+    header.field = field;
+    header.fieldStart = fieldStart;
+    header.start = start;
+    header.end = end;
+    return true;
+  }
+  return false;
+}
 
 /**
  * Decodes a DiscoveryRequest as `DiscoveryRequest.decode` does. `resourceNames`
@@ -121,7 +185,7 @@ const NONE: never[] = Object.freeze([]) as unknown as never[];
  * @throws Error for a message that is not a valid DiscoveryRequest.
  */
 export function decodeDiscoveryRequest(data: Uint8Array): DiscoveryRequest {
-  const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const buffer = asBuffer(data);
   const message: DiscoveryRequest = {
     versionInfo: "",
     node: undefined,
@@ -132,57 +196,106 @@ export function decodeDiscoveryRequest(data: Uint8Array): DiscoveryRequest {
     errorDetail: undefined,
   };
   const at = { i: 0 };
-  // The run of resource_names fields: consecutive, as encoders write them. Names split by
-  // other fields (legal, unusual) are collected by their offsets instead.
-  let runStart = -1;
-  let runEnd = -1;
-  let spans: number[] | undefined;
-  while (at.i < buffer.length) {
-    const fieldStart = at.i;
-    const tag = varint(buffer, at);
-    const field = Math.floor(tag / 8);
-    const wireType = tag & 7;
-    if (wireType !== 2 || field < 1 || field > 7) {
-      skip(buffer, at, wireType);
-      continue;
-    }
-    const length = varint(buffer, at);
-    const start = at.i;
-    const end = start + length;
-    if (end > buffer.length) throw truncated();
-    at.i = end;
-    switch (field) {
+  const f: FieldHeader = { field: 0, fieldStart: 0, start: 0, end: 0 };
+  let names: NameFields | undefined;
+  while (nextField(buffer, at, f, 7)) {
+    switch (f.field) {
       case 1:
-        message.versionInfo = buffer.toString("utf8", start, end);
+        message.versionInfo = buffer.toString("utf8", f.start, f.end);
         break;
       case 2:
-        message.node = Node.decode(buffer.subarray(start, end));
+        message.node = Node.decode(buffer.subarray(f.start, f.end));
         break;
       case 3:
-        if (spans !== undefined) spans.push(start, end);
-        else if (runStart < 0) runStart = fieldStart;
-        else if (runEnd !== fieldStart) {
-          spans = spansOfRun(buffer, runStart, runEnd);
-          spans.push(start, end);
-        }
-        runEnd = end;
+        names ??= new NameFields();
+        names.add(buffer, f.fieldStart, f.start, f.end);
         break;
       case 4:
-        message.typeUrl = buffer.toString("utf8", start, end);
+        message.typeUrl = buffer.toString("utf8", f.start, f.end);
         break;
       case 5:
-        message.responseNonce = buffer.toString("utf8", start, end);
+        message.responseNonce = buffer.toString("utf8", f.start, f.end);
         break;
       case 6:
-        message.errorDetail = Status.decode(buffer.subarray(start, end));
+        message.errorDetail = Status.decode(buffer.subarray(f.start, f.end));
         break;
       case 7:
         if (message.resourceLocators === NONE) message.resourceLocators = [];
-        message.resourceLocators.push(ResourceLocator.decode(buffer.subarray(start, end)));
+        message.resourceLocators.push(ResourceLocator.decode(buffer.subarray(f.start, f.end)));
         break;
     }
   }
-  if (spans !== undefined) message.resourceNames = namesAtSpans(buffer, spans);
-  else if (runStart >= 0) message.resourceNames = namesOfRun(buffer, runStart, runEnd);
+  if (names !== undefined) message.resourceNames = names.names(buffer);
   return message;
+}
+
+/**
+ * Decodes a DeltaDiscoveryRequest as `DeltaDiscoveryRequest.decode` does.
+ * `resourceNamesSubscribe`, `resourceNamesUnsubscribe`, the locator lists and
+ * `initialResourceVersions` may be frozen and shared with other requests:
+ * never modify them.
+ * @throws Error for a message that is not a valid DeltaDiscoveryRequest.
+ */
+export function decodeDeltaDiscoveryRequest(data: Uint8Array): DeltaDiscoveryRequest {
+  const buffer = asBuffer(data);
+  const message: DeltaDiscoveryRequest = {
+    node: undefined,
+    typeUrl: "",
+    resourceNamesSubscribe: NONE,
+    resourceNamesUnsubscribe: NONE,
+    resourceLocatorsSubscribe: NONE,
+    resourceLocatorsUnsubscribe: NONE,
+    initialResourceVersions: NO_VERSIONS,
+    responseNonce: "",
+    errorDetail: undefined,
+  };
+  const at = { i: 0 };
+  const f: FieldHeader = { field: 0, fieldStart: 0, start: 0, end: 0 };
+  let subscribe: NameFields | undefined;
+  let unsubscribe: NameFields | undefined;
+  while (nextField(buffer, at, f, 9)) {
+    switch (f.field) {
+      case 1:
+        message.node = Node.decode(buffer.subarray(f.start, f.end));
+        break;
+      case 2:
+        message.typeUrl = buffer.toString("utf8", f.start, f.end);
+        break;
+      case 3:
+        subscribe ??= new NameFields();
+        subscribe.add(buffer, f.fieldStart, f.start, f.end);
+        break;
+      case 4:
+        unsubscribe ??= new NameFields();
+        unsubscribe.add(buffer, f.fieldStart, f.start, f.end);
+        break;
+      case 5: {
+        const entry = DeltaDiscoveryRequest_InitialResourceVersionsEntry.decode(buffer.subarray(f.start, f.end));
+        if (message.initialResourceVersions === NO_VERSIONS) message.initialResourceVersions = {};
+        message.initialResourceVersions[entry.key] = entry.value;
+        break;
+      }
+      case 6:
+        message.responseNonce = buffer.toString("utf8", f.start, f.end);
+        break;
+      case 7:
+        message.errorDetail = Status.decode(buffer.subarray(f.start, f.end));
+        break;
+      case 8:
+        if (message.resourceLocatorsSubscribe === NONE) message.resourceLocatorsSubscribe = [];
+        message.resourceLocatorsSubscribe.push(ResourceLocator.decode(buffer.subarray(f.start, f.end)));
+        break;
+      case 9:
+        if (message.resourceLocatorsUnsubscribe === NONE) message.resourceLocatorsUnsubscribe = [];
+        message.resourceLocatorsUnsubscribe.push(ResourceLocator.decode(buffer.subarray(f.start, f.end)));
+        break;
+    }
+  }
+  if (subscribe !== undefined) message.resourceNamesSubscribe = subscribe.names(buffer);
+  if (unsubscribe !== undefined) message.resourceNamesUnsubscribe = unsubscribe.names(buffer);
+  return message;
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

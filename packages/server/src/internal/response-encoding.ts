@@ -176,7 +176,7 @@ export function chunkNames(resources: readonly ResourceEntry[]): readonly string
   const first = resources[0];
   if (first === undefined) return NO_NAMES;
   let kept = sharedNames.get(first);
-  const hit = kept?.find((shared) => sameEntries(shared.resources, resources));
+  const hit = kept?.find((shared) => shared.resources === resources || sameEntries(shared.resources, resources));
   if (hit !== undefined) return hit.names;
   const names = Object.freeze(resources.map((e) => e.name));
   if (kept === undefined) {
@@ -242,6 +242,7 @@ interface SharedDelta {
 const sharedDelta = new WeakMap<ResourceEntry, SharedDelta[]>();
 
 function sameChunk(shared: SharedDelta, chunk: DeltaChunk, key: string): boolean {
+  if (shared.resources === chunk.resources && shared.removed === chunk.removed) return shared.key === key;
   if (shared.key !== key || shared.resources.length !== chunk.resources.length || shared.removed.length !== chunk.removed.length) {
     return false;
   }
@@ -314,6 +315,12 @@ export interface TooLarge {
  */
 export function splitDelta(response: DeltaResponse, limit: number): DeltaChunk[] | TooLarge {
   const base = 64 + response.typeUrl.length + response.systemVersion.length;
+  // Most responses fit in one message: it is the response's own lists (shared with other
+  // streams sent the same answer), not copies.
+  let total = base;
+  for (const entry of response.resources) total += estimateEntryBytes(entry);
+  for (const name of response.removed) total += name.length * 3 + 8;
+  if (total <= limit) return [{ resources: response.resources, removed: response.removed }];
   const chunks: DeltaChunk[] = [];
   let current: ResourceEntry[] = [];
   let size = base;

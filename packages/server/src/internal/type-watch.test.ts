@@ -1,7 +1,7 @@
+import { SnapshotCache } from "@xdskit/cache";
 import { ErrorCode } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { Subject } from "rxjs";
-import { SnapshotCache } from "@xdskit/cache";
 import { describe, expect, it, vi } from "vitest";
 import type { StreamFailure } from "./stream-rules.js";
 import { TypeWatch } from "./type-watch.js";
@@ -90,7 +90,10 @@ describe("TypeWatch", () => {
 
   it("opens a cache's own watch (CacheWatch) without subscribing, and a handler that throws ends only this stream", () => {
     const cache = new SnapshotCache();
-    cache.setSnapshot("n1", { version: "1", resources: { [CDS]: [Cluster.fromPartial({ name: "web", type: 3, edsClusterConfig: { serviceName: "web" } })] } });
+    cache.setSnapshot("n1", {
+      version: "1",
+      resources: { [CDS]: [Cluster.fromPartial({ name: "web", type: 3, edsClusterConfig: { serviceName: "web" } })] },
+    });
     const node = { id: "n1" } as never;
     const request = { streamId: 1, node, typeUrl: CDS, ads: true, wildcard: true, names: new Set<string>(), versionInfo: "" };
     const observable = cache.watchSotw(request);

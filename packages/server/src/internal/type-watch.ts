@@ -94,11 +94,15 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
           ? error
           : new StreamFailure(
               GrpcCode.INTERNAL,
-              new XdskitError(ErrorCode.INTERNAL, `internal error handling a ${this.#typeUrl} response: ${(error as Error)?.message ?? String(error)}`, {
-                typeUrl: this.#typeUrl,
-                nodeId: this.#env.node.id,
-                cause: error,
-              }),
+              new XdskitError(
+                ErrorCode.INTERNAL,
+                `internal error handling a ${this.#typeUrl} response: ${(error as Error)?.message ?? String(error)}`,
+                {
+                  typeUrl: this.#typeUrl,
+                  nodeId: this.#env.node.id,
+                  cause: error,
+                },
+              ),
             ),
       );
     }
