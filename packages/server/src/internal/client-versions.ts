@@ -194,18 +194,26 @@ export class ClientVersions implements ReadonlyMap<string, string> {
   ): boolean {
     const base = this.#base;
     if (base === shared) return false;
+    // Streams sent the same answer from the same holdings (a fleet's first sync) ask the same
+    // question: the last answer is kept per list of resources sent.
+    const known = reached.get(resources);
+    if (known !== undefined && known.base === base && known.shared === shared && known.removed === removed) return known.reaches;
     const between = namesDiffering(base, shared);
-    if (between.length > resources.length + removed.length) return false;
+    let reaches = between.length <= resources.length + removed.length;
     let covered = 0;
-    for (const entry of resources) {
-      if (shared.get(entry.name) !== entry.version) return false;
-      if (base.get(entry.name) !== entry.version) covered++;
+    for (let i = 0; reaches && i < resources.length; i++) {
+      const entry = resources[i]!;
+      if (shared.get(entry.name) !== entry.version) reaches = false;
+      else if (base.get(entry.name) !== entry.version) covered++;
     }
-    for (const name of removed) {
-      if (shared.has(name)) return false;
-      if (base.has(name)) covered++;
+    for (let i = 0; reaches && i < removed.length; i++) {
+      const name = removed[i]!;
+      if (shared.has(name)) reaches = false;
+      else if (base.has(name)) covered++;
     }
-    return covered === between.length;
+    reaches &&= covered === between.length;
+    reached.set(resources, { base, shared, removed, reaches });
+    return reaches;
   }
 
   #own(): Map<string, string | typeof ABSENT> {
@@ -229,6 +237,17 @@ export class ClientVersions implements ReadonlyMap<string, string> {
     this.#overlay = overlay.size > 0 ? overlay : undefined;
   }
 }
+
+/** The last `#reaches` answer per list of resources sent (lists are shared between streams sent the same answer). */
+const reached = new WeakMap<
+  readonly { readonly name: string; readonly version: string }[],
+  {
+    readonly base: ReadonlyMap<string, string>;
+    readonly shared: ReadonlyMap<string, string>;
+    readonly removed: readonly string[];
+    readonly reaches: boolean;
+  }
+>();
 
 // The names of a shared map as a set, made once per map: a stream whose
 // subscription names exactly a state's resources (an Envoy asking for the

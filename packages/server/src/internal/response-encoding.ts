@@ -318,8 +318,8 @@ export function splitDelta(response: DeltaResponse, limit: number): DeltaChunk[]
   // Most responses fit in one message: it is the response's own lists (shared with other
   // streams sent the same answer), not copies.
   let total = base;
-  for (const entry of response.resources) total += estimateEntryBytes(entry);
-  for (const name of response.removed) total += name.length * 3 + 8;
+  for (let i = 0; i < response.resources.length; i++) total += estimateEntryBytes(response.resources[i]!);
+  for (let i = 0; i < response.removed.length; i++) total += response.removed[i]!.length * 3 + 8;
   if (total <= limit) return [{ resources: response.resources, removed: response.removed }];
   const chunks: DeltaChunk[] = [];
   let current: ResourceEntry[] = [];
