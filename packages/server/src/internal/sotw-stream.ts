@@ -99,10 +99,22 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     let added = wildcard && !state.wildcard;
     let changed: boolean;
     if (explicitNames === state.names) changed = wildcard !== state.wildcard;
-    else {
-      for (const name of explicitNames) if (!state.names.has(name)) added = true;
-      changed = added || wildcard !== state.wildcard || explicitNames.size !== state.names.size;
-      if (!changed) for (const name of state.names) if (!explicitNames.has(name)) changed = true;
+    else if (state.names.size === 0) {
+      // The type's first names (the usual first request): all of them are new.
+      if (explicitNames.size > 0) added = true;
+      changed = added || wildcard !== state.wildcard;
+    } else {
+      const held = state.names;
+      // forEach, not for-of: no iterator result per name.
+      explicitNames.forEach((name) => {
+        if (!added && !held.has(name)) added = true;
+      });
+      changed = added || wildcard !== state.wildcard || explicitNames.size !== held.size;
+      if (!changed) {
+        held.forEach((name) => {
+          if (!changed && !explicitNames.has(name)) changed = true;
+        });
+      }
     }
     state.wildcard = wildcard;
     state.legacy = legacy;
