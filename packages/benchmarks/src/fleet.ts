@@ -131,8 +131,13 @@ interface Run {
   /** CPU time of the load generator and of the server during the initial sync: the server's should dominate. */
   initialLoadCpuMs: number;
   initialServerCpuMs: number;
-  /** Churn: streams reconnected, and the time from each reconnect to its resync (p50, p99). */
+  /**
+   * Churn: streams reconnected, the time from each reconnect to its resync (p50, p99, of those
+   * that resynced), and how many had not resynced 30 s after the churn ended (a server that
+   * cannot keep up: the figures of the others are reported all the same).
+   */
   churnReconnects: number;
+  churnUnsynced: number;
   churnResyncP50Ms: number;
   churnResyncP99Ms: number;
 }
@@ -212,6 +217,7 @@ async function once(
               "burstMs",
               "burstResponsesPerStream",
               "churnReconnects",
+              "churnUnsynced",
               "churnResyncP50Ms",
               "churnResyncP99Ms",
             ] as const
@@ -267,7 +273,7 @@ async function once(
         : await load.expect("churned", timeout + CHURN_SECONDS * 1000 + 30_000);
     churning = false;
     await updating;
-    if (churn.unsynced > 0) throw new Error(`churn: ${churn.unsynced} reconnected stream(s) did not resync within 30 s`);
+    if (churn.unsynced > 0) console.log(`churn: ${churn.unsynced} of ${churn.reconnects} reconnected streams had not resynced 30 s after the churn`);
     const resync = [...churn.resyncMs].sort((a, b) => a - b);
     return {
       importMs: ready.importMs,
@@ -285,6 +291,7 @@ async function once(
       initialLoadCpuMs: synced.cpuMs,
       initialServerCpuMs: idle.cpuMs - ready.cpuMs,
       churnReconnects: churn.reconnects,
+      churnUnsynced: CHURN_SECONDS === 0 ? Number.NaN : churn.unsynced,
       churnResyncP50Ms: median(resync),
       churnResyncP99Ms: resync[Math.min(resync.length - 1, Math.floor(resync.length * 0.99))] ?? 0,
     };
@@ -313,6 +320,7 @@ const METRICS: [keyof Run, string, number][] = [
   ["resourceEncodesPerUpdate", "resource encodes per update", 1],
   ["responseEncodesPerUpdate", "response codec calls per update", 1],
   ["churnReconnects", "churn: streams reconnected", 0],
+  ["churnUnsynced", "churn: not resynced 30 s after", 0],
   ["churnResyncP50Ms", "churn: reconnect to resynced, p50 (ms)", 0],
   ["churnResyncP99Ms", "churn: reconnect to resynced, p99 (ms)", 0],
 ];
