@@ -138,6 +138,8 @@ interface MutableType {
   lastSent?: TypeStatus["lastSent"];
   lastAck?: TypeStatus["lastAck"];
   lastNack?: TypeStatus["lastNack"];
+  /** Characters this status holds (see sizeOf), kept so an event recounts only its own type. */
+  chars: number;
 }
 
 interface MutableNode {
@@ -149,6 +151,8 @@ interface MutableNode {
   disconnectedAt?: number;
   lastRequestAt?: number;
   types: Map<string, MutableType>;
+  /** Characters of every type's status (the sum of typeCharsOf). */
+  typeChars: number;
   bytes: number;
   dropTimer?: ReturnType<typeof setTimeout>;
   /** The second (of an event's `at`) the node was last moved to the end of the tracker's order. */
@@ -229,22 +233,32 @@ function sizeOf(state: MutableNode): number {
   const n = state.node;
   let chars = state.nodeId.length + n.cluster.length + n.userAgentName.length + n.userAgentVersion.length;
   chars += (n.locality?.region.length ?? 0) + (n.locality?.zone.length ?? 0) + (n.locality?.subZone.length ?? 0);
-  let bytes = NODE_OVERHEAD + state.streams.size * 64;
-  for (const t of state.types.values()) {
-    bytes += TYPE_OVERHEAD;
-    chars += t.typeUrl.length;
-    if (t.lastSent) {
-      chars += t.lastSent.version.length + t.lastSent.nonce.length;
-      chars += charsOf(t.lastSent.resourceNames);
-    }
-    if (t.lastAck) chars += t.lastAck.version.length + t.lastAck.nonce.length;
-    if (t.lastNack) {
-      chars += t.lastNack.rejectedVersion.length + t.lastNack.keptVersion.length + t.lastNack.nonce.length;
-      chars += t.lastNack.error.message.length;
-      chars += charsOf(t.lastNack.resourceNames);
-    }
-  }
+  chars += state.typeChars;
+  const bytes = NODE_OVERHEAD + state.streams.size * 64 + state.types.size * TYPE_OVERHEAD;
   return bytes + chars * 2;
+}
+
+/** Characters of one type's status: its URL, what was last sent, ACKed and NACKed. */
+function charsOfType(t: MutableType): number {
+  let chars = t.typeUrl.length;
+  if (t.lastSent) {
+    chars += t.lastSent.version.length + t.lastSent.nonce.length;
+    chars += charsOf(t.lastSent.resourceNames);
+  }
+  if (t.lastAck) chars += t.lastAck.version.length + t.lastAck.nonce.length;
+  if (t.lastNack) {
+    chars += t.lastNack.rejectedVersion.length + t.lastNack.keptVersion.length + t.lastNack.nonce.length;
+    chars += t.lastNack.error.message.length;
+    chars += charsOf(t.lastNack.resourceNames);
+  }
+  return chars;
+}
+
+/** Recounts a type after its status changed. */
+function recount(state: MutableNode, t: MutableType): void {
+  const chars = charsOfType(t);
+  state.typeChars += chars - t.chars;
+  t.chars = chars;
 }
 
 /**
@@ -314,6 +328,7 @@ export class NodeStatusTracker {
         node: identityOf(node),
         streams: new Map(),
         types: new Map(),
+        typeChars: 0,
         bytes: 0,
         movedAt: Math.floor(at / 1000),
       };
@@ -343,8 +358,9 @@ export class NodeStatusTracker {
   #type(state: MutableNode, typeUrl: string): MutableType {
     let t = state.types.get(typeUrl);
     if (!t) {
-      t = { typeUrl };
+      t = { typeUrl, chars: typeUrl.length };
       state.types.set(typeUrl, t);
+      state.typeChars += t.chars;
     }
     return t;
   }
@@ -436,17 +452,23 @@ export class NodeStatusTracker {
         sized = state.types.size !== size;
         break;
       }
-      case "response":
-        this.#type(state, event.typeUrl).lastSent = Object.freeze({
+      case "response": {
+        const t = this.#type(state, event.typeUrl);
+        t.lastSent = Object.freeze({
           version: event.version,
           nonce: event.nonce,
           resourceNames: frozenNames(event.resourceNames),
           at: event.at,
         });
+        recount(state, t);
         break;
-      case "ack":
-        this.#type(state, event.typeUrl).lastAck = Object.freeze({ version: event.version, nonce: event.nonce, at: event.at });
+      }
+      case "ack": {
+        const t = this.#type(state, event.typeUrl);
+        t.lastAck = Object.freeze({ version: event.version, nonce: event.nonce, at: event.at });
+        recount(state, t);
         break;
+      }
       case "nack": {
         const t = this.#type(state, event.typeUrl);
         const sent = t.lastSent?.nonce === event.nonce ? t.lastSent.resourceNames : [];
@@ -458,6 +480,7 @@ export class NodeStatusTracker {
           resourceNames: Object.freeze(nackedResources(event.error.message, sent)),
           at: event.at,
         });
+        recount(state, t);
         break;
       }
     }
@@ -471,7 +494,17 @@ export class NodeStatusTracker {
     const watches = new Map<string, number>();
     for (const types of state.streams.values()) for (const t of types) watches.set(t, (watches.get(t) ?? 0) + 1);
     const types: Record<string, TypeStatus> = {};
-    for (const [url, t] of state.types) types[url] = Object.freeze({ ...t, openWatches: watches.get(url) ?? 0 });
+    for (const [url, t] of state.types) {
+      // Field by field: `chars` is bookkeeping, not status.
+      types[url] = Object.freeze({
+        typeUrl: t.typeUrl,
+        ...(t.lastRequestAt !== undefined ? { lastRequestAt: t.lastRequestAt } : {}),
+        ...(t.lastSent !== undefined ? { lastSent: t.lastSent } : {}),
+        ...(t.lastAck !== undefined ? { lastAck: t.lastAck } : {}),
+        ...(t.lastNack !== undefined ? { lastNack: t.lastNack } : {}),
+        openWatches: watches.get(url) ?? 0,
+      });
+    }
     return Object.freeze({
       nodeId: state.nodeId,
       group: state.group,
