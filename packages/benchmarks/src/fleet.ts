@@ -273,7 +273,8 @@ async function once(
         : await load.expect("churned", timeout + CHURN_SECONDS * 1000 + 30_000);
     churning = false;
     await updating;
-    if (churn.unsynced > 0) console.log(`churn: ${churn.unsynced} of ${churn.reconnects} reconnected streams had not resynced 30 s after the churn`);
+    if (churn.unsynced > 0)
+      console.log(`churn: ${churn.unsynced} of ${churn.reconnects} reconnected streams had not resynced 30 s after the churn`);
     const resync = [...churn.resyncMs].sort((a, b) => a - b);
     return {
       importMs: ready.importMs,

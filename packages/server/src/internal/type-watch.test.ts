@@ -95,7 +95,16 @@ describe("TypeWatch", () => {
       resources: { [CDS]: [Cluster.fromPartial({ name: "web", type: 3, edsClusterConfig: { serviceName: "web" } })] },
     });
     const node = { id: "n1" } as never;
-    const request = { streamId: 1, node, typeUrl: CDS, ads: true, wildcard: true, names: new Set<string>(), versionInfo: "" };
+    const request = {
+      streamId: 1,
+      node,
+      typeUrl: CDS,
+      ads: true,
+      wildcard: true,
+      names: new Set<string>(),
+      versionInfo: "",
+      forceResponse: false,
+    };
     const observable = cache.watchSotw(request);
     const subscribe = vi.spyOn(observable, "subscribe");
     const h = harness();
