@@ -74,7 +74,7 @@ describe("xdskit serve --transport http2", () => {
     },
   );
 
-  it("with --workers 2, both workers serve on node:http2 and CSDS on either lists every proxy", async () => {
+  it("with --workers 2, both workers serve on node:http2; status, metrics and CSDS on either show every proxy", async () => {
     const config = tempDir();
     writeFileSync(join(config, "front.yaml"), FRONT_AND_BACK);
     const serve = await startServe(["--config", config, "--transport", "http2", "--workers", "2"]);
@@ -90,23 +90,40 @@ describe("xdskit serve --transport http2", () => {
     await expect.poll(workers, { timeout: 10_000 }).toEqual([true, true]);
     const ids = ["front-1", "front-2", "front-3", "front-4"];
     await expect.poll(() => ackedNodes(serve), { timeout: 10_000 }).toEqual(ids);
+    // /metrics sums the workers' stream gauges, as on grpc-js.
+    const streamsOpen = async () => {
+      const text = String((await serve.admin("GET", "/metrics")).body);
+      return ["sotw", "delta"].map((p) =>
+        Number(new RegExp(`^xdskit_streams_open\\{protocol="${p}",transport="ads"\\} (\\S+)$`, "m").exec(text)?.[1]),
+      );
+    };
+    await expect.poll(streamsOpen, { timeout: 10_000 }).toEqual([2, 2]);
     // Two connections: node:cluster hands them to the workers in turn, each answers with the whole fleet.
     for (let i = 0; i < 2; i++) await expect.poll(() => csdsNodes(`127.0.0.1:${serve.xdsPort}`), { timeout: 10_000 }).toEqual(ids);
   });
 
   it("refuses a --transport or transport: setting other than grpc or http2, naming it and the allowed values", async () => {
-    const run = await runXdskit(["serve", "--transport", "h3", "--admin-port", "0", "--xds", "127.0.0.1:0"]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/transport.*one of grpc, http2.*h3/);
-    const settings = join(tempDir(), "serve.yaml");
-    writeFileSync(settings, "transport: http2\n");
-    expect((await startServe(["--settings", settings])).summary).toMatchObject({ transport: "http2" });
-    expect((await startServe(["--settings", settings, "--transport", "grpc"])).summary).toMatchObject({ transport: "grpc" });
-    writeFileSync(settings, "transport: quic\n");
-    await expect(startServe(["--settings", settings])).rejects.toThrow(/transport.*one of grpc, http2.*quic/);
+    const dir = tempDir();
+    const [good, bad] = [join(dir, "good.yaml"), join(dir, "bad.yaml")];
+    writeFileSync(good, "transport: http2\n");
+    writeFileSync(bad, "transport: quic\n");
     // node:http2 listens on host:port only (grpc-js also takes other target forms).
-    const address = await runXdskit(["serve", "--transport", "http2", "--admin-port", "0", "--xds", "unix:/tmp/xds.sock"]);
+    const [flag, address, fromFile, overridden, setting] = await Promise.all([
+      runXdskit(["serve", "--transport", "h3", "--admin-port", "0", "--xds", "127.0.0.1:0"]),
+      runXdskit(["serve", "--transport", "http2", "--admin-port", "0", "--xds", "unix:/tmp/xds.sock"]),
+      startServe(["--settings", good]),
+      startServe(["--settings", good, "--transport", "grpc"]),
+      startServe(["--settings", bad]).then(
+        () => new Error("started"),
+        (error: Error) => error,
+      ),
+    ]);
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toMatch(/transport.*one of grpc, http2.*h3/);
     expect(address.code).toBe(1);
     expect(address.stderr).toMatch(/xds.*host:port.*--transport http2/);
+    expect(fromFile.summary).toMatchObject({ transport: "http2" });
+    expect(overridden.summary).toMatchObject({ transport: "grpc" });
+    expect(setting.message).toMatch(/transport.*one of grpc, http2.*quic/);
   });
 });
