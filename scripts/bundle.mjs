@@ -8,16 +8,22 @@
 // "Import time".
 //
 // What stays a file of its own, so that every module has one instance:
-// - other packages, @xdskit ones included (a bundle never inlines another
-//   package: one XdskitError class, one codec registry, one rxjs);
-// - the generated modules of @xdskit/envoy-api (dist/gen/), which are public
-//   subpaths (`@xdskit/envoy-api/envoy/config/cluster/v3/cluster`) and load
-//   each other; the bundle imports them from the same files.
+// other packages, @xdskit ones included (a bundle never inlines another
+// package: one XdskitError class, one codec registry, one rxjs).
+//
+// envoy-api's generated modules are public subpaths
+// (`@xdskit/envoy-api/envoy/config/cluster/v3/cluster`, which the codec
+// registry also loads by name): each is an entry of envoy-api's bundle, published
+// as dist/bundle/gen/<path>.js (`publishConfig.exports["./*"]`). Those that
+// `import "@xdskit/server"` loads (the discovery and CSDS messages, the service
+// definitions and what they import, about 40) share one chunk,
+// `shared-core-*.js`, with the root entry's modules; each subpath file of
+// theirs only re-exports from it. Other generated modules stay one file each.
 // Entry points of one package share their modules through chunks.
 //
 // Runs after `tsc -b` (`pnpm build`); `pnpm test:pack` runs it again before
 // packing. The workspace itself (tests, tools) keeps using the tsc output.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,12 +44,58 @@ function entriesOf(dir) {
   return { manifest, input };
 }
 
+/** Every `.js` file under `dir`, recursively. */
+function jsFiles(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) out.push(...jsFiles(path));
+    else if (entry.endsWith(".js") && !entry.endsWith(".test.js")) out.push(path);
+  }
+  return out;
+}
+
+const STATIC_IMPORT = /^(?:import|export)\s[^;]*?\sfrom\s"([^"]+)";/gm;
+
+/**
+ * The generated modules (and envoy-api's internal modules) that
+ * `import "@xdskit/server"` loads: what the entry points on its import path
+ * import (server, cache, resources/descriptors, envoy-api's root), followed
+ * through relative imports and `@xdskit/envoy-api/<path>` subpaths. They become
+ * one chunk of envoy-api's bundle (`shared-core-*.js`) instead of about 40 files.
+ */
+function coreModulesOf(envoyDist) {
+  const gen = join(envoyDist, "gen");
+  const entries = ["server/dist/index.js", "cache/dist/index.js", "resources/dist/descriptors.js", "envoy-api/dist/index.js"];
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const [, specifier] of readFileSync(file, "utf8").matchAll(STATIC_IMPORT)) {
+      if (specifier.startsWith(".")) visit(join(dirname(file), specifier));
+      else if (specifier.startsWith("@xdskit/envoy-api/")) visit(join(gen, `${specifier.slice("@xdskit/envoy-api/".length)}.js`));
+    }
+  };
+  for (const entry of entries) visit(join(root, "packages", entry));
+  // The root entry's own modules (errors, registry, JSON, YAML) stay in its chunk.
+  return new Set([...seen].filter((file) => file.startsWith(`${gen}/`) || file.startsWith(`${join(envoyDist, "internal")}/`)));
+}
+
 export async function bundlePackage(name) {
   const dir = join(root, "packages", name);
   const dist = join(dir, "dist");
   const { input } = entriesOf(dir);
   for (const file of Object.values(input)) {
     if (!existsSync(file)) throw new Error(`${relative(root, file)} is missing: run tsc -b (pnpm build) first`);
+  }
+  // envoy-api: every generated module is an entry of its own (the public
+  // subpaths `@xdskit/envoy-api/<path>`, published as dist/bundle/gen/<path>.js),
+  // and those the server's import needs share one chunk.
+  const generated = name === "envoy-api";
+  let core = new Set();
+  if (generated) {
+    for (const file of jsFiles(join(dist, "gen"))) input[`gen/${relative(join(dist, "gen"), file).slice(0, -".js".length)}`] = file;
+    core = coreModulesOf(dist);
   }
   const { rolldown } = await import("rolldown");
   const bundle = await rolldown({
@@ -53,26 +105,20 @@ export async function bundlePackage(name) {
     treeshake: { moduleSideEffects: true },
     // Bare specifiers stay imports: node builtins, dependencies, other @xdskit packages.
     external: (id) => !id.startsWith(".") && !id.startsWith("/"),
-    plugins: [
-      {
-        // A generated module is imported by its public subpath (as the codec
-        // registry loads them), which resolves to the same file.
-        name: "generated-modules-by-subpath",
-        resolveId(id, importer) {
-          if (!importer || !id.startsWith(".")) return null;
-          const path = join(dirname(importer), id);
-          const gen = join(dist, "gen");
-          if (!path.startsWith(`${gen}/`)) return null;
-          return { id: `@xdskit/${name}/${relative(gen, path).replace(/\.js$/, "")}`, external: true };
-        },
-      },
-    ],
+    // An entry's exports are its public API: keep them as they are.
+    preserveEntrySignatures: "strict",
   });
   const out = join(dist, "bundle");
   rmSync(out, { recursive: true, force: true });
-  await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].js", chunkFileNames: "shared-[hash].js" });
+  await bundle.write({
+    dir: out,
+    format: "esm",
+    entryFileNames: "[name].js",
+    chunkFileNames: "shared-[name]-[hash].js",
+    ...(generated ? { codeSplitting: { groups: [{ name: "core", test: (id) => core.has(id) }] } } : {}),
+  });
   await bundle.close();
-  return Object.keys(input);
+  return Object.keys(input).filter((entry) => !entry.startsWith("gen/"));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -3,8 +3,9 @@
 // and serves config to a FakeEnvoy over a real loopback socket.
 import * as grpc from "@grpc/grpc-js";
 import { SnapshotCache } from "@xdskit/cache";
-import { fromYaml, messageTypeOf, pack, TypeUrl, toJson, unpack, XdskitError } from "@xdskit/envoy-api";
+import { DiscoveryRequest, fromYaml, messageTypeOf, pack, TypeUrl, toJson, unpack, XdskitError } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
+import * as discovery from "@xdskit/envoy-api/envoy/service/discovery/v3/discovery";
 import { cluster, createSnapshotValidator, loadAssignment, ResourceTypes } from "@xdskit/resources";
 import { ResourceTypes as Descriptors } from "@xdskit/resources/descriptors";
 import { XdsServer } from "@xdskit/server";
@@ -18,6 +19,12 @@ if (Descriptors !== ResourceTypes || Descriptors.Cluster.messageType !== Cluster
 // The bundled entry points (scripts/bundle.mjs) share one instance of each module
 // with the generated subpaths and with each other: one registry, one error class.
 if (messageTypeOf(TypeUrl.Cluster) !== Cluster) throw new Error("envoy-api: the registry's Cluster is not the one import gives");
+// The root entry and the subpath of the discovery messages share them (envoy-api's core chunk).
+if (
+  DiscoveryRequest !== discovery.DiscoveryRequest ||
+  messageTypeOf(`type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest`) !== DiscoveryRequest
+)
+  throw new Error("envoy-api: the root entry's DiscoveryRequest is not the subpath's or the registry's");
 try {
   new XdsServer({ cache: undefined });
   throw new Error("server: no error for a missing cache");

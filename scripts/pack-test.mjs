@@ -118,6 +118,12 @@ try {
       if (bundle !== undefined && (bundle !== "./dist/bundle/index.js" || !listing.includes("package/dist/bundle/index.js"))) {
         throw new Error(`${name}: the packed exports do not point to its bundle (publishConfig.exports; scripts/bundle.mjs)`);
       }
+      // envoy-api's generated subpaths are entries of its bundle too, sharing their codecs with the root entry.
+      const generated = name === "@xdskit/envoy-api" ? exports["./*"]?.default : undefined;
+      const discovery = "package/dist/bundle/gen/envoy/service/discovery/v3/discovery.js";
+      if (name === "@xdskit/envoy-api" && (generated !== "./dist/bundle/gen/*.js" || !listing.includes(discovery))) {
+        throw new Error(`${name}: the packed subpath exports do not point to the bundled generated modules (scripts/bundle.mjs)`);
+      }
     }
     execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...files, "@grpc/grpc-js@^1.14.0"], {
       cwd: app,
