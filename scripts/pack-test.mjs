@@ -135,6 +135,31 @@ try {
     const out = execFileSync("node", ["smoke.mjs"], { cwd: app, encoding: "utf8", stdio: "pipe", timeout: 60_000 });
     process.stdout.write(out);
   });
+  check('the published import "@xdskit/server" loads few files (docs/benchmarks.md, "Import time")', () => {
+    // Every module file V8 compiles, from an inspector session opened first: ES
+    // modules, CommonJS and require(esm) alike.
+    const script = `
+      import { Session } from "node:inspector";
+      const urls = new Set();
+      const session = new Session();
+      session.connect();
+      session.on("Debugger.scriptParsed", ({ params: { url } }) => url.startsWith("file:") && urls.add(url));
+      session.post("Debugger.enable");
+      await import("@xdskit/server");
+      console.log(JSON.stringify([...urls]));`;
+    const urls = JSON.parse(execFileSync("node", ["--input-type=module", "-e", script], { cwd: app, encoding: "utf8", timeout: 60_000 }));
+    const ours = urls.filter((u) => u.includes("/node_modules/@xdskit/"));
+    const generated = ours.filter((u) => u.includes("/dist/bundle/gen/"));
+    const protobuf = urls.filter((u) => u.includes("/@bufbuild/protobuf/"));
+    // The bundles and envoy-api's core chunk, plus the generated subpaths the other bundles
+    // import (each a file that re-exports from that chunk); no tsc output, no reflection.
+    if (ours.some((u) => !u.includes("/dist/bundle/")) || generated.length > 10 || protobuf.length > 4) {
+      throw new Error(`the server's import loads more than expected:\n${[...ours, ...protobuf].join("\n")}`);
+    }
+    console.log(
+      `     ${ours.length} files of @xdskit packages (${generated.length} generated subpaths), ${protobuf.length} of @bufbuild/protobuf`,
+    );
+  });
 
   const byName = tarballsByName(tarballs);
   const typescript = { typescript: rootManifest.devDependencies.typescript, "@types/node": rootManifest.devDependencies["@types/node"] };
