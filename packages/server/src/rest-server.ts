@@ -2,7 +2,7 @@
 // network needs: Node's defaults hold a connection that never finishes its
 // headers for 60 s (checked only every 30 s), a slow body for 300 s, and
 // accept any number of connections.
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { RestListener } from "./rest.js";
 
@@ -80,6 +80,8 @@ export function resolveRestServerOptions(input: RestServerOptions = {}): Resolve
 export function createRestServer(listener: RestListener, input?: RestServerOptions): Server {
   const options = resolveRestServerOptions(input);
   const timeouts = [options.headersTimeoutMs, options.requestTimeoutMs].filter((t) => t > 0);
+  // node:http is loaded by the first REST server, not with the package: most servers only speak gRPC.
+  const { createServer } = process.getBuiltinModule("node:http");
   const server = createServer(
     {
       headersTimeout: options.headersTimeoutMs,
