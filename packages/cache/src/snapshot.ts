@@ -1,7 +1,7 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { SnapshotViolation } from "@xdskit/resources";
-import { produce } from "immer";
 import type { EntryStore, ResourceInput } from "./entry-store.js";
+import { produce } from "./internal/immer.js";
 import { type ResourceSetView, sameEntry, updateVersion, versionOf, versionsOf } from "./internal/resource-set.js";
 import type { ResourceEntry } from "./types.js";
 

@@ -21,6 +21,8 @@ describe('import "@xdskit/server"', () => {
         messages: modules.filter((u) => /\\/gen\\/envoy\\/(config\\/(listener|cluster|route)|extensions)\\//.test(u)),
         tables: modules.filter((u) => /\\/dist\\/gen\\/(schema|registry)\\.js$/.test(u)),
         generated: modules.filter((u) => u.includes("/dist/gen/")).length,
+        // immer is for partial updates only (loaded by the first updateResources).
+        immer: modules.filter((u) => u.includes("/immer/")),
         // node:http is for the REST gateway only (loaded by restServer()).
         http: process.moduleLoadList.includes("NativeModule http"),
         protobuf: modules.filter((u) => u.includes("/@bufbuild/protobuf/")).map((u) => u.replace(/^.*\\/dist\\/esm\\//, "")).sort(),
@@ -29,7 +31,7 @@ describe('import "@xdskit/server"', () => {
     expect(child.stderr).toBe("");
     const seen = JSON.parse(child.stdout);
     // The schema (860 KB) and the codec tables are loaded by the first lookup, JSON or validation.
-    expect(seen).toMatchObject({ grpc: [], rxjsIndex: [], messages: [], tables: [], http: false });
+    expect(seen).toMatchObject({ grpc: [], rxjsIndex: [], messages: [], tables: [], immer: [], http: false });
     // rxjs: Observable, Subject, Subscriber, throwError and what they import (about 20 of its 223 files).
     expect(seen.rxjsFiles).toBeLessThan(40);
     // The discovery messages, the service definitions and what they import (was 108).
