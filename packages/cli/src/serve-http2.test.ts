@@ -74,7 +74,7 @@ describe("xdskit serve --transport http2", () => {
     },
   );
 
-  it("with --workers 2, both workers serve on node:http2; status, metrics and CSDS on either show every proxy", async () => {
+  it("with --workers 2, both workers serve on node:http2; status, metrics and CSDS on either show every proxy; SIGTERM ends streams with UNAVAILABLE", async () => {
     const config = tempDir();
     writeFileSync(join(config, "front.yaml"), FRONT_AND_BACK);
     const serve = await startServe(["--config", config, "--transport", "http2", "--workers", "2"]);
@@ -100,6 +100,10 @@ describe("xdskit serve --transport http2", () => {
     await expect.poll(streamsOpen, { timeout: 10_000 }).toEqual([2, 2]);
     // Two connections: node:cluster hands them to the workers in turn, each answers with the whole fleet.
     for (let i = 0; i < 2; i++) await expect.poll(() => csdsNodes(`127.0.0.1:${serve.xdsPort}`), { timeout: 10_000 }).toEqual(ids);
+    // SIGTERM: the workers end every stream with UNAVAILABLE (after GOAWAY), then everything exits.
+    serve.child.kill("SIGTERM");
+    for (const p of proxies) expect((await p.waitForStreamEnd()).code).toBe(14);
+    expect(await serve.exited).toBe(0);
   });
 
   it("refuses a --transport or transport: setting other than grpc or http2, naming it and the allowed values", async () => {
