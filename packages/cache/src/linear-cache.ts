@@ -1,14 +1,14 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources/descriptors";
 import type { Observable } from "rxjs";
-// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
-import { throwError } from "rxjs/internal/observable/throwError";
 import { type EntryOptions, EntryStore, type ResourceInput } from "./entry-store.js";
 import { answerSotw } from "./internal/answer.js";
 import { CacheCore, type WatchPlace } from "./internal/cache-core.js";
 import { addLanes, emptyLanes, type Lanes, lanesVersion } from "./internal/digest.js";
 import { checkBoolean, checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
 import { entryLanes, type ResourceSetView, sameEntry } from "./internal/resource-set.js";
+// rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
+import { throwError } from "./internal/rx.js";
 import { WatchIndex } from "./internal/watch-index.js";
 import type {
   ConfigWatcher,

@@ -1,8 +1,8 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Observable } from "rxjs";
-// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
-import { throwError } from "rxjs/internal/observable/throwError";
 import { checkKnown, checkObject, optionError } from "./internal/options.js";
+// rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
+import { throwError } from "./internal/rx.js";
 import type { ConfigWatcher, DeltaResponse, DeltaWatchRequest, FetchRequest, SotwResponse, SotwWatchRequest } from "./types.js";
 
 /** Options of {@link MuxCache}. */

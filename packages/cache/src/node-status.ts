@@ -4,10 +4,10 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { Observable } from "rxjs";
-// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
-import { Subject } from "rxjs/internal/Subject";
 import { nackedResources } from "./internal/nack-detail.js";
 import { checkDuration, checkFunction, checkKnown, checkObject, optionError } from "./internal/options.js";
+// rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
+import { Subject } from "./internal/rx.js";
 import { groupByNodeId, type NodeGroupKey } from "./node-group.js";
 import type { ProtocolEvent } from "./types.js";
 

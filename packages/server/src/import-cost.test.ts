@@ -1,8 +1,10 @@
 // What `import "@xdskit/server"` loads (docs/benchmarks.md, "Import time"):
 // its cost is mostly per module loaded, so these guard the modules it used to
 // load without needing them.
+import * as rxjs from "rxjs";
 import { describe, expect, it } from "vitest";
 import { runWithModuleLog } from "../../envoy-api/test-support/module-log.js";
+import * as rx from "./internal/rx.js";
 
 describe('import "@xdskit/server"', () => {
   it("loads neither @grpc/grpc-js, nor rxjs's whole index, nor the resource message modules, nor the schema, nor protobuf reflection", () => {
@@ -23,6 +25,9 @@ describe('import "@xdskit/server"', () => {
         generated: modules.filter((u) => u.includes("/dist/gen/")).length,
         // immer is for partial updates only (loaded by the first updateResources).
         immer: modules.filter((u) => u.includes("/immer/")),
+        // CommonJS (rxjs) is require()d, never imported: an import of CommonJS
+        // loads node's export scanner and wraps the module (internal/rx.ts).
+        cjsImported: process.moduleLoadList.some((m) => m.includes("cjs-module-lexer")),
         // node:http is for the REST gateway only (loaded by restServer()).
         http: process.moduleLoadList.includes("NativeModule http"),
         protobuf: modules.filter((u) => u.includes("/@bufbuild/protobuf/")).map((u) => u.replace(/^.*\\/dist\\/esm\\//, "")).sort(),
@@ -31,7 +36,7 @@ describe('import "@xdskit/server"', () => {
     expect(child.stderr).toBe("");
     const seen = JSON.parse(child.stdout);
     // The schema (860 KB) and the codec tables are loaded by the first lookup, JSON or validation.
-    expect(seen).toMatchObject({ grpc: [], rxjsIndex: [], messages: [], tables: [], immer: [], http: false });
+    expect(seen).toMatchObject({ grpc: [], rxjsIndex: [], messages: [], tables: [], immer: [], cjsImported: false, http: false });
     // rxjs: Observable, Subject, Subscriber, throwError and what they import (about 20 of its 223 files).
     expect(seen.rxjsFiles).toBeLessThan(40);
     // The discovery messages, the service definitions and what they import (was 108).
@@ -40,5 +45,11 @@ describe('import "@xdskit/server"', () => {
     // what they import, not its `wire` entry point, whose size-delimited helpers
     // load the reflection runtime (21 modules; envoy-api/src/internal/wire.ts).
     expect(seen.protobuf).toEqual(["proto-int64.js", "wire/binary-encoding.js", "wire/text-encoding.js", "wire/varint.js"]);
+  });
+
+  it("requires rxjs's classes from the rxjs the application imports", () => {
+    expect(rx.Observable).toBe(rxjs.Observable);
+    expect(rx.Subject).toBe(rxjs.Subject);
+    expect(rx.Subscriber).toBe(rxjs.Subscriber);
   });
 });

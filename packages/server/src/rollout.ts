@@ -6,8 +6,8 @@
 import type { ConfigWatcher, NodeStatusTracker } from "@xdskit/cache";
 import { ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
-// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
-import { Observable } from "rxjs/internal/Observable";
+// rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
+import { Observable } from "./internal/rx.js";
 import type { TrackedStream } from "./internal/stream-host.js";
 
 /** Which nodes a rollout concerns, and the snapshot version they must run. */

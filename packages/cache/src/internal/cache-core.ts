@@ -1,11 +1,11 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResourceTypeLookup } from "@xdskit/resources";
 import type { Observable } from "rxjs";
-// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
-import { throwError } from "rxjs/internal/observable/throwError";
 import type { DeltaResponse, DeltaWatchRequest, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
 import { answerDelta, answerSotw, heartbeatDelta, heartbeatSotw, type TypePolicy } from "./answer.js";
 import type { ResourceSetView } from "./resource-set.js";
+// rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
+import { throwError } from "./rx.js";
 import { CacheWatch, type WatchSpec } from "./watch.js";
 import type { WatchIndex } from "./watch-index.js";
 

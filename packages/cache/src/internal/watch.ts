@@ -1,6 +1,6 @@
 import type { Subscriber, Unsubscribable } from "rxjs";
-// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
-import { Observable } from "rxjs/internal/Observable";
+// rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
+import { Observable } from "./rx.js";
 import type { IndexedWatch, PendingChanges, WatchIndex } from "./watch-index.js";
 
 /**

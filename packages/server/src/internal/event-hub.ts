@@ -3,12 +3,12 @@
 import { type NodeStatusTracker, type ProtocolEvent, safeLog, type XdsLogger } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Observable } from "rxjs";
-// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
-import { Subject } from "rxjs/internal/Subject";
 import { publishDiagnostics } from "../diagnostics.js";
 import type { XdsServerCallbacks, XdsServerEvent } from "../events.js";
 import { serverEventLogger } from "../logging.js";
 import { GuardedObservable, OBSERVER_FAILURE_LIMIT, type ObserverFault } from "./observer-guard.js";
+// rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
+import { Subject } from "./rx.js";
 
 export class EventHub {
   readonly #subject = new Subject<XdsServerEvent>();

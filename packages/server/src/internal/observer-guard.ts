@@ -6,9 +6,8 @@
 // observer that fails OBSERVER_FAILURE_LIMIT times in a row is dropped.
 import type diagnosticsChannel from "node:diagnostics_channel";
 import type { Observer, Operator, Subscription, TeardownLogic } from "rxjs";
-// From its own module, not the "rxjs" index (which loads all of rxjs): the same class (docs/benchmarks.md, import time).
-import { Observable } from "rxjs/internal/Observable";
-import { Subscriber } from "rxjs/internal/Subscriber";
+// rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
+import { Observable, Subscriber } from "./rx.js";
 
 /** Failures in a row after which an observer is unsubscribed. */
 export const OBSERVER_FAILURE_LIMIT = 3;
