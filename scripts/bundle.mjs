@@ -115,6 +115,13 @@ export async function bundlePackage(name) {
     format: "esm",
     entryFileNames: "[name].js",
     chunkFileNames: "shared-[name]-[hash].js",
+    // ASCII only, without comments (the doc comments are in the .d.ts files):
+    // V8 keeps each module's source for as long as the module lives, and one
+    // non-ASCII character (a "—" in a comment) makes the whole file a two-byte
+    // string, twice the memory. The bundles on the server's import path hold
+    // about 1 MiB less heap this way.
+    charset: "ascii",
+    comments: false,
     ...(generated ? { codeSplitting: { groups: [{ name: "core", test: (id) => core.has(id) }] } } : {}),
   });
   await bundle.close();

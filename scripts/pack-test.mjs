@@ -153,6 +153,9 @@ try {
     const protobuf = urls.filter((u) => u.includes("/@bufbuild/protobuf/"));
     // The bundles and envoy-api's core chunk, plus the generated subpaths the other bundles
     // import (each a file that re-exports from that chunk); no tsc output, no reflection.
+    // Sources V8 keeps as one-byte strings (scripts/bundle.mjs: charset).
+    const nonAscii = ours.filter((u) => /[^\t\n\r -~]/.test(readFileSync(new URL(u), "utf8")));
+    if (nonAscii.length > 0) throw new Error(`bundles with non-ASCII characters:\n${nonAscii.join("\n")}`);
     if (ours.some((u) => !u.includes("/dist/bundle/")) || generated.length > 10 || protobuf.length > 4) {
       throw new Error(`the server's import loads more than expected:\n${[...ours, ...protobuf].join("\n")}`);
     }
