@@ -106,6 +106,8 @@ export class LinearCache implements ConfigWatcher {
   readonly #core: CacheCore;
   readonly #view: ResourceSetView;
   readonly #place: WatchPlace;
+  /** Every watch waits in the one index (made once, not a closure per watch). */
+  readonly #placeOf = (): WatchPlace => this.#place;
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: LinearCacheOptions) {
@@ -313,7 +315,7 @@ export class LinearCache implements ConfigWatcher {
   watchSotw(request: SotwWatchRequest): Observable<SotwResponse> {
     const error = this.#checkType("watchSotw", request?.typeUrl);
     if (error) return throwError(() => error);
-    return this.#core.watchSotw(request, () => this.#place);
+    return this.#core.watchSotw(request, this.#placeOf);
   }
 
   /**
@@ -325,7 +327,7 @@ export class LinearCache implements ConfigWatcher {
   watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse> {
     const error = this.#checkType("watchDelta", request?.typeUrl);
     if (error) return throwError(() => error);
-    return this.#core.watchDelta(request, () => this.#place);
+    return this.#core.watchDelta(request, this.#placeOf);
   }
 
   /** Answers a one-shot fetch; `undefined` when the client is up to date or the cache is not {@link loaded} yet. */

@@ -245,6 +245,48 @@ describe("SnapshotCache groups", () => {
     expect(w[1]!.values).toEqual([]);
   });
 
+  it("group-once-per-watch: nodeGroup runs once per watch, and its throw still errors the watch", () => {
+    let calls = 0;
+    let fail = false;
+    const cache = make({
+      nodeGroup: (n) => {
+        calls += 1;
+        if (fail) throw new Error("no group for you");
+        return n.id;
+      },
+    });
+    cache.setSnapshot("a", { version: "1", resources: { [CDS]: [cluster("a")] } });
+    const answered = record(cache.watchSotw(sotw(node("a"), CDS, { wildcard: true })));
+    expect(answered.values).toHaveLength(1);
+    expect(calls).toBe(1);
+    fail = true;
+    const failed = record(cache.watchSotw(sotw(node("a"), CDS, { wildcard: true })));
+    expect(failed.values).toEqual([]);
+    expect((failed.error as Error).message).toMatch(/no group for you/);
+  });
+
+  it("index-reuse: watches answered at once keep the group's index; a watch waiting there is still woken, and cancelled watches leave none open", () => {
+    const cache = make();
+    cache.setSnapshot("n", { version: "1", resources: { [CDS]: [cluster("a")] } });
+    const n = node("n");
+    // Answered at once (never waits in the index), over and over.
+    let version = "";
+    for (let i = 0; i < 3; i++) version = record(cache.watchSotw(sotw(n, CDS, { wildcard: true }))).one().version;
+    const waiting = record(cache.watchSotw(sotw(n, CDS, { wildcard: true, versionInfo: version })));
+    const cancelled = record(cache.watchSotw(sotw(n, CDS, { wildcard: true, versionInfo: version })));
+    expect(cache.openWatches).toBe(2);
+    cancelled.subscription.unsubscribe();
+    expect(cache.openWatches).toBe(1);
+    cache.setSnapshot("n", { version: "2", resources: { [CDS]: [cluster("a", 1)] } });
+    expect(waiting.values).toHaveLength(1);
+    expect(cache.openWatches).toBe(0);
+    // A group without a snapshot: its watch waits, and cancelling it leaves nothing open.
+    const lone = record(cache.watchSotw(sotw(node("lone"), CDS, { wildcard: true })));
+    expect(cache.openWatches).toBe(1);
+    lone.subscription.unsubscribe();
+    expect(cache.openWatches).toBe(0);
+  });
+
   it("groups-share-entries: groups built from the same objects hold the very same entry objects", () => {
     const cache = make();
     const resources = { [CDS]: [cluster("a")], [EDS]: [cla("a")] };

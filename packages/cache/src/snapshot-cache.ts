@@ -36,6 +36,7 @@ import type {
   ResourceEntry,
   SotwResponse,
   SotwWatchRequest,
+  WatchRequestBase,
 } from "./types.js";
 
 const OWNER = "SnapshotCache";
@@ -281,8 +282,7 @@ export class SnapshotCache implements ConfigWatcher {
    *   versionInfo: "", forceResponse: false }).subscribe((r) => send(r)); // r.resources: every cluster of the group
    */
   watchSotw(request: SotwWatchRequest): Observable<SotwResponse> {
-    this.#warnUnserved(request);
-    return this.#core.watchSotw(request, () => this.#place(request.node, request.typeUrl));
+    return this.#core.watchSotw(request, this.#placeOf, this.#warnUnserved(request));
   }
 
   /**
@@ -292,8 +292,7 @@ export class SnapshotCache implements ConfigWatcher {
    * {@link watchSotw}.
    */
   watchDelta(request: DeltaWatchRequest): Observable<DeltaResponse> {
-    this.#warnUnserved(request);
-    return this.#core.watchDelta(request, () => this.#place(request.node, request.typeUrl));
+    return this.#core.watchDelta(request, this.#placeOf, this.#warnUnserved(request));
   }
 
   /** Answers a REST/`Fetch*` request from the group's snapshot; `undefined` when up to date or no snapshot. */
@@ -476,35 +475,38 @@ export class SnapshotCache implements ConfigWatcher {
     return view;
   }
 
-  /** Warns once about the common mistakes: a group without a snapshot, names the snapshot lacks. */
-  #warnUnserved(request: SotwWatchRequest | DeltaWatchRequest): void {
-    if (typeof request?.node !== "object" || request.node === null || typeof request.typeUrl !== "string") return;
+  /**
+   * Warns once about the common mistakes: a group without a snapshot, names the snapshot lacks.
+   * Returns the node's group, which the watch then waits in (nodeGroup called once per watch),
+   * or undefined when there is none to give (the watch then reports what is wrong).
+   */
+  #warnUnserved(request: SotwWatchRequest | DeltaWatchRequest): string | undefined {
+    if (typeof request?.node !== "object" || request.node === null || typeof request.typeUrl !== "string") return undefined;
     let group: string;
     try {
       group = this.groupOf(request.node);
     } catch {
-      return; // reported by the watch itself
+      return undefined; // reported by the watch itself
     }
     const snapshot = this.#groups.get(group)?.snapshot;
-    const bindings = () => ({ nodeId: request.node.id, streamId: request.streamId, typeUrl: request.typeUrl, group });
     if (!snapshot) {
       if (this.#once.first(`group\0${group}`)) {
         const groups = this.groups();
         safeLog(
           this.#options.logger,
           "warn",
-          bindings(),
+          warnBindings(request, group),
           `node "${request.node.id}" is in node group "${group}", which has no snapshot: its requests wait until one is set (groups with a snapshot: ${groups.length === 0 ? "none" : groups.slice(0, 10).join(", ") + (groups.length > 10 ? `, and ${groups.length - 10} more` : "")}; check the cache's nodeGroup option)`,
         );
       }
-      return;
+      return group;
     }
-    if (request.wildcard || request.names.size === 0) return;
+    if (request.wildcard || request.names.size === 0) return group;
     // The server shares one name set between the streams that name the same resources (and
     // keeps it from watch to watch): look at each set once per snapshot, not at every watch.
     const delta = request as Partial<DeltaWatchRequest>;
     const resumed = delta.resumed === true && delta.forceNames !== undefined;
-    if (!resumed && this.#namesChecked.get(request.names) === snapshot) return;
+    if (!resumed && this.#namesChecked.get(request.names) === snapshot) return group;
     const entries = snapshot.resources[request.typeUrl]?.entries;
     const missing: string[] = [];
     // A resumed delta watch only adds its forceNames: the rest were looked at before.
@@ -518,14 +520,19 @@ export class SnapshotCache implements ConfigWatcher {
       safeLog(
         this.#options.logger,
         "warn",
-        bindings(),
+        warnBindings(request, group),
         `node "${request.node.id}" asks for ${request.typeUrl} names that snapshot "${snapshot.version}" of group "${group}" does not have: ${missing.map((n) => JSON.stringify(n)).join(", ")}; they are held until a snapshot has them`,
       );
     }
+    return group;
   }
 
-  #place(node: Node, typeUrl: string): WatchPlace {
-    const group = this.groupOf(node);
+  /** Where a watch waits: made once per cache (not a closure per watch). */
+  readonly #placeOf = (request: WatchRequestBase, group: string | undefined): WatchPlace =>
+    this.#place(group ?? this.groupOf(request.node), request.typeUrl);
+
+  /** The place of a group's watches of a type (`group` from the node's groupOf when the watch was made). */
+  #place(group: string, typeUrl: string): WatchPlace {
     let state = this.#groups.get(group);
     if (!state) {
       state = { indexes: new Map() };
@@ -555,6 +562,11 @@ export class SnapshotCache implements ConfigWatcher {
   #sendHeartbeats(): void {
     for (const state of this.#groups.values()) for (const index of [...state.indexes.values()]) index.heartbeat();
   }
+}
+
+/** The log bindings of #warnUnserved's warnings (built only when one is logged). */
+function warnBindings(request: SotwWatchRequest | DeltaWatchRequest, group: string): Record<string, unknown> {
+  return { nodeId: request.node.id, streamId: request.streamId, typeUrl: request.typeUrl, group };
 }
 
 let emptyTypeResources: { version: string; entries: Record<string, ResourceEntry> } | undefined;

@@ -18,6 +18,14 @@ export interface WatchPlace {
   systemVersion(): string;
 }
 
+/**
+ * Resolves where a watch waits, when it is opened. A function the cache makes
+ * once (not a closure per watch); `key` is what the cache computed for the
+ * request when the watch was made (SnapshotCache: the node's group), or
+ * undefined.
+ */
+export type WatchPlacer = (request: WatchRequestBase, key: string | undefined) => WatchPlace;
+
 /** Watch plumbing shared by the caches: policies per type, request checks. */
 export class CacheCore {
   readonly #owner: string;
@@ -83,18 +91,18 @@ export class CacheCore {
     return undefined;
   }
 
-  watchSotw(given: SotwWatchRequest, place: () => WatchPlace): Observable<SotwResponse> {
+  watchSotw(given: SotwWatchRequest, place: WatchPlacer, key?: string): Observable<SotwResponse> {
     const error = this.check("watchSotw", given, false);
     if (error) return throwError(() => error);
     // The index keeps its own record of the names a watch was filed under, so
     // a server reusing its set for the next request cannot corrupt it.
-    return new CacheWatch<SotwResponse>(new SotwSpec(given, this.policy(given.typeUrl), place));
+    return new CacheWatch<SotwResponse>(new SotwSpec(given, this.policy(given.typeUrl), place, key));
   }
 
-  watchDelta(given: DeltaWatchRequest, place: () => WatchPlace): Observable<DeltaResponse> {
+  watchDelta(given: DeltaWatchRequest, place: WatchPlacer, key?: string): Observable<DeltaResponse> {
     const error = this.check("watchDelta", given, true);
     if (error) return throwError(() => error);
-    return new CacheWatch<DeltaResponse>(new DeltaSpec(given, this.policy(given.typeUrl), place));
+    return new CacheWatch<DeltaResponse>(new DeltaSpec(given, this.policy(given.typeUrl), place, key));
   }
 }
 
@@ -105,19 +113,21 @@ class SotwSpec implements WatchSpec<SotwResponse> {
   readonly tracksChanges = false;
   readonly #request: SotwWatchRequest;
   readonly #policy: TypePolicy;
-  readonly #place: () => WatchPlace;
+  readonly #place: WatchPlacer;
+  readonly #key: string | undefined;
   #resolved: WatchPlace | undefined;
 
-  constructor(request: SotwWatchRequest, policy: TypePolicy, place: () => WatchPlace) {
+  constructor(request: SotwWatchRequest, policy: TypePolicy, place: WatchPlacer, key: string | undefined) {
     this.wildcard = request.wildcard;
     this.names = request.names;
     this.#request = request;
     this.#policy = policy;
     this.#place = place;
+    this.#key = key;
   }
 
   index(): WatchIndex {
-    this.#resolved = this.#place();
+    this.#resolved = this.#place(this.#request, this.#key);
     return this.#resolved.index;
   }
 
@@ -137,21 +147,23 @@ class DeltaSpec implements WatchSpec<DeltaResponse> {
   readonly tracksChanges = true;
   readonly #request: DeltaWatchRequest;
   readonly #policy: TypePolicy;
-  readonly #place: () => WatchPlace;
+  readonly #place: WatchPlacer;
+  readonly #key: string | undefined;
   #resolved: WatchPlace | undefined;
   #resumed: boolean;
 
-  constructor(request: DeltaWatchRequest, policy: TypePolicy, place: () => WatchPlace) {
+  constructor(request: DeltaWatchRequest, policy: TypePolicy, place: WatchPlacer, key: string | undefined) {
     this.wildcard = request.wildcard;
     this.names = request.names;
     this.#request = request;
     this.#policy = policy;
     this.#place = place;
+    this.#key = key;
     this.#resumed = request.resumed === true;
   }
 
   index(): WatchIndex {
-    this.#resolved = this.#place();
+    this.#resolved = this.#place(this.#request, this.#key);
     return this.#resolved.index;
   }
 

@@ -49,6 +49,8 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
   /** Set when subscribed through rxjs: completed after `next`, and may close while answering. */
   readonly #subscriber: Subscriber<R> | undefined;
   #index: WatchIndex | undefined;
+  /** Waiting in #index: only then does answering or cancelling remove it (see #deliver). */
+  #indexed = false;
   #closed = false;
 
   constructor(spec: WatchSpec<R>, sink: WatchSink<R>, subscriber: Subscriber<R> | undefined) {
@@ -77,6 +79,7 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
     if (!this.#closed && this.#subscriber?.closed !== true) {
       this.pending = this.#spec.tracksChanges ? { batches: [], size: 0 } : undefined;
       this.#index.add(this);
+      this.#indexed = true;
     }
   }
 
@@ -88,6 +91,7 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
       response = this.#spec.answer(changed);
     } catch (error) {
       this.active = false;
+      // (Woken: it waits in the index.)
       this.#index!.remove(this);
       this.#sink.error(error);
       return true;
@@ -109,12 +113,15 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
     if (this.#closed) return;
     this.#closed = true;
     this.active = false;
-    this.#index?.remove(this);
+    if (this.#indexed) this.#index!.remove(this);
   }
 
   #deliver(response: R): void {
     this.active = false;
-    this.#index!.remove(this);
+    // A watch answered at once never waited in the index: removing it there would do nothing
+    // but tell SnapshotCache's index it is empty, which then dropped the index and made a new
+    // one for the next watch (an index and its four collections per answer in an initial sync).
+    if (this.#indexed) this.#index!.remove(this);
     const subscriber = this.#subscriber;
     if (subscriber !== undefined) {
       // rxjs isolates its subscribers' throws itself.
@@ -160,12 +167,16 @@ export class CacheWatch<R> extends Observable<R> {
 
   /** @internal Made by the caches; open or subscribe to one, never construct it. */
   constructor(spec: WatchSpec<R>) {
-    super((subscriber) => {
-      const watch = new HeldWatch(spec, subscriber, subscriber);
-      watch.start();
-      return watch;
-    });
+    // No subscribe function (a closure per watch): _subscribe below is what rxjs calls, as in its Subject.
+    super();
     this.#spec = spec;
+  }
+
+  /** @internal What rxjs calls on `subscribe` (Observable's hook, left out of its published types; Subject overrides it too). */
+  protected _subscribe(subscriber: Subscriber<R>): Unsubscribable {
+    const watch = new HeldWatch(this.#spec, subscriber, subscriber);
+    watch.start();
+    return watch;
   }
 
   /**
