@@ -37,6 +37,8 @@ export interface DeltaTypeState extends TypeState {
   /** Recent nonces sent for this type, with their system version. */
   readonly sentNonces: Map<string, string>;
   readonly watch: TypeWatch<DeltaResponse>;
+  /** Handles the answer of the type's watch: made once per type, not per opening. */
+  readonly onResponse: (response: DeltaResponse) => void;
   /**
    * Characters of the subscribed names, plus those of the names and versions
    * of the first request's initial_resource_versions (charged once): what
@@ -54,6 +56,9 @@ export interface DeltaTypeState extends TypeState {
 }
 
 export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTypeState> {
+  /** Opens a cache watch: one function per stream, not a closure per opening. */
+  readonly #watchCache = (request: DeltaWatchRequest) => this.env.options.cache.watchDelta(request);
+
   protected handleRequest(request: DeltaDiscoveryRequest, descriptor: ResolvedTypeDescriptor): void {
     const env = this.env;
     const typeUrl = descriptor.typeUrl;
@@ -211,7 +216,8 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
   }
 
   protected createState(descriptor: ResolvedTypeDescriptor): DeltaTypeState {
-    return newState(descriptor, this.env);
+    const state: DeltaTypeState = newState(descriptor, this.env, (response) => this.#onResponse(state, response));
+    return state;
   }
 
   /** A replaced watch also drops the pending response, so no continuation is kept after it. */
@@ -241,10 +247,7 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       forceResponse: state.forceResponse,
       resumed: state.resume,
     };
-    state.watch.open(
-      () => env.options.cache.watchDelta(request),
-      (response) => this.#onResponse(state, response),
-    );
+    state.watch.openWith(this.#watchCache, request, state.onResponse);
   }
 
   #onResponse(state: DeltaTypeState, response: DeltaResponse): void {
@@ -306,13 +309,10 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
     // An answer before the write ends is dropped (the full watch after the
     // write covers it); once the write ended and the watch was kept, it is
     // the type's waiting watch and its answer is sent.
-    state.watch.open(
-      () => env.options.cache.watchDelta(request),
-      (response) => {
-        if (state.writing === writing) writing.fired = true;
-        else this.#onResponse(state, response);
-      },
-    );
+    state.watch.openWith(this.#watchCache, request, (response) => {
+      if (state.writing === writing) writing.fired = true;
+      else this.#onResponse(state, response);
+    });
   }
 
   /** After a response was written: keep a continuation that saw no change, else watch everything again. */
@@ -382,7 +382,7 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
   }
 }
 
-function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): DeltaTypeState {
+function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream, onResponse: (response: DeltaResponse) => void): DeltaTypeState {
   // One literal with every field (no spread of the common part): a spread copies into a new
   // object whose further fields go to a separate property store, which cost CPU and memory per
   // stream and type (see docs/benchmarks.md).
@@ -394,6 +394,7 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): Delta
     awaitingAck: false,
     gated: false,
     watch: new TypeWatch<DeltaResponse>(env, descriptor.typeUrl, "delta watch"),
+    onResponse,
     names: NO_NAMES,
     clientVersions: new ClientVersions(),
     forceNames: NO_NAMES,

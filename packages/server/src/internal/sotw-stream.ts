@@ -38,11 +38,16 @@ export interface SotwTypeState extends TypeState {
   /** Answer the next watch even if the client is current. */
   force: boolean;
   readonly watch: TypeWatch<SotwResponse>;
+  /** Handles the answer of the type's watch: made once per type, not per opening. */
+  readonly onResponse: (response: SotwResponse) => void;
   /** Characters of `names`: what option maxSubscriptionBytes bounds, over all types of the stream. */
   subscriptionChars: number;
 }
 
 export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState> {
+  /** Opens a cache watch: one function per stream, not a closure per opening. */
+  readonly #watchCache = (request: SotwWatchRequest) => this.env.options.cache.watchSotw(request);
+
   protected handleRequest(request: DiscoveryRequest, descriptor: ResolvedTypeDescriptor): void {
     const env = this.env;
     const typeUrl = descriptor.typeUrl;
@@ -190,7 +195,8 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
   }
 
   protected createState(descriptor: ResolvedTypeDescriptor): SotwTypeState {
-    return newState(descriptor, this.env);
+    const state: SotwTypeState = newState(descriptor, this.env, (response) => this.#onResponse(state, response));
+    return state;
   }
 
   protected openWatch(state: SotwTypeState): void {
@@ -213,10 +219,7 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       lastSent: lastSent && { version: lastSent.version, names: lastSent.names, nacked: lastSent.nacked },
       forceResponse: state.force,
     };
-    state.watch.open(
-      () => env.options.cache.watchSotw(request),
-      (response) => this.#onResponse(state, response),
-    );
+    state.watch.openWith(this.#watchCache, request, state.onResponse);
   }
 
   #onResponse(state: SotwTypeState, response: SotwResponse): void {
@@ -330,7 +333,7 @@ function sameAsHeld(requested: readonly string[], held: ReadonlySet<string>): bo
   return same;
 }
 
-function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): SotwTypeState {
+function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream, onResponse: (response: SotwResponse) => void): SotwTypeState {
   // One literal with every field (no spread of the common part): a spread copies into a new
   // object whose further fields go to a separate property store, which cost CPU and memory per
   // stream and type (see docs/benchmarks.md).
@@ -342,6 +345,7 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream): SotwT
     awaitingAck: false,
     gated: false,
     watch: new TypeWatch<SotwResponse>(env, descriptor.typeUrl, "watch"),
+    onResponse,
     explicit: false,
     names: new Set(),
     clientVersion: "",

@@ -141,6 +141,8 @@ export class TypeTable<S extends TypeState> {
   readonly #create: (descriptor: ResolvedTypeDescriptor) => S;
   readonly #rewatch: (state: S) => void;
   readonly #states = new Map<string, S>();
+  /** How many states are gated: releaseGates runs after every request, and almost always has none to release. */
+  #gated = 0;
   #closed = false;
 
   constructor(carrier: CarrierStream, create: (descriptor: ResolvedTypeDescriptor) => S, rewatch: (state: S) => void) {
@@ -190,11 +192,11 @@ export class TypeTable<S extends TypeState> {
    */
   gate(state: S, hasAdditions: boolean): GateDecision {
     if (hasAdditions) {
-      state.gated = true;
+      this.#gate(state);
       return "split";
     }
     if (this.#othersBusy(state)) {
-      state.gated = true;
+      this.#gate(state);
       return "hold";
     }
     return "send";
@@ -202,13 +204,20 @@ export class TypeTable<S extends TypeState> {
 
   /** A gated type proceeds (its watch reopens) once no type of the stream waits for an ACK. */
   releaseGates(): void {
-    if (!this.#carrier.options.makeBeforeBreak) return;
+    if (this.#gated === 0 || !this.#carrier.options.makeBeforeBreak) return;
     for (const state of this.#states.values()) {
       if (!state.gated) continue;
       for (const other of this.#states.values()) if (this.#busy(other)) return;
       state.gated = false;
+      this.#gated -= 1;
       this.#rewatch(state);
     }
+  }
+
+  #gate(state: S): void {
+    if (state.gated) return;
+    state.gated = true;
+    this.#gated += 1;
   }
 
   #busy(state: S): boolean {
