@@ -16,14 +16,32 @@
 export { default as Long } from "long";
 export type { ErrorCodeValue, ErrorFault, XdskitErrorContext } from "./errors.js";
 export { ErrorCode, faultOf, optionError, XdskitError } from "./errors.js";
+// The messages of the xDS protocol itself (discovery, node identity, status
+// codes, CSDS): the generated modules that the root entry loads anyway (for
+// the service definitions below), exported here too so that @xdskit/server's
+// import needs no subpath of its own (docs/api.md, "Discovery messages").
+export { ClientResourceStatus } from "./gen/envoy/admin/v3/config_dump_shared.js";
+export { Node } from "./gen/envoy/config/core/v3/base.js";
 export {
   DeltaDiscoveryRequest,
+  DeltaDiscoveryRequest_InitialResourceVersionsEntry,
   DeltaDiscoveryResponse,
   DiscoveryRequest,
   DiscoveryResponse,
   Resource,
+  ResourceLocator,
 } from "./gen/envoy/service/discovery/v3/discovery.js";
+export {
+  ClientConfig,
+  ClientConfigStatus,
+  ClientStatusRequest,
+  ClientStatusResponse,
+  ConfigStatus,
+} from "./gen/envoy/service/status/v3/csds.js";
 export { Any } from "./gen/google/protobuf/any.js";
+export { Duration } from "./gen/google/protobuf/duration.js";
+export { Timestamp } from "./gen/google/protobuf/timestamp.js";
+export { Status } from "./gen/google/rpc/status.js";
 export type { FromJsonOptions, JsonValue, ToJsonOptions, ToJsonStringOptions } from "./json.js";
 export { fromJson, fromJsonString, JSON_DEFAULTS, toJson, toJsonString } from "./json.js";
 export type { DeepPartial, MessageType } from "./registry.js";

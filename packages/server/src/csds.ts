@@ -11,18 +11,24 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { ConfigWatcher, NodeStatus, NodeStatusTracker } from "@xdskit/cache";
-import { Any, ClientStatusDiscoveryServiceService, ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
-import { ClientResourceStatus } from "@xdskit/envoy-api/envoy/admin/v3/config_dump_shared";
-import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+// The CSDS messages from the root entry, which loads them anyway: no subpath
+// module of their own for the import of @xdskit/server.
 import {
+  Any,
   type ClientConfig,
-  type ClientConfig_GenericXdsConfig,
+  ClientResourceStatus,
+  ClientStatusDiscoveryServiceService,
   ClientStatusRequest,
   ClientStatusResponse,
   ConfigStatus,
-} from "@xdskit/envoy-api/envoy/service/status/v3/csds";
+  ErrorCode,
+  Node,
+  optionError,
+  Timestamp,
+  XdskitError,
+} from "@xdskit/envoy-api";
+import type { ClientConfig_GenericXdsConfig } from "@xdskit/envoy-api/envoy/service/status/v3/csds";
 import type { StringMatcher } from "@xdskit/envoy-api/envoy/type/matcher/v3/string";
-import { Timestamp } from "@xdskit/envoy-api/google/protobuf/timestamp";
 // Status codes as numbers, not @grpc/grpc-js `status`: importing @xdskit/server
 // must not load grpc-js (about 65 files) before a server is registered.
 import type { XdsCall, XdsCallStatus } from "./internal/grpc-stream.js";

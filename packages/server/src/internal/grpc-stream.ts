@@ -3,8 +3,7 @@
 // ending with a clear status. The protocol itself is in sotw-stream.ts /
 // delta-stream.ts; writing is in outgoing-queue.ts.
 import type { PeerCertificate } from "node:tls";
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
-import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
+import { ErrorCode, Node, XdskitError } from "@xdskit/envoy-api";
 import type { PeerIdentity, XdsContext, XdsStatus } from "../events.js";
 import type { XdsMethodSpec } from "../services.js";
 import { originOf } from "./admission.js";

@@ -7,13 +7,14 @@
 // is decoded once and shared (a frozen array, found again by comparing bytes)
 // while it keeps arriving; decoding them afresh was the largest share of what
 // a fleet's initial sync allocated.
-import type { DeltaDiscoveryRequest, DiscoveryRequest } from "@xdskit/envoy-api";
-import { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import {
+  type DeltaDiscoveryRequest,
   DeltaDiscoveryRequest_InitialResourceVersionsEntry,
+  type DiscoveryRequest,
+  Node,
   ResourceLocator,
-} from "@xdskit/envoy-api/envoy/service/discovery/v3/discovery";
-import { Status } from "@xdskit/envoy-api/google/rpc/status";
+  Status,
+} from "@xdskit/envoy-api";
 
 /** Runs of names remembered, by their byte length (the most recent per length). */
 const RECENT_RUNS = 32;
