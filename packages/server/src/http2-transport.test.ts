@@ -12,7 +12,7 @@ import { makeTestCertificates, type TestCertificates } from "../test-support/cer
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { adsClient, NODE, names, openDelta, openSotw, StreamReader, until } from "../test-support/harness.js";
 import { type RegisterOptions, XdsServer, type XdsServerEvent, type XdsServerOptions } from "./index.js";
-import { encodeGrpcMessage, STATUS_GRACE_MS } from "./internal/http2-transport.js";
+import { encodeGrpcMessage, framedMessage, MAX_FRAMED_COPY_BYTES, STATUS_GRACE_MS } from "./internal/http2-transport.js";
 
 const CDS = TypeUrl.Cluster;
 const ADS_STREAM = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
@@ -389,6 +389,37 @@ describe("XdsServer.serveHttp2", () => {
     expect(() => xds.serveHttp2(http2.createServer(), { services: ["nope" as never] })).toThrow(
       expect.objectContaining({ code: "XDSKIT_INVALID_OPTION" }),
     );
+  });
+
+  it("frames a message once, in a copy shared by every write of it, and leaves the message as it was; a large one is not copied", () => {
+    const message = Buffer.from("a response message");
+    const framed = framedMessage(message)!;
+    expect(framed).toEqual(frame(Buffer.from("a response message")));
+    expect(framedMessage(message)).toBe(framed);
+    expect(message.toString()).toBe("a response message");
+    // Another buffer with the same bytes is another message: its own copy.
+    expect(framedMessage(Buffer.from("a response message"))).not.toBe(framed);
+    expect(framedMessage(Buffer.alloc(MAX_FRAMED_COPY_BYTES))).toHaveLength(MAX_FRAMED_COPY_BYTES + 5);
+    expect(framedMessage(Buffer.alloc(MAX_FRAMED_COPY_BYTES + 1))).toBeUndefined();
+  });
+
+  it("sends the same responses to many streams, small ones framed once and large ones behind their own header, byte for byte", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "v1", [entry(CDS, "small", "1"), entry(CDS, "large", "1", MAX_FRAMED_COPY_BYTES + 100)]);
+    const served = await serve(cache, { makeBeforeBreak: false });
+    const client = adsClient(served.address);
+    const seen = await Promise.all(
+      [["small"], ["large"], ["small"], ["large"], ["small", "large"]].map(async (wanted) => {
+        const stream = openSotw(client);
+        stream.send({ node: NODE, typeUrl: CDS, resourceNames: wanted });
+        const response = await stream.next();
+        stream.close();
+        return response.resources.map((r) => [r.value.length, r.value[1]]);
+      }),
+    );
+    const small = [Buffer.byteLength("small") + 2, 5];
+    const large = [MAX_FRAMED_COPY_BYTES + 100, 5];
+    expect(seen).toEqual([[small], [large], [small], [large], expect.arrayContaining([small, large])]);
   });
 
   it("percent-encodes grpc-message as the gRPC HTTP/2 spec says", () => {

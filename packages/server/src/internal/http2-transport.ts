@@ -213,6 +213,32 @@ export function handleHttp2Stream(handlers: Http2Handlers, stream: ServerHttp2St
   }
 }
 
+/** Messages up to this size are written as one framed copy (framedMessage); larger ones behind a header of their own. */
+export const MAX_FRAMED_COPY_BYTES = 64 * 1024;
+
+/**
+ * The framed copy of each message written (held as long as the message is), shared by every
+ * stream it is written to: response-encoding.ts hands the streams of a node group the very
+ * same message buffers, so a message is framed once and each write is one buffer (as the
+ * transport floor writes), not a corked header-and-message pair, which cost a writev and its
+ * arrays per response. Never modified once made, like the messages themselves.
+ */
+const framedMessages = new WeakMap<Buffer, Buffer>();
+
+/** The gRPC-framed copy of `message` (made once per message), or undefined for one over MAX_FRAMED_COPY_BYTES (not worth a copy). */
+export function framedMessage(message: Buffer): Buffer | undefined {
+  if (message.length > MAX_FRAMED_COPY_BYTES) return undefined;
+  let framed = framedMessages.get(message);
+  if (framed === undefined) {
+    framed = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
+    framed[0] = 0;
+    framed.writeUInt32BE(message.length, 1);
+    message.copy(framed, FRAME_HEADER_BYTES);
+    framedMessages.set(message, framed);
+  }
+  return framed;
+}
+
 type DataListener = (data: Buffer) => void;
 type Listener = () => void;
 
@@ -341,18 +367,21 @@ export class Http2Call implements XdsCall {
       return false;
     }
     if (!this.#responded) this.#respond();
+    const done = (error: Error | null | undefined): void => {
+      // A write fails because the stream went away (reset, connection lost): report that as the
+      // cancel it is before the failed write, so it is not mistaken for a fault of the server.
+      if (error && !this.#statusSent && (stream.destroyed || stream.closed)) this.#gone();
+      callback(error ?? null);
+    };
+    const framed = framedMessage(message);
+    if (framed !== undefined) return stream.write(framed, done);
     const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
     header[0] = 0;
     header.writeUInt32BE(message.length, 1);
     // Corked: header and message leave in one writev, the message is not copied behind its header.
     stream.cork();
     stream.write(header);
-    const more = stream.write(message, (error) => {
-      // A write fails because the stream went away (reset, connection lost): report that as the
-      // cancel it is before the failed write, so it is not mistaken for a fault of the server.
-      if (error && !this.#statusSent && (stream.destroyed || stream.closed)) this.#gone();
-      callback(error ?? null);
-    });
+    const more = stream.write(message, done);
     stream.uncork();
     return more;
   }
