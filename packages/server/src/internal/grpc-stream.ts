@@ -94,7 +94,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
     this.#queue = new OutgoingQueue({
       write: (message, done) => {
         if (this.#phase === "closed") return done();
-        this.#call.write(message, (error: Error | null | undefined) => done(error));
+        this.#call.write(message, done);
       },
       rank: (typeUrl) => core.options.types.get(typeUrl)?.order ?? 100,
       ordered: core.options.ordered,

@@ -132,11 +132,18 @@ export class OutgoingQueue {
     }
   }
 
-  #next(): [string, OutgoingItem] | undefined {
-    let best: [string, OutgoingItem] | undefined;
-    for (const entry of this.#pending) {
-      if (!this.#ordered) return entry;
-      if (best === undefined || this.#rank(entry[0]) < this.#rank(best[0])) best = entry;
+  /** The type whose response goes next: the first queued, or with `ordered` the lowest rank (the first of equals). */
+  #next(): string | undefined {
+    // Over the keys, not the entries: no [key, value] array per pending response, and each rank computed once.
+    let best: string | undefined;
+    let bestRank = 0;
+    for (const typeUrl of this.#pending.keys()) {
+      if (!this.#ordered) return typeUrl;
+      const rank = this.#rank(typeUrl);
+      if (best === undefined || rank < bestRank) {
+        best = typeUrl;
+        bestRank = rank;
+      }
     }
     return best;
   }
@@ -155,12 +162,12 @@ export class OutgoingQueue {
       }
       this.#granted = false;
     }
-    const next = this.#next();
-    if (next === undefined) {
+    const typeUrl = this.#next();
+    if (typeUrl === undefined) {
       this.#notifyIdle();
       return;
     }
-    const [typeUrl, item] = next;
+    const item = this.#pending.get(typeUrl)!;
     this.#pending.delete(typeUrl);
     let messages: readonly Buffer[];
     try {
@@ -219,7 +226,8 @@ export class OutgoingQueue {
   }
 
   #notifyIdle(force = false): void {
-    if (!force && !this.idle) return;
+    // Nobody waiting (nearly always: every rewatch removes its type's pending response): no new list.
+    if (this.#idleWaiters.length === 0 || (!force && !this.idle)) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -13,6 +13,9 @@ import { type CarrierStream, ProtocolMachine, type StreamProtocol, type TypeStat
 import { checkNames, checkSubscriptionSize, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
 import { TypeWatch } from "./type-watch.js";
 
+/** The delta-only name lists of SotW events: always empty, one frozen list for every event. */
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
 /** Appended to the version of the first half of a make-before-break update. */
 export const MAKE_BEFORE_BREAK_SUFFIX = "+mbb";
 
@@ -135,7 +138,7 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       kind: "request",
       context,
       resourceNames: request.resourceNames,
-      unsubscribed: [],
+      unsubscribed: NO_NAMES,
       versionInfo: request.versionInfo,
       nonce,
       at,
@@ -294,7 +297,7 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       version: response.version,
       nonce,
       resourceNames: nameList,
-      removed: [],
+      removed: NO_NAMES,
       bytes: message.length,
       at: Date.now(),
     });
