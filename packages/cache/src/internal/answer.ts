@@ -141,41 +141,56 @@ export function answerDelta(
   }
   const resources: ResourceEntry[] = [];
   const removed: string[] = [];
-  // One name, in scope: send it if the client lacks it or holds another
-  // version, or if it was just subscribed (protocol.md: delta-resubscribe-resends);
-  // say "removed" if it is gone or never existed (protocol.md: delta-removed).
-  const consider = (name: string): void => {
-    const entry = view.get(name);
-    if (entry) {
-      const holds = held.get(name);
-      if (force.has(name) || holds === undefined || !sameContentVersion(holds, entry.version)) resources.push(entry);
-    } else if (held.has(name) || force.has(name)) {
-      removed.push(name);
-    }
-  };
+  const out: DeltaOut = { view, held, force, resources, removed };
   if (changed) {
-    if (changed.length === 1 && force.size === 0) {
-      for (const name of changed[0]!) if (wildcard || request.names.has(name)) consider(name);
+    if (force.size === 0 && changed.length <= 1) {
+      // One batch (a change woke the watch), or none (a resumed watch with nothing forced: what
+      // a delta stream opens after each response): no merged set of names to build.
+      if (changed.length === 1) for (const name of changed[0]!) if (wildcard || request.names.has(name)) consider(name, out);
     } else {
       const seen = new Set<string>();
       for (const batch of [...changed, force]) {
         for (const name of batch) {
           if (seen.has(name)) continue;
           seen.add(name);
-          if (wildcard || request.names.has(name)) consider(name);
+          if (wildcard || request.names.has(name)) consider(name, out);
         }
       }
     }
   } else if (wildcard) {
-    for (const name of view.names()) consider(name);
+    for (const name of view.names()) consider(name, out);
     for (const name of held.keys()) if (!view.get(name)) removed.push(name);
     for (const name of force) if (!view.get(name) && !held.has(name)) removed.push(name);
   } else {
-    for (const name of request.names) consider(name);
+    for (const name of request.names) consider(name, out);
   }
   // The first wildcard request is always answered, even when empty (protocol.md: delta-first-wildcard).
   if (resources.length === 0 && removed.length === 0 && !request.forceResponse) return undefined;
   return { typeUrl: view.typeUrl, systemVersion, resources, removed, versions: view.versions?.() };
+}
+
+/** What answerDelta reads and fills, for {@link consider} (one object, not a closure per answer). */
+interface DeltaOut {
+  readonly view: ResourceSetView;
+  readonly held: DeltaWatchRequest["clientVersions"];
+  readonly force: ReadonlySet<string>;
+  readonly resources: ResourceEntry[];
+  readonly removed: string[];
+}
+
+/**
+ * One name, in scope: send it if the client lacks it or holds another
+ * version, or if it was just subscribed (protocol.md: delta-resubscribe-resends);
+ * say "removed" if it is gone or never existed (protocol.md: delta-removed).
+ */
+function consider(name: string, out: DeltaOut): void {
+  const entry = out.view.get(name);
+  if (entry) {
+    const holds = out.held.get(name);
+    if (out.force.has(name) || holds === undefined || !sameContentVersion(holds, entry.version)) out.resources.push(entry);
+  } else if (out.held.has(name) || out.force.has(name)) {
+    out.removed.push(name);
+  }
 }
 
 interface FreshAnswer {

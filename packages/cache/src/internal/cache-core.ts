@@ -140,6 +140,9 @@ class SotwSpec implements WatchSpec<SotwResponse> {
   }
 }
 
+/** What a resumed delta watch starts from: no changes (one frozen list for every watch). */
+const NO_CHANGES: readonly ReadonlySet<string>[] = Object.freeze([]);
+
 /** A delta watch's spec. A resumed watch starts from what changed: nothing but forceNames. */
 class DeltaSpec implements WatchSpec<DeltaResponse> {
   readonly wildcard: boolean;
@@ -168,7 +171,7 @@ class DeltaSpec implements WatchSpec<DeltaResponse> {
   }
 
   answer(changed: readonly ReadonlySet<string>[] | undefined): DeltaResponse | undefined {
-    const scope = this.#resumed ? [] : changed;
+    const scope = this.#resumed ? NO_CHANGES : changed;
     this.#resumed = false;
     const resolved = this.#resolved!;
     return answerDelta(resolved.view(), this.#request, this.#policy, resolved.systemVersion(), scope);

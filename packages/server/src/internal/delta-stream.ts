@@ -64,7 +64,8 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
     const typeUrl = descriptor.typeUrl;
     checkNames(env, typeUrl, request.resourceNamesSubscribe, "resource_names_subscribe");
     checkNames(env, typeUrl, request.resourceNamesUnsubscribe, "resource_names_unsubscribe");
-    const initial = Object.entries(request.initialResourceVersions);
+    // Most requests carry no initial_resource_versions (all but a reconnect's first ones): no entries list for them.
+    const initial = hasEntries(request.initialResourceVersions) ? Object.entries(request.initialResourceVersions) : NO_ENTRIES;
     if (initial.length > 0) {
       checkNames(
         env,
@@ -74,6 +75,7 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       );
     }
     const { state, first } = this.table.get(descriptor);
+    const charsBefore = state.subscriptionChars;
     // A watch still waiting had nothing to send for the names it covers, so a
     // replacement that only adds names need evaluate only those.
     let resumable = !first && state.watch.isOpen && state.writing === undefined;
@@ -104,20 +106,6 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
 
     let changed = first;
     let wildcardAdded = false;
-    // The sets this request changes, made the stream's own (copied if shared, see sharedNames)
-    // once, on the first change.
-    let names: Set<string> | undefined;
-    let forced: Set<string> | undefined;
-    const ownNames = (): Set<string> => {
-      names ??= ownSet(state.names);
-      state.names = names;
-      return names;
-    };
-    const ownForced = (): Set<string> => {
-      forced ??= ownSet(state.forceNames);
-      state.forceNames = forced;
-      return forced;
-    };
     const subscribe = request.resourceNamesSubscribe;
     // The common first subscription: names and nothing held, as every proxy of a group sends
     // it (the decoder shares the list between requests of the same bytes). Then the stream
@@ -136,14 +124,14 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         state.legacy = false;
       } else {
         if (!state.names.has(name)) {
-          ownNames().add(name);
+          ownNames(state).add(name);
           state.subscriptionChars += name.length;
         }
         // A name subscribed again is answered even if the client seems to hold it (it may have
         // dropped it: delta-resubscribe-resends), except on the stream's first request, where
         // initial_resource_versions says exactly what it holds: a reconnecting client gets only
         // what differs (delta-reconnect-only-differences).
-        if (!(first && Object.hasOwn(request.initialResourceVersions, name))) ownForced().add(name);
+        if (!(first && Object.hasOwn(request.initialResourceVersions, name))) ownForced(state).add(name);
       }
       changed = true;
     }
@@ -162,15 +150,15 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         continue;
       }
       if (state.names.has(name)) {
-        ownNames().delete(name);
+        ownNames(state).delete(name);
         state.subscriptionChars -= name.length;
       }
       if (state.wildcard && state.clientVersions.has(name)) {
         // Still covered by the wildcard: the client cannot tell and keeps the resource as
         // "ambiguous" until the server says, so say it again (or that it is gone).
-        ownForced().add(name);
+        ownForced(state).add(name);
       } else {
-        if (state.forceNames.has(name)) ownForced().delete(name);
+        if (state.forceNames.has(name)) ownForced(state).delete(name);
         // Spec: the client forgets an unsubscribed resource unless a wildcard still covers it.
         if (!state.wildcard) state.clientVersions.delete(name);
       }
@@ -183,7 +171,8 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         GrpcCode.RESOURCE_EXHAUSTED,
       );
     }
-    checkSubscriptionSize(env, typeUrl, this.table.states.values());
+    // Only a request that adds characters can pass the limit (no walk over the types for an ACK).
+    if (state.subscriptionChars > charsBefore) checkSubscriptionSize(env, typeUrl, this.table.states.values());
 
     env.emit({
       kind: "request",
@@ -410,6 +399,28 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream, onResp
 /** A set this stream may change: `names` itself, or its copy if it is shared with other streams. */
 function ownSet(names: ReadonlySet<string>): Set<string> {
   return isSharedNames(names) ? new Set(names) : (names as Set<string>);
+}
+
+/** The type's subscribed names as a set the stream may change (copied first, once, if shared). */
+function ownNames(state: DeltaTypeState): Set<string> {
+  const names = ownSet(state.names);
+  state.names = names;
+  return names;
+}
+
+/** The type's forced names as a set the stream may change (copied first, once, if shared). */
+function ownForced(state: DeltaTypeState): Set<string> {
+  const forced = ownSet(state.forceNames);
+  state.forceNames = forced;
+  return forced;
+}
+
+const NO_ENTRIES: readonly [string, string][] = Object.freeze([]) as readonly [string, string][];
+
+/** Whether an object has an own enumerable property (without listing them). */
+function hasEntries(object: object): boolean {
+  for (const key in object) if (Object.hasOwn(object, key)) return true;
+  return false;
 }
 
 /**

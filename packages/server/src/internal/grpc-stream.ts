@@ -183,7 +183,11 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   #context(typeUrl: string | undefined): XdsContext {
     let context: XdsContext | undefined;
     if (typeUrl === undefined) context = this.#streamContext;
-    else for (const c of this.#typeContexts) if (c.typeUrl === typeUrl) context = c;
+    else {
+      // Indexed, not for-of: this runs for every event, and the iterator was not always optimized away.
+      const contexts = this.#typeContexts;
+      for (let i = 0; i < contexts.length; i++) if (contexts[i]!.typeUrl === typeUrl) context = contexts[i];
+    }
     if (context === undefined) {
       context = Object.freeze({
         streamId: this.id,
