@@ -77,7 +77,8 @@ function coreModulesOf(envoyDist) {
     }
   };
   for (const entry of entries) visit(join(root, "packages", entry));
-  // The root entry's own modules (errors, registry, JSON, YAML) stay in its chunk.
+  // rolldown adds what these import (errors, registry, schema); the root entry's
+  // own functions that nothing here imports (JSON, YAML, type URLs) stay in its file.
   return new Set([...seen].filter((file) => file.startsWith(`${gen}/`) || file.startsWith(`${join(envoyDist, "internal")}/`)));
 }
 
