@@ -123,8 +123,21 @@ describe.each(HARNESSES)("watch lifecycle: $name", ({ make }) => {
     const now = sink();
     const fresh = h.cache.watchSotw(sotw(n, EDS, { names: ["a"] }));
     expect(fresh).toBeInstanceOf(CacheWatch);
-    (fresh as CacheWatch<SotwResponse>).open(now);
+    const answered = (fresh as CacheWatch<SotwResponse>).open(now);
     expect(names(now.got.values[0]!)).toEqual(["a"]);
+    expect(open(n.id)).toBe(0);
+    // Answered while opening: nothing waits, and its handle has nothing to cancel.
+    answered.unsubscribe();
+    expect(now.got.values).toHaveLength(1);
+    const throwsAtOnce = {
+      errors: [] as unknown[],
+      next: () => {
+        throw new Error("sink bug at once");
+      },
+      error: (e: unknown) => throwsAtOnce.errors.push(e),
+    };
+    (h.cache.watchSotw(sotw(n, EDS, { names: ["a"] })) as CacheWatch<SotwResponse>).open(throwsAtOnce);
+    expect(String(throwsAtOnce.errors[0])).toMatch(/sink bug at once/);
     expect(open(n.id)).toBe(0);
 
     const waiting = sink();

@@ -76,11 +76,15 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
       this.#deliver(first);
       return;
     }
-    if (!this.#closed && this.#subscriber?.closed !== true) {
-      this.pending = this.#spec.tracksChanges ? { batches: [], size: 0 } : undefined;
-      this.#index.add(this);
-      this.#indexed = true;
-    }
+    if (!this.#closed && this.#subscriber?.closed !== true) this.wait(this.#index);
+  }
+
+  /** Waits in `index` (the spec's, resolved already) for a change. */
+  wait(index: WatchIndex): void {
+    this.#index = index;
+    this.pending = this.#spec.tracksChanges ? { batches: [], size: 0 } : undefined;
+    index.add(this);
+    this.#indexed = true;
   }
 
   wake(): boolean {
@@ -129,18 +133,25 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
       subscriber.complete();
       return;
     }
+    deliver(this.#sink, response);
+  }
+}
+
+/** Hands a sink its answer; a sink that throws affects neither the cache nor other watches: it hears of it. */
+function deliver<R>(sink: WatchSink<R>, response: R): void {
+  try {
+    sink.next(response);
+  } catch (error) {
     try {
-      this.#sink.next(response);
-    } catch (error) {
-      // A sink that throws affects neither the cache nor other watches: it hears of it.
-      try {
-        this.#sink.error(error);
-      } catch {
-        // Nothing more can be done for a sink that throws from both.
-      }
+      sink.error(error);
+    } catch {
+      // Nothing more can be done for a sink that throws from both.
     }
   }
 }
+
+/** The handle of a watch answered (or failed) while it was opened: nothing left to cancel. */
+const ANSWERED: Unsubscribable = Object.freeze({ unsubscribe(): void {} });
 
 /**
  * A cache watch: the one-shot cold Observable `watchSotw` and `watchDelta`
@@ -185,8 +196,23 @@ export class CacheWatch<R> extends Observable<R> {
    * handle's `unsubscribe` cancels it; after an answer it does nothing.
    */
   open(sink: WatchSink<R>): Unsubscribable {
-    const watch = new HeldWatch(this.#spec, sink, undefined);
-    watch.start();
+    // HeldWatch.start's steps, with the held watch made only when it has to wait: most watches
+    // of an initial sync are answered at once.
+    const spec = this.#spec;
+    const index = spec.index();
+    let first: R | undefined;
+    try {
+      first = spec.answer(undefined);
+    } catch (error) {
+      sink.error(error);
+      return ANSWERED;
+    }
+    if (first !== undefined) {
+      deliver(sink, first);
+      return ANSWERED;
+    }
+    const watch = new HeldWatch(spec, sink, undefined);
+    watch.wait(index);
     return watch;
   }
 }

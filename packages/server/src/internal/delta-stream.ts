@@ -74,7 +74,10 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
         "initial_resource_versions",
       );
     }
-    const { state, first } = this.table.get(descriptor);
+    // (No { state, first } object per request.)
+    const found = this.table.find(typeUrl);
+    const first = found === undefined;
+    const state = found ?? this.table.create(descriptor);
     const charsBefore = state.subscriptionChars;
     // A watch still waiting had nothing to send for the names it covers, so a
     // replacement that only adds names need evaluate only those.

@@ -79,6 +79,35 @@ describe("SotwStream", () => {
     expect(() => stream.handle(req({ typeUrl: CDS, resourceNames: ["a"], responseNonce: "not-a-nonce" }))).toThrow(/never sent/);
   });
 
+  it("a frozen name list shared between streams (as the decoder gives) is matched to each stream's own subscription", async () => {
+    const cache = new FakeWatcher();
+    cache.set(EDS, "v1", [entry(EDS, "a", "1"), entry(EDS, "b", "1")]);
+    const both = Object.freeze(["a", "b"]);
+    const onlyA = Object.freeze(["a"]);
+    const t1 = testEnv(cache);
+    const t2 = testEnv(cache);
+    const one = new SotwStream(t1.env);
+    const two = new SotwStream(t2.env);
+    one.handle(req({ typeUrl: EDS, resourceNames: both as string[] }));
+    two.handle(req({ typeUrl: EDS, resourceNames: onlyA as string[] }));
+    await t1.flush();
+    await t2.flush();
+    const [first1] = t1.sotw();
+    const [first2] = t2.sotw();
+    // ACKs repeating the list: nothing changes, so no new watch is forced.
+    one.handle(req({ typeUrl: EDS, resourceNames: both as string[], versionInfo: "v1", responseNonce: first1!.nonce }));
+    expect(cache.sotwRequests.at(-1)!.forceResponse).toBe(false);
+    expect([...one.types.get(EDS)!.names]).toEqual(["a", "b"]);
+    // The second stream sends the list the first one holds: for it, "b" is new.
+    two.handle(req({ typeUrl: EDS, resourceNames: both as string[], versionInfo: "v1", responseNonce: first2!.nonce }));
+    expect(cache.sotwRequests.at(-1)!.forceResponse).toBe(true);
+    expect([...two.types.get(EDS)!.names]).toEqual(["a", "b"]);
+    // And back: the first stream drops "b" with the other list.
+    one.handle(req({ typeUrl: EDS, resourceNames: onlyA as string[], versionInfo: "v1", responseNonce: first1!.nonce }));
+    expect([...one.types.get(EDS)!.names]).toEqual(["a"]);
+    expect(Object.isFrozen(both) && both.length === 2 && Object.isFrozen(onlyA) && onlyA.length === 1).toBe(true);
+  });
+
   it("forces a response when names are added, and exposes lastSent to the cache", async () => {
     const cache = new FakeWatcher();
     cache.set(EDS, "v1", [entry(EDS, "a", "1"), entry(EDS, "b", "1")]);

@@ -55,7 +55,10 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     const env = this.env;
     const typeUrl = descriptor.typeUrl;
     checkNames(env, typeUrl, request.resourceNames, "resource_names");
-    const { state, first } = this.table.get(descriptor);
+    // (No { state, first } object per request.)
+    const found = this.table.find(typeUrl);
+    const first = found === undefined;
+    const state = found ?? this.table.create(descriptor);
 
     // Classify by nonce (spec: ACK and NACK; stale nonces).
     const nonce = request.responseNonce;
@@ -327,14 +330,24 @@ const recentNames = new WeakMap<ResolvedTypeDescriptor, { readonly names: Readon
  */
 function sameAsHeld(requested: readonly string[], held: ReadonlySet<string>): boolean {
   if (requested.length !== held.size || requested.length === 0) return false;
+  if (sameLists.get(requested) === held) return true;
   // forEach, not for-of: no iterator result per name (this runs for every ACK).
   let i = 0;
   let same = true;
   held.forEach((name) => {
     if (same && requested[i++] !== name) same = false;
   });
+  if (same && Object.isFrozen(requested)) sameLists.set(requested, held);
   return same;
 }
+
+/**
+ * A frozen name list (the decoder shares one per run of bytes, request-decoding.ts) found to
+ * list exactly a set, so the next request with that list (every ACK of every stream of the
+ * group) is matched without walking the names. Both never change: the list is frozen and this
+ * module never modifies a set once built. Weak: an entry lives as long as its list.
+ */
+const sameLists = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream, onResponse: (response: SotwResponse) => void): SotwTypeState {
   // One literal with every field (no spread of the common part): a spread copies into a new

@@ -160,14 +160,17 @@ export class TypeTable<S extends TypeState> {
     return this.#closed;
   }
 
-  /** The state of a type, created (within option maxTypesPerStream) on its first request. */
-  get(descriptor: ResolvedTypeDescriptor): { readonly state: S; readonly first: boolean } {
-    const existing = this.#states.get(descriptor.typeUrl);
-    if (existing !== undefined) return { state: existing, first: false };
+  /** The state of a type; undefined before its first request (then {@link create} it). */
+  find(typeUrl: string): S | undefined {
+    return this.#states.get(typeUrl);
+  }
+
+  /** Creates the state of a type on its first request (within option maxTypesPerStream). */
+  create(descriptor: ResolvedTypeDescriptor): S {
     checkTypeCount(this.#carrier, descriptor.typeUrl, this.#states.size);
     const state = this.#create(descriptor);
     this.#states.set(descriptor.typeUrl, state);
-    return { state, first: true };
+    return state;
   }
 
   /** Cancels every watch. */
