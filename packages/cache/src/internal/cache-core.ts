@@ -72,23 +72,27 @@ export class CacheCore {
 
   /** Checks the fields every watch request needs; returns the error to emit, if any. */
   check(method: string, request: WatchRequestBase, delta: boolean): XdskitError | undefined {
-    const bad = (what: string): XdskitError =>
-      new XdskitError(ErrorCode.API_MISUSE, `${this.#owner}.${method}: ${what}`, {
-        ...(typeof request?.typeUrl === "string" ? { typeUrl: request.typeUrl } : {}),
-      });
-    if (typeof request !== "object" || request === null) return bad("the request must be an object");
-    if (typeof request.typeUrl !== "string" || request.typeUrl === "") return bad("the request has no typeUrl");
+    // Runs for every watch: the error is built only when there is one (no closure per call).
+    if (typeof request !== "object" || request === null) return this.#misuse(method, request, "the request must be an object");
+    if (typeof request.typeUrl !== "string" || request.typeUrl === "") return this.#misuse(method, request, "the request has no typeUrl");
     if (typeof request.node !== "object" || request.node === null)
-      return bad("the request has no node (the server must pass the stream's first node)");
-    if (!(request.names instanceof Set)) return bad("request.names must be a Set of resource names");
+      return this.#misuse(method, request, "the request has no node (the server must pass the stream's first node)");
+    if (!(request.names instanceof Set)) return this.#misuse(method, request, "request.names must be a Set of resource names");
     if (delta) {
       const d = request as DeltaWatchRequest;
-      if (!isReadonlyMap(d.clientVersions)) return bad("request.clientVersions must be a Map (or ReadonlyMap) of name -> version");
-      if (!(d.forceNames instanceof Set)) return bad("request.forceNames must be a Set of names");
+      if (!isReadonlyMap(d.clientVersions))
+        return this.#misuse(method, request, "request.clientVersions must be a Map (or ReadonlyMap) of name -> version");
+      if (!(d.forceNames instanceof Set)) return this.#misuse(method, request, "request.forceNames must be a Set of names");
     } else if (typeof (request as SotwWatchRequest).versionInfo !== "string") {
-      return bad('request.versionInfo must be a string ("" when the client has nothing)');
+      return this.#misuse(method, request, 'request.versionInfo must be a string ("" when the client has nothing)');
     }
     return undefined;
+  }
+
+  #misuse(method: string, request: WatchRequestBase, what: string): XdskitError {
+    return new XdskitError(ErrorCode.API_MISUSE, `${this.#owner}.${method}: ${what}`, {
+      ...(typeof request?.typeUrl === "string" ? { typeUrl: request.typeUrl } : {}),
+    });
   }
 
   watchSotw(given: SotwWatchRequest, place: WatchPlacer, key?: string): Observable<SotwResponse> {

@@ -120,7 +120,11 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       state.subscriptionChars += shared.chars;
       changed = true;
     }
-    for (const name of shared === undefined ? subscribe : NO_LIST) {
+    // Indexed loops over the request's lists: no iterator and results per name, optimized or not
+    // (this function is large, and a fleet's initial sync runs much of it before it is optimized).
+    const listed = shared === undefined ? subscribe : NO_LIST;
+    for (let i = 0; i < listed.length; i++) {
+      const name = listed[i]!;
       if (name === "*") {
         if (!state.wildcard) wildcardAdded = true;
         state.wildcard = true;
@@ -143,7 +147,9 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       state.legacy = true;
       wildcardAdded = true;
     }
-    for (const name of request.resourceNamesUnsubscribe) {
+    const unsubscribe = request.resourceNamesUnsubscribe;
+    for (let i = 0; i < unsubscribe.length; i++) {
+      const name = unsubscribe[i]!;
       changed = true;
       if (name === "*") {
         resumable = false;

@@ -239,6 +239,14 @@ export function framedMessage(message: Buffer): Buffer | undefined {
   return framed;
 }
 
+/** A streaming call's response headers and options: the same for every call (node:http2 copies what it is given). */
+const RESPONSE_HEADERS: OutgoingHttpHeaders = Object.freeze({
+  ":status": 200,
+  "content-type": "application/grpc",
+  "grpc-accept-encoding": "identity",
+});
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
+
 type DataListener = (data: Buffer) => void;
 type Listener = () => void;
 
@@ -408,10 +416,7 @@ export class Http2Call implements XdsCall {
 
   #respond(): void {
     this.#responded = true;
-    this.#stream.respond(
-      { ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "identity" },
-      { waitForTrailers: true },
-    );
+    this.#stream.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
   }
 
   #finish(code: number, details: string): void {

@@ -58,6 +58,16 @@ describe("SotwStream", () => {
     const stream = new SotwStream(t.env);
     stream.handle(req({ typeUrl: CDS }));
     expect(stream.types.get(CDS)!.wildcard).toBe(false);
+    // A user agent starting with "grpc" in any case is gRPC; anything else (shorter, or "grpc" later) is not.
+    const wildcardFor = (userAgentName: string): boolean => {
+      const env = testEnv(new FakeWatcher()).env;
+      (env as { node: unknown }).node = node("n", { userAgentName });
+      const s = new SotwStream(env);
+      s.handle(req({ typeUrl: CDS }));
+      return s.types.get(CDS)!.wildcard;
+    };
+    expect(["GRPC", "grpc-java", "GrPc C++"].map(wildcardFor)).toEqual([false, false, false]);
+    expect(["grp", "envoy", "", "my grpc", "gRP"].map(wildcardFor)).toEqual([true, true, true, true, true]);
   });
 
   it("classifies ACK, NACK, stale and unknown nonces", async () => {

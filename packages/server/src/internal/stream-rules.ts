@@ -165,8 +165,23 @@ export function legacyWildcardAllowed(descriptor: ResolvedTypeDescriptor, node: 
     case "never":
       return false;
     case "not-grpc":
-      return !/^grpc/i.test(node.userAgentName ?? "");
+      return !startsWithGrpc(node.userAgentName ?? "");
   }
+}
+
+/**
+ * `/^grpc/i.test(name)` without a regular expression: this runs for every request of a legacy
+ * wildcard type (CDS and LDS of an Envoy), and the match allocated each time.
+ */
+function startsWithGrpc(name: string): boolean {
+  if (name.length < 4) return false;
+  // ASCII letters: OR 0x20 maps upper case to lower case.
+  return (
+    (name.charCodeAt(0) | 0x20) === 0x67 && // g
+    (name.charCodeAt(1) | 0x20) === 0x72 && // r
+    (name.charCodeAt(2) | 0x20) === 0x70 && // p
+    (name.charCodeAt(3) | 0x20) === 0x63 // c
+  );
 }
 
 /** The cause of an unknown nonce. */
