@@ -132,6 +132,19 @@ const MAX_FIELD = 1024;
 const NODE_OVERHEAD = 400;
 const TYPE_OVERHEAD = 200;
 
+/**
+ * The fields of a protocol event beyond kind, stream, node, type and time, as a ProtocolEvent
+ * names them (a server's own events name them the same).
+ */
+interface EventFields {
+  readonly version?: string;
+  readonly nonce?: string;
+  readonly resourceNames?: readonly string[];
+  readonly rejectedVersion?: string;
+  readonly keptVersion?: string;
+  readonly error?: { readonly code: number; readonly message: string };
+}
+
 interface MutableType {
   typeUrl: string;
   lastRequestAt?: number;
@@ -421,64 +434,103 @@ export class NodeStatusTracker {
       );
     }
     if (this.#disposed) return;
-    const state = this.#node(event.node, typeof event.at === "number" ? event.at : Date.now());
+    // (Fields as given: the stream events have no typeUrl.)
+    const typeUrl = (event as { readonly typeUrl?: string }).typeUrl as string;
+    const state = this.#record(event.kind, event.streamId, event.node, typeUrl, event.at, event);
+    if (this.#events.observed) this.#events.next({ kind: "protocol", nodeId: state.nodeId, group: state.group, event });
+  }
+
+  /**
+   * @internal {@link observe} for a server's own events (XdsServer's event hub): the protocol
+   * event's fields read from `source` (which names them as a ProtocolEvent does), and the
+   * ProtocolEvent object itself built by `toEvent` only for subscribers of {@link events}.
+   * A server emits about 17 events per stream in an initial sync: an object less for each.
+   */
+  observeFrom<S extends object>(
+    source: S,
+    kind: ProtocolEvent["kind"],
+    streamId: number,
+    node: Node,
+    typeUrl: string,
+    at: number,
+    toEvent: (source: S) => ProtocolEvent | undefined,
+  ): void {
+    if (typeof node !== "object" || node === null) {
+      throw new XdskitError(
+        ErrorCode.API_MISUSE,
+        "NodeStatusTracker.observe: expected a ProtocolEvent { kind, streamId, node, at, ... }; got an object without node",
+      );
+    }
+    if (this.#disposed) return;
+    const state = this.#record(kind, streamId, node, typeUrl, at, source);
+    if (this.#events.observed) {
+      const event = toEvent(source);
+      if (event !== undefined) this.#events.next({ kind: "protocol", nodeId: state.nodeId, group: state.group, event });
+    }
+  }
+
+  /** Applies one protocol event (its fields given apart) to its node's status. */
+  #record(kind: string, streamId: number, node: Node, typeUrl: string, at: number, source: object): MutableNode {
+    const event = source as EventFields;
+    const state = this.#node(node, typeof at === "number" ? at : Date.now());
     let sized = true;
-    switch (event.kind) {
+    switch (kind) {
       case "stream-opened":
         if (state.dropTimer !== undefined) {
           clearTimeout(state.dropTimer);
           state.dropTimer = undefined;
         }
-        state.streams.set(event.streamId, new Set());
+        state.streams.set(streamId, new Set());
         state.disconnectedAt = undefined;
         this.#idle.delete(state.nodeId);
         break;
       case "stream-closed":
-        state.streams.delete(event.streamId);
+        state.streams.delete(streamId);
         if (state.streams.size === 0) {
-          state.disconnectedAt = event.at;
+          state.disconnectedAt = at;
           this.#idle.delete(state.nodeId);
           this.#idle.set(state.nodeId, state);
           this.#scheduleDrop(state);
         }
         break;
       case "request": {
-        state.lastRequestAt = event.at;
-        const types = state.streams.get(event.streamId);
+        state.lastRequestAt = at;
+        const types = state.streams.get(streamId);
         const size = state.types.size;
-        types?.add(event.typeUrl);
-        this.#type(state, event.typeUrl).lastRequestAt = event.at;
+        types?.add(typeUrl);
+        this.#type(state, typeUrl).lastRequestAt = at;
         // Only a first request of a type changes what the node's status takes.
         sized = state.types.size !== size;
         break;
       }
       case "response": {
-        const t = this.#type(state, event.typeUrl);
+        const t = this.#type(state, typeUrl);
         t.lastSent = Object.freeze({
-          version: event.version,
-          nonce: event.nonce,
-          resourceNames: frozenNames(event.resourceNames),
-          at: event.at,
+          version: event.version!,
+          nonce: event.nonce!,
+          resourceNames: frozenNames(event.resourceNames!),
+          at,
         });
         recount(state, t);
         break;
       }
       case "ack": {
-        const t = this.#type(state, event.typeUrl);
-        t.lastAck = Object.freeze({ version: event.version, nonce: event.nonce, at: event.at });
+        const t = this.#type(state, typeUrl);
+        t.lastAck = Object.freeze({ version: event.version!, nonce: event.nonce!, at });
         recount(state, t);
         break;
       }
       case "nack": {
-        const t = this.#type(state, event.typeUrl);
-        const sent = t.lastSent?.nonce === event.nonce ? t.lastSent.resourceNames : [];
+        const t = this.#type(state, typeUrl);
+        const error = event.error!;
+        const sent = t.lastSent?.nonce === event.nonce ? t.lastSent!.resourceNames : [];
         t.lastNack = Object.freeze({
-          rejectedVersion: event.rejectedVersion,
-          keptVersion: event.keptVersion,
-          nonce: event.nonce,
-          error: Object.freeze({ code: event.error.code, message: event.error.message }),
-          resourceNames: Object.freeze(nackedResources(event.error.message, sent)),
-          at: event.at,
+          rejectedVersion: event.rejectedVersion!,
+          keptVersion: event.keptVersion!,
+          nonce: event.nonce!,
+          error: Object.freeze({ code: error.code, message: error.message }),
+          resourceNames: Object.freeze(nackedResources(error.message, sent)),
+          at,
         });
         recount(state, t);
         break;
@@ -487,7 +539,7 @@ export class NodeStatusTracker {
     // A node seen only through events of a stream it never opened here still ages out.
     if (state.streams.size === 0) this.#scheduleDrop(state);
     if (sized) this.#account(state);
-    if (this.#events.observed) this.#events.next({ kind: "protocol", nodeId: state.nodeId, group: state.group, event });
+    return state;
   }
 
   #freeze(state: MutableNode): NodeStatus {

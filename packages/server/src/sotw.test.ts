@@ -4,6 +4,7 @@ import { TypeUrl } from "@xdskit/envoy-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { entry, FakeWatcher } from "../test-support/fake-watcher.js";
 import { adsClient, type Harness, NODE, names, node, openSotw, startServer, until } from "../test-support/harness.js";
+import { toProtocolEvent } from "./internal/event-hub.js";
 
 const CDS = TypeUrl.Cluster;
 const EDS = TypeUrl.ClusterLoadAssignment;
@@ -78,6 +79,42 @@ describe("XdsServer SotW over ADS", () => {
     expect(tracker.nodeStatus(NODE.id)!.types[CDS]!.lastNack).toMatchObject({ rejectedVersion: "v2", keptVersion: "v1" });
     expect(observed).toEqual(["stream-opened", "request", "response", "request", "ack", "response", "request", "nack"]);
     stream.close();
+  });
+
+  it("feeds the status tracker every protocol event as toProtocolEvent gives it, and a tracker overriding observe through observe", async () => {
+    const cache = new FakeWatcher();
+    cache.set(CDS, "v1", [entry(CDS, "a", "1")]);
+    for (const overriding of [false, true]) {
+      const observedThrough: string[] = [];
+      const tracker = overriding
+        ? new (class extends NodeStatusTracker {
+            override observe(event: Parameters<NodeStatusTracker["observe"]>[0]): void {
+              observedThrough.push(event.kind);
+              super.observe(event);
+            }
+          })()
+        : new NodeStatusTracker();
+      const fed: unknown[] = [];
+      tracker.events.subscribe((e) => e.kind === "protocol" && fed.push(e.event));
+      harness = await startServer(cache, { status: tracker });
+      const stream = openSotw(adsClient(harness.address));
+      stream.send({ node: NODE, typeUrl: CDS, resourceNames: ["a"] });
+      const first = await stream.next();
+      stream.send({ typeUrl: CDS, versionInfo: "v1", resourceNames: ["a"], responseNonce: first.nonce });
+      await until(() => harness!.events.some((e) => e.kind === "ack"));
+      stream.close();
+      await until(() => harness!.events.some((e) => e.kind === "stream-closed"));
+      const expected = harness.events.map(toProtocolEvent).filter((e) => e !== undefined);
+      expect(expected.map((e) => e.kind)).toEqual(["stream-opened", "request", "response", "request", "ack", "stream-closed"]);
+      expect(fed).toEqual(expected);
+      expect(observedThrough).toEqual(overriding ? expected.map((e) => e.kind) : []);
+      expect(tracker.nodeStatus(NODE.id)!.types[CDS]).toMatchObject({
+        lastSent: { version: "v1", nonce: first.nonce, resourceNames: ["a"] },
+        lastAck: { version: "v1", nonce: first.nonce },
+      });
+      await harness.close();
+      harness = undefined;
+    }
   });
 
   it("honours the subscription change of a stale request but ignores its version", async () => {

@@ -1,6 +1,6 @@
 // One place every server event goes through: the node-status tracker, the
 // user's callbacks, the events Observable and node:diagnostics_channel.
-import { type NodeStatusTracker, type ProtocolEvent, safeLog, type XdsLogger } from "@xdskit/cache";
+import { NodeStatusTracker, type ProtocolEvent, safeLog, type XdsLogger } from "@xdskit/cache";
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { Observable } from "rxjs";
 import { publishDiagnostics } from "../diagnostics.js";
@@ -26,8 +26,16 @@ export class EventHub {
   /** The server's own event log (logging.ts), called directly: no subscription per server. */
   readonly #log: (event: XdsServerEvent) => void;
 
+  /**
+   * The tracker's own observe (not a subclass's): it is then fed each event's fields
+   * (observeFrom), and builds the ProtocolEvent only for subscribers of its events.
+   */
+  readonly #statusFromFields: boolean;
+
   constructor(status: NodeStatusTracker | undefined, callbacks: XdsServerCallbacks, logger: XdsLogger) {
     this.#status = status;
+    this.#statusFromFields =
+      status !== undefined && status.observe === NodeStatusTracker.prototype.observe && typeof status.observeFrom === "function";
     this.#callbacks = callbacks;
     this.#logger = logger;
     this.#log = serverEventLogger(logger);
@@ -35,10 +43,14 @@ export class EventHub {
   }
 
   emit(event: XdsServerEvent): void {
-    const protocolEvent = this.#status === undefined ? undefined : toProtocolEvent(event);
-    if (protocolEvent !== undefined) {
+    const status = this.#status;
+    if (status !== undefined) {
       try {
-        this.#status!.observe(protocolEvent);
+        if (this.#statusFromFields) observeServerEvent(status, event);
+        else {
+          const protocolEvent = toProtocolEvent(event);
+          if (protocolEvent !== undefined) status.observe(protocolEvent);
+        }
       } catch (error) {
         this.#hookFailed("status.observe", event, error);
       }
@@ -136,6 +148,21 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as PromiseLike<unknown>).then === "function"
   );
+}
+
+/** Feeds a protocol event to the tracker as toProtocolEvent would, without making the ProtocolEvent unless it is asked for. */
+function observeServerEvent(status: NodeStatusTracker, event: XdsServerEvent): void {
+  const context = event.context;
+  if (context === undefined || (context.protocol !== "sotw" && context.protocol !== "delta")) return;
+  switch (event.kind) {
+    case "stream-opened":
+    case "stream-closed":
+    case "request":
+    case "response":
+    case "ack":
+    case "nack":
+      status.observeFrom(event, event.kind, context.streamId, context.node, context.typeUrl ?? "", event.at, toProtocolEvent);
+  }
 }
 
 /** The subset of events a node-status tracker keeps per-node status from. */
