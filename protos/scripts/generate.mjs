@@ -13,10 +13,11 @@
 //    runtime schema (JSON names, field kinds, validation rules, type URLs).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { filesUnder } from "./files.mjs";
 import { makeClientsLazy } from "./lazy-clients.mjs";
 import { useLeanWire } from "./lean-wire.mjs";
 import { writeSchema } from "./schema.mjs";
@@ -53,16 +54,6 @@ const FIXES = [
   },
 ];
 
-function walk(dir) {
-  const out = [];
-  for (const entry of readdirSync(dir)) {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) out.push(...walk(path));
-    else if (entry.endsWith(".proto")) out.push(path);
-  }
-  return out;
-}
-
 /** Which files of deps/ are staged, and which of those are generation roots. */
 function selectSources() {
   const staged = []; // [absolute source, path relative to the module root]
@@ -74,15 +65,15 @@ function selectSources() {
     if (isRoot) roots.push(rel);
   };
   const envoyRoot = join(depsDir, "envoy-api");
-  for (const file of walk(join(envoyRoot, "envoy"))) {
+  for (const file of filesUnder(join(envoyRoot, "envoy"), ".proto")) {
     const rel = relative(envoyRoot, file);
     const isV3 = rel.split("/").includes("v3") || rel.startsWith("envoy/annotations/");
     if (isV3) add(envoyRoot, file, true);
   }
   const xdsRoot = join(depsDir, "xds");
-  for (const file of walk(xdsRoot)) add(xdsRoot, file, true);
+  for (const file of filesUnder(xdsRoot, ".proto")) add(xdsRoot, file, true);
   const googleRoot = join(depsDir, "googleapis");
-  for (const file of walk(googleRoot)) {
+  for (const file of filesUnder(googleRoot, ".proto")) {
     const rel = relative(googleRoot, file);
     add(googleRoot, file, rel.startsWith("google/rpc/"));
   }

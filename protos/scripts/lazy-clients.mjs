@@ -6,24 +6,15 @@
 // (packages/envoy-api/src/internal/lazy-client.ts), which makes the same
 // constructor with @grpc/grpc-js on first use. Why: docs/benchmarks.md,
 // "Import time".
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-
-function walk(dir) {
-  const out = [];
-  for (const entry of readdirSync(dir)) {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) out.push(...walk(path));
-    else if (entry.endsWith(".ts")) out.push(path);
-  }
-  return out;
-}
+import { filesUnder } from "./files.mjs";
 
 /** Rewrites every generated service module under `genDir`; returns how many constructors it made lazy. */
 export function makeClientsLazy(genDir) {
   const helper = join(dirname(genDir), "internal", "lazy-client.js");
   let count = 0;
-  for (const file of walk(genDir)) {
+  for (const file of filesUnder(genDir, ".ts")) {
     const text = readFileSync(file, "utf8");
     if (!text.includes("makeGenericClientConstructor")) continue;
     const calls = text.split("= makeGenericClientConstructor(").length - 1;

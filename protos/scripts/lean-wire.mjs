@@ -3,18 +3,9 @@
 // gives the same two classes without the rest of that entry point (its
 // size-delimited helpers load @bufbuild/protobuf's reflection runtime: 21
 // modules where the classes are 4). Why: docs/benchmarks.md, "Import time".
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-
-function walk(dir) {
-  const out = [];
-  for (const entry of readdirSync(dir)) {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) out.push(...walk(path));
-    else if (entry.endsWith(".ts")) out.push(path);
-  }
-  return out;
-}
+import { filesUnder } from "./files.mjs";
 
 const WIRE_IMPORT = /^import \{ ([A-Za-z, ]+) \} from "@bufbuild\/protobuf\/wire";$/m;
 
@@ -22,7 +13,7 @@ const WIRE_IMPORT = /^import \{ ([A-Za-z, ]+) \} from "@bufbuild\/protobuf\/wire
 export function useLeanWire(genDir) {
   const helper = join(dirname(genDir), "internal", "wire.js");
   let count = 0;
-  for (const file of walk(genDir)) {
+  for (const file of filesUnder(genDir, ".ts")) {
     const text = readFileSync(file, "utf8");
     if (!text.includes("@bufbuild/protobuf")) continue;
     const match = WIRE_IMPORT.exec(text);
