@@ -9,7 +9,7 @@ import { type ClientDuplexStream, credentials, Client as GrpcClient, type Servic
 import { SnapshotCache } from "@xdskit/cache";
 import { ClientStatusDiscoveryServiceClient, ClientStatusDiscoveryServiceService, TypeUrl } from "@xdskit/envoy-api";
 import { ClientStatusRequest, type ClientStatusResponse } from "@xdskit/envoy-api/envoy/service/status/v3/csds";
-import { XdsServer } from "@xdskit/server";
+import { type CsdsOptions, type ServeHttp2Options, XdsServer } from "@xdskit/server";
 import { FakeEnvoy } from "@xdskit/testing";
 import { describe, expect, it } from "vitest";
 import { ControlPlane, type Transport, until } from "./support/control-plane.js";
@@ -55,40 +55,51 @@ async function planeWithNodes(transport: Transport = "http2") {
   };
 }
 
-describe("CSDS on node:http2 (serveHttp2's csds option)", () => {
-  it("answers with each node's metadata from nodeMetadata, at most maxClients clients, on the xDS port", async () => {
-    const snapshots = new SnapshotCache(EDGE);
-    const xds = new XdsServer({ cache: snapshots });
-    const server = http2.createServer();
-    xds.serveHttp2(server, {
-      services: ["ads"],
-      csds: {
-        status: xds.status!,
-        nodeMetadata: (node) => (node.nodeId === "edge-2" ? { "xdskit.replica": "replica-b" } : undefined),
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
-    snapshots.setSnapshot("edge", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
-    const one = await FakeEnvoy.start({ address, node: { id: "edge-1" } });
-    const two = await FakeEnvoy.start({ address, node: { id: "edge-2" } });
-    const client = new ClientStatusDiscoveryServiceClient(address, credentials.createInsecure());
-    try {
-      await one.waitForResource(TypeUrl.Cluster, "a");
-      await two.waitForResource(TypeUrl.Cluster, "a");
-      const answer = await fetchStatus(client);
-      expect(answer.config.map((c) => c.node?.id).sort()).toEqual(["edge-1", "edge-2"]);
-      const metadataOf = (id: string) => answer.config.find((c) => c.node?.id === id)?.node?.metadata;
-      expect(metadataOf("edge-2")).toEqual({ fields: { "xdskit.replica": { stringValue: "replica-b" } } });
-      expect(metadataOf("edge-1")).toBeUndefined();
-    } finally {
+/**
+ * An XdsServer on node:http2 with CSDS made by `csds` from the server, on a fresh port, with
+ * FakeEnvoys `edge-1` then `edge-2` connected and served, and a CSDS client of that port.
+ */
+async function http2WithNodes(csds: (xds: XdsServer) => CsdsOptions, services?: ServeHttp2Options["services"]) {
+  const cache = new SnapshotCache(EDGE);
+  const xds = new XdsServer({ cache });
+  const server = http2.createServer();
+  xds.serveHttp2(server, { ...(services ? { services } : {}), csds: csds(xds) });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  cache.setSnapshot("edge", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
+  const envoys: FakeEnvoy[] = [];
+  for (const id of ["edge-1", "edge-2"]) {
+    const envoy = await FakeEnvoy.start({ address, node: { id } });
+    envoys.push(envoy);
+    await envoy.waitForResource(TypeUrl.Cluster, "a");
+  }
+  const client = new ClientStatusDiscoveryServiceClient(address, credentials.createInsecure());
+  return {
+    client,
+    async [Symbol.asyncDispose]() {
       client.close();
-      await one.close();
-      await two.close();
+      for (const envoy of envoys) await envoy.close();
       await xds.shutdown({ deadlineMs: 0 });
       server.close();
-      snapshots.dispose();
-    }
+      cache.dispose();
+    },
+  };
+}
+
+describe("CSDS on node:http2 (serveHttp2's csds option)", () => {
+  it("answers with each node's metadata from nodeMetadata, at most maxClients clients, on the xDS port", async () => {
+    await using served = await http2WithNodes(
+      (xds) => ({
+        status: xds.status!,
+        nodeMetadata: (node) => (node.nodeId === "edge-2" ? { "xdskit.replica": "replica-b" } : undefined),
+      }),
+      ["ads"],
+    );
+    const answer = await fetchStatus(served.client);
+    expect(answer.config.map((c) => c.node?.id).sort()).toEqual(["edge-1", "edge-2"]);
+    const metadataOf = (id: string) => answer.config.find((c) => c.node?.id === id)?.node?.metadata;
+    expect(metadataOf("edge-2")).toEqual({ fields: { "xdskit.replica": { stringValue: "replica-b" } } });
+    expect(metadataOf("edge-1")).toBeUndefined();
   });
 
   it("limits an answer to maxClients (the newest) and refuses bad csds options naming them", async () => {
@@ -98,26 +109,9 @@ describe("CSDS on node:http2 (serveHttp2's csds option)", () => {
       expect.objectContaining({ code: "XDSKIT_INVALID_OPTION", message: expect.stringMatching(/XdsServer\.serveHttp2.*status/) }),
     );
     expect(() => xds.serveHttp2(http2.createServer(), { csds: { status: xds.status!, maxClients: 0 } })).toThrow(/maxClients/);
-    const server = http2.createServer();
-    xds.serveHttp2(server, { csds: { status: xds.status!, maxClients: 1 } });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
-    cache.setSnapshot("edge", { version: "1", resources: { [TypeUrl.Cluster]: [cluster("a")] } });
-    const one = await FakeEnvoy.start({ address, node: { id: "edge-1" } });
-    await one.waitForResource(TypeUrl.Cluster, "a");
-    const two = await FakeEnvoy.start({ address, node: { id: "edge-2" } });
-    await two.waitForResource(TypeUrl.Cluster, "a");
-    const client = new ClientStatusDiscoveryServiceClient(address, credentials.createInsecure());
-    try {
-      expect((await fetchStatus(client)).config.map((c) => c.node?.id)).toEqual(["edge-2"]);
-    } finally {
-      client.close();
-      await one.close();
-      await two.close();
-      await xds.shutdown({ deadlineMs: 0 });
-      server.close();
-      cache.dispose();
-    }
+    cache.dispose();
+    await using served = await http2WithNodes((server) => ({ status: server.status!, maxClients: 1 }));
+    expect((await fetchStatus(served.client)).config.map((c) => c.node?.id)).toEqual(["edge-2"]);
   });
 
   it("answers each streamed request once, in order, however fast they come", async () => {
