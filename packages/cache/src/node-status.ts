@@ -331,7 +331,7 @@ export class NodeStatusTracker {
     return { nodes: this.#nodes.size, bytes: this.#bytes };
   }
 
-  #node(node: Node, at: number): MutableNode {
+  #node(node: Node, at: number, opening: boolean): MutableNode {
     const nodeId = node.id ?? "";
     let state = this.#nodes.get(nodeId);
     if (!state) {
@@ -346,7 +346,9 @@ export class NodeStatusTracker {
         movedAt: Math.floor(at / 1000),
       };
       this.#nodes.set(nodeId, state);
-      this.#idle.set(nodeId, state);
+      // A node first seen opening a stream is not idle: not added to be taken out at once (a Map
+      // that grows and shrinks by a whole fleet in an initial sync reallocates its table).
+      if (!opening) this.#idle.set(nodeId, state);
     } else {
       // Most recently active last, to the second: eviction takes from the front. Moving a node
       // on every event costs a Map delete and insert each (most of the tracker's time in a
@@ -472,7 +474,7 @@ export class NodeStatusTracker {
   /** Applies one protocol event (its fields given apart) to its node's status. */
   #record(kind: string, streamId: number, node: Node, typeUrl: string, at: number, source: object): MutableNode {
     const event = source as EventFields;
-    const state = this.#node(node, typeof at === "number" ? at : Date.now());
+    const state = this.#node(node, typeof at === "number" ? at : Date.now(), kind === "stream-opened");
     let sized = true;
     switch (kind) {
       case "stream-opened":
