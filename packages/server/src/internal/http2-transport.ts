@@ -81,12 +81,25 @@ export function encodeGrpcMessage(message: string): string {
 
 /** The peer of a stream as grpc-js names it (`address:port`), so limits and events read the same on both transports. */
 function peerOf(stream: ServerHttp2Stream): string {
+  // Once per connection: its streams share the peer, and session.socket is a Proxy whose every
+  // read goes through its traps (about 6 µs a stream when each asked).
+  const session = stream.session;
+  if (session !== undefined) {
+    const known = peers.get(session);
+    if (known !== undefined) return known;
+  }
+  let peer = "unknown";
   try {
-    const socket = stream.session?.socket;
-    if (socket?.remoteAddress) return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
+    const socket = session?.socket;
+    if (socket?.remoteAddress) peer = socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
   } catch {}
-  return "unknown";
+  // "unknown" is not kept: a connection asked before its socket reports its address may later.
+  if (session !== undefined && peer !== "unknown") peers.set(session, peer);
+  return peer;
 }
+
+/** The peer of each connection (weak: one entry per open session). */
+const peers = new WeakMap<object, string>();
 
 /** The verified client certificate of a TLS session, as grpc-js reports it (nothing unless the TLS socket is authorized). */
 function authContextOf(stream: ServerHttp2Stream): { sslPeerCertificate?: PeerCertificate } {

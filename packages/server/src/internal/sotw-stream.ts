@@ -306,8 +306,9 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     });
     // Envoy finishes warming a cluster (listener) only on a fresh endpoint (route) response.
     if (env.ads && !response.heartbeat) {
-      for (const forced of state.descriptor.forces) {
-        const other = this.table.states.get(forced);
+      const forces = state.descriptor.forces;
+      for (let i = 0; i < forces.length; i++) {
+        const other = this.table.states.get(forces[i]!);
         if (other === undefined) continue;
         other.force = true;
         if (other.watch.isOpen) this.#rewatch(other, true);
