@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CDS, cla, cluster, delta, EDS, names, record, SDS, secret, withoutLegacyWildcard } from "./internal/fixtures.test.js";
 import { HARNESSES, type Harness } from "./internal/harness.test.js";
+import { NO_PENDING_CHANGES } from "./internal/watch-index.js";
 import type { DeltaResponse, DeltaWatchRequest, ResourceEntry } from "./types.js";
 
 describe.each(HARNESSES)("delta rules: $name", ({ make }) => {
@@ -31,6 +32,24 @@ describe.each(HARNESSES)("delta rules: $name", ({ make }) => {
       expect(w.one().removed).toEqual([]);
       h.set(EDS, [cla("a"), cla("b")]);
     }
+  });
+
+  it("delta-pending-per-watch: watches waiting side by side each see only the changes that reach them (the shared empty record is never filled)", () => {
+    h.set(EDS, [cla("a"), cla("b")]);
+    const n = h.nodes[0]!;
+    const first = answer(delta(n, EDS, { names: ["a", "b"], forceNames: ["a", "b"] }))!;
+    const watchA = record(h.cache.watchDelta(delta(n, EDS, { names: ["a"], clientVersions: held(first) })));
+    const watchB = record(h.cache.watchDelta(delta(n, EDS, { names: ["b"], clientVersions: held(first) })));
+    const watchAB = record(h.cache.watchDelta(delta(n, EDS, { names: ["a", "b"], clientVersions: held(first) })));
+    h.set(EDS, [cla("a", 7), cla("b")]);
+    expect(names(watchA.one())).toEqual(["a"]);
+    expect(watchB.values).toEqual([]);
+    expect(names(watchAB.one())).toEqual(["a"]);
+    h.set(EDS, [cla("a", 7), cla("b", 8)]);
+    expect(names(watchB.one())).toEqual(["b"]);
+    expect(NO_PENDING_CHANGES.batches).toEqual([]);
+    expect(NO_PENDING_CHANGES.size).toBe(0);
+    expect(Object.isFrozen(NO_PENDING_CHANGES) && Object.isFrozen(NO_PENDING_CHANGES.batches)).toBe(true);
   });
 
   it("delta-versions-follow-content: a change that leaves content the same sends nothing", () => {

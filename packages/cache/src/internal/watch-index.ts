@@ -30,6 +30,16 @@ export interface PendingChanges {
   size: number;
 }
 
+/**
+ * The pending changes of a watch that has seen every change so far: one shared, frozen
+ * object, replaced (never filled) by the first change that arrives. A delta watch waits after
+ * every response, and a new empty record each time was two objects per wait.
+ */
+export const NO_PENDING_CHANGES: PendingChanges = Object.freeze({
+  batches: Object.freeze([]) as unknown as ReadonlySet<string>[],
+  size: 0,
+}) as PendingChanges;
+
 /** Past this many pending names a watch re-evaluates everything instead. */
 const PENDING_LIMIT = 4096;
 
@@ -127,6 +137,8 @@ export class WatchIndex {
         if (!pending) continue;
         if (pending.size + names.size > PENDING_LIMIT) {
           w.pending = undefined;
+        } else if (pending === NO_PENDING_CHANGES) {
+          w.pending = { batches: [names], size: names.size };
         } else {
           pending.batches.push(names);
           pending.size += names.size;

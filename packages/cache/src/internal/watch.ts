@@ -1,7 +1,7 @@
 import type { Subscriber, Unsubscribable } from "rxjs";
 // rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
 import { Observable } from "./rx.js";
-import type { IndexedWatch, PendingChanges, WatchIndex } from "./watch-index.js";
+import { type IndexedWatch, NO_PENDING_CHANGES, type PendingChanges, type WatchIndex } from "./watch-index.js";
 
 /**
  * What a cache supplies to open one watch. Implemented by a small class per
@@ -82,14 +82,14 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
   /** Waits in `index` (the spec's, resolved already) for a change. */
   wait(index: WatchIndex): void {
     this.#index = index;
-    this.pending = this.#spec.tracksChanges ? { batches: [], size: 0 } : undefined;
+    this.pending = this.#spec.tracksChanges ? NO_PENDING_CHANGES : undefined;
     index.add(this);
     this.#indexed = true;
   }
 
   wake(): boolean {
     const changed = this.pending?.batches;
-    this.pending = this.#spec.tracksChanges ? { batches: [], size: 0 } : undefined;
+    this.pending = this.#spec.tracksChanges ? NO_PENDING_CHANGES : undefined;
     let response: R | undefined;
     try {
       response = this.#spec.answer(changed);
