@@ -234,8 +234,9 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
     let toSend = response;
     const sent = state.lastSent;
     if (this.table.gates(response.heartbeat === true) && state.descriptor.fullState && sent !== undefined && !sent.nacked) {
-      // A full-state response breaks whatever it leaves out of what the client holds.
-      const current = new Map(response.resources.map((e) => [e.name, e.version]));
+      // A full-state response breaks whatever it leaves out of what the client holds. (The names
+      // of the response's list are a set shared by every stream sent it, not a Map per stream.)
+      const current = namesOf(response.resources).set;
       const kept = sent.entries.filter((e) => !current.has(e.name));
       if (kept.length > 0) {
         const previous = new Map(sent.entries.map((e) => [e.name, e.version]));
