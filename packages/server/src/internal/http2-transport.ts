@@ -100,13 +100,17 @@ function peerOf(stream: ServerHttp2Stream): string {
 
 /** The peer of each connection (weak: one entry per open session). */
 const peers = new WeakMap<object, string>();
+/** Connections without TLS (weak). */
+const plaintextSessions = new WeakSet<object>();
 
 /** The verified client certificate of a TLS session, as grpc-js reports it (nothing unless the TLS socket is authorized). */
 function authContextOf(stream: ServerHttp2Stream): { sslPeerCertificate?: PeerCertificate } {
+  const session = stream.session;
+  // A plaintext connection stays plaintext: known once, not read through the socket Proxy per stream.
+  if (session !== undefined && plaintextSessions.has(session)) return {};
   try {
-    const socket = stream.session?.socket as
-      | { encrypted?: boolean; authorized?: boolean; getPeerCertificate?: () => PeerCertificate }
-      | undefined;
+    const socket = session?.socket as { encrypted?: boolean; authorized?: boolean; getPeerCertificate?: () => PeerCertificate } | undefined;
+    if (session !== undefined && socket !== undefined && socket.encrypted !== true) plaintextSessions.add(session);
     if (socket?.encrypted !== true || socket.authorized !== true || socket.getPeerCertificate === undefined) return {};
     const certificate = socket.getPeerCertificate();
     return certificate?.raw ? { sslPeerCertificate: certificate } : {};
