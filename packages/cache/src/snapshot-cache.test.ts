@@ -4,10 +4,12 @@ import { createSnapshotValidator, type SnapshotValidator } from "@xdskit/resourc
 import { afterEach, describe, expect, it } from "vitest";
 import { EntryStore } from "./entry-store.js";
 import { CDS, cla, cluster, EDS, LDS, listener, node, RDS, record, route, SDS, secret, sotw } from "./internal/fixtures.test.js";
+import type { CacheWatch } from "./internal/watch.js";
 import { groupByIdPrefix, groupByNodeCluster } from "./node-group.js";
 import { InvalidSnapshotError, type SnapshotViolation } from "./snapshot.js";
 import { SnapshotCache } from "./snapshot-cache.js";
 import type { EntriesByType } from "./snapshot-cache-options.js";
+import type { SotwResponse } from "./types.js";
 
 const caches: SnapshotCache[] = [];
 function make(options: ConstructorParameters<typeof SnapshotCache>[0] = {}): SnapshotCache {
@@ -245,7 +247,7 @@ describe("SnapshotCache groups", () => {
     expect(w[1]!.values).toEqual([]);
   });
 
-  it("group-once-per-watch: nodeGroup runs once per watch, and its throw still errors the watch", () => {
+  it("group-once-per-watch: nodeGroup runs once for a watch opened where it is made (CacheWatch.open), again at each subscription, and its throw still errors the watch", () => {
     let calls = 0;
     let fail = false;
     const cache = make({
@@ -256,9 +258,19 @@ describe("SnapshotCache groups", () => {
       },
     });
     cache.setSnapshot("a", { version: "1", resources: { [CDS]: [cluster("a")] } });
-    const answered = record(cache.watchSotw(sotw(node("a"), CDS, { wildcard: true })));
-    expect(answered.values).toHaveLength(1);
+    const opened: SotwResponse[] = [];
+    (cache.watchSotw(sotw(node("a"), CDS, { wildcard: true })) as CacheWatch<SotwResponse>).open({
+      next: (r) => opened.push(r),
+      error: () => {},
+    });
+    expect(opened).toHaveLength(1);
     expect(calls).toBe(1);
+    // A subscription (which may come any time after the watch was made) places the watch afresh.
+    const cold = cache.watchSotw(sotw(node("a"), CDS, { wildcard: true }));
+    expect(calls).toBe(2);
+    expect(record(cold).values).toHaveLength(1);
+    expect(record(cold).values).toHaveLength(1);
+    expect(calls).toBe(4);
     fail = true;
     const failed = record(cache.watchSotw(sotw(node("a"), CDS, { wildcard: true })));
     expect(failed.values).toEqual([]);

@@ -21,8 +21,8 @@ export interface WatchPlace {
 /**
  * Resolves where a watch waits, when it is opened. A function the cache makes
  * once (not a closure per watch); `key` is what the cache computed for the
- * request when the watch was made (SnapshotCache: the node's group), or
- * undefined.
+ * request when the watch was made (SnapshotCache: the node's group) when the
+ * watch is opened right there (CacheWatch.open), else undefined (computed again).
  */
 export type WatchPlacer = (request: WatchRequestBase, key: string | undefined) => WatchPlace;
 
@@ -130,8 +130,8 @@ class SotwSpec implements WatchSpec<SotwResponse> {
     this.#key = key;
   }
 
-  index(): WatchIndex {
-    this.#resolved = this.#place(this.#request, this.#key);
+  index(opened: boolean): WatchIndex {
+    this.#resolved = this.#place(this.#request, opened ? this.#key : undefined);
     return this.#resolved.index;
   }
 
@@ -169,8 +169,8 @@ class DeltaSpec implements WatchSpec<DeltaResponse> {
     this.#resumed = request.resumed === true;
   }
 
-  index(): WatchIndex {
-    this.#resolved = this.#place(this.#request, this.#key);
+  index(opened: boolean): WatchIndex {
+    this.#resolved = this.#place(this.#request, opened ? this.#key : undefined);
     return this.#resolved.index;
   }
 

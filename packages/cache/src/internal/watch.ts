@@ -15,8 +15,13 @@ export interface WatchSpec<R> {
   readonly names: ReadonlySet<string>;
   /** Keep the names changed while held (delta): waking then looks only at them. */
   readonly tracksChanges: boolean;
-  /** The index to wait in, resolved when subscribed. */
-  index(): WatchIndex;
+  /**
+   * The index to wait in, resolved when subscribed. `opened`: resolved by {@link CacheWatch.open}
+   * right where the watch was made (the server's way), so what the cache computed for the request
+   * when making it (SnapshotCache: the node's group) still holds; a subscription, which may come
+   * any time later and more than once, resolves afresh.
+   */
+  index(opened: boolean): WatchIndex;
   /** The answer for the changes given (`undefined` = everything), or undefined to hold. */
   answer(changed: readonly ReadonlySet<string>[] | undefined): R | undefined;
   /** A heartbeat, if one is due. */
@@ -63,7 +68,7 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
 
   /** Evaluates at once: emits and completes, or waits in the index. */
   start(): void {
-    this.#index = this.#spec.index();
+    this.#index = this.#spec.index(false);
     let first: R | undefined;
     try {
       first = this.#spec.answer(undefined);
@@ -194,12 +199,16 @@ export class CacheWatch<R> extends Observable<R> {
    * Opens the watch as `subscribe` would, with `sink` as its observer: the
    * answer (now, or when a change wakes it) goes to `sink.next`, once. The
    * handle's `unsubscribe` cancels it; after an answer it does nothing.
+   * Open it right after the cache made it, as XdsServer does: it waits where
+   * the cache placed the request when making it (SnapshotCache: the node's
+   * group, from one `nodeGroup` call per watch), where `subscribe` places it
+   * again at each subscription.
    */
   open(sink: WatchSink<R>): Unsubscribable {
     // HeldWatch.start's steps, with the held watch made only when it has to wait: most watches
     // of an initial sync are answered at once.
     const spec = this.#spec;
-    const index = spec.index();
+    const index = spec.index(true);
     let first: R | undefined;
     try {
       first = spec.answer(undefined);
