@@ -32,6 +32,15 @@ describe("DeltaResponse.versions", () => {
       const quiet = record(h.cache.watchDelta({ ...delta(n!, EDS), names })).one() as DeltaResponse;
       expect(quiet.resources.map((e) => e.name)).toEqual(["c", "a"]);
       expect(quiet.removed).toEqual([]);
+      // The same set changed between watches (a server's own sets do): answered for what it holds now.
+      const own = new Set(["a", "zz"]);
+      const before = record(h.cache.watchDelta({ ...delta(n!, EDS), names: own, forceNames: own })).one() as DeltaResponse;
+      expect(before.resources.map((e) => e.name)).toEqual(["a"]);
+      own.delete("zz");
+      own.add("b");
+      const changedSet = record(h.cache.watchDelta({ ...delta(n!, EDS), names: own, forceNames: own })).one() as DeltaResponse;
+      expect(changedSet.resources.map((e) => e.name)).toEqual(["a", "b"]);
+      expect(changedSet.removed).toEqual([]);
       // A new state answers anew.
       h.set(EDS, [cla("a", 7070), cla("c")]);
       const after = record(h.cache.watchDelta({ ...delta(m ?? n!, EDS), names, forceNames: names })).one() as DeltaResponse;

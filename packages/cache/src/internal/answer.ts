@@ -194,6 +194,8 @@ function consider(name: string, out: DeltaOut): void {
 }
 
 interface FreshAnswer {
+  /** The subscribed names it answers, in the set's order when it was made. */
+  readonly names: readonly string[];
   readonly view: ResourceSetView;
   readonly forced: boolean;
   readonly resources: readonly ResourceEntry[];
@@ -214,13 +216,15 @@ function freshAnswer(view: ResourceSetView, request: DeltaWatchRequest, wildcard
   const force = request.forceNames;
   if (wildcard) {
     if (force.size > 0) return undefined;
-    return { view, forced: false, resources: view.all(), removed: NOTHING_REMOVED };
+    return { names: NOTHING_REMOVED, view, forced: false, resources: view.all(), removed: NOTHING_REMOVED };
   }
   const names = request.names;
   const forced = force === names && names.size > 0;
   if (force.size > 0 && !forced) return undefined;
   const known = freshAnswers.get(names);
-  if (known !== undefined && known.view === view && known.forced === forced) return known;
+  // The set must still hold what it held then: a server's own sets change between watches
+  // (the shared ones never do), and comparing costs no allocation, unlike answering again.
+  if (known !== undefined && known.view === view && known.forced === forced && holdsInOrder(names, known.names)) return known;
   const resources: ResourceEntry[] = [];
   const removed: string[] = [];
   for (const name of names) {
@@ -229,6 +233,7 @@ function freshAnswer(view: ResourceSetView, request: DeltaWatchRequest, wildcard
     else if (forced) removed.push(name);
   }
   const answer: FreshAnswer = {
+    names: Object.freeze([...names]),
     view,
     forced,
     resources: Object.freeze(resources),
@@ -236,6 +241,18 @@ function freshAnswer(view: ResourceSetView, request: DeltaWatchRequest, wildcard
   };
   freshAnswers.set(names, answer);
   return answer;
+}
+
+/** Whether `names` holds exactly `list`, in its order. */
+function holdsInOrder(names: ReadonlySet<string>, list: readonly string[]): boolean {
+  if (names.size !== list.length) return false;
+  let i = 0;
+  let same = true;
+  // forEach, not for-of: no iterator result per name.
+  names.forEach((name) => {
+    if (same && name !== list[i++]) same = false;
+  });
+  return same;
 }
 
 /** A delta TTL heartbeat: the TTL resources the client holds in their current version. */
