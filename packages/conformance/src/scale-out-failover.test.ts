@@ -5,7 +5,9 @@
 // balancer sends them to replica two. The gRPC client keeps serving with
 // zero failed RPCs; the delta proxy receives zero resources (zero bytes) it
 // already holds; the SotW proxy receives nothing for its wildcard types.
-// Later writes through replica three reach them on replica two.
+// Later writes through replica three reach them on replica two. Replica three
+// serves on node:http2 (`--transport http2`), the others on grpc-js: its CSDS
+// shows the whole fleet, from etcd, on that transport.
 // docs/scale-out.md ("A replica dies").
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -35,8 +37,8 @@ interface Replica {
 }
 
 /** Starts `xdskit serve --store …` as a process and reads its ports from the startup log line. */
-function startReplica(store: string, replicaId: string): Promise<Replica> {
-  const args = ["serve", "--store", store, "--replica-id", replicaId, "--xds", "127.0.0.1:0", "--admin-port", "0"];
+function startReplica(store: string, replicaId: string, extra: readonly string[] = []): Promise<Replica> {
+  const args = ["serve", "--store", store, "--replica-id", replicaId, "--xds", "127.0.0.1:0", "--admin-port", "0", ...extra];
   const child = spawn(process.execPath, [BIN, ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -98,7 +100,13 @@ function received(envoy: FakeEnvoy, after: number): { responses: number; resourc
 describe.skipIf(skip)("a replica killed under connected proxies", () => {
   it("kill -9: proxies move to another replica, the gRPC client fails no RPC, and nothing they hold is sent again", async () => {
     const store = `etcd://${etcd.endpoint.replace("http://", "")}/failover/`;
-    const [one, two, three] = await Promise.all([startReplica(store, "r1"), startReplica(store, "r2"), startReplica(store, "r3")]);
+    // Replica three serves on node:http2 (replicas need not share a transport): its CSDS answers below
+    // are the fleet view on that transport.
+    const [one, two, three] = await Promise.all([
+      startReplica(store, "r1"),
+      startReplica(store, "r2"),
+      startReplica(store, "r3", ["--transport", "http2"]),
+    ]);
     if (!one || !two || !three) throw new Error("three replicas");
 
     // Config for a proxyless gRPC client (group "grpc") and for Envoys (group "front"), written through replica three.
@@ -128,7 +136,7 @@ describe.skipIf(skip)("a replica killed under connected proxies", () => {
         ]),
       );
     await expect.poll(() => fleet(three), { timeout: 10_000 }).toMatchObject({ "front-delta": "r1", "front-sotw": "r1" });
-    // So does CSDS on replica three's xDS port, each client with the replica serving it and what it ACKed.
+    // So does CSDS on replica three's xDS port (node:http2), each client with the replica serving it and what it ACKed.
     const csds = new ClientStatusDiscoveryServiceClient(`127.0.0.1:${three.xdsPort}`, credentials.createInsecure());
     const csdsView = async () => {
       const response = await new Promise<ClientStatusResponse>((resolve, reject) =>
