@@ -127,12 +127,14 @@ describe("config canary", () => {
     stuck.resumeReading();
     await expect.poll(() => stuck.endpointAddresses("api")).toEqual(["10.1.0.1:8080"]);
 
+    // Paused before the canary starts: a node that read and ACKed it at once would end the
+    // canary (promoted) before the abort below, a race a fast server can win.
+    stuck.pauseReading();
     const started = await serve.admin("POST", "/v1/groups/edge/canary", {
       selector: { "ring.name": "zero" },
       endpoints: [endpoints("10.1.0.4")],
     });
     expect(started.status).toBe(202);
-    stuck.pauseReading();
     const aborted = await serve.admin("DELETE", "/v1/groups/edge/canary");
     expect(aborted.body).toMatchObject({ state: "rolled-back", reason: "aborted through the admin API" });
     stuck.resumeReading();
