@@ -175,7 +175,7 @@ export function chunkNames(resources: readonly ResourceEntry[]): readonly string
   const first = resources[0];
   if (first === undefined) return NO_NAMES;
   let kept = sharedNames.get(first);
-  const hit = kept?.find((shared) => shared.resources === resources || sameEntries(shared.resources, resources));
+  const hit = kept?.find((shared) => sameItems(shared.resources, resources));
   if (hit !== undefined) return hit.names;
   const names = Object.freeze(resources.map((e) => e.name));
   if (kept === undefined) {
@@ -187,7 +187,9 @@ export function chunkNames(resources: readonly ResourceEntry[]): readonly string
   return names;
 }
 
-function sameEntries(a: readonly ResourceEntry[], b: readonly ResourceEntry[]): boolean {
+/** Whether two lists hold the same items (by identity) in the same order; the same list at once. */
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -241,13 +243,7 @@ interface SharedDelta {
 const sharedDelta = new WeakMap<ResourceEntry, SharedDelta[]>();
 
 function sameChunk(shared: SharedDelta, chunk: DeltaChunk, key: string): boolean {
-  if (shared.resources === chunk.resources && shared.removed === chunk.removed) return shared.key === key;
-  if (shared.key !== key || shared.resources.length !== chunk.resources.length || shared.removed.length !== chunk.removed.length) {
-    return false;
-  }
-  for (let i = 0; i < chunk.resources.length; i++) if (shared.resources[i] !== chunk.resources[i]) return false;
-  for (let i = 0; i < chunk.removed.length; i++) if (shared.removed[i] !== chunk.removed[i]) return false;
-  return true;
+  return shared.key === key && sameItems(shared.resources, chunk.resources) && sameItems(shared.removed, chunk.removed);
 }
 
 /**
