@@ -32,9 +32,10 @@
 //                    generator about twice the CPU)
 //          --workers 1,2  (server processes per run, node:cluster sharing the port; when given, the
 //                          server may use both cores and the load generator stays on CPU 1)
-//          --floor grpc|http2  (a column more: the transport floor, grpc-js (or node:http2 with gRPC framing
-//                    by hand) alone, answering each first request with bytes encoded once, no xdskit
-//                    server; initial sync only)
+//          --floor grpc|http2|h2js  (a column more: the transport floor, grpc-js (or node:http2 with gRPC
+//                    framing by hand, or HTTP/2 frames read and written in JS over node:net, fleet/h2-floor.ts)
+//                    alone, answering each first request with bytes encoded once, no xdskit server;
+//                    initial sync only)
 //          --transport grpc,http2  (a column per transport for the current tree: grpc-js (xds.register, the
 //                    default) and node:http2 (xds.serveHttp2); a baseline is served on grpc-js unless
 //                    --baseline-transport http2, for a baseline that has xds.serveHttp2)
@@ -142,7 +143,8 @@ interface Run {
   churnResyncP99Ms: number;
 }
 
-const FLOOR = `floor: ${values.floor === "http2" ? "node:http2" : "grpc-js"} alone`;
+const FLOOR_NAMES: Record<string, string> = { grpc: "grpc-js", http2: "node:http2", h2js: "JS HTTP/2 frames" };
+const FLOOR = `floor: ${FLOOR_NAMES[values.floor ?? "grpc"] ?? values.floor} alone`;
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -20,6 +20,7 @@ import { pathToFileURL } from "node:url";
 import { setFlagsFromString, writeHeapSnapshot } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { CLUSTERS, cluster, listener, loadAssignment, routeConfiguration } from "./fixture.js";
+import { serveH2Floor } from "./h2-floor.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -102,8 +103,9 @@ async function main(): Promise<void> {
     maxConcurrentStreams: Math.max(server.DEFAULT_SERVER_OPTIONS.maxConcurrentStreams, streams + 100),
     callbacks: { onAck: () => void acks++ },
   });
-  if (process.env.BENCH_FLOOR === "http2") {
-    const port = await http2Floor(api, { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager, Router });
+  if (process.env.BENCH_FLOOR === "http2" || process.env.BENCH_FLOOR === "h2js") {
+    const codecs = { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager, Router };
+    const port = await (process.env.BENCH_FLOOR === "http2" ? http2Floor(api, codecs) : h2jsFloor(api, codecs));
     process.send!({
       kind: "ready",
       port,
@@ -387,6 +389,27 @@ async function http2Floor(api: AnyModule, codecs: Record<string, AnyModule>): Pr
     stream.on("error", () => {});
   });
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+}
+
+/**
+ * The JavaScript HTTP/2 floor (BENCH_FLOOR=h2js, fleet.ts --floor h2js): the same
+ * answers as {@link http2Floor}, on HTTP/2 frames read and written over node:net
+ * (fleet/h2-floor.ts). Resolves with the port it listens on.
+ */
+async function h2jsFloor(api: AnyModule, codecs: Record<string, AnyModule>): Promise<number> {
+  const frame = (m: Uint8Array): Buffer => {
+    const b = Buffer.allocUnsafe(5 + m.length);
+    b[0] = 0;
+    b.writeUInt32BE(m.length, 1);
+    b.set(m, 5);
+    return b;
+  };
+  const { sotw, delta } = floorResponses(api, codecs, frame);
+  const served = await serveH2Floor({
+    sotw: { answers: sotw, decode: (bytes) => api.DiscoveryRequest.decode(bytes) },
+    delta: { answers: delta, decode: (bytes) => api.DeltaDiscoveryRequest.decode(bytes) },
+  });
+  return served.port;
 }
 
 /**
