@@ -31,9 +31,28 @@ export interface ClientOrigin {
 
 /** The origin of a peer string as grpc-js or node:http gives it (`127.0.0.1:53122`, `[::1]:53122`, `ipv4:…`). */
 export function originOf(peer: string, identity?: string): ClientOrigin {
-  const match = /^(.*):(\d+)$/.exec(peer);
-  const address = match === null ? peer : match[1]!.replace(/^ipv[46]:/, "").replace(/^\[(.*)\]$/, "$1");
-  return { connection: peer, address, identity };
+  return { connection: peer, address: addressOf(peer), identity };
+}
+
+/**
+ * The address part of a peer string: what precedes a last `:<digits>`, without an `ipv4:`/`ipv6:`
+ * prefix or IPv6 brackets; the whole string when it has no port. Read with string operations, not
+ * regular expressions: it runs for every stream that opens.
+ */
+function addressOf(peer: string): string {
+  const colon = peer.lastIndexOf(":");
+  if (colon < 0 || colon === peer.length - 1) return peer;
+  for (let i = colon + 1; i < peer.length; i++) {
+    const c = peer.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return peer;
+  }
+  let address = peer.slice(0, colon);
+  // A line break is not matched by `.`: such a peer (never a real one) has no address part.
+  if (/[\n\r\u2028\u2029]/.test(address)) return peer;
+  if (address.startsWith("ipv4:") || address.startsWith("ipv6:")) address = address.slice(5);
+  if (address.length >= 2 && address.charCodeAt(0) === 0x5b && address.charCodeAt(address.length - 1) === 0x5d)
+    address = address.slice(1, -1);
+  return address;
 }
 
 /** Counts per key; a key at zero is forgotten, so the map holds only live clients. */
@@ -57,6 +76,8 @@ export interface FetchTicket {
 interface Registered {
   readonly origin: ClientOrigin;
   admitted: boolean;
+  /** When an opening stream's firstRequestTimeoutMs runs out (performance.now() time); Infinity without a limit. */
+  readonly deadline: number;
 }
 
 export class Admission {
@@ -71,6 +92,13 @@ export class Admission {
   readonly #openingPerAddress = new Counts();
   #fetches = 0;
   #closing = false;
+  /**
+   * The one timer of firstRequestTimeoutMs for every opening stream (not one per stream): it
+   * fires at the deadline of the stream that entered first, ends the streams whose time ran
+   * out, and is set again for the next. Opening streams are kept in the order they entered,
+   * and all have the same timeout, so that order is the order of their deadlines.
+   */
+  #deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ResolvedXdsServerOptions) {
     this.#options = options;
@@ -128,11 +156,38 @@ export class Admission {
         `too many xDS streams from ${origin.address} waiting for their first request or onStreamOpen (option maxOpeningStreamsPerPeer = ${o.maxOpeningStreamsPerPeer}); retry later`,
       );
     }
-    this.#registered.set(stream, { origin, admitted: false });
+    const timeout = o.firstRequestTimeoutMs;
+    this.#registered.set(stream, {
+      origin,
+      admitted: false,
+      deadline: timeout > 0 ? performance.now() + timeout : Number.POSITIVE_INFINITY,
+    });
     this.#opening.add(stream);
     this.#count(origin, 1);
     this.#openingPerAddress.add(origin.address, 1);
+    if (timeout > 0 && this.#deadlineTimer === undefined) this.#armDeadline(timeout);
     return undefined;
+  }
+
+  #armDeadline(ms: number): void {
+    this.#deadlineTimer = setTimeout(() => this.#expireOpening(), Math.max(1, Math.ceil(ms)));
+    this.#deadlineTimer.unref();
+  }
+
+  /** Ends the opening streams whose firstRequestTimeoutMs ran out, oldest first; then waits for the next. */
+  #expireOpening(): void {
+    this.#deadlineTimer = undefined;
+    const now = performance.now();
+    for (const stream of this.#opening) {
+      const entry = this.#registered.get(stream);
+      if (entry !== undefined && entry.deadline > now) {
+        if (Number.isFinite(entry.deadline)) this.#armDeadline(entry.deadline - now);
+        return;
+      }
+      stream.expireOpening();
+      // The stream released itself on ending; if it did not, it holds no slot from now on.
+      if (this.#opening.has(stream)) this.release(stream);
+    }
   }
 
   /**

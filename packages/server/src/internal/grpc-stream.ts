@@ -64,12 +64,13 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   #waiting: Buffer[] = [];
   #waitingBytes = 0;
   #ageTimer: NodeJS.Timeout | undefined;
-  #firstTimer: NodeJS.Timeout | undefined;
   #ending = false;
   #opened = false;
   /** The stream's context, then one per type (made on first use; a short list, not a Map: held per idle stream). */
   #streamContext: XdsContext | undefined;
   readonly #typeContexts: XdsContext[] = [];
+  /** The type context returned last. */
+  #lastContext: XdsContext | undefined;
   /** The verified client certificate's identity (mTLS), if any. */
   #identity: PeerIdentity | undefined;
 
@@ -129,21 +130,18 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
       if (!this.#ending) this.#cleanup({ code: GrpcCode.INTERNAL, details: `stream error: ${error.message}` });
     });
     this.#call.on("close", () => this.#cleanup({ code: GrpcCode.CANCELLED, details: "stream closed" }));
-    const timeout = this.#core.options.firstRequestTimeoutMs;
-    if (timeout > 0) {
-      this.#firstTimer = setTimeout(() => {
-        if (this.#phase === "new" || this.#phase === "opening") {
-          this.#fail(
-            violation(
-              `no first request accepted within ${timeout} ms (option firstRequestTimeoutMs)`,
-              { nodeId: this.#node.id },
-              GrpcCode.DEADLINE_EXCEEDED,
-            ),
-          );
-        }
-      }, timeout);
-      this.#firstTimer.unref();
-    }
+    // firstRequestTimeoutMs is kept by admission: one timer for every opening stream (expireOpening).
+  }
+
+  expireOpening(): void {
+    if (this.#phase !== "new" && this.#phase !== "opening") return;
+    this.#fail(
+      violation(
+        `no first request accepted within ${this.#core.options.firstRequestTimeoutMs} ms (option firstRequestTimeoutMs)`,
+        { nodeId: this.#node.id },
+        GrpcCode.DEADLINE_EXCEEDED,
+      ),
+    );
   }
 
   get silent(): boolean {
@@ -183,6 +181,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   #context(typeUrl: string | undefined): XdsContext {
     let context: XdsContext | undefined;
     if (typeUrl === undefined) context = this.#streamContext;
+    else if (this.#lastContext?.typeUrl === typeUrl) return this.#lastContext;
     else {
       // Indexed, not for-of: this runs for every event, and the iterator was not always optimized away.
       const contexts = this.#typeContexts;
@@ -202,6 +201,8 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
       if (typeUrl === undefined) this.#streamContext = context;
       else if (this.#typeContexts.length < 64) this.#typeContexts.push(context);
     }
+    // A type's events come in runs (its request, response, ACK): the next one is asked for the same type.
+    if (typeUrl !== undefined) this.#lastContext = context;
     return context;
   }
 
@@ -290,7 +291,6 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   /** Refuses a stream that is not admitted: a stream-rejected event, then the status. */
   #refuse(status: XdsStatus): void {
     this.#phase = "closed";
-    if (this.#firstTimer !== undefined) clearTimeout(this.#firstTimer);
     this.#waiting = [];
     this.#core.admission.release(this);
     this.#core.hub.emit({ kind: "stream-rejected", context: this.#context(undefined), status, at: Date.now() });
@@ -313,7 +313,6 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
     };
     this.#machine = this.#protocol.createMachine(carrier);
     this.#phase = "open";
-    if (this.#firstTimer !== undefined) clearTimeout(this.#firstTimer);
     this.#opened = true;
     this.#core.hub.emit({ kind: "stream-opened", context: this.#context(undefined), at: Date.now() });
     if (options.maxStreamAgeMs > 0) {
@@ -369,7 +368,6 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
     if (this.#phase === "closed") return;
     this.#phase = "closed";
     if (this.#ageTimer !== undefined) clearTimeout(this.#ageTimer);
-    if (this.#firstTimer !== undefined) clearTimeout(this.#firstTimer);
     this.#machine?.close();
     this.#queue.close();
     this.#waiting = [];

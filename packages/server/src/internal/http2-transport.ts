@@ -288,8 +288,8 @@ export class Http2Call implements XdsCall {
   #statusSent = false;
   #trailers: OutgoingHttpHeaders | undefined;
   #closed = false;
-  /** The partial frame being read: its header bytes, then its body. */
-  readonly #head = Buffer.alloc(FRAME_HEADER_BYTES);
+  /** The partial frame being read: its header bytes (made when a header is split between chunks, rarely), then its body. */
+  #head: Buffer | undefined;
   #headFill = 0;
   #body: Buffer | undefined;
   #bodyFill = 0;
@@ -476,14 +476,16 @@ export class Http2Call implements XdsCall {
           length = chunk.readUInt32BE(offset + 1);
           offset += FRAME_HEADER_BYTES;
         } else {
+          if (this.#head === undefined) this.#head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+          const head = this.#head;
           const n = Math.min(FRAME_HEADER_BYTES - this.#headFill, chunk.length - offset);
-          chunk.copy(this.#head, this.#headFill, offset, offset + n);
+          chunk.copy(head, this.#headFill, offset, offset + n);
           this.#headFill += n;
           offset += n;
           if (this.#headFill < FRAME_HEADER_BYTES) return;
           this.#headFill = 0;
-          flags = this.#head[0]!;
-          length = this.#head.readUInt32BE(1);
+          flags = head[0]!;
+          length = head.readUInt32BE(1);
         }
         if (!this.#acceptFrame(flags, length)) return;
         if (chunk.length - offset >= length) {

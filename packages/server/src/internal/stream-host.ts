@@ -16,6 +16,11 @@ export interface TrackedStream {
   /** Resolves when nothing is pending or being written. */
   whenIdle(): Promise<void>;
   readonly stats: { readonly pending: number; readonly inFlight: number; readonly inFlightBytes: number; readonly types: number };
+  /**
+   * Called by admission when the stream is still opening (no first request accepted) after
+   * firstRequestTimeoutMs: it ends with DEADLINE_EXCEEDED.
+   */
+  expireOpening(): void;
   /** True until the stream's first request arrived (it said nothing, not even who it is). */
   readonly silent: boolean;
   /** The node and, per subscribed type, whether the client holds what the cache serves; `undefined` before the first request. */
