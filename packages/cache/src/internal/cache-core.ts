@@ -1,7 +1,7 @@
 import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResourceTypeLookup } from "@xdskit/resources";
 import type { Observable } from "rxjs";
-import type { DeltaResponse, DeltaWatchRequest, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
+import type { DeltaResponse, DeltaWatchRequest, ResourceEntry, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";
 import { answerDelta, answerSotw, heartbeatDelta, heartbeatSotw, type TypePolicy } from "./answer.js";
 import type { ResourceSetView } from "./resource-set.js";
 // rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
@@ -115,7 +115,9 @@ class SotwSpec implements WatchSpec<SotwResponse> {
   readonly wildcard: boolean;
   readonly names: ReadonlySet<string>;
   readonly tracksChanges = false;
-  readonly #request: SotwWatchRequest;
+  #request: SotwWatchRequest;
+  /** #request is this spec's own copy (made by the first advance: the given request is never changed). */
+  #owned = false;
   readonly #policy: TypePolicy;
   readonly #place: WatchPlacer;
   readonly #key: string | undefined;
@@ -142,6 +144,54 @@ class SotwSpec implements WatchSpec<SotwResponse> {
   heartbeat(): SotwResponse | undefined {
     return heartbeatSotw(this.#resolved!.view(), this.#request, this.#policy);
   }
+
+  /** The client accepted `response`: it now holds its version and names, and nothing is forced. */
+  advance(response: SotwResponse): void {
+    // A heartbeat refreshes TTLs only: what the client holds stays as it was.
+    if (response.heartbeat === true) return;
+    const lastSent = { version: response.version, names: namesOfEntries(response.resources), nacked: false };
+    if (this.#owned) {
+      const request = this.#request as Mutable<SotwWatchRequest>;
+      request.versionInfo = response.version;
+      request.lastSent = lastSent;
+      request.forceResponse = false;
+      return;
+    }
+    const given = this.#request;
+    // Every field written out (no spread): see the server's own watch requests.
+    this.#request = {
+      streamId: given.streamId,
+      node: given.node,
+      typeUrl: given.typeUrl,
+      ads: given.ads,
+      wildcard: given.wildcard,
+      legacyWildcard: given.legacyWildcard,
+      names: given.names,
+      versionInfo: response.version,
+      lastSent,
+      forceResponse: false,
+    };
+    this.#owned = true;
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The names of an answer's entries, shared by every watch answered with the same list (the
+ * type's own list for wildcard and whole-type subscriptions). Never modified.
+ */
+const entryNames = new WeakMap<readonly ResourceEntry[], ReadonlySet<string>>();
+
+function namesOfEntries(entries: readonly ResourceEntry[]): ReadonlySet<string> {
+  let names = entryNames.get(entries);
+  if (names === undefined) {
+    const set = new Set<string>();
+    for (let i = 0; i < entries.length; i++) set.add(entries[i]!.name);
+    names = set;
+    entryNames.set(entries, names);
+  }
+  return names;
 }
 
 /** What a resumed delta watch starts from: no changes (one frozen list for every watch). */

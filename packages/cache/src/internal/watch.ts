@@ -26,6 +26,13 @@ export interface WatchSpec<R> {
   answer(changed: readonly ReadonlySet<string>[] | undefined): R | undefined;
   /** A heartbeat, if one is due. */
   heartbeat(): R | undefined;
+  /**
+   * Makes the spec the request a client sends once it accepted `response`
+   * (SotW: version_info and last sent become the answer's, nothing forced):
+   * what a continuing watch waits with after answering (see
+   * {@link CacheWatch.open}). Absent: the watch cannot continue.
+   */
+  advance?(response: R): void;
 }
 
 /**
@@ -53,17 +60,20 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
   readonly #sink: WatchSink<R>;
   /** Set when subscribed through rxjs: completed after `next`, and may close while answering. */
   readonly #subscriber: Subscriber<R> | undefined;
+  /** Keeps waiting after each answer, as the watch of a client that accepted it (CacheWatch.open). */
+  readonly #continuing: boolean;
   #index: WatchIndex | undefined;
   /** Waiting in #index: only then does answering or cancelling remove it (see #deliver). */
   #indexed = false;
   #closed = false;
 
-  constructor(spec: WatchSpec<R>, sink: WatchSink<R>, subscriber: Subscriber<R> | undefined) {
+  constructor(spec: WatchSpec<R>, sink: WatchSink<R>, subscriber: Subscriber<R> | undefined, continuing: boolean) {
     this.wildcard = spec.wildcard;
     this.names = spec.names;
     this.#spec = spec;
     this.#sink = sink;
     this.#subscriber = subscriber;
+    this.#continuing = continuing;
   }
 
   /** Evaluates at once: emits and completes, or waits in the index. */
@@ -106,15 +116,23 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
       return true;
     }
     if (response === undefined) return false;
-    this.#deliver(response);
-    return true;
+    return this.#deliver(response);
   }
 
   heartbeat(): boolean {
     const response = this.#spec.heartbeat();
     if (response === undefined) return false;
-    this.#deliver(response);
-    return true;
+    return this.#deliver(response);
+  }
+
+  /**
+   * Hands a continuing watch's answer to its sink and keeps it waiting where it is (it was
+   * indexed, or is about to be, see CacheWatch.open), advanced past the answer first: the sink
+   * may cancel it, or replace it, from inside `next`.
+   */
+  #continue(response: R): void {
+    this.#spec.advance!(response);
+    deliver(this.#sink, response);
   }
 
   /** The teardown: leaves the index (once). */
@@ -125,7 +143,12 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
     if (this.#indexed) this.#index!.remove(this);
   }
 
-  #deliver(response: R): void {
+  /** Answers; true when the watch is done (a continuing watch stays, and says false). */
+  #deliver(response: R): boolean {
+    if (this.#continuing) {
+      this.#continue(response);
+      return false;
+    }
     this.active = false;
     // A watch answered at once never waited in the index: removing it there would do nothing
     // but tell SnapshotCache's index it is empty, which then dropped the index and made a new
@@ -136,8 +159,16 @@ class HeldWatch<R> implements IndexedWatch, Unsubscribable {
       // rxjs isolates its subscribers' throws itself.
       subscriber.next(response);
       subscriber.complete();
-      return;
+      return true;
     }
+    deliver(this.#sink, response);
+    return true;
+  }
+
+  /** @internal The first answer of a continuing watch opened by CacheWatch.open, before it waits in `index`. */
+  first(response: R, index: WatchIndex): void {
+    this.#spec.advance!(response);
+    this.wait(index);
     deliver(this.#sink, response);
   }
 }
@@ -190,9 +221,18 @@ export class CacheWatch<R> extends Observable<R> {
 
   /** @internal What rxjs calls on `subscribe` (Observable's hook, left out of its published types; Subject overrides it too). */
   protected _subscribe(subscriber: Subscriber<R>): Unsubscribable {
-    const watch = new HeldWatch(this.#spec, subscriber, subscriber);
+    const watch = new HeldWatch(this.#spec, subscriber, subscriber, false);
     watch.start();
     return watch;
+  }
+
+  /**
+   * Whether {@link open} can keep this watch waiting after each answer (its
+   * `continuing` argument): true for the SotW watches of the caches of this
+   * package, false for delta watches.
+   */
+  get continues(): boolean {
+    return this.#spec.advance !== undefined;
   }
 
   /**
@@ -203,8 +243,16 @@ export class CacheWatch<R> extends Observable<R> {
    * the cache placed the request when making it (SnapshotCache: the node's
    * group, from one `nodeGroup` call per watch), where `subscribe` places it
    * again at each subscription.
+   *
+   * `continuing` (where {@link continues}): the watch does not end with its
+   * answer but keeps waiting, as the watch a client that accepted the answer
+   * would open (SotW: its version_info and last sent are the answer's, nothing
+   * forced), and answers again on the next change that concerns it, until the
+   * handle's `unsubscribe`. A server whose client accepts the answer (ACKs
+   * it) then needs no new watch: an initial sync opens half as many. Cancel it
+   * when the client is not sent the answer as it is, or rejects it.
    */
-  open(sink: WatchSink<R>): Unsubscribable {
+  open(sink: WatchSink<R>, continuing = false): Unsubscribable {
     // HeldWatch.start's steps, with the held watch made only when it has to wait: most watches
     // of an initial sync are answered at once.
     const spec = this.#spec;
@@ -216,12 +264,14 @@ export class CacheWatch<R> extends Observable<R> {
       sink.error(error);
       return ANSWERED;
     }
-    if (first !== undefined) {
+    const keeps = continuing && spec.advance !== undefined;
+    if (first !== undefined && !keeps) {
       deliver(sink, first);
       return ANSWERED;
     }
-    const watch = new HeldWatch(spec, sink, undefined);
-    watch.wait(index);
+    const watch = new HeldWatch(spec, sink, undefined, keeps);
+    if (first !== undefined) watch.first(first, index);
+    else watch.wait(index);
     return watch;
   }
 }

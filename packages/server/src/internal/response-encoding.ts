@@ -142,9 +142,34 @@ const namesByList = new WeakMap<readonly ResourceEntry[], { readonly set: Readon
 
 /** True when both sets hold the same names. */
 export function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a === b) return true;
   if (a.size !== b.size) return false;
+  // A shared set's list is walked by index: no iterator result per name (this runs per response).
+  const list = listOfSet.get(a);
+  if (list !== undefined) {
+    for (let i = 0; i < list.length; i++) if (!b.has(list[i]!)) return false;
+    return true;
+  }
   for (const name of a) if (!b.has(name)) return false;
   return true;
+}
+
+/**
+ * The names of a shared set in its order, for the sets a SotW stream shares (the names of a
+ * sent list, and the subscriptions of sotw-stream.ts): comparing a request's list with a set
+ * then walks two arrays by index, with no iterator or closure per comparison. Both never
+ * change once registered.
+ */
+const listOfSet = new WeakMap<ReadonlySet<string>, readonly string[]>();
+
+/** Registers `list` as the names of `set` in its order (only when it is: same size, built from it). */
+export function registerNameList(set: ReadonlySet<string>, list: readonly string[]): void {
+  if (set.size === list.length) listOfSet.set(set, list);
+}
+
+/** The names of a registered set in its order; undefined for any other set. */
+export function nameListOf(set: ReadonlySet<string>): readonly string[] | undefined {
+  return listOfSet.get(set);
 }
 
 /** The names of `resources`, shared by every stream sent the same list. */
@@ -153,6 +178,7 @@ export function namesOf(resources: readonly ResourceEntry[]): { readonly set: Re
   if (names === undefined) {
     const list = Object.freeze(resources.map((e) => e.name));
     names = { set: new Set(list), list };
+    registerNameList(names.set, list);
     namesByList.set(resources, names);
   }
   return names;

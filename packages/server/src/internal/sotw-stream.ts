@@ -8,13 +8,19 @@ import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cach
 import { type DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { decodeDiscoveryRequest } from "./request-decoding.js";
-import { encodeSotw, namesOf, sameNames } from "./response-encoding.js";
+import { encodeSotw, nameListOf, namesOf, registerNameList, sameNames } from "./response-encoding.js";
 import { type CarrierStream, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
 import { TypeWatch } from "./type-watch.js";
 
 /** The delta-only name lists of SotW events: always empty, one frozen list for every event. */
 const NO_NAMES: readonly string[] = Object.freeze([]);
+
+/**
+ * The subscription of a type before any name: one set for every state and wildcard request.
+ * Never modified: this machine replaces a type's set, it never changes one.
+ */
+const NO_SUBSCRIPTION: ReadonlySet<string> = new Set<string>();
 
 /** Appended to the version of the first half of a make-before-break update. */
 export const MAKE_BEFORE_BREAK_SUFFIX = "+mbb";
@@ -40,6 +46,12 @@ export interface SotwTypeState extends TypeState {
   refused: SentState | undefined;
   /** Answer the next watch even if the client is current. */
   force: boolean;
+  /**
+   * The open watch continues from the latest answer (CacheWatch.open's `continuing`), which
+   * the client has not ACKed yet: its ACK then needs no new watch. False once ACKed (the watch
+   * is then the type's plain waiting watch), and when the watch is replaced or cancelled.
+   */
+  continued: boolean;
   readonly watch: TypeWatch<SotwResponse>;
   /** Handles the answer of the type's watch: made once per type, not per opening. */
   readonly onResponse: (response: SotwResponse) => void;
@@ -81,18 +93,30 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
         explicitNames = recent.names;
         chars = recent.chars;
       } else {
-        const names = new Set<string>();
+        // Built only for names other than "*": a wildcard request (every CDS and LDS request of
+        // an Envoy) takes the shared empty set.
+        let names: Set<string> | undefined;
+        let list: string[] | undefined;
         chars = 0;
         for (let i = 0; i < requested.length; i++) {
           const name = requested[i]!;
           if (name === "*") star = true;
-          else if (!names.has(name)) {
-            names.add(name);
-            chars += name.length;
+          else {
+            names ??= new Set<string>();
+            list ??= [];
+            if (!names.has(name)) {
+              names.add(name);
+              list.push(name);
+              chars += name.length;
+            }
           }
         }
-        explicitNames = names;
-        if (names.size > 0) recentNames.set(descriptor, { names, chars });
+        if (names === undefined) explicitNames = NO_SUBSCRIPTION;
+        else {
+          explicitNames = names;
+          registerNameList(names, list!);
+          recentNames.set(descriptor, { names, chars });
+        }
       }
     }
     let wildcard: boolean;
@@ -127,6 +151,7 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
         });
       }
     }
+    const sameLegacy = state.legacy === legacy;
     state.wildcard = wildcard;
     state.legacy = legacy;
     if (changed) {
@@ -163,8 +188,14 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
         sent.nacked = false;
         state.clientVersion = sent.version;
         env.emit({ kind: "ack", context, version: sent.version, nonce, at });
-        // A newer response already waiting stays (the newest wins anyway).
-        if (changed || !env.queue.has(typeUrl)) this.#rewatch(state, added);
+        if (changed) this.#rewatch(state, added);
+        else if (env.queue.has(typeUrl)) {
+          // A newer response already waiting stays (the newest wins anyway), with its watch.
+        } else if (state.continued && sameLegacy && !state.force) {
+          // The watch continuing from what was sent already waits as this ACK's new watch would
+          // (the client's version and last sent are the response's, nothing forced): keep it.
+          state.continued = false;
+        } else this.#rewatch(state, added);
         break;
       }
       case "nack": {
@@ -192,6 +223,12 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
         break;
     }
     this.table.releaseGates();
+  }
+
+  /** A replaced watch no longer continues from anything. */
+  protected override rewatch(state: SotwTypeState): void {
+    state.continued = false;
+    super.rewatch(state);
   }
 
   /** Reopens the type's watch; `force` answers it even if the client is current. */
@@ -225,12 +262,25 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       lastSent: lastSent && { version: lastSent.version, names: lastSent.names, nacked: lastSent.nacked },
       forceResponse: state.force,
     };
-    state.watch.openWith(this.#watchCache, request, state.onResponse);
+    // Continuing: once the client ACKs the answer as it was sent, the watch already waits as the
+    // ACK's new watch would (see the "ack" case).
+    state.watch.openWith(this.#watchCache, request, state.onResponse, true);
   }
 
   #onResponse(state: SotwTypeState, response: SotwResponse): void {
     const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
+    if (state.continued) {
+      // A change before the client ACKed the answer the watch continues from: as for any SotW
+      // type, it waits for that ACK, whose new watch finds the change.
+      state.continued = false;
+      state.watch.cancel();
+      return;
+    }
+    // Only an answer sent as it is may be continued from: the watch of a split, a held removal or
+    // a heartbeat ends with it, and the ACK opens the next.
+    const continues = state.watch.continues;
+    if (continues && response.heartbeat === true) state.watch.cancel();
     let toSend = response;
     const sent = state.lastSent;
     if (this.table.gates(response.heartbeat === true) && state.descriptor.fullState && sent !== undefined && !sent.nacked) {
@@ -246,16 +296,19 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
           // types woken by the same change (the route switch that stops using what is removed)
           // are queued by then, and the removal must wait for their ACKs.
           const removal = response;
+          if (continues) state.watch.cancel();
           env.queue.enqueue(typeUrl, {
             prepare: () => (this.table.gate(state, false) === "hold" ? [] : this.#prepare(state, removal)),
           });
           return;
         }
+        if (continues) state.watch.cancel();
         this.table.gate(state, true);
         // Split: first the additions next to what they replace; the removal follows once all is ACKed.
         toSend = { ...response, version: `${response.version}${MAKE_BEFORE_BREAK_SUFFIX}`, resources: [...response.resources, ...kept] };
       }
     }
+    state.continued = state.watch.continues;
     env.queue.enqueue(typeUrl, { prepare: () => this.#prepare(state, toSend) });
   }
 
@@ -278,6 +331,11 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       env.emit({ kind: "error", context: env.context(typeUrl), error, at: Date.now() });
       process.emitWarning(error.message, { code: error.code });
       state.refused = { version: response.version, names, nacked: true, entries: [] };
+      if (state.continued) {
+        // The watch continued from this response, which the client never gets.
+        state.continued = false;
+        state.watch.cancel();
+      }
       setImmediate(() => {
         if (!state.watch.isOpen && !env.queue.has(typeUrl)) this.rewatch(state);
         // A type held for make-before-break may have waited for this response: no ACK will come for it.
@@ -312,7 +370,8 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
         const other = this.table.states.get(forces[i]!);
         if (other === undefined) continue;
         other.force = true;
-        if (other.watch.isOpen) this.#rewatch(other, true);
+        // (A watch continuing from a response not ACKed yet is not waiting: the ACK sees the force.)
+        if (other.watch.isOpen && !other.continued) this.#rewatch(other, true);
       }
     }
     return [message];
@@ -333,12 +392,23 @@ const recentNames = new WeakMap<ResolvedTypeDescriptor, { readonly names: Readon
 function sameAsHeld(requested: readonly string[], held: ReadonlySet<string>): boolean {
   if (requested.length !== held.size || requested.length === 0) return false;
   if (sameLists.get(requested) === held) return true;
-  // forEach, not for-of: no iterator result per name (this runs for every ACK).
-  let i = 0;
   let same = true;
-  held.forEach((name) => {
-    if (same && requested[i++] !== name) same = false;
-  });
+  const list = nameListOf(held);
+  if (list !== undefined) {
+    // A shared set (every set this module builds, and the names of sent lists): two arrays by index.
+    for (let i = 0; i < list.length; i++) {
+      if (requested[i] !== list[i]) {
+        same = false;
+        break;
+      }
+    }
+  } else {
+    // forEach, not for-of: no iterator result per name (this runs for every ACK).
+    let i = 0;
+    held.forEach((name) => {
+      if (same && requested[i++] !== name) same = false;
+    });
+  }
   if (same && Object.isFrozen(requested)) sameLists.set(requested, held);
   return same;
 }
@@ -365,12 +435,13 @@ function newState(descriptor: ResolvedTypeDescriptor, env: CarrierStream, onResp
     watch: new TypeWatch<SotwResponse>(env, descriptor.typeUrl, "watch"),
     onResponse,
     explicit: false,
-    names: new Set(),
+    names: NO_SUBSCRIPTION,
     clientVersion: "",
     answered: false,
     lastSent: undefined,
     refused: undefined,
     force: false,
+    continued: false,
     subscriptionChars: 0,
   };
 }

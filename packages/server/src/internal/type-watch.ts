@@ -37,6 +37,8 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
   readonly #kind: WatchKind;
   #token = 0;
   #subscription: Unsubscribable | undefined;
+  /** The open watch continues after answering (CacheWatch.open's `continuing`): answers do not close it. */
+  #continues = false;
 
   constructor(env: Pick<CarrierStream, "node" | "fail">, typeUrl: string, kind: WatchKind) {
     this.#env = env;
@@ -49,11 +51,23 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
     return this.#subscription !== undefined;
   }
 
+  /**
+   * The open watch keeps waiting after it answers, as the watch of a client
+   * that accepted the answer (opened with `continuing` from a cache whose
+   * watches can, see CacheWatch.open): cancel it when the client is not sent
+   * the answer as it is.
+   */
+  get continues(): boolean {
+    return this.#continues;
+  }
+
   /** Cancels the open watch, if any; whatever it emits later is ignored. */
   cancel(): void {
     this.#token += 1;
-    this.#subscription?.unsubscribe();
+    this.#continues = false;
+    const subscription = this.#subscription;
     this.#subscription = undefined;
+    subscription?.unsubscribe();
   }
 
   /**
@@ -70,14 +84,18 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
    * (`cache.watchSotw`-like): a stream passes functions it made once, so an
    * opening (16 per stream in an initial sync) allocates no closures.
    */
-  openWith<Q>(watch: (request: Q) => Observable<R>, request: Q, onResponse: (response: R) => void): void {
+  openWith<Q>(watch: (request: Q) => Observable<R>, request: Q, onResponse: (response: R) => void, continuing = false): void {
     this.cancel();
     const token = this.#token;
     let subscription: Unsubscribable;
     try {
       const observable = watch(request);
       const observer = new WatchObserver(this, token, onResponse);
-      subscription = observable instanceof CacheWatch ? observable.open(observer) : observable.subscribe(observer);
+      if (observable instanceof CacheWatch) {
+        // Known before it can answer: a continuing watch answers from inside open.
+        this.#continues = continuing && observable.continues;
+        subscription = observable.open(observer, this.#continues);
+      } else subscription = observable.subscribe(observer);
     } catch (error) {
       this.onError(token, error);
       return;
@@ -89,7 +107,8 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
   /** @internal Called by this watch's observer. */
   onResponse(token: number, response: R, onResponse: (response: R) => void): void {
     if (token !== this.#token) return;
-    this.cancel();
+    // A continuing watch stays open (and registered) through its answers.
+    if (!this.#continues) this.cancel();
     if (response.typeUrl !== this.#typeUrl) {
       this.onError(this.#token, new Error(`${this.#kind} for ${this.#typeUrl} emitted a response for ${response.typeUrl}`));
       return;
@@ -122,6 +141,7 @@ export class TypeWatch<R extends { readonly typeUrl: string }> {
     if (token !== this.#token) return;
     // No unsubscribe: an erroring Observable tears itself down after this returns.
     this.#token += 1;
+    this.#continues = false;
     this.#subscription = undefined;
     this.#env.fail(cacheWatchFailure(this.#env, this.#typeUrl, this.#kind, error));
   }
