@@ -234,6 +234,26 @@ describe("status-bounded: node status is bounded in nodes and bytes, keeps no me
     status.dispose();
   });
 
+  it("events in a row with one Node object reach its node, also after that node was forgotten or another came between", () => {
+    const status = new NodeStatusTracker({ maxNodes: 1 });
+    const a = node("a");
+    const b = node("b");
+    status.observe({ kind: "stream-opened", streamId: 1, node: a, protocol: "sotw", ads: true, at: 1000 });
+    status.observe({ kind: "request", streamId: 1, node: a, typeUrl: CDS, at: 1001 });
+    status.observe({ kind: "response", streamId: 1, node: a, typeUrl: CDS, version: "v1", nonce: "1", resourceNames: ["c"], at: 1002 });
+    expect(status.nodeStatus("a")?.types[CDS]?.lastSent?.version).toBe("v1");
+    // b pushes a out (maxNodes 1); a's next event makes it anew, and pushes b out.
+    status.observe({ kind: "stream-opened", streamId: 2, node: b, protocol: "sotw", ads: true, at: 2000 });
+    expect(status.nodeStatus("a")).toBeUndefined();
+    status.observe({ kind: "ack", streamId: 1, node: a, typeUrl: CDS, version: "v1", nonce: "1", at: 3000 });
+    expect(status.nodeStatus("b")).toBeUndefined();
+    expect(status.nodeStatus("a")?.types[CDS]).toMatchObject({ lastAck: { version: "v1", nonce: "1", at: 3000 } });
+    expect(status.nodeStatus("a")?.types[CDS]?.lastSent).toBeUndefined();
+    status.observe({ kind: "ack", streamId: 1, node: a, typeUrl: LDS, version: "v2", nonce: "2", at: 3001 });
+    expect(Object.keys(status.nodeStatus("a")?.types ?? {}).sort()).toEqual([CDS, LDS].sort());
+    status.dispose();
+  });
+
   it("caps the bytes held: long resource-name lists push the oldest nodes out, and the total stays under maxBytes", () => {
     const maxBytes = 1024 * 1024;
     const status = new NodeStatusTracker({ maxBytes });

@@ -301,6 +301,8 @@ export class NodeStatusTracker {
   #disposed = false;
   /** The node moved to the end of #nodes last (moving it again changes nothing). */
   #latest: MutableNode | undefined;
+  /** The Node object of the event that made #latest the latest: the next event of the same stream skips the lookups. */
+  #latestNode: Node | undefined;
   /** Hot, without replay; completes on {@link dispose}. */
   readonly events: Observable<StatusEvent>;
 
@@ -333,6 +335,10 @@ export class NodeStatusTracker {
 
   #node(node: Node, at: number, opening: boolean): MutableNode {
     const nodeId = node.id ?? "";
+    const latest = this.#latest;
+    // The same Node object as the last event (a stream's events share one, and come in runs):
+    // the state the lookups below would find, already the latest, with this very identity.
+    if (latest !== undefined && node === this.#latestNode && nodeId === latest.nodeId) return latest;
     let state = this.#nodes.get(nodeId);
     if (!state) {
       state = {
@@ -367,6 +373,7 @@ export class NodeStatusTracker {
       }
     }
     this.#latest = state;
+    this.#latestNode = node;
     return state;
   }
 
@@ -384,7 +391,10 @@ export class NodeStatusTracker {
     if (state.dropTimer !== undefined) clearTimeout(state.dropTimer);
     this.#nodes.delete(state.nodeId);
     this.#idle.delete(state.nodeId);
-    if (this.#latest === state) this.#latest = undefined;
+    if (this.#latest === state) {
+      this.#latest = undefined;
+      this.#latestNode = undefined;
+    }
     this.#bytes -= state.bytes;
     this.#events.next({ kind: "node-dropped", nodeId: state.nodeId, group: state.group, reason, at: Date.now() });
   }
@@ -487,6 +497,8 @@ export class NodeStatusTracker {
         this.#idle.delete(state.nodeId);
         break;
       case "stream-closed":
+        // The stream's Node object (its metadata) is not held past its stream.
+        this.#latestNode = undefined;
         state.streams.delete(streamId);
         if (state.streams.size === 0) {
           state.disconnectedAt = at;
