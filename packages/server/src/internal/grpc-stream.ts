@@ -188,16 +188,30 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
       for (let i = 0; i < contexts.length; i++) if (contexts[i]!.typeUrl === typeUrl) context = contexts[i];
     }
     if (context === undefined) {
-      context = Object.freeze({
-        streamId: this.id,
-        node: this.#node,
-        typeUrl,
-        protocol: this.#protocol.kind,
-        ads: this.#serviceTypeUrl === undefined,
-        peer: this.#peer,
-        ...(this.#identity === undefined ? {} : { identity: this.#identity }),
-        method: this.#method.path,
-      });
+      // Two literals, not a spread of an optional part: one object made, the same fields in the same order.
+      const identity = this.#identity;
+      context = Object.freeze(
+        identity === undefined
+          ? {
+              streamId: this.id,
+              node: this.#node,
+              typeUrl,
+              protocol: this.#protocol.kind,
+              ads: this.#serviceTypeUrl === undefined,
+              peer: this.#peer,
+              method: this.#method.path,
+            }
+          : {
+              streamId: this.id,
+              node: this.#node,
+              typeUrl,
+              protocol: this.#protocol.kind,
+              ads: this.#serviceTypeUrl === undefined,
+              peer: this.#peer,
+              identity,
+              method: this.#method.path,
+            },
+      );
       if (typeUrl === undefined) this.#streamContext = context;
       else if (this.#typeContexts.length < 64) this.#typeContexts.push(context);
     }
