@@ -346,9 +346,13 @@ export class NodeStatusTracker {
         group: this.#options.nodeGroup(node),
         node: identityOf(node),
         streams: new Map(),
+        // Fields set later are declared here: one shape for every node, no property added later.
+        disconnectedAt: undefined,
+        lastRequestAt: undefined,
         types: new Map(),
         typeChars: 0,
         bytes: 0,
+        dropTimer: undefined,
         movedAt: Math.floor(at / 1000),
       };
       this.#nodes.set(nodeId, state);
@@ -380,7 +384,8 @@ export class NodeStatusTracker {
   #type(state: MutableNode, typeUrl: string): MutableType {
     let t = state.types.get(typeUrl);
     if (!t) {
-      t = { typeUrl, chars: typeUrl.length };
+      // Every field from the start: one shape for every type status, no property added later.
+      t = { typeUrl, lastRequestAt: undefined, lastSent: undefined, lastAck: undefined, lastNack: undefined, chars: typeUrl.length };
       state.types.set(typeUrl, t);
       state.typeChars += t.chars;
     }
