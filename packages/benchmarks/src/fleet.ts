@@ -40,6 +40,10 @@
 //                    default) and node:http2 (xds.serveHttp2); a baseline is served on grpc-js unless
 //                    --baseline-transport http2, for a baseline that has xds.serveHttp2)
 //          --server-node-args="<flags>"  (extra Node flags for the server process, e.g. --max-semi-space-size=32)
+//          --published  (load each tree as its packages are published: through the bundles of
+//                    scripts/bundle.mjs, with --conditions=xdskit-bundle, where the tree has them;
+//                    a tree without them (ecded1f) is loaded as tsc built it, which is what it published.
+//                    Import time and RSS when ready are then those of an application installed from npm)
 // Environment: BENCH_INITIAL_PROFILE=<file> (CPU profile of the initial sync only),
 // BENCH_ALLOC_PROFILE=<file> (sampling allocation profile of the initial sync, collected
 // objects included), BENCH_UPDATE_PROFILE=<file> (CPU profile of the updates only).
@@ -52,6 +56,7 @@ import { parseArgs } from "node:util";
 import { TypeUrl } from "@xdskit/envoy-api";
 import { Child } from "./fleet/child.js";
 import type { LoadReport } from "./fleet/load-process.js";
+import { BUNDLE_CONDITION, hasPublishedBundles } from "./fleet/published.js";
 import type { ServerReport } from "./fleet/server-process.js";
 
 const { values } = parseArgs({
@@ -67,6 +72,7 @@ const { values } = parseArgs({
     "profile-server": { type: "string" },
     "profile-load": { type: "string" },
     "server-node-args": { type: "string", default: "" },
+    published: { type: "boolean", default: false },
     workers: { type: "string" },
     floor: { type: "string" },
     client: { type: "string", default: "raw" },
@@ -164,10 +170,11 @@ async function once(
     "server",
     join(here, "server-process.js"),
     [tree, String(streams), String(workers)],
-    { ...process.env, BENCH_FLOOR: floor ? values.floor! : "", BENCH_TRANSPORT: transport },
+    { ...process.env, BENCH_FLOOR: floor ? values.floor! : "", BENCH_TRANSPORT: transport, BENCH_PUBLISHED: values.published ? "1" : "" },
     hasTaskset ? SERVER_CPUS : undefined,
     [
       ...values["server-node-args"].split(" ").filter((a) => a !== ""),
+      ...(values.published ? [BUNDLE_CONDITION] : []),
       ...(values["profile-server"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["profile-server"]]),
     ],
   );
@@ -346,7 +353,7 @@ async function main(): Promise<void> {
   if (values.floor !== undefined) trees.push([FLOOR, ROOT]);
   console.log(
     `fleet benchmark: ${MODES.join("+")} × ${STREAMS.join(",")} streams, ${ROUNDS} rounds interleaved, ${UPDATES} updates per run; ` +
-      `server ${hasTaskset ? `on CPU ${SERVER_CPUS}, load generator on CPU 1` : "not pinned (no taskset)"}; load generator client ${values.client}; trees: ${trees.map(([n, d]) => `${n} (${d})`).join(", ")}`,
+      `server ${hasTaskset ? `on CPU ${SERVER_CPUS}, load generator on CPU 1` : "not pinned (no taskset)"}; load generator client ${values.client}; trees: ${trees.map(([n, d]) => `${n} (${d}${values.published ? (hasPublishedBundles(d) ? ", as published: bundles" : ", tsc output") : ""})`).join(", ")}`,
   );
   const results: Record<string, Record<string, Run[]>> = {};
   for (let round = 0; round < ROUNDS; round++) {

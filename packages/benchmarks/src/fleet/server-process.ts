@@ -10,20 +10,37 @@
 // {kind:"updateAll"} (a new snapshot changing every resource of every type),
 // {kind:"burst"} (one-endpoint updates 1 ms apart), {kind:"stop"}.
 // Child -> parent: "ready" once serving, then one answer per command.
+//
+// The RSS it reports when ready is the server's, not the harness's: the
+// modules only some runs need (node:cluster for workers, node:inspector for
+// the profiles, node:v8 for a heap snapshot) are loaded by those runs only,
+// and `gc` comes from --expose-gc (fleet/child.ts) rather than node:vm.
+// With BENCH_PUBLISHED=1 (fleet.ts --published, which also passes
+// --conditions=xdskit-bundle) a tree that has the bundles its packages publish
+// (scripts/bundle.mjs) is loaded through them, as an application installed
+// from npm loads it; a tree without them (a baseline older than the bundles)
+// is loaded as tsc built it, which is also what it published.
 
-import nodeCluster from "node:cluster";
 import { writeFileSync } from "node:fs";
-import { Session } from "node:inspector";
+import type { Session } from "node:inspector";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { setFlagsFromString, writeHeapSnapshot } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { CLUSTERS, cluster, listener, loadAssignment, routeConfiguration } from "./fixture.js";
 import { serveH2Floor } from "./h2-floor.js";
+import { hasPublishedBundles } from "./published.js";
 
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
+const gc: () => void =
+  (globalThis as { gc?: () => void }).gc ??
+  (await (async () => {
+    // Run by hand without --expose-gc.
+    (await import("node:v8")).setFlagsFromString("--expose-gc");
+    return (await import("node:vm")).runInNewContext("gc") as () => void;
+  })());
+const profiling = ["BENCH_ALLOC_PROFILE", "BENCH_INITIAL_PROFILE", "BENCH_UPDATE_PROFILE"].some((name) => process.env[name] !== undefined);
+const inspector = profiling ? await import("node:inspector") : undefined;
+const newSession = (): Session => new inspector!.Session();
+const v8 = process.env.BENCH_HEAP_SNAPSHOT !== undefined ? await import("node:v8") : undefined;
 
 export type ServerCommand =
   | { kind: "stats" }
@@ -48,8 +65,13 @@ async function main(): Promise<void> {
   const root = process.argv[2]!;
   const streams = Number(process.argv[3]);
   const workers = Number(process.argv[4] ?? 1);
-  if (workers > 1 && nodeCluster.isPrimary) return primary(workers);
-  const load = (path: string): Promise<AnyModule> => import(pathToFileURL(join(root, "packages", path)).href);
+  if (workers > 1) {
+    const { default: nodeCluster } = await import("node:cluster");
+    if (nodeCluster.isPrimary) return primary(nodeCluster, workers);
+  }
+  const bundles = process.env.BENCH_PUBLISHED === "1" && hasPublishedBundles(root);
+  const load = (path: string): Promise<AnyModule> =>
+    import(pathToFileURL(join(root, "packages", bundles ? path.replace("/dist/", "/dist/bundle/") : path)).href);
   const start = performance.now();
   const server = await load("server/dist/index.js");
   const importMs = performance.now() - start;
@@ -168,7 +190,7 @@ async function main(): Promise<void> {
   let heapSnapshotWritten = false;
   const readyMemory = memory();
   if (allocProfile !== undefined) {
-    session = new Session();
+    session = newSession();
     session.connect();
     session.post("HeapProfiler.startSampling", {
       samplingInterval: 16384,
@@ -179,7 +201,7 @@ async function main(): Promise<void> {
   // BENCH_INITIAL_PROFILE=<file>: a CPU profile of the initial sync only (from ready to the first stats).
   let initialSession: Session | undefined;
   if (process.env.BENCH_INITIAL_PROFILE !== undefined) {
-    initialSession = new Session();
+    initialSession = newSession();
     initialSession.connect();
     initialSession.post("Profiler.enable");
     initialSession.post("Profiler.setSamplingInterval", { interval: 200 });
@@ -218,14 +240,14 @@ async function main(): Promise<void> {
         if (process.env.BENCH_HEAP_SNAPSHOT !== undefined && !heapSnapshotWritten) {
           heapSnapshotWritten = true;
           gc();
-          writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT);
+          v8!.writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT);
         }
         send({ kind: "stats", ...memory(), streams: xds.stats?.streams ?? -1, acks, encodes: { ...encodes } });
         break;
       case "update": {
         // BENCH_UPDATE_PROFILE=<file>: a CPU profile of the updates only (first update to the next stats).
         if (process.env.BENCH_UPDATE_PROFILE !== undefined && updateSession === undefined) {
-          updateSession = new Session();
+          updateSession = newSession();
           updateSession.connect();
           updateSession.post("Profiler.enable");
           updateSession.post("Profiler.start");
@@ -419,7 +441,7 @@ async function h2jsFloor(api: AnyModule, codecs: Record<string, AnyModule>): Pro
  * to the next worker. The primary only relays the parent's commands to every
  * worker and sums their answers.
  */
-async function primary(workers: number): Promise<void> {
+async function primary(nodeCluster: typeof import("node:cluster").default, workers: number): Promise<void> {
   const children = Array.from({ length: workers }, () => nodeCluster.fork());
   const answers = new Map<string, ServerReport[]>();
   const waiting = new Map<string, (reports: ServerReport[]) => void>();
