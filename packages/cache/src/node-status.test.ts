@@ -254,6 +254,48 @@ describe("status-bounded: node status is bounded in nodes and bytes, keeps no me
     status.dispose();
   });
 
+  it("counts the bytes of what it holds as documented: 2 bytes a character, 400 a node, 64 a stream, 200 a type", () => {
+    const status = new NodeStatusTracker();
+    const n = { id: "n1", cluster: "edge", userAgentName: "envoy", userAgentVersion: "1.31.0" } as unknown as Node;
+    const bytes = (chars: number, types: number) => 400 + 64 + types * 200 + 2 * chars;
+    const identity = "n1".length + "edge".length + "envoy".length + "1.31.0".length;
+    status.observe({ kind: "stream-opened", streamId: 1, node: n, protocol: "sotw", ads: true, at: 1 });
+    status.observe({ kind: "request", streamId: 1, node: n, typeUrl: CDS, at: 2 });
+    expect(status.stats.bytes).toBe(bytes(identity + CDS.length, 1));
+    const names = ["alpha", "beta"];
+    const sent = "v1".length + "7".length + (5 + 8) + (4 + 8);
+    status.observe({ kind: "response", streamId: 1, node: n, typeUrl: CDS, version: "v1", nonce: "7", resourceNames: names, at: 3 });
+    expect(status.stats.bytes).toBe(bytes(identity + CDS.length + sent, 1));
+    status.observe({ kind: "ack", streamId: 1, node: n, typeUrl: CDS, version: "v1", nonce: "7", at: 4 });
+    const acked = "v1".length + "7".length;
+    expect(status.stats.bytes).toBe(bytes(identity + CDS.length + sent + acked, 1));
+    // A second response replaces the first: only its own characters count.
+    status.observe({ kind: "response", streamId: 1, node: n, typeUrl: CDS, version: "v22", nonce: "8", resourceNames: ["alpha"], at: 5 });
+    const sent2 = "v22".length + "8".length + (5 + 8);
+    expect(status.stats.bytes).toBe(bytes(identity + CDS.length + sent2 + acked, 1));
+    const message = "Error adding/updating cluster(s) alpha: bad";
+    status.observe({
+      kind: "nack",
+      streamId: 1,
+      node: n,
+      typeUrl: CDS,
+      rejectedVersion: "v22",
+      keptVersion: "v1",
+      nonce: "8",
+      error: { code: 3, message },
+      at: 6,
+    });
+    const nacked = "v22".length + "v1".length + "8".length + message.length + (5 + 8);
+    expect(status.stats.bytes).toBe(bytes(identity + CDS.length + sent2 + acked + nacked, 1));
+    // The node's identity changes with a new Node object: it is counted anew.
+    const renamed = { id: "n1", cluster: "edge-west", userAgentName: "envoy", userAgentVersion: "1.31.0" } as unknown as Node;
+    status.observe({ kind: "request", streamId: 1, node: renamed, typeUrl: EDS, at: 7 });
+    status.observe({ kind: "ack", streamId: 1, node: renamed, typeUrl: EDS, version: "e", nonce: "9", at: 8 });
+    const identity2 = identity + "-west".length;
+    expect(status.stats.bytes).toBe(bytes(identity2 + CDS.length + sent2 + acked + nacked + EDS.length + 2, 2));
+    status.dispose();
+  });
+
   it("caps the bytes held: long resource-name lists push the oldest nodes out, and the total stays under maxBytes", () => {
     const maxBytes = 1024 * 1024;
     const status = new NodeStatusTracker({ maxBytes });

@@ -153,12 +153,21 @@ interface MutableType {
   lastNack?: TypeStatus["lastNack"];
   /** Characters this status holds (see sizeOf), kept so an event recounts only its own type. */
   chars: number;
+  /**
+   * Characters of lastSent, lastAck and lastNack, counted when each is set: an event recounts
+   * its type from these, without reading the strings and lists it holds again.
+   */
+  sentChars: number;
+  ackChars: number;
+  nackChars: number;
 }
 
 interface MutableNode {
   nodeId: string;
   group: string;
   node: NodeIdentity;
+  /** Characters of the node id and of `node` (see sizeOf), counted when `node` is set. */
+  identityChars: number;
   /** Open streams, with the types each subscribed to. */
   streams: Map<number, Set<string>>;
   disconnectedAt?: number;
@@ -242,34 +251,25 @@ function frozenNames(names: readonly string[]): readonly string[] {
   return Object.isFrozen(names) ? names : Object.freeze([...names]);
 }
 
-function sizeOf(state: MutableNode): number {
-  const n = state.node;
-  let chars = state.nodeId.length + n.cluster.length + n.userAgentName.length + n.userAgentVersion.length;
+/** Characters of a node's id and identity (what sizeOf counts of a node besides its types). */
+function identityCharsOf(nodeId: string, n: NodeIdentity): number {
+  let chars = nodeId.length + n.cluster.length + n.userAgentName.length + n.userAgentVersion.length;
   chars += (n.locality?.region.length ?? 0) + (n.locality?.zone.length ?? 0) + (n.locality?.subZone.length ?? 0);
-  chars += state.typeChars;
+  return chars;
+}
+
+function sizeOf(state: MutableNode): number {
+  const chars = state.identityChars + state.typeChars;
   const bytes = NODE_OVERHEAD + state.streams.size * 64 + state.types.size * TYPE_OVERHEAD;
   return bytes + chars * 2;
 }
 
-/** Characters of one type's status: its URL, what was last sent, ACKed and NACKed. */
-function charsOfType(t: MutableType): number {
-  let chars = t.typeUrl.length;
-  if (t.lastSent) {
-    chars += t.lastSent.version.length + t.lastSent.nonce.length;
-    chars += charsOf(t.lastSent.resourceNames);
-  }
-  if (t.lastAck) chars += t.lastAck.version.length + t.lastAck.nonce.length;
-  if (t.lastNack) {
-    chars += t.lastNack.rejectedVersion.length + t.lastNack.keptVersion.length + t.lastNack.nonce.length;
-    chars += t.lastNack.error.message.length;
-    chars += charsOf(t.lastNack.resourceNames);
-  }
-  return chars;
-}
-
-/** Recounts a type after its status changed. */
+/**
+ * Recounts a type after its status changed: its URL, what was last sent, ACKed and NACKed
+ * (each part counted when it was set).
+ */
 function recount(state: MutableNode, t: MutableType): void {
-  const chars = charsOfType(t);
+  const chars = t.typeUrl.length + t.sentChars + t.ackChars + t.nackChars;
   state.typeChars += chars - t.chars;
   t.chars = chars;
 }
@@ -341,10 +341,12 @@ export class NodeStatusTracker {
     if (latest !== undefined && node === this.#latestNode && nodeId === latest.nodeId) return latest;
     let state = this.#nodes.get(nodeId);
     if (!state) {
+      const identity = identityOf(node);
       state = {
         nodeId,
         group: this.#options.nodeGroup(node),
-        node: identityOf(node),
+        node: identity,
+        identityChars: identityCharsOf(nodeId, identity),
         streams: new Map(),
         // Fields set later are declared here: one shape for every node, no property added later.
         disconnectedAt: undefined,
@@ -373,6 +375,7 @@ export class NodeStatusTracker {
       if (identity !== state.node && !sameIdentity(identity, state.node)) {
         // A new identity (a new stream) may belong to another group.
         state.node = identity;
+        state.identityChars = identityCharsOf(state.nodeId, identity);
         state.group = this.#options.nodeGroup(node);
       }
     }
@@ -385,7 +388,17 @@ export class NodeStatusTracker {
     let t = state.types.get(typeUrl);
     if (!t) {
       // Every field from the start: one shape for every type status, no property added later.
-      t = { typeUrl, lastRequestAt: undefined, lastSent: undefined, lastAck: undefined, lastNack: undefined, chars: typeUrl.length };
+      t = {
+        typeUrl,
+        lastRequestAt: undefined,
+        lastSent: undefined,
+        lastAck: undefined,
+        lastNack: undefined,
+        chars: typeUrl.length,
+        sentChars: 0,
+        ackChars: 0,
+        nackChars: 0,
+      };
       state.types.set(typeUrl, t);
       state.typeChars += t.chars;
     }
@@ -524,18 +537,20 @@ export class NodeStatusTracker {
       }
       case "response": {
         const t = this.#type(state, typeUrl);
-        t.lastSent = Object.freeze({
-          version: event.version!,
-          nonce: event.nonce!,
-          resourceNames: frozenNames(event.resourceNames!),
-          at,
-        });
+        const version = event.version!;
+        const nonce = event.nonce!;
+        const resourceNames = frozenNames(event.resourceNames!);
+        t.lastSent = Object.freeze({ version, nonce, resourceNames, at });
+        t.sentChars = version.length + nonce.length + charsOf(resourceNames);
         recount(state, t);
         break;
       }
       case "ack": {
         const t = this.#type(state, typeUrl);
-        t.lastAck = Object.freeze({ version: event.version!, nonce: event.nonce!, at });
+        const version = event.version!;
+        const nonce = event.nonce!;
+        t.lastAck = Object.freeze({ version, nonce, at });
+        t.ackChars = version.length + nonce.length;
         recount(state, t);
         break;
       }
@@ -543,7 +558,7 @@ export class NodeStatusTracker {
         const t = this.#type(state, typeUrl);
         const error = event.error!;
         const sent = t.lastSent?.nonce === event.nonce ? t.lastSent!.resourceNames : [];
-        t.lastNack = Object.freeze({
+        const nack = Object.freeze({
           rejectedVersion: event.rejectedVersion!,
           keptVersion: event.keptVersion!,
           nonce: event.nonce!,
@@ -551,6 +566,13 @@ export class NodeStatusTracker {
           resourceNames: Object.freeze(nackedResources(error.message, sent)),
           at,
         });
+        t.lastNack = nack;
+        t.nackChars =
+          nack.rejectedVersion.length +
+          nack.keptVersion.length +
+          nack.nonce.length +
+          nack.error.message.length +
+          charsOf(nack.resourceNames);
         recount(state, t);
         break;
       }
