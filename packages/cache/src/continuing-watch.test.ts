@@ -1,5 +1,5 @@
-// CacheWatch.open with `continuing`: a SotW watch that keeps waiting after each answer, as the
-// watch of a client that accepted it, on both caches (SnapshotCache, MuxCache of LinearCaches).
+// CacheWatch.open with `continuing`: a watch that keeps waiting after each answer, as the watch
+// of a client that accepted it, on both caches (SnapshotCache, MuxCache of LinearCaches).
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cla, delta, EDS, names, sotw } from "./internal/fixtures.test.js";
 import { HARNESSES, type Harness } from "./internal/harness.test.js";
@@ -12,7 +12,7 @@ function sink<R>() {
   return { answers, errors, next: (r: R) => void answers.push(r), error: (e: unknown) => void errors.push(e) };
 }
 
-describe.each(HARNESSES)("continuing SotW watch: $name", ({ make }) => {
+describe.each(HARNESSES)("continuing watch: $name", ({ make }) => {
   let h: Harness;
   beforeEach(() => {
     h = make();
@@ -89,12 +89,33 @@ describe.each(HARNESSES)("continuing SotW watch: $name", ({ make }) => {
     expect(h.openWatches()).toBe(0);
   });
 
-  it("delta watches do not continue: `continuing` is ignored", () => {
-    const watch = h.cache.watchDelta(delta(h.nodes[0]!, EDS, { names: ["a"], forceNames: ["a"] })) as CacheWatch<DeltaResponse>;
-    expect(watch.continues).toBe(false);
+  it("a continuing delta watch answers what changed since its last answer, its forced names spent", () => {
+    const request = delta(h.nodes[0]!, EDS, { names: ["a", "b"], forceNames: ["a", "b"] });
+    const watch = h.cache.watchDelta(request) as CacheWatch<DeltaResponse>;
+    expect(watch.continues).toBe(true);
+    // The server keeps what the client holds (the request's live clientVersions) as it sends.
+    const live = request.clientVersions as Map<string, string>;
     const s = sink<DeltaResponse>();
-    watch.open(s, true);
-    expect(s.answers.length).toBe(1);
+    const handle = watch.open(
+      {
+        next: (r) => {
+          s.answers.push(r);
+          for (const e of r.resources) live.set(e.name, e.version);
+        },
+        error: s.error,
+      },
+      true,
+    );
+    expect(s.answers.map(names)).toEqual([["a", "b"]]);
+    expect(h.openWatches()).toBe(1);
+    h.set(EDS, [cla("a"), cla("b", 9)]);
+    expect(s.answers.map(names)).toEqual([["a", "b"], ["b"]]);
+    // A name it does not subscribe to wakes nothing; the forced names are not sent again.
+    h.set(EDS, [cla("a"), cla("b", 9), cla("c")]);
+    expect(s.answers.length).toBe(2);
+    expect(h.openWatches()).toBe(1);
+    handle.unsubscribe();
     expect(h.openWatches()).toBe(0);
+    expect(s.errors).toEqual([]);
   });
 });

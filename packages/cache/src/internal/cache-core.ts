@@ -202,7 +202,9 @@ class DeltaSpec implements WatchSpec<DeltaResponse> {
   readonly wildcard: boolean;
   readonly names: ReadonlySet<string>;
   readonly tracksChanges = true;
-  readonly #request: DeltaWatchRequest;
+  #request: DeltaWatchRequest;
+  /** #request is this spec's own copy (made by the first advance: the given request is never changed). */
+  #owned = false;
   readonly #policy: TypePolicy;
   readonly #place: WatchPlacer;
   readonly #key: string | undefined;
@@ -235,7 +237,40 @@ class DeltaSpec implements WatchSpec<DeltaResponse> {
     const resolved = this.#resolved!;
     return heartbeatDelta(resolved.view(), this.#request, this.#policy, resolved.systemVersion());
   }
+
+  /**
+   * The client is sent `response`: its forced names are spent and nothing more is forced. What
+   * it holds is the server's to track (clientVersions, a live map the server updates as it
+   * sends); from here the watch looks only at what changes.
+   */
+  advance(): void {
+    this.#resumed = false;
+    if (this.#owned) {
+      const request = this.#request as Mutable<DeltaWatchRequest>;
+      request.forceNames = NOTHING_FORCED;
+      request.forceResponse = false;
+      return;
+    }
+    const given = this.#request;
+    this.#request = {
+      streamId: given.streamId,
+      node: given.node,
+      typeUrl: given.typeUrl,
+      ads: given.ads,
+      wildcard: given.wildcard,
+      legacyWildcard: given.legacyWildcard,
+      names: given.names,
+      clientVersions: given.clientVersions,
+      forceNames: NOTHING_FORCED,
+      forceResponse: false,
+      resumed: false,
+    };
+    this.#owned = true;
+  }
 }
+
+/** The forced names of an advanced delta watch: none (never modified). */
+const NOTHING_FORCED: ReadonlySet<string> = new Set<string>();
 
 /** A Map, or an object with a ReadonlyMap's methods (a server may keep client versions in its own structure). */
 function isReadonlyMap(value: unknown): value is ReadonlyMap<string, string> {

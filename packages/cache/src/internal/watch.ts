@@ -228,8 +228,7 @@ export class CacheWatch<R> extends Observable<R> {
 
   /**
    * Whether {@link open} can keep this watch waiting after each answer (its
-   * `continuing` argument): true for the SotW watches of the caches of this
-   * package, false for delta watches.
+   * `continuing` argument): true for the watches of the caches of this package.
    */
   get continues(): boolean {
     return this.#spec.advance !== undefined;
@@ -246,11 +245,13 @@ export class CacheWatch<R> extends Observable<R> {
    *
    * `continuing` (where {@link continues}): the watch does not end with its
    * answer but keeps waiting, as the watch a client that accepted the answer
-   * would open (SotW: its version_info and last sent are the answer's, nothing
-   * forced), and answers again on the next change that concerns it, until the
-   * handle's `unsubscribe`. A server whose client accepts the answer (ACKs
-   * it) then needs no new watch: an initial sync opens half as many. Cancel it
-   * when the client is not sent the answer as it is, or rejects it.
+   * would open (SotW: its version_info and last sent are the answer's; delta:
+   * it looks only at changes from now on, with the live client versions the
+   * server keeps; nothing forced), and answers again on the next change that
+   * concerns it, until the handle's `unsubscribe`. A server whose client
+   * accepts the answer then needs no new watch: an initial sync opens half as
+   * many. Cancel it when the client is not sent the answer as it is, or
+   * rejects it.
    */
   open(sink: WatchSink<R>, continuing = false): Unsubscribable {
     // HeldWatch.start's steps, with the held watch made only when it has to wait: most watches

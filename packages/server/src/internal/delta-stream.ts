@@ -245,13 +245,32 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
       forceResponse: state.forceResponse,
       resumed: state.resume,
     };
-    state.watch.openWith(this.#watchCache, request, state.onResponse);
+    // Continuing: after its answer the watch keeps waiting, looking only at later changes, as
+    // the continuation below would (a cache whose watches cannot continue gets that instead).
+    state.watch.openWith(this.#watchCache, request, state.onResponse, true);
   }
 
   #onResponse(state: DeltaTypeState, response: DeltaResponse): void {
     const env = this.env;
     const typeUrl = state.descriptor.typeUrl;
+    const writing = state.writing;
+    if (writing !== undefined) {
+      // A continuing watch answered while its last answer is still queued or being written:
+      // dropped, as a continuation's answer is (see #continue), and the write's end watches again.
+      writing.fired = true;
+      state.watch.cancel();
+      return;
+    }
+    // Only an answer sent as it is may be continued from: a split or a held removal ends its watch.
+    let continues = state.watch.continues;
+    const names = state.names;
     if (response.versions !== undefined) shareNames(state, response.versions);
+    if (continues && state.names !== names) {
+      // The subscription now uses the answer's shared set: a new continuation (below) waits with
+      // it, so the idle stream keeps no set of its own alive in its watch.
+      state.watch.cancel();
+      continues = false;
+    }
     let toSend = response;
     if (this.table.gates(response.heartbeat === true) && response.removed.length > 0) {
       // Only names the client holds are breaks. "Does not exist" for a name it never had goes at
@@ -262,6 +281,7 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
           // Removals alone: decide when it is their turn to be written (see sotw-stream.ts), so the
           // responses of other types woken by the same change count as waiting for their ACKs.
           const removal = response;
+          if (continues) state.watch.cancel();
           env.queue.enqueue(typeUrl, {
             prepare: () => (this.table.gate(state, false) === "hold" ? [] : this.#prepare(state, removal)),
             written: () => this.rewatch(state),
@@ -269,17 +289,18 @@ export class DeltaStream extends ProtocolMachine<DeltaDiscoveryRequest, DeltaTyp
           return;
         }
         this.table.gate(state, true);
+        if (continues) state.watch.cancel();
         // Split: additions first; the removal follows once every type is ACKed.
         toSend = { ...response, removed: notHeld };
       }
     }
-    const writing = { fired: false };
-    state.writing = writing;
+    const sending = { fired: false };
+    state.writing = sending;
     env.queue.enqueue(typeUrl, {
       prepare: () => this.#prepare(state, toSend),
-      written: () => this.#written(state, writing),
+      written: () => this.#written(state, sending),
     });
-    if (toSend === response && !state.gated) this.#continue(state, writing);
+    if (toSend === response && !state.gated && !continues) this.#continue(state, sending);
   }
 
   /**
