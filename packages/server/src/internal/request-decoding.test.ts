@@ -24,6 +24,37 @@ describe("decodeDiscoveryRequest", () => {
     expect(Object.isFrozen(ack.resourceNames) && Object.isFrozen(ack.resourceLocators)).toBe(true);
   });
 
+  it("reads type URLs, versions and nonces right whether or not they were read before (found again by their bytes)", () => {
+    const versions = [
+      "v1~0123456789abcdef",
+      "v1~0123456789abcdeg",
+      "v2~0123456789abcdef",
+      "vé~0123456789abcdef",
+      "vè~0123456789abcdef",
+      "\uFFFD",
+    ];
+    const nonces = ["1", "9", "10", "123456789012345", "0", "01", "1a", "abc", "9999999999999999"];
+    for (let round = 0; round < 2; round++) {
+      for (const versionInfo of versions) {
+        for (const responseNonce of nonces) {
+          const bytes = encode({ typeUrl: TypeUrl.ClusterLoadAssignment, versionInfo, responseNonce });
+          expect(decodeDiscoveryRequest(bytes)).toEqual(DiscoveryRequest.decode(bytes));
+        }
+      }
+    }
+    // An invalid UTF-8 byte reads as the replacement character every time, never as a string read before.
+    const bad = Buffer.concat([encode({ typeUrl: TypeUrl.Cluster }), Buffer.from([0x0a, 0x01, 0xff])]);
+    expect(decodeDiscoveryRequest(bad).versionInfo).toBe(DiscoveryRequest.decode(bad).versionInfo);
+    expect(decodeDiscoveryRequest(bad).versionInfo).toBe("\uFFFD");
+    // The same bytes give the same string, which Maps keyed by it have hashed already.
+    const a = decodeDiscoveryRequest(encode({ typeUrl: TypeUrl.Listener, versionInfo: "v7~abc" }));
+    const b = decodeDeltaDiscoveryRequest(
+      Buffer.from(DeltaDiscoveryRequest.encode(DeltaDiscoveryRequest.fromPartial({ typeUrl: TypeUrl.Listener })).finish()),
+    );
+    expect(a.typeUrl).toBe(TypeUrl.Listener);
+    expect(b.typeUrl).toBe(TypeUrl.Listener);
+  });
+
   it("shares the names of a run of bytes seen before, and only then", () => {
     const first = decodeDiscoveryRequest(encode({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: clusters, responseNonce: "1" }));
     const again = decodeDiscoveryRequest(

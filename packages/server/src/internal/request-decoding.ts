@@ -116,6 +116,52 @@ function namesOfRun(buffer: Buffer, start: number, end: number): string[] {
   return names;
 }
 
+/**
+ * The short strings of a request (type_url, version_info, response_nonce) repeat from request to
+ * request and stream to stream: an ASCII string read recently is found again by comparing its
+ * bytes in place, and the same string returned (no new string, and one whose hash the Maps that
+ * look it up have computed already). Slots by length and last byte; a miss decodes as usual.
+ */
+const RECENT_STRING_SLOTS = 256;
+const recentStrings: (string | undefined)[] = new Array(RECENT_STRING_SLOTS).fill(undefined);
+/** Strings longer than this are decoded each time (and not kept). */
+const MAX_RECENT_STRING = 256;
+
+function readString(buffer: Buffer, start: number, end: number): string {
+  const length = end - start;
+  if (length === 0) return "";
+  if (length > MAX_RECENT_STRING) return buffer.toString("utf8", start, end);
+  const first = buffer[start]!;
+  if (length <= 15 && first >= 0x31 && first <= 0x39) {
+    // A nonce as servers write them (this one's: a counter): digits without a leading zero are
+    // the number's own string (V8 caches those of small numbers).
+    let value = first - 0x30;
+    let i = start + 1;
+    for (; i < end; i++) {
+      const digit = buffer[i]! - 0x30;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    if (i === end) return String(value);
+  }
+  const slot = (length * 31 + buffer[end - 1]!) & (RECENT_STRING_SLOTS - 1);
+  const known = recentStrings[slot];
+  if (known !== undefined && known.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (buffer[start + i] !== known.charCodeAt(i)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return known;
+  }
+  const read = buffer.toString("utf8", start, end);
+  // Only an ASCII string has as many characters as bytes, and is compared byte for character.
+  if (read.length === length) recentStrings[slot] = read;
+  return read;
+}
+
 /** A request without names or locators shares these (the returned arrays are never modified). */
 const NONE: never[] = Object.freeze([]) as unknown as never[];
 /** A delta request without initial_resource_versions shares this (never modified). */
@@ -202,7 +248,7 @@ export function decodeDiscoveryRequest(data: Uint8Array): DiscoveryRequest {
   while (nextField(buffer, at, f, 7)) {
     switch (f.field) {
       case 1:
-        message.versionInfo = buffer.toString("utf8", f.start, f.end);
+        message.versionInfo = readString(buffer, f.start, f.end);
         break;
       case 2:
         message.node = Node.decode(buffer.subarray(f.start, f.end));
@@ -212,10 +258,10 @@ export function decodeDiscoveryRequest(data: Uint8Array): DiscoveryRequest {
         names.add(buffer, f.fieldStart, f.start, f.end);
         break;
       case 4:
-        message.typeUrl = buffer.toString("utf8", f.start, f.end);
+        message.typeUrl = readString(buffer, f.start, f.end);
         break;
       case 5:
-        message.responseNonce = buffer.toString("utf8", f.start, f.end);
+        message.responseNonce = readString(buffer, f.start, f.end);
         break;
       case 6:
         message.errorDetail = Status.decode(buffer.subarray(f.start, f.end));
@@ -260,7 +306,7 @@ export function decodeDeltaDiscoveryRequest(data: Uint8Array): DeltaDiscoveryReq
         message.node = Node.decode(buffer.subarray(f.start, f.end));
         break;
       case 2:
-        message.typeUrl = buffer.toString("utf8", f.start, f.end);
+        message.typeUrl = readString(buffer, f.start, f.end);
         break;
       case 3:
         subscribe ??= new NameFields();
@@ -277,7 +323,7 @@ export function decodeDeltaDiscoveryRequest(data: Uint8Array): DeltaDiscoveryReq
         break;
       }
       case 6:
-        message.responseNonce = buffer.toString("utf8", f.start, f.end);
+        message.responseNonce = readString(buffer, f.start, f.end);
         break;
       case 7:
         message.errorDetail = Status.decode(buffer.subarray(f.start, f.end));
