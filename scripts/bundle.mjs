@@ -66,20 +66,23 @@ const STATIC_IMPORT = /^(?:import|export)\s[^;]*?\sfrom\s"([^"]+)";/gm;
  */
 function coreModulesOf(envoyDist) {
   const gen = join(envoyDist, "gen");
-  const entries = ["server/dist/index.js", "cache/dist/index.js", "resources/dist/descriptors.js", "envoy-api/dist/index.js"];
+  const entries = ["server/dist/index.js", "cache/dist/index.js", "resources/dist/descriptors.js", "envoy-api/dist/core.js"];
   const seen = new Set();
   const visit = (file) => {
     if (seen.has(file)) return;
     seen.add(file);
     for (const [, specifier] of readFileSync(file, "utf8").matchAll(STATIC_IMPORT)) {
       if (specifier.startsWith(".")) visit(join(dirname(file), specifier));
+      else if (specifier === "@xdskit/envoy-api/core") visit(join(envoyDist, "core.js"));
       else if (specifier.startsWith("@xdskit/envoy-api/")) visit(join(gen, `${specifier.slice("@xdskit/envoy-api/".length)}.js`));
     }
   };
   for (const entry of entries) visit(join(root, "packages", entry));
-  // rolldown adds what these import (errors, registry, schema); the root entry's
-  // own functions that nothing here imports (JSON, YAML, type URLs) stay in its file.
-  return new Set([...seen].filter((file) => file.startsWith(`${gen}/`) || file.startsWith(`${join(envoyDist, "internal")}/`)));
+  // With them, the runtime modules core.js re-exports (errors, registry, schema,
+  // type URLs): one file where they would be a chunk of their own. What only the
+  // root entry imports (CSDS, LRS, JSON, YAML) stays out of it.
+  const entryFiles = [join(envoyDist, "core.js"), join(envoyDist, "index.js")];
+  return new Set([...seen].filter((file) => file.startsWith(`${envoyDist}/`) && !entryFiles.includes(file)));
 }
 
 export async function bundlePackage(name) {

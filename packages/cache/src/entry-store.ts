@@ -1,4 +1,4 @@
-import { ErrorCode, messageSchema, optionError, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, messageSchema, optionError, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api/core";
 import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources/descriptors";
 import { hashBytes } from "./internal/digest.js";
 import { isResourceEntry } from "./internal/entry-guard.js";

@@ -1,4 +1,4 @@
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import { type ResourceTypeLookup, resourceTypeOf } from "@xdskit/resources/descriptors";
 import type { Observable } from "rxjs";
 import { type EntryOptions, EntryStore, type ResourceInput } from "./entry-store.js";

@@ -1,4 +1,4 @@
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { Observable } from "rxjs";
 import { checkKnown, checkObject, optionError } from "./internal/options.js";
 // rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).

@@ -1,7 +1,7 @@
 // Node status as its own component: fed with the protocol events a server
 // reports (XdsServer feeds the tracker it owns or was given), independent of
 // the cache that answers the watches, bounded in nodes and bytes.
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { Observable } from "rxjs";
 import { nackedResources } from "./internal/nack-detail.js";

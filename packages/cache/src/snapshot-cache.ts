@@ -1,4 +1,4 @@
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { ResourceTypeLookup, SnapshotValidator } from "@xdskit/resources";
 import type { Observable } from "rxjs";

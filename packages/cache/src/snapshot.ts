@@ -1,4 +1,4 @@
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { SnapshotViolation } from "@xdskit/resources";
 import type { EntryStore, ResourceInput } from "./entry-store.js";
 import { produce } from "./internal/immer.js";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as core from "./core.js";
 import { ClientResourceStatus } from "./gen/envoy/admin/v3/config_dump_shared.js";
 import { Node } from "./gen/envoy/config/core/v3/base.js";
 import { DeltaDiscoveryRequest_InitialResourceVersionsEntry, ResourceLocator } from "./gen/envoy/service/discovery/v3/discovery.js";
@@ -23,5 +24,34 @@ describe("the protocol messages of the root entry", () => {
     expect(root.ClientStatusResponse).toBe(csds.ClientStatusResponse);
     expect(root.ConfigStatus).toBe(csds.ConfigStatus);
     expect(root.fullNameOf(root.Node)).toBe("envoy.config.core.v3.Node");
+  });
+});
+
+describe("@xdskit/envoy-api/core", () => {
+  it("exports the root entry's own bindings, without CSDS, LRS, Long, JSON and YAML", () => {
+    for (const [name, value] of Object.entries(core)) expect(value, name).toBe((root as Record<string, unknown>)[name]);
+    const left = Object.keys(root).filter((name) => !(name in core));
+    expect(left.sort()).toEqual(
+      [
+        "ClientConfig",
+        "ClientConfigStatus",
+        "ClientResourceStatus",
+        "ClientStatusDiscoveryServiceClient",
+        "ClientStatusDiscoveryServiceService",
+        "ClientStatusRequest",
+        "ClientStatusResponse",
+        "ConfigStatus",
+        "JSON_DEFAULTS",
+        "LoadReportingServiceClient",
+        "LoadReportingServiceService",
+        "Long",
+        "fromJson",
+        "fromJsonString",
+        "fromYaml",
+        "toJson",
+        "toJsonString",
+        "toYaml",
+      ].sort(),
+    );
   });
 });

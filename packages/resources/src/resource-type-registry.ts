@@ -1,4 +1,4 @@
-import { ErrorCode, hasMessageType, messageSchema, messageTypeOf, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, hasMessageType, messageSchema, messageTypeOf, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api/core";
 import { defineResourceType, type ResourceType } from "./resource-type.js";
 import { ResourceTypes } from "./resource-types.js";
 

@@ -1,4 +1,4 @@
-import type { MessageType } from "@xdskit/envoy-api";
+import type { MessageType } from "@xdskit/envoy-api/core";
 import {
   hasMessageType,
   messageTypeOf,
@@ -7,7 +7,7 @@ import {
   typeNameOf,
   typeUrlOf,
   type XdskitError,
-} from "@xdskit/envoy-api";
+} from "@xdskit/envoy-api/core";
 
 /**
  * One resource named by another: the type and name a client must also fetch,

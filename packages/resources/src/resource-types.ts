@@ -10,7 +10,7 @@ import {
   SecretDiscoveryServiceService,
   TypeUrl,
   VirtualHostDiscoveryServiceService,
-} from "@xdskit/envoy-api";
+} from "@xdskit/envoy-api/core";
 import type { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import type { TypedExtensionConfig } from "@xdskit/envoy-api/envoy/config/core/v3/extension";
 import type { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";

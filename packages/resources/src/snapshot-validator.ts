@@ -1,4 +1,4 @@
-import { optionError as sharedOptionError, typeNameOf, type XdskitError } from "@xdskit/envoy-api";
+import { optionError as sharedOptionError, typeNameOf, type XdskitError } from "@xdskit/envoy-api/core";
 import type { ResourceType } from "./resource-type.js";
 import { resourceTypeOf } from "./resource-type-registry.js";
 import { type ValidationProfile, validateResource } from "./validate.js";

@@ -1,4 +1,4 @@
-import { ErrorCode, optionError, typeNameOf } from "@xdskit/envoy-api";
+import { ErrorCode, optionError, typeNameOf } from "@xdskit/envoy-api/core";
 import { grpcProfileViolations } from "./internal/grpc/profile.js";
 import { type Sink, validatorFor } from "./internal/pgv/compile.js";
 import type { ResourceType } from "./resource-type.js";

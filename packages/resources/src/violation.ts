@@ -1,4 +1,4 @@
-import { type ErrorCode, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api";
+import { type ErrorCode, TypeUrl, typeNameOf, XdskitError } from "@xdskit/envoy-api/core";
 
 /**
  * Which rule set found a violation: `envoy` (protoc-gen-validate rules of the

@@ -2,6 +2,8 @@
 // per connected client and resource, whether it was sent, ACKed or NACKed,
 // so standard tools (grpcdebug, istioctl-style proxy-status) can ask the
 // control plane what each client holds.
+
+import { createRequire } from "node:module";
 import type {
   Server,
   ServerDuplexStream,
@@ -11,22 +13,9 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { ConfigWatcher, NodeStatus, NodeStatusTracker } from "@xdskit/cache";
-// The CSDS messages from the root entry, which loads them anyway: no subpath
-// module of their own for the import of @xdskit/server.
-import {
-  Any,
-  type ClientConfig,
-  ClientResourceStatus,
-  ClientStatusDiscoveryServiceService,
-  ClientStatusRequest,
-  ClientStatusResponse,
-  ConfigStatus,
-  ErrorCode,
-  Node,
-  optionError,
-  Timestamp,
-  XdskitError,
-} from "@xdskit/envoy-api";
+import type * as EnvoyApi from "@xdskit/envoy-api";
+import type { ClientConfig, ClientStatusRequest, ClientStatusResponse } from "@xdskit/envoy-api";
+import { Any, ErrorCode, Node, optionError, Timestamp, XdskitError } from "@xdskit/envoy-api/core";
 import type { ClientConfig_GenericXdsConfig } from "@xdskit/envoy-api/envoy/service/status/v3/csds";
 import type { StringMatcher } from "@xdskit/envoy-api/envoy/type/matcher/v3/string";
 // Status codes as numbers, not @grpc/grpc-js `status`: importing @xdskit/server
@@ -55,6 +44,35 @@ export interface CsdsOptions {
 }
 
 const DEFAULT_MAX_CLIENTS = 1_000;
+
+// The CSDS messages (and the admin messages they import) are loaded the first
+// time a CSDS request is answered, not with @xdskit/server: most servers never
+// serve CSDS (docs/benchmarks.md, "Import time"). They come from envoy-api's
+// root entry, required (require() of an ES module shares it with `import`, so
+// these are the very classes `import "@xdskit/envoy-api"` gives).
+const requireHere = createRequire(import.meta.url);
+let envoyApi: typeof EnvoyApi | undefined;
+function api(): typeof EnvoyApi {
+  envoyApi ??= requireHere("@xdskit/envoy-api") as typeof EnvoyApi;
+  return envoyApi;
+}
+
+/**
+ * The paths of the two CSDS methods, as envoy-api's
+ * ClientStatusDiscoveryServiceService names them (import-cost.test.ts checks they
+ * agree), written here so that registering the service loads no CSDS message.
+ * @internal
+ */
+export const CSDS_METHOD_PATHS = Object.freeze({
+  stream: "/envoy.service.status.v3.ClientStatusDiscoveryService/StreamClientStatus",
+  fetch: "/envoy.service.status.v3.ClientStatusDiscoveryService/FetchClientStatus",
+});
+
+/** The CSDS statuses used here, as the numbers of envoy.admin.v3.ClientResourceStatus and envoy.service.status.v3.ConfigStatus. */
+const ClientResourceStatus = { REQUESTED: 1, ACKED: 3, NACKED: 4 } as const;
+type ClientResourceStatus = EnvoyApi.ClientResourceStatus;
+const ConfigStatus = { SYNCED: 1, STALE: 3, ERROR: 4 } as const;
+type ConfigStatus = EnvoyApi.ConfigStatus;
 
 function timestamp(ms: number): Timestamp {
   return Timestamp.fromPartial({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
@@ -194,7 +212,7 @@ export async function clientStatus(options: CsdsOptions, request: ClientStatusRe
     }
     config.push({ node: identityNode(node, metadata), xdsConfig: [], genericXdsConfigs: generic, clientScope: "" });
   }
-  return ClientStatusResponse.fromPartial({ config });
+  return api().ClientStatusResponse.fromPartial({ config });
 }
 
 function failure(error: unknown): XdsCallStatus {
@@ -215,14 +233,16 @@ type CsdsOutcome = { readonly status: XdsCallStatus } | { readonly response: Buf
 async function answerEncoded(options: CsdsOptions, bytes: Buffer): Promise<CsdsOutcome> {
   let request: ClientStatusRequest;
   try {
-    request = ClientStatusRequest.decode(bytes);
+    request = api().ClientStatusRequest.decode(bytes);
   } catch (error) {
     return {
       status: { code: GrpcCode.INVALID_ARGUMENT, details: `CSDS: could not decode the ClientStatusRequest: ${(error as Error)?.message}` },
     };
   }
   try {
-    const encoded = ClientStatusResponse.encode(await clientStatus(options, request)).finish();
+    const encoded = api()
+      .ClientStatusResponse.encode(await clientStatus(options, request))
+      .finish();
     return { response: Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength) };
   } catch (error) {
     return { status: failure(error) };
@@ -310,7 +330,6 @@ function checkCsdsOptions(where: string, options: CsdsOptions | undefined): void
 }
 
 const rawMessage = (value: Buffer): Buffer => value;
-const { streamClientStatus: STREAM_METHOD, fetchClientStatus: FETCH_METHOD } = ClientStatusDiscoveryServiceService;
 
 /**
  * Adds `envoy.service.status.v3.ClientStatusDiscoveryService` (StreamClientStatus
@@ -335,7 +354,10 @@ export function addCsdsService(server: Server, options: CsdsOptions): void {
     responseDeserialize: rawMessage,
   });
   server.addService(
-    { streamClientStatus: method(STREAM_METHOD.path, true), fetchClientStatus: method(FETCH_METHOD.path, false) } as ServiceDefinition,
+    {
+      streamClientStatus: method(CSDS_METHOD_PATHS.stream, true),
+      fetchClientStatus: method(CSDS_METHOD_PATHS.fetch, false),
+    } as ServiceDefinition,
     {
       fetchClientStatus: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
         fetchClientStatus(options, call.request, (status, response) =>
@@ -355,7 +377,7 @@ export function csdsHttp2Routes(options: CsdsOptions, track: (call: XdsCall) => 
   checkCsdsOptions("XdsServer.serveHttp2", options);
   return new Map<string, Http2Route>([
     [
-      STREAM_METHOD.path,
+      CSDS_METHOD_PATHS.stream,
       {
         kind: "stream",
         serve: (call) => {
@@ -364,6 +386,6 @@ export function csdsHttp2Routes(options: CsdsOptions, track: (call: XdsCall) => 
         },
       },
     ],
-    [FETCH_METHOD.path, { kind: "unary", serve: (call, answer) => fetchClientStatus(options, call.request, answer) }],
+    [CSDS_METHOD_PATHS.fetch, { kind: "unary", serve: (call, answer) => fetchClientStatus(options, call.request, answer) }],
   ]);
 }

@@ -1,7 +1,7 @@
 // What the server reports: one context object per stream or fetch, events
 // that carry it, and the callbacks that receive them.
 import type { XdsProtocol } from "@xdskit/cache";
-import type { XdskitError } from "@xdskit/envoy-api";
+import type { XdskitError } from "@xdskit/envoy-api/core";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 
 /** How a client talks to the server: a SotW or delta stream, a gRPC `Fetch*` call, or REST-JSON. */

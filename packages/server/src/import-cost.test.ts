@@ -1,9 +1,11 @@
 // What `import "@xdskit/server"` loads (docs/benchmarks.md, "Import time"):
 // its cost is mostly per module loaded, so these guard the modules it used to
 // load without needing them.
+import { ClientStatusDiscoveryServiceService } from "@xdskit/envoy-api";
 import * as rxjs from "rxjs";
 import { describe, expect, it } from "vitest";
 import { runWithModuleLog } from "../../envoy-api/test-support/module-log.js";
+import { CSDS_METHOD_PATHS } from "./csds.js";
 import * as rx from "./internal/rx.js";
 
 describe('import "@xdskit/server"', () => {
@@ -22,6 +24,13 @@ describe('import "@xdskit/server"', () => {
         rxjsFiles: required.filter((p) => p.includes("/rxjs/")).length,
         messages: modules.filter((u) => /\\/gen\\/envoy\\/(config\\/(listener|cluster|route)|extensions)\\//.test(u)),
         tables: modules.filter((u) => /\\/dist\\/gen\\/(schema|registry)\\.js$/.test(u)),
+        // CSDS, LRS and canonical JSON: loaded by the first CSDS or REST-JSON
+        // answer (csds.ts, internal/rest-json.ts), not by the import, nor is
+        // envoy-api's root entry, which exports them (the packages import
+        // @xdskit/envoy-api/core).
+        optional: modules.filter((u) =>
+          /\\/dist\\/(index|json|yaml|internal\\/json-[a-z]+)\\.js$|\\/gen\\/envoy\\/(service\\/status|service\\/load_stats|admin)\\//.test(u) && u.includes("/envoy-api/"),
+        ),
         generated: modules.filter((u) => u.includes("/dist/gen/")).length,
         // immer is for partial updates only (loaded by the first updateResources).
         immer: modules.filter((u) => u.includes("/immer/")),
@@ -36,7 +45,16 @@ describe('import "@xdskit/server"', () => {
     expect(child.stderr).toBe("");
     const seen = JSON.parse(child.stdout);
     // The schema (860 KB) and the codec tables are loaded by the first lookup, JSON or validation.
-    expect(seen).toMatchObject({ grpc: [], rxjsIndex: [], messages: [], tables: [], immer: [], cjsImported: false, http: false });
+    expect(seen).toMatchObject({
+      grpc: [],
+      rxjsIndex: [],
+      messages: [],
+      tables: [],
+      optional: [],
+      immer: [],
+      cjsImported: false,
+      http: false,
+    });
     // rxjs: Observable, Subject, Subscriber, throwError and what they import (about 20 of its 223 files).
     expect(seen.rxjsFiles).toBeLessThan(40);
     // The discovery messages, the service definitions and what they import (was 108).
@@ -51,5 +69,12 @@ describe('import "@xdskit/server"', () => {
     expect(rx.Observable).toBe(rxjs.Observable);
     expect(rx.Subject).toBe(rxjs.Subject);
     expect(rx.Subscriber).toBe(rxjs.Subscriber);
+  });
+
+  it("names the CSDS methods as envoy-api's service definition does (csds.ts registers them without loading it)", () => {
+    expect(CSDS_METHOD_PATHS).toEqual({
+      stream: ClientStatusDiscoveryServiceService.streamClientStatus.path,
+      fetch: ClientStatusDiscoveryServiceService.fetchClientStatus.path,
+    });
   });
 });

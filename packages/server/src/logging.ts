@@ -2,7 +2,7 @@
 // carries node id, stream id and type; a NACK is logged once with its detail,
 // not on every retry; a response over the client's limit is warned about once.
 import { OnceKeys, safeLog, silentLogger, stderrLogger, type XdsLogger } from "@xdskit/cache";
-import { ErrorCode, faultOf } from "@xdskit/envoy-api";
+import { ErrorCode, faultOf } from "@xdskit/envoy-api/core";
 import type { Observable, Subscription } from "rxjs";
 import type { XdsServerEvent } from "./events.js";
 

@@ -4,7 +4,7 @@
 // scraped, from the server's stats, its node status and the cache.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { labelOf, type NodeStatus, type NodeStatusTracker } from "@xdskit/cache";
-import { faultOf, optionError } from "@xdskit/envoy-api";
+import { faultOf, optionError } from "@xdskit/envoy-api/core";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Subscription } from "rxjs";

@@ -1,7 +1,7 @@
 // The options of XdsServer: one object, all defaults in one frozen object,
 // validated at construction.
 import { type ConfigWatcher, isLogger, NodeStatusTracker, stderrLogger, type XdsLogger } from "@xdskit/cache";
-import { optionError, type XdskitError } from "@xdskit/envoy-api";
+import { optionError, type XdskitError } from "@xdskit/envoy-api/core";
 import type { ResourceType } from "@xdskit/resources";
 import type { XdsServerCallbacks } from "./events.js";
 import { DEFAULT_SERVED_TYPES, type ResolvedTypeDescriptor, serverViewOf } from "./type-descriptors.js";

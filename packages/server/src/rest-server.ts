@@ -3,7 +3,7 @@
 // headers for 60 s (checked only every 30 s), a slow body for 300 s, and
 // accept any number of connections.
 import type { Server } from "node:http";
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { RestListener } from "./rest.js";
 
 /** Options of `XdsServer.restServer()`: the bounds of the node:http server it creates. */

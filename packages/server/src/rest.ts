@@ -3,7 +3,7 @@
 // client's version_info is current, 404 when nothing requested exists.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { XdskitError } from "@xdskit/envoy-api";
+import { XdskitError } from "@xdskit/envoy-api/core";
 import type { PeerIdentity } from "./events.js";
 import { answerFetch } from "./internal/fetch.js";
 import { peerIdentityOf } from "./internal/peer-certificate.js";

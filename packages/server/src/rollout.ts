@@ -4,7 +4,7 @@
 // then the client has what the cache serves), the cache's served version,
 // and node status for NACK details.
 import type { ConfigWatcher, NodeStatusTracker } from "@xdskit/cache";
-import { ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api/core";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 // rxjs, required from its own modules, not the "rxjs" index: the same classes (internal/rx.ts).
 import { Observable } from "./internal/rx.js";

@@ -2,7 +2,7 @@
 // type descriptors of @xdskit/resources (each names its own service): which
 // generated service definition, which type it serves (none for ADS), and the
 // service's name (the type's short name).
-import { AggregatedDiscoveryServiceService } from "@xdskit/envoy-api";
+import { AggregatedDiscoveryServiceService } from "@xdskit/envoy-api/core";
 import type { XdsServiceDefinition } from "@xdskit/resources";
 import { DEFAULT_SERVED_TYPES } from "./type-descriptors.js";
 

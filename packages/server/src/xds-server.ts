@@ -12,7 +12,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { NodeStatusTracker } from "@xdskit/cache";
-import { ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, optionError, XdskitError } from "@xdskit/envoy-api/core";
 import type { Observable } from "rxjs";
 import { type CsdsOptions, csdsHttp2Routes } from "./csds.js";
 import type { XdsServerEvent, XdsStatus } from "./events.js";

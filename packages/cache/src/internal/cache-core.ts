@@ -1,4 +1,4 @@
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { ResourceTypeLookup } from "@xdskit/resources";
 import type { Observable } from "rxjs";
 import type { DeltaResponse, DeltaWatchRequest, ResourceEntry, SotwResponse, SotwWatchRequest, WatchRequestBase } from "../types.js";

@@ -1,4 +1,4 @@
-import { optionError } from "@xdskit/envoy-api";
+import { optionError } from "@xdskit/envoy-api/core";
 
 // The one INVALID_OPTION format (`owner: option "x" must be ...; got ...`, path set) lives in @xdskit/envoy-api.
 export { optionError };

@@ -1,5 +1,5 @@
 // HTTP filters that authenticate and authorize: RBAC, JWT authentication, external authorization.
-import type { DeepPartial } from "@xdskit/envoy-api";
+import type { DeepPartial } from "@xdskit/envoy-api/core";
 import type { Permission, Principal } from "@xdskit/envoy-api/envoy/config/rbac/v3/rbac";
 import { ExtAuthz } from "@xdskit/envoy-api/envoy/extensions/filters/http/ext_authz/v3/ext_authz";
 import { JwtAuthentication, type JwtRequirement } from "@xdskit/envoy-api/envoy/extensions/filters/http/jwt_authn/v3/config";

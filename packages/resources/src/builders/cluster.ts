@@ -1,5 +1,5 @@
-import type { DeepPartial } from "@xdskit/envoy-api";
-import { pack } from "@xdskit/envoy-api";
+import type { DeepPartial } from "@xdskit/envoy-api/core";
+import { pack } from "@xdskit/envoy-api/core";
 import { type CircuitBreakers, CircuitBreakers as CircuitBreakersCodec } from "@xdskit/envoy-api/envoy/config/cluster/v3/circuit_breaker";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { OutlierDetection } from "@xdskit/envoy-api/envoy/config/cluster/v3/outlier_detection";

@@ -1,5 +1,5 @@
-import type { Any, DeepPartial, MessageType } from "@xdskit/envoy-api";
-import { optionError, pack, type XdskitError } from "@xdskit/envoy-api";
+import type { Any, DeepPartial, MessageType } from "@xdskit/envoy-api/core";
+import { optionError, pack, type XdskitError } from "@xdskit/envoy-api/core";
 import type { Address } from "@xdskit/envoy-api/envoy/config/core/v3/address";
 import type { HeaderValueOption } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { ConfigSource } from "@xdskit/envoy-api/envoy/config/core/v3/config_source";

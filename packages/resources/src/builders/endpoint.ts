@@ -1,4 +1,4 @@
-import type { DeepPartial } from "@xdskit/envoy-api";
+import type { DeepPartial } from "@xdskit/envoy-api/core";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { LbEndpoint, LocalityLbEndpoints } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint_components";
 import { builderError, percent, socketAddress } from "./common.js";

@@ -1,5 +1,5 @@
-import type { DeepPartial, MessageType } from "@xdskit/envoy-api";
-import { pack } from "@xdskit/envoy-api";
+import type { DeepPartial, MessageType } from "@xdskit/envoy-api/core";
+import { pack } from "@xdskit/envoy-api/core";
 import { Cors, CorsPolicy } from "@xdskit/envoy-api/envoy/extensions/filters/http/cors/v3/cors";
 import { HTTPFault } from "@xdskit/envoy-api/envoy/extensions/filters/http/fault/v3/fault";
 import { HealthCheck } from "@xdskit/envoy-api/envoy/extensions/filters/http/health_check/v3/health_check";

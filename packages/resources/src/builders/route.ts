@@ -1,5 +1,5 @@
-import type { Any, DeepPartial } from "@xdskit/envoy-api";
-import { pack } from "@xdskit/envoy-api";
+import type { Any, DeepPartial } from "@xdskit/envoy-api/core";
+import { pack } from "@xdskit/envoy-api/core";
 import { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";
 import {
   type RateLimit_Action,

@@ -1,4 +1,4 @@
-import type { DeepPartial } from "@xdskit/envoy-api";
+import type { DeepPartial } from "@xdskit/envoy-api/core";
 import { TransportSocket } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { CommonTlsContext } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";
 import { DownstreamTlsContext, UpstreamTlsContext } from "@xdskit/envoy-api/envoy/extensions/transport_sockets/tls/v3/tls";

@@ -1,4 +1,4 @@
-import { typeUrlOf } from "@xdskit/envoy-api";
+import { typeUrlOf } from "@xdskit/envoy-api/core";
 import { FileAccessLog } from "@xdskit/envoy-api/envoy/extensions/access_loggers/file/v3/file";
 import { StderrAccessLog, StdoutAccessLog } from "@xdskit/envoy-api/envoy/extensions/access_loggers/stream/v3/stream";
 import { ClusterConfig } from "@xdskit/envoy-api/envoy/extensions/clusters/aggregate/v3/cluster";

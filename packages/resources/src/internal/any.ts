@@ -1,5 +1,5 @@
-import type { Any, MessageType } from "@xdskit/envoy-api";
-import { typeNameOf, typeUrlOf, unpack } from "@xdskit/envoy-api";
+import type { Any, MessageType } from "@xdskit/envoy-api/core";
+import { typeNameOf, typeUrlOf, unpack } from "@xdskit/envoy-api/core";
 
 /**
  * Decodes an Any when it holds `type` (a codec, or the full name of a

@@ -2,8 +2,8 @@
 // function appends to `out`; paths use proto field names, `[i]` indexes, and
 // enter Any-packed configs through their field name (`typed_config`).
 
-import type { Any } from "@xdskit/envoy-api";
-import { TypeUrl } from "@xdskit/envoy-api";
+import type { Any } from "@xdskit/envoy-api/core";
+import { TypeUrl } from "@xdskit/envoy-api/core";
 import type { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import type { TransportSocket } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";

@@ -7,7 +7,7 @@
 //
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#incremental-xds
 import type { DeltaResponse, DeltaWatchRequest } from "@xdskit/cache";
-import { type DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { type DeltaDiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { ClientVersions, isSharedNames, NO_NAMES, sharedList, sharedNames } from "./client-versions.js";
 import { decodeDeltaDiscoveryRequest } from "./request-decoding.js";

@@ -1,7 +1,7 @@
 // One place every server event goes through: the node-status tracker, the
 // user's callbacks, the events Observable and node:diagnostics_channel.
 import { NodeStatusTracker, type ProtocolEvent, safeLog, type XdsLogger } from "@xdskit/cache";
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { Observable } from "rxjs";
 import { publishDiagnostics } from "../diagnostics.js";
 import type { XdsServerCallbacks, XdsServerEvent } from "../events.js";

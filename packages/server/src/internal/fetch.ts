@@ -1,6 +1,6 @@
 // One-shot fetches: gRPC Fetch* methods and REST-JSON share this.
 import { type SotwResponse, sameContentVersion } from "@xdskit/cache";
-import type { DiscoveryRequest } from "@xdskit/envoy-api";
+import type { DiscoveryRequest } from "@xdskit/envoy-api/core";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { PeerIdentity, XdsContext, XdsStatus, XdsTransportKind } from "../events.js";
 import { originOf } from "./admission.js";

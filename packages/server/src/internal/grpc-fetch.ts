@@ -3,7 +3,7 @@
 // encoding with the response size limit. Failures become gRPC statuses.
 import type { PeerCertificate } from "node:tls";
 import type { sendUnaryData } from "@grpc/grpc-js";
-import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { XdsMethodSpec } from "../services.js";
 import { answerFetch } from "./fetch.js";
 import { grpcCallIdentity } from "./peer-certificate.js";

@@ -3,7 +3,7 @@
 // ending with a clear status. The protocol itself is in sotw-stream.ts /
 // delta-stream.ts; writing is in outgoing-queue.ts.
 import type { PeerCertificate } from "node:tls";
-import { ErrorCode, Node, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, Node, XdskitError } from "@xdskit/envoy-api/core";
 import type { PeerIdentity, XdsContext, XdsStatus } from "../events.js";
 import type { XdsMethodSpec } from "../services.js";
 import { originOf } from "./admission.js";

@@ -14,7 +14,7 @@ import {
   Node,
   ResourceLocator,
   Status,
-} from "@xdskit/envoy-api";
+} from "@xdskit/envoy-api/core";
 
 /** Runs of names remembered, by their byte length (the most recent per length). */
 const RECENT_RUNS = 32;

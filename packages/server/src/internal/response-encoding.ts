@@ -2,7 +2,7 @@
 // `bytes` goes into an Any as is (never decoded or re-encoded). Resources with
 // a TTL, and heartbeats, are wrapped in envoy.service.discovery.v3.Resource.
 import type { DeltaResponse, ResourceEntry, SotwResponse } from "@xdskit/cache";
-import { type Any, DeltaDiscoveryResponse, DiscoveryResponse, Duration, Resource, TypeUrl } from "@xdskit/envoy-api";
+import { type Any, DeltaDiscoveryResponse, DiscoveryResponse, Duration, Resource, TypeUrl } from "@xdskit/envoy-api/core";
 
 function ttlOf(entry: ResourceEntry): Duration | undefined {
   if (entry.ttlMs === undefined) return undefined;

@@ -5,7 +5,7 @@
 //
 // Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
 import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
-import { type DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { type DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { decodeDiscoveryRequest } from "./request-decoding.js";
 import { encodeSotw, nameListOf, namesOf, registerNameList, sameNames } from "./response-encoding.js";

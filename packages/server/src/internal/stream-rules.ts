@@ -1,7 +1,7 @@
 // The rules every xDS stream and fetch applies, whatever its protocol: how a
 // failure ends it (a gRPC status), which nonces it issued, and the checks of
 // a request's type URL, names and type count.
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { Node } from "@xdskit/envoy-api/envoy/config/core/v3/base";
 import type { XdsStatus } from "../events.js";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";

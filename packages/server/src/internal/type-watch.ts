@@ -6,7 +6,7 @@
 // while `subscribe` is still running) is ignored. The caches' own watches
 // (CacheWatch) are opened directly, without an rxjs subscription per watch.
 import { CacheWatch } from "@xdskit/cache";
-import { ErrorCode, XdskitError } from "@xdskit/envoy-api";
+import { ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { Observable, Unsubscribable } from "rxjs";
 import type { CarrierStream } from "./stream-machine.js";
 import { GrpcCode, StreamFailure } from "./stream-rules.js";

@@ -2,7 +2,7 @@
 // A52) and endpoints (A27): what grpc-js-xds and the other gRPC
 // implementations NACK.
 import { isIPv4, isIPv6 } from "node:net";
-import { typeNameOf } from "@xdskit/envoy-api";
+import { typeNameOf } from "@xdskit/envoy-api/core";
 import type { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import type { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
 import { ClusterConfig } from "@xdskit/envoy-api/envoy/extensions/clusters/aggregate/v3/cluster";

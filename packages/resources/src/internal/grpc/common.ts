@@ -1,6 +1,6 @@
 // Helpers shared by the proxyless gRPC rules.
-import type { Any } from "@xdskit/envoy-api";
-import { typeNameOf } from "@xdskit/envoy-api";
+import type { Any } from "@xdskit/envoy-api/core";
+import { typeNameOf } from "@xdskit/envoy-api/core";
 import type { ConfigSource } from "@xdskit/envoy-api/envoy/config/core/v3/config_source";
 import { TypedStruct as UdpaTypedStruct } from "@xdskit/envoy-api/udpa/type/v1/typed_struct";
 import { TypedStruct } from "@xdskit/envoy-api/xds/type/v3/typed_struct";

@@ -2,8 +2,8 @@
 // configurations (A28, A31, A33, A41, A44): what grpc-js-xds and the other
 // gRPC implementations NACK.
 
-import type { Any } from "@xdskit/envoy-api";
-import { typeNameOf } from "@xdskit/envoy-api";
+import type { Any } from "@xdskit/envoy-api/core";
+import { typeNameOf } from "@xdskit/envoy-api/core";
 import type { Listener } from "@xdskit/envoy-api/envoy/config/listener/v3/listener";
 import type { FilterChain } from "@xdskit/envoy-api/envoy/config/listener/v3/listener_components";
 import type { RouteConfiguration } from "@xdskit/envoy-api/envoy/config/route/v3/route";

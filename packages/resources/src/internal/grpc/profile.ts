@@ -1,4 +1,4 @@
-import { TypeUrl } from "@xdskit/envoy-api";
+import { TypeUrl } from "@xdskit/envoy-api/core";
 import { checkCluster, checkEndpoints } from "./cluster-rules.js";
 import type { GrpcProblem } from "./common.js";
 import { checkListener, checkRoutes } from "./listener-rules.js";

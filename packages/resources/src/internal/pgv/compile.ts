@@ -2,8 +2,8 @@
 // validator per message type, made on first use and cached. Validators walk a
 // generated message (ts-proto shape) and report every violation with its
 // field path (proto field names, `[i]` for lists, `[key]` for maps).
-import type { FieldSchema, MessageSchema } from "@xdskit/envoy-api";
-import { schema as fullSchema, hasMessageType, messageSchema, messageTypeOf, typeNameOf } from "@xdskit/envoy-api";
+import type { FieldSchema, MessageSchema } from "@xdskit/envoy-api/core";
+import { schema as fullSchema, hasMessageType, messageSchema, messageTypeOf, typeNameOf } from "@xdskit/envoy-api/core";
 import { type Check, ignoresEmpty, type Problem, valueChecks } from "./value-rules.js";
 
 /** Receives violations: field path, rule id, message. */

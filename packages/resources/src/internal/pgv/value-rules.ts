@@ -2,7 +2,7 @@
 // (strings, bytes, numbers, bools, enums, Any, Duration, Timestamp).
 // Each rule compiles once into a function that returns a Problem or undefined,
 // so validating allocates only when something is wrong.
-import { enumSchema } from "@xdskit/envoy-api";
+import { enumSchema } from "@xdskit/envoy-api/core";
 import {
   instantOrdering,
   longOrdering,
