@@ -15,10 +15,14 @@
 // (`@xdskit/envoy-api/envoy/config/cluster/v3/cluster`, which the codec
 // registry also loads by name): each is an entry of envoy-api's bundle, published
 // as dist/bundle/gen/<path>.js (`publishConfig.exports["./*"]`). Those that
-// `import "@xdskit/server"` loads (the discovery and CSDS messages, the service
-// definitions and what they import, about 40) share one chunk,
-// `shared-core-*.js`, with the root entry's modules; each subpath file of
-// theirs only re-exports from it. Other generated modules stay one file each.
+// `import "@xdskit/server"` loads (the discovery messages, the service
+// definitions and what they import, about 40; not CSDS, LRS nor JSON, which
+// only the root entry imports: packages/envoy-api/src/core.ts) share one chunk,
+// `shared-core-*.js`, with envoy-api's runtime modules; those of the resources
+// every HTTP control plane serves (clusters, endpoints, listeners, routes, the
+// HTTP connection manager and router, about 45 more) share another,
+// `shared-resources-*.js`; each subpath file of theirs only re-exports from its
+// chunk. Other generated modules are one file each or share automatic chunks.
 // Entry points of one package share their modules through chunks.
 //
 // Runs after `tsc -b` (`pnpm build`); `pnpm test:pack` runs it again before
@@ -65,8 +69,45 @@ const STATIC_IMPORT = /^(?:import|export)\s[^;]*?\sfrom\s"([^"]+)";/gm;
  * one chunk of envoy-api's bundle (`shared-core-*.js`) instead of about 40 files.
  */
 function coreModulesOf(envoyDist) {
-  const gen = join(envoyDist, "gen");
   const entries = ["server/dist/index.js", "cache/dist/index.js", "resources/dist/descriptors.js", "envoy-api/dist/core.js"];
+  const seen = closureOf(
+    envoyDist,
+    entries.map((entry) => join(root, "packages", entry)),
+  );
+  // With them, the runtime modules core.js re-exports (errors, registry, schema,
+  // type URLs): one file where they would be a chunk of their own. What only the
+  // root entry imports (CSDS, LRS, JSON, YAML) stays out of it.
+  const entryFiles = [join(envoyDist, "core.js"), join(envoyDist, "index.js")];
+  return new Set([...seen].filter((file) => file.startsWith(`${envoyDist}/`) && !entryFiles.includes(file)));
+}
+
+/**
+ * The generated modules of the resources every HTTP control plane serves
+ * (Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, the
+ * HttpConnectionManager and router filters) and what they import, less the
+ * core chunk: one chunk of envoy-api's bundle (`shared-resources-*.js`), which
+ * a server loads with its first of them, instead of about 45 files (each of
+ * which Node resolves, reads and links on its own).
+ */
+function resourceModulesOf(envoyDist, core) {
+  const paths = [
+    "envoy/config/cluster/v3/cluster",
+    "envoy/config/endpoint/v3/endpoint",
+    "envoy/config/listener/v3/listener",
+    "envoy/config/route/v3/route",
+    "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager",
+    "envoy/extensions/filters/http/router/v3/router",
+  ];
+  const seen = closureOf(
+    envoyDist,
+    paths.map((path) => join(envoyDist, "gen", `${path}.js`)),
+  );
+  return new Set([...seen].filter((file) => file.startsWith(`${join(envoyDist, "gen")}/`) && !core.has(file)));
+}
+
+/** `files` and every module they import statically, through relative imports and envoy-api's subpaths. */
+function closureOf(envoyDist, files) {
+  const gen = join(envoyDist, "gen");
   const seen = new Set();
   const visit = (file) => {
     if (seen.has(file)) return;
@@ -77,12 +118,8 @@ function coreModulesOf(envoyDist) {
       else if (specifier.startsWith("@xdskit/envoy-api/")) visit(join(gen, `${specifier.slice("@xdskit/envoy-api/".length)}.js`));
     }
   };
-  for (const entry of entries) visit(join(root, "packages", entry));
-  // With them, the runtime modules core.js re-exports (errors, registry, schema,
-  // type URLs): one file where they would be a chunk of their own. What only the
-  // root entry imports (CSDS, LRS, JSON, YAML) stays out of it.
-  const entryFiles = [join(envoyDist, "core.js"), join(envoyDist, "index.js")];
-  return new Set([...seen].filter((file) => file.startsWith(`${envoyDist}/`) && !entryFiles.includes(file)));
+  for (const file of files) visit(file);
+  return seen;
 }
 
 export async function bundlePackage(name) {
@@ -97,9 +134,11 @@ export async function bundlePackage(name) {
   // and those the server's import needs share one chunk.
   const generated = name === "envoy-api";
   let core = new Set();
+  let resources = new Set();
   if (generated) {
     for (const file of jsFiles(join(dist, "gen"))) input[`gen/${relative(join(dist, "gen"), file).slice(0, -".js".length)}`] = file;
     core = coreModulesOf(dist);
+    resources = resourceModulesOf(dist, core);
   }
   const { rolldown } = await import("rolldown");
   const bundle = await rolldown({
@@ -126,7 +165,16 @@ export async function bundlePackage(name) {
     // about 1 MiB less heap this way.
     charset: "ascii",
     comments: false,
-    ...(generated ? { codeSplitting: { groups: [{ name: "core", test: (id) => core.has(id) }] } } : {}),
+    ...(generated
+      ? {
+          codeSplitting: {
+            groups: [
+              { name: "core", test: (id) => core.has(id) },
+              { name: "resources", test: (id) => resources.has(id) },
+            ],
+          },
+        }
+      : {}),
   });
   await bundle.close();
   return Object.keys(input).filter((entry) => !entry.startsWith("gen/"));

@@ -67,4 +67,28 @@ describe("the published form inside the workspace (fleet.ts --published)", () =>
     for (const url of resolved) expect(url).toMatch(/\/packages\/[a-z-]+\/dist\/bundle\//);
     expect(sameClass).toBe(true);
   });
+
+  it("bundles the modules of the resources a server serves into one chunk (scripts/bundle.mjs)", () => {
+    const subpaths = [
+      "envoy/config/cluster/v3/cluster",
+      "envoy/config/endpoint/v3/endpoint",
+      "envoy/config/listener/v3/listener",
+      "envoy/config/route/v3/route",
+      "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager",
+      "envoy/extensions/filters/http/router/v3/router",
+    ];
+    const child = run(
+      `console.log(JSON.stringify(${JSON.stringify(subpaths)}.map((p) => import.meta.resolve("@xdskit/envoy-api/" + p))));`,
+    );
+    expect(child.stderr).toBe("");
+    const chunks = new Set<string>();
+    for (const url of JSON.parse(child.stdout) as string[]) {
+      // Each subpath file only re-exports from the chunk: no module of its own, no other import.
+      const imports = [...readFileSync(fileURLToPath(url), "utf8").matchAll(/from "([^"]+)"/g)].map((m) => m[1]!);
+      expect(imports, url).toHaveLength(1);
+      chunks.add(new URL(imports[0]!, url).pathname);
+    }
+    expect([...chunks]).toHaveLength(1);
+    expect([...chunks][0]).toMatch(/\/dist\/bundle\/shared-resources-[^/]+\.js$/);
+  });
 });

@@ -21,7 +21,7 @@
 // from npm loads it; a tree without them (a baseline older than the bundles)
 // is loaded as tsc built it, which is also what it published.
 
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import type { Session } from "node:inspector";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -76,7 +76,10 @@ async function main(): Promise<void> {
   const server = await load("server/dist/index.js");
   const importMs = performance.now() - start;
   const cacheModule = await load("cache/dist/index.js");
-  const api = await load("envoy-api/dist/index.js");
+  // What a server that serves neither CSDS nor REST-JSON loads of envoy-api: its
+  // core entry (without CSDS, LRS, JSON), as @xdskit/server does; the root entry
+  // in a tree older than it.
+  const api = await load(existsSync(join(root, "packages/envoy-api/dist/core.js")) ? "envoy-api/dist/core.js" : "envoy-api/dist/index.js");
   const gen = (path: string): Promise<AnyModule> => load(`envoy-api/dist/gen/${path}.js`);
   const { Cluster } = await gen("envoy/config/cluster/v3/cluster");
   const { ClusterLoadAssignment } = await gen("envoy/config/endpoint/v3/endpoint");
