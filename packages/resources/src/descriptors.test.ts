@@ -1,3 +1,4 @@
+import { messageTypeOf } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { describe, expect, it } from "vitest";
 import { runWithModuleLog } from "../../envoy-api/test-support/module-log.js";
@@ -53,5 +54,32 @@ describe("@xdskit/resources/descriptors", () => {
     const child = runWithModuleLog(import.meta.dirname, script);
     expect(child.stderr).toBe("");
     expect(JSON.parse(child.stdout)).toEqual({ atImport: [], listener: true, hcm: true });
+  });
+
+  it("gives each built-in codec from its module, the one the registry looks up", () => {
+    for (const type of Object.values(descriptors.ResourceTypes)) {
+      expect(type.messageType, type.typeUrl).toBe(messageTypeOf(type.typeUrl));
+    }
+  });
+
+  it("reads the built-in codecs without loading envoy-api's table of every codec", () => {
+    // A server that serves built-in types only never looks a codec up by name:
+    // the table (gen/registry.js, 130 KB) stays unloaded until something does.
+    const script = (log: string) => `
+      import { readFileSync } from "node:fs";
+      import { createRequire } from "node:module";
+      const table = () => [
+        ...readFileSync(${JSON.stringify(log)}, "utf8").split("\\n"),
+        ...Object.keys(createRequire(import.meta.url).cache),
+      ].some((u) => /\\/gen\\/registry\\.js$/.test(u));
+      const { ResourceTypes } = await import("@xdskit/resources/descriptors");
+      const codecs = Object.values(ResourceTypes).map((t) => typeof t.messageType.encode);
+      const before = table();
+      const { messageTypeOf } = await import("@xdskit/envoy-api");
+      messageTypeOf(ResourceTypes.Cluster.typeUrl);
+      console.log(JSON.stringify({ codecs: [...new Set(codecs)], before, after: table() }));`;
+    const child = runWithModuleLog(import.meta.dirname, script);
+    expect(child.stderr).toBe("");
+    expect(JSON.parse(child.stdout)).toEqual({ codecs: ["function"], before: false, after: true });
   });
 });

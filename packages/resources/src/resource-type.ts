@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import type { MessageType } from "@xdskit/envoy-api/core";
 import {
   hasMessageType,
@@ -259,20 +260,37 @@ export function defineResourceType<T>(def: ResourceTypeDefinition<T>): ResourceT
 }
 
 /**
- * A built-in descriptor whose codec is looked up by its type URL when first
- * read, so that importing the descriptors loads no generated message module
- * (importing @xdskit/server would load about 70 of them for the nine codecs
- * and what they import). Reading `messageType` gives the generated codec, the
- * instance `import` gives.
+ * A built-in descriptor whose codec is loaded when first read, so that
+ * importing the descriptors loads no generated message module (importing
+ * @xdskit/server would load about 70 of them for the nine codecs and what
+ * they import). Reading `messageType` gives the generated codec, the instance
+ * `import` gives: required from `module`, the envoy-api subpath that exports
+ * it under its message name, rather than looked up by type URL, which loads
+ * envoy-api's table of every codec (130 KB, 0.5 MiB of heap) that a server
+ * serving only built-in types never needs. A module that is not where it was
+ * expected falls back to the lookup, which names the problem.
  */
 export function builtinResourceType<T>(
   def: Omit<ResourceTypeDefinition<T>, "messageType"> & { readonly typeUrl: string },
+  module: string,
 ): ResourceType<T> {
   let codec: MessageType<T> | undefined;
   return freezeResourceType(def, def.typeUrl, () => {
-    codec ??= messageTypeOf(def.typeUrl) as MessageType<T>;
+    codec ??= generatedCodec<T>(module, def.typeUrl);
     return codec;
   });
+}
+
+const requireGenerated = createRequire(import.meta.url);
+
+function generatedCodec<T>(module: string, typeUrl: string): MessageType<T> {
+  try {
+    const codec = (requireGenerated(`@xdskit/envoy-api/${module}`) as Record<string, unknown>)[messageNameOf(typeUrl)];
+    if (typeof (codec as MessageType<T> | undefined)?.decode === "function") return codec as MessageType<T>;
+  } catch {
+    // The lookup below says what is wrong.
+  }
+  return messageTypeOf(typeUrl) as MessageType<T>;
 }
 
 function freezeResourceType<T>(
