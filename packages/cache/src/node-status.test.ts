@@ -254,56 +254,6 @@ describe("status-bounded: node status is bounded in nodes and bytes, keeps no me
     status.dispose();
   });
 
-  it("a server's events with a stream's hint (observeFrom) leave the same status as the events alone", () => {
-    // The same events, fed to one tracker as ProtocolEvents and to another through observeFrom with a
-    // hint per stream: eviction between them, another stream of the node with another identity,
-    // a stream closed and its node opening again: both end the same.
-    const plain = new NodeStatusTracker({ maxNodes: 2, retentionMs: 60_000 });
-    const hinted = new NodeStatusTracker({ maxNodes: 2, retentionMs: 60_000 });
-    const hints = new Map<number, object>();
-    const feed = (e: ProtocolEvent): void => {
-      plain.observe(e);
-      if (!hints.has(e.streamId)) hints.set(e.streamId, {});
-      const typeUrl = (e as { typeUrl?: string }).typeUrl ?? "";
-      hinted.observeFrom(e, e.kind, e.streamId, e.node, typeUrl, e.at, (x) => x, hints.get(e.streamId));
-    };
-    const a1 = { id: "a", cluster: "c1" } as unknown as Node;
-    const a2 = { id: "a", cluster: "c2" } as unknown as Node;
-    const b = node("b");
-    const c = node("c");
-    let at = 1000;
-    feed({ kind: "stream-opened", streamId: 1, node: a1, protocol: "sotw", ads: true, at: at++ });
-    feed({ kind: "request", streamId: 1, node: a1, typeUrl: CDS, at: at++ });
-    feed({ kind: "response", streamId: 1, node: a1, typeUrl: CDS, version: "v1", nonce: "1", resourceNames: ["x"], at: at++ });
-    // A second stream of node "a" with another identity: the status follows the latest.
-    feed({ kind: "stream-opened", streamId: 2, node: a2, protocol: "sotw", ads: true, at: at++ });
-    feed({ kind: "request", streamId: 2, node: a2, typeUrl: EDS, at: at++ });
-    feed({ kind: "ack", streamId: 1, node: a1, typeUrl: CDS, version: "v1", nonce: "1", at: at++ });
-    expect(hinted.nodeStatus("a")).toEqual(plain.nodeStatus("a"));
-    expect(hinted.nodeStatus("a")?.node.cluster).toBe("c1");
-    feed({ kind: "request", streamId: 2, node: a2, typeUrl: LDS, at: at++ });
-    expect(hinted.nodeStatus("a")?.node.cluster).toBe("c2");
-    // b and c push a out (maxNodes 2), then a's streams speak again: a is made anew.
-    at += 5_000;
-    feed({ kind: "stream-opened", streamId: 3, node: b, protocol: "sotw", ads: true, at: at++ });
-    feed({ kind: "stream-opened", streamId: 4, node: c, protocol: "delta", ads: true, at: at++ });
-    expect(hinted.nodeStatus("a")).toBeUndefined();
-    feed({ kind: "request", streamId: 1, node: a1, typeUrl: CDS, at: at++ });
-    feed({ kind: "response", streamId: 1, node: a1, typeUrl: CDS, version: "v2", nonce: "2", resourceNames: ["x"], at: at++ });
-    feed({ kind: "stream-closed", streamId: 2, node: a2, at: at++ });
-    feed({ kind: "stream-closed", streamId: 1, node: a1, at: at++ });
-    feed({ kind: "stream-opened", streamId: 5, node: a1, protocol: "sotw", ads: true, at: at++ });
-    feed({ kind: "request", streamId: 5, node: a1, typeUrl: CDS, at: at++ });
-    for (const id of ["a", "b", "c"]) expect(hinted.nodeStatus(id)).toEqual(plain.nodeStatus(id));
-    expect(hinted.groupStatus("a")).toEqual(plain.groupStatus("a"));
-    expect(hinted.stats).toEqual(plain.stats);
-    // A hint made by one tracker means nothing to another.
-    const other = new NodeStatusTracker();
-    other.observeFrom({}, "request", 5, a1, CDS, at, () => undefined, hints.get(5));
-    expect(other.nodeStatus("a")?.types[CDS]?.lastRequestAt).toBe(at);
-    for (const t of [plain, hinted, other]) t.dispose();
-  });
-
   it("counts the bytes of what it holds as documented: 2 bytes a character, 400 a node, 64 a stream, 200 a type", () => {
     const status = new NodeStatusTracker();
     const n = { id: "n1", cluster: "edge", userAgentName: "envoy", userAgentVersion: "1.31.0" } as unknown as Node;

@@ -162,31 +162,8 @@ interface MutableType {
   nackChars: number;
 }
 
-/**
- * What a server keeps per stream for {@link NodeStatusTracker.observeFrom} (its `hint`): the
- * stream's node, its set of types and its types' status, found once and then read from here,
- * not looked up again in the tracker's maps for every event. Checked on every use: a hint that
- * no longer matches (its node forgotten, another identity, another tracker) is found anew.
- */
-interface StreamHint {
-  owner?: NodeStatusTracker;
-  node?: Node;
-  identity?: NodeIdentity;
-  state?: MutableNode;
-  /** The stream's entry in state.streams. */
-  types?: Set<string> | undefined;
-  /** The stream's types' status, by type URL (a short list: the types of one stream). */
-  typeUrls?: string[];
-  typeStates?: MutableType[];
-}
-
-/** Types' status a hint keeps per stream; more are looked up in the node's map. */
-const HINT_TYPES = 16;
-
 interface MutableNode {
   nodeId: string;
-  /** Forgotten (retention or eviction): a hint holding it must find the node anew. */
-  forgotten: boolean;
   group: string;
   node: NodeIdentity;
   /** Characters of the node id and of `node` (see sizeOf), counted when `node` is set. */
@@ -367,7 +344,6 @@ export class NodeStatusTracker {
       const identity = identityOf(node);
       state = {
         nodeId,
-        forgotten: false,
         group: this.#options.nodeGroup(node),
         node: identity,
         identityChars: identityCharsOf(nodeId, identity),
@@ -408,12 +384,7 @@ export class NodeStatusTracker {
     return state;
   }
 
-  #type(state: MutableNode, typeUrl: string, hint?: StreamHint): MutableType {
-    const urls = hint?.typeUrls;
-    if (urls !== undefined) {
-      // A hint's state is the node's (checked by #hinted), and a type's status, once made, stays in its node.
-      for (let i = 0; i < urls.length; i++) if (urls[i] === typeUrl) return hint!.typeStates![i]!;
-    }
+  #type(state: MutableNode, typeUrl: string): MutableType {
     let t = state.types.get(typeUrl);
     if (!t) {
       // Every field from the start: one shape for every type status, no property added later.
@@ -431,53 +402,10 @@ export class NodeStatusTracker {
       state.types.set(typeUrl, t);
       state.typeChars += t.chars;
     }
-    if (urls !== undefined && urls.length < HINT_TYPES) {
-      urls.push(typeUrl);
-      hint!.typeStates!.push(t);
-    }
     return t;
   }
 
-  /**
-   * {@link #node} for an event of a hinted stream: the hint's node when it still holds (this
-   * tracker's, not forgotten, the same Node object and identity), kept in the order of activity
-   * as #node keeps it; else found by #node and kept in the hint.
-   */
-  #hinted(hint: StreamHint, node: Node, at: number, streamId: number, kind: string): MutableNode {
-    const held = hint.state;
-    if (
-      held !== undefined &&
-      hint.owner === this &&
-      hint.node === node &&
-      held.node === hint.identity &&
-      !held.forgotten &&
-      (node.id ?? "") === held.nodeId
-    ) {
-      if (this.#latest !== held) {
-        const second = Math.floor(at / 1000);
-        if (held.movedAt !== second) {
-          this.#nodes.delete(held.nodeId);
-          this.#nodes.set(held.nodeId, held);
-          held.movedAt = second;
-        }
-        this.#latest = held;
-      }
-      this.#latestNode = node;
-      return held;
-    }
-    const state = this.#node(node, at, kind === "stream-opened");
-    hint.owner = this;
-    hint.node = node;
-    hint.identity = state.node;
-    hint.state = state;
-    hint.types = state.streams.get(streamId);
-    hint.typeUrls = [];
-    hint.typeStates = [];
-    return state;
-  }
-
   #forget(state: MutableNode, reason: "retention" | "evicted"): void {
-    state.forgotten = true;
     if (state.dropTimer !== undefined) clearTimeout(state.dropTimer);
     this.#nodes.delete(state.nodeId);
     this.#idle.delete(state.nodeId);
@@ -547,9 +475,6 @@ export class NodeStatusTracker {
    * event's fields read from `source` (which names them as a ProtocolEvent does), and the
    * ProtocolEvent object itself built by `toEvent` only for subscribers of {@link events}.
    * A server emits about 17 events per stream in an initial sync: an object less for each.
-   * `hint`: an object the server keeps per stream (made empty, never read or written by it) and
-   * passes with every event of that stream: the tracker keeps there where the stream's node and
-   * types are, so an event does not look them up again.
    */
   observeFrom<S extends object>(
     source: S,
@@ -559,7 +484,6 @@ export class NodeStatusTracker {
     typeUrl: string,
     at: number,
     toEvent: (source: S) => ProtocolEvent | undefined,
-    hint?: object,
   ): void {
     if (typeof node !== "object" || node === null) {
       throw new XdskitError(
@@ -568,7 +492,7 @@ export class NodeStatusTracker {
       );
     }
     if (this.#disposed) return;
-    const state = this.#record(kind, streamId, node, typeUrl, at, source, hint as StreamHint | undefined);
+    const state = this.#record(kind, streamId, node, typeUrl, at, source);
     if (this.#events.observed) {
       const event = toEvent(source);
       if (event !== undefined) this.#events.next({ kind: "protocol", nodeId: state.nodeId, group: state.group, event });
@@ -576,32 +500,23 @@ export class NodeStatusTracker {
   }
 
   /** Applies one protocol event (its fields given apart) to its node's status. */
-  #record(kind: string, streamId: number, node: Node, typeUrl: string, at: number, source: object, hint?: StreamHint): MutableNode {
+  #record(kind: string, streamId: number, node: Node, typeUrl: string, at: number, source: object): MutableNode {
     const event = source as EventFields;
-    const when = typeof at === "number" ? at : Date.now();
-    const state = hint === undefined ? this.#node(node, when, kind === "stream-opened") : this.#hinted(hint, node, when, streamId, kind);
+    const state = this.#node(node, typeof at === "number" ? at : Date.now(), kind === "stream-opened");
     let sized = true;
     switch (kind) {
-      case "stream-opened": {
+      case "stream-opened":
         if (state.dropTimer !== undefined) {
           clearTimeout(state.dropTimer);
           state.dropTimer = undefined;
         }
-        const types = new Set<string>();
-        state.streams.set(streamId, types);
-        if (hint !== undefined) hint.types = types;
+        state.streams.set(streamId, new Set());
         state.disconnectedAt = undefined;
         this.#idle.delete(state.nodeId);
         break;
-      }
       case "stream-closed":
         // The stream's Node object (its metadata) is not held past its stream.
         this.#latestNode = undefined;
-        if (hint !== undefined) {
-          hint.node = undefined;
-          hint.state = undefined;
-          hint.types = undefined;
-        }
         state.streams.delete(streamId);
         if (state.streams.size === 0) {
           state.disconnectedAt = at;
@@ -612,16 +527,16 @@ export class NodeStatusTracker {
         break;
       case "request": {
         state.lastRequestAt = at;
-        const types = hint === undefined ? state.streams.get(streamId) : hint.types;
+        const types = state.streams.get(streamId);
         const size = state.types.size;
         types?.add(typeUrl);
-        this.#type(state, typeUrl, hint).lastRequestAt = at;
+        this.#type(state, typeUrl).lastRequestAt = at;
         // Only a first request of a type changes what the node's status takes.
         sized = state.types.size !== size;
         break;
       }
       case "response": {
-        const t = this.#type(state, typeUrl, hint);
+        const t = this.#type(state, typeUrl);
         const version = event.version!;
         const nonce = event.nonce!;
         const resourceNames = frozenNames(event.resourceNames!);
@@ -631,7 +546,7 @@ export class NodeStatusTracker {
         break;
       }
       case "ack": {
-        const t = this.#type(state, typeUrl, hint);
+        const t = this.#type(state, typeUrl);
         const version = event.version!;
         const nonce = event.nonce!;
         t.lastAck = Object.freeze({ version, nonce, at });
@@ -640,7 +555,7 @@ export class NodeStatusTracker {
         break;
       }
       case "nack": {
-        const t = this.#type(state, typeUrl, hint);
+        const t = this.#type(state, typeUrl);
         const error = event.error!;
         const sent = t.lastSent?.nonce === event.nonce ? t.lastSent!.resourceNames : [];
         const nack = Object.freeze({

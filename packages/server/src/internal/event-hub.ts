@@ -42,16 +42,11 @@ export class EventHub {
     this.events = new GuardedObservable<XdsServerEvent>((subscriber) => this.#subject.subscribe(subscriber), this.#observerFailed);
   }
 
-  /**
-   * Reports an event to everyone. `statusHint`: the stream's own object for the node-status
-   * tracker (one per stream, made empty; see NodeStatusTracker.observeFrom), so its events do not
-   * look the stream's node up again.
-   */
-  emit(event: XdsServerEvent, statusHint?: object): void {
+  emit(event: XdsServerEvent): void {
     const status = this.#status;
     if (status !== undefined) {
       try {
-        if (this.#statusFromFields) observeServerEvent(status, event, statusHint);
+        if (this.#statusFromFields) observeServerEvent(status, event);
         else {
           const protocolEvent = toProtocolEvent(event);
           if (protocolEvent !== undefined) status.observe(protocolEvent);
@@ -156,7 +151,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** Feeds a protocol event to the tracker as toProtocolEvent would, without making the ProtocolEvent unless it is asked for. */
-function observeServerEvent(status: NodeStatusTracker, event: XdsServerEvent, hint: object | undefined): void {
+function observeServerEvent(status: NodeStatusTracker, event: XdsServerEvent): void {
   const context = event.context;
   if (context === undefined || (context.protocol !== "sotw" && context.protocol !== "delta")) return;
   switch (event.kind) {
@@ -166,7 +161,7 @@ function observeServerEvent(status: NodeStatusTracker, event: XdsServerEvent, hi
     case "response":
     case "ack":
     case "nack":
-      status.observeFrom(event, event.kind, context.streamId, context.node, context.typeUrl ?? "", event.at, toProtocolEvent, hint);
+      status.observeFrom(event, event.kind, context.streamId, context.node, context.typeUrl ?? "", event.at, toProtocolEvent);
   }
 }
 

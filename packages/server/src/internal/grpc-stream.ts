@@ -71,8 +71,6 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
   readonly #typeContexts: XdsContext[] = [];
   /** The type context returned last. */
   #lastContext: XdsContext | undefined;
-  /** Where node status keeps this stream's node and types (EventHub.emit's statusHint): read and written by the tracker only. */
-  readonly #statusHint: object = {};
   /** The verified client certificate's identity (mTLS), if any. */
   #identity: PeerIdentity | undefined;
 
@@ -324,13 +322,13 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
       queue: this.#queue,
       nonces: this.#nonces,
       context: (typeUrl) => this.#context(typeUrl),
-      emit: (event) => this.#core.hub.emit(event, this.#statusHint),
+      emit: (event) => this.#core.hub.emit(event),
       fail: (failure) => this.#fail(failure),
     };
     this.#machine = this.#protocol.createMachine(carrier);
     this.#phase = "open";
     this.#opened = true;
-    this.#core.hub.emit({ kind: "stream-opened", context: this.#context(undefined), at: Date.now() }, this.#statusHint);
+    this.#core.hub.emit({ kind: "stream-opened", context: this.#context(undefined), at: Date.now() });
     if (options.maxStreamAgeMs > 0) {
       const spread = options.maxStreamAgeMs * options.maxStreamAgeJitter;
       const age = options.maxStreamAgeMs - spread + Math.random() * 2 * spread;
@@ -388,8 +386,7 @@ export class GrpcXdsStream<Request extends AnyRequest> implements TrackedStream 
     this.#queue.close();
     this.#waiting = [];
     this.#core.admission.release(this);
-    if (this.#opened)
-      this.#core.hub.emit({ kind: "stream-closed", context: this.#context(undefined), status, at: Date.now() }, this.#statusHint);
+    if (this.#opened) this.#core.hub.emit({ kind: "stream-closed", context: this.#context(undefined), status, at: Date.now() });
   }
 
   #sendStatus(status: XdsStatus): void {
