@@ -89,6 +89,29 @@ describe.each(HARNESSES)("continuing watch: $name", ({ make }) => {
     expect(h.openWatches()).toBe(0);
   });
 
+  it("a named subscription's state, shared by the watches with the same set, follows the set and the content", () => {
+    const subscribed = new Set(["a"]);
+    const answer = () => {
+      const s = sink<SotwResponse>();
+      const request = { ...sotw(h.nodes[0]!, EDS), names: subscribed };
+      (h.cache.watchSotw(request) as CacheWatch<SotwResponse>).open(s);
+      return s.answers[0]!;
+    };
+    const first = answer();
+    expect(names(first)).toEqual(["a"]);
+    // The same set and content: the same list of entries (shared, and encoded once by a server).
+    expect(answer().resources).toBe(first.resources);
+    // The set changed in place (a server's own set): answered for what it holds now.
+    subscribed.delete("a");
+    subscribed.add("b");
+    expect(names(answer())).toEqual(["b"]);
+    // The content changed: the new entries.
+    h.set(EDS, [cla("a"), cla("b", 11)]);
+    const changed = answer();
+    expect(changed.version).not.toBe(first.version);
+    expect(changed.resources[0]!.version).not.toBe(first.resources[0]!.version);
+  });
+
   it("a continuing delta watch answers what changed since its last answer, its forced names spent", () => {
     const request = delta(h.nodes[0]!, EDS, { names: ["a", "b"], forceNames: ["a", "b"] });
     const watch = h.cache.watchDelta(request) as CacheWatch<DeltaResponse>;

@@ -34,13 +34,50 @@ function subscribed(view: ResourceSetView, request: WatchRequestBase): ResourceE
   return out;
 }
 
-/** What the client should hold for this subscription, and its version. */
-function sotwState(
-  view: ResourceSetView,
-  request: SotwWatchRequest,
-  policy: TypePolicy,
-): { resources: readonly ResourceEntry[]; version: string; wildcard: boolean; everything: boolean } {
+interface SotwState {
+  readonly resources: readonly ResourceEntry[];
+  readonly version: string;
+  readonly wildcard: boolean;
+  readonly everything: boolean;
+}
+
+/** The state of a named subscription, as computed last for its set of names (see sotwState). */
+interface NamedState {
+  /** The view's list and version it was computed from: the same list means the same entries. */
+  readonly all: readonly ResourceEntry[];
+  readonly version: string;
+  readonly typeUrl: string;
+  /** The names it was computed for, in the set's order then. */
+  readonly names: readonly string[];
+  readonly state: SotwState;
+}
+const namedStates = new WeakMap<ReadonlySet<string>, NamedState>();
+
+/**
+ * What the client should hold for this subscription, and its version. A named subscription's
+ * state is shared by the watches with the same set (a server shares one between the streams of
+ * a group that name the same resources): computed once per state of the type, not per watch.
+ */
+function sotwState(view: ResourceSetView, request: SotwWatchRequest, policy: TypePolicy): SotwState {
   if (effectiveWildcard(request, policy)) return { resources: view.all(), version: view.version, wildcard: true, everything: true };
+  const all = view.all();
+  const known = namedStates.get(request.names);
+  // The set must still hold what it held then (a server's own sets may change between watches).
+  if (
+    known !== undefined &&
+    known.all === all &&
+    known.version === view.version &&
+    known.typeUrl === view.typeUrl &&
+    holdsInOrder(request.names, known.names)
+  ) {
+    return known.state;
+  }
+  const state = namedState(view, request);
+  namedStates.set(request.names, { all, version: view.version, typeUrl: view.typeUrl, names: [...request.names], state });
+  return state;
+}
+
+function namedState(view: ResourceSetView, request: SotwWatchRequest): SotwState {
   if (request.names.size >= view.size && view.size > 0) {
     // Names covering the whole type (an Envoy asking for the endpoints of
     // every cluster): share the type's array and version instead of building

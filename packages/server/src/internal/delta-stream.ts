@@ -12,7 +12,7 @@ import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { ClientVersions, isSharedNames, NO_NAMES, sharedList, sharedNames } from "./client-versions.js";
 import { decodeDeltaDiscoveryRequest } from "./request-decoding.js";
 import { chunkNames, encodeDelta, splitDelta } from "./response-encoding.js";
-import { type CarrierStream, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
+import { type CarrierStream, ProtocolMachine, type StreamProtocol, servesTypes, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, GrpcCode, legacyWildcardAllowed, unknownNonce, violation } from "./stream-rules.js";
 import { TypeWatch } from "./type-watch.js";
 
@@ -471,5 +471,8 @@ export const DELTA_PROTOCOL: StreamProtocol<DeltaDiscoveryRequest> = Object.free
   kind: "delta",
   requestName: "DeltaDiscoveryRequest",
   decode: (data: Uint8Array) => decodeDeltaDiscoveryRequest(data),
-  createMachine: (carrier: CarrierStream) => new DeltaStream(carrier),
+  createMachine: (carrier: CarrierStream) => {
+    servesTypes(carrier);
+    return new DeltaStream(carrier);
+  },
 });

@@ -1,6 +1,6 @@
 import { DeltaDiscoveryRequest, DiscoveryRequest, TypeUrl } from "@xdskit/envoy-api";
 import { describe, expect, it } from "vitest";
-import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest } from "./request-decoding.js";
+import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest, serveTypeUrls } from "./request-decoding.js";
 
 type RequestInput = Parameters<typeof DiscoveryRequest.fromPartial>[0];
 const encode = (request: RequestInput): Buffer => Buffer.from(DiscoveryRequest.encode(DiscoveryRequest.fromPartial(request)).finish());
@@ -46,6 +46,12 @@ describe("decodeDiscoveryRequest", () => {
     const bad = Buffer.concat([encode({ typeUrl: TypeUrl.Cluster }), Buffer.from([0x0a, 0x01, 0xff])]);
     expect(decodeDiscoveryRequest(bad).versionInfo).toBe(DiscoveryRequest.decode(bad).versionInfo);
     expect(decodeDiscoveryRequest(bad).versionInfo).toBe("\uFFFD");
+    // Served type URLs are read as the served strings; another of the same length is read as itself.
+    serveTypeUrls([TypeUrl.Cluster, "type.googleapis.com/x", ""]);
+    const sameLength = `${TypeUrl.Cluster.slice(0, -1)}X`;
+    for (const typeUrl of [TypeUrl.Cluster, sameLength, "type.googleapis.com/x", "type.googleapis.com/y"]) {
+      expect(decodeDiscoveryRequest(encode({ typeUrl })).typeUrl).toBe(typeUrl);
+    }
     // The same bytes give the same string, which Maps keyed by it have hashed already.
     const a = decodeDiscoveryRequest(encode({ typeUrl: TypeUrl.Listener, versionInfo: "v7~abc" }));
     const b = decodeDeltaDiscoveryRequest(

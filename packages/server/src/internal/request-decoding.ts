@@ -146,20 +146,40 @@ function readString(buffer: Buffer, start: number, end: number): string {
   }
   const slot = (length * 31 + buffer[end - 1]!) & (RECENT_STRING_SLOTS - 1);
   const known = recentStrings[slot];
-  if (known !== undefined && known.length === length) {
-    let same = true;
-    for (let i = 0; i < length; i++) {
-      if (buffer[start + i] !== known.charCodeAt(i)) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return known;
-  }
+  if (known !== undefined && known.length === length && holdsAscii(buffer, start, known)) return known;
   const read = buffer.toString("utf8", start, end);
   // Only an ASCII string has as many characters as bytes, and is compared byte for character.
   if (read.length === length) recentStrings[slot] = read;
   return read;
+}
+
+/**
+ * Type URLs a server serves, by length: a request's type_url is read as the served string
+ * itself (the one every Map of the server is keyed by, so each lookup compares one pointer
+ * rather than some 60 characters), whatever other strings the recent slots hold.
+ */
+const servedTypeUrls: (string[] | undefined)[] = [];
+
+/** Makes `typeUrls` the strings requests' type_url fields are read as (see servedTypeUrls). */
+export function serveTypeUrls(typeUrls: Iterable<string>): void {
+  for (const typeUrl of typeUrls) {
+    const length = typeUrl.length;
+    if (length === 0 || length > MAX_RECENT_STRING || Buffer.byteLength(typeUrl) !== length) continue;
+    const known = (servedTypeUrls[length] ??= []);
+    if (!known.includes(typeUrl) && known.length < 8) known.push(typeUrl);
+  }
+}
+
+/** Whether `buffer` holds exactly the ASCII string `known` at `start` (its length checked by the caller). */
+function holdsAscii(buffer: Buffer, start: number, known: string): boolean {
+  for (let i = 0; i < known.length; i++) if (buffer[start + i] !== known.charCodeAt(i)) return false;
+  return true;
+}
+
+function readTypeUrl(buffer: Buffer, start: number, end: number): string {
+  const served = servedTypeUrls[end - start];
+  if (served !== undefined) for (let i = 0; i < served.length; i++) if (holdsAscii(buffer, start, served[i]!)) return served[i]!;
+  return readString(buffer, start, end);
 }
 
 /** A request without names or locators shares these (the returned arrays are never modified). */
@@ -258,7 +278,7 @@ export function decodeDiscoveryRequest(data: Uint8Array): DiscoveryRequest {
         names.add(buffer, f.fieldStart, f.start, f.end);
         break;
       case 4:
-        message.typeUrl = readString(buffer, f.start, f.end);
+        message.typeUrl = readTypeUrl(buffer, f.start, f.end);
         break;
       case 5:
         message.responseNonce = readString(buffer, f.start, f.end);
@@ -306,7 +326,7 @@ export function decodeDeltaDiscoveryRequest(data: Uint8Array): DeltaDiscoveryReq
         message.node = Node.decode(buffer.subarray(f.start, f.end));
         break;
       case 2:
-        message.typeUrl = readString(buffer, f.start, f.end);
+        message.typeUrl = readTypeUrl(buffer, f.start, f.end);
         break;
       case 3:
         subscribe ??= new NameFields();

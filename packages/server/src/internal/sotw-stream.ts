@@ -9,7 +9,7 @@ import { type DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import { decodeDiscoveryRequest } from "./request-decoding.js";
 import { encodeSotw, nameListOf, namesOf, registerNameList, sameNames } from "./response-encoding.js";
-import { type CarrierStream, ProtocolMachine, type StreamProtocol, type TypeState } from "./stream-machine.js";
+import { type CarrierStream, ProtocolMachine, type StreamProtocol, servesTypes, type TypeState } from "./stream-machine.js";
 import { checkNames, checkSubscriptionSize, legacyWildcardAllowed, unknownNonce } from "./stream-rules.js";
 import { TypeWatch } from "./type-watch.js";
 
@@ -391,7 +391,8 @@ const recentNames = new WeakMap<ResolvedTypeDescriptor, { readonly names: Readon
  */
 function sameAsHeld(requested: readonly string[], held: ReadonlySet<string>): boolean {
   if (requested.length !== held.size || requested.length === 0) return false;
-  if (sameLists.get(requested) === held) return true;
+  const matched = sameLists.get(requested);
+  if (matched === held) return true;
   let same = true;
   const list = nameListOf(held);
   if (list !== undefined) {
@@ -409,7 +410,9 @@ function sameAsHeld(requested: readonly string[], held: ReadonlySet<string>): bo
       if (same && requested[i++] !== name) same = false;
     });
   }
-  if (same && Object.isFrozen(requested)) sameLists.set(requested, held);
+  // The first set a list matches stays its entry: a type's set before its first response and
+  // the sent list's set after it would otherwise replace each other at every request.
+  if (same && matched === undefined && Object.isFrozen(requested)) sameLists.set(requested, held);
   return same;
 }
 
@@ -451,5 +454,8 @@ export const SOTW_PROTOCOL: StreamProtocol<DiscoveryRequest> = Object.freeze({
   kind: "sotw",
   requestName: "DiscoveryRequest",
   decode: (data: Uint8Array) => decodeDiscoveryRequest(data),
-  createMachine: (carrier: CarrierStream) => new SotwStream(carrier),
+  createMachine: (carrier: CarrierStream) => {
+    servesTypes(carrier);
+    return new SotwStream(carrier);
+  },
 });

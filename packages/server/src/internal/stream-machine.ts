@@ -11,6 +11,7 @@ import type { XdsContext, XdsServerEvent } from "../events.js";
 import type { ResolvedXdsServerOptions } from "../options.js";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
 import type { OutgoingQueue } from "./outgoing-queue.js";
+import { serveTypeUrls } from "./request-decoding.js";
 import { checkTypeCount, type Nonces, resolveRequestType, type StreamFailure } from "./stream-rules.js";
 import type { TypeWatch } from "./type-watch.js";
 
@@ -231,4 +232,15 @@ export class TypeTable<S extends TypeState> {
     for (const other of this.#states.values()) if (other !== state && this.#busy(other)) return true;
     return false;
   }
+}
+
+/** The type tables whose type URLs the request decoders know (see serveTypeUrls): once per server. */
+const servedTables = new WeakSet<object>();
+
+/** Tells the request decoders the type URLs a stream's server serves, so requests name them with the same strings. */
+export function servesTypes(carrier: CarrierStream): void {
+  const types = carrier.options.types;
+  if (servedTables.has(types)) return;
+  servedTables.add(types);
+  serveTypeUrls(types.keys());
 }
