@@ -165,7 +165,8 @@ export function serveTypeUrls(typeUrls: Iterable<string>): void {
   for (const typeUrl of typeUrls) {
     const length = typeUrl.length;
     if (length === 0 || length > MAX_RECENT_STRING || Buffer.byteLength(typeUrl) !== length) continue;
-    const known = (servedTypeUrls[length] ??= []);
+    servedTypeUrls[length] ??= [];
+    const known = servedTypeUrls[length]!;
     if (!known.includes(typeUrl) && known.length < 8) known.push(typeUrl);
   }
 }
