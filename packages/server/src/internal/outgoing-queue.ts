@@ -34,7 +34,16 @@ export class OutgoingQueue {
   readonly #rank: (typeUrl: string) => number;
   readonly #ordered: boolean;
   readonly #onError: (error: Error) => void;
-  readonly #pending = new Map<string, OutgoingItem>();
+  /**
+   * Pending responses, oldest first: type URLs and items at the same index. Two small arrays
+   * (a stream serves a few types, at most option maxTypesPerStream) rather than a Map, which
+   * reallocated its table each time it went from one pending response to none and back: twice
+   * per response in an initial sync.
+   */
+  readonly #pendingTypes: (string | undefined)[] = [];
+  readonly #pendingItems: (OutgoingItem | undefined)[] = [];
+  /** How many are pending: the arrays keep their length (emptied slots are undefined), never reallocated as they empty and fill. */
+  #count = 0;
   #writing = false;
   #scheduled = false;
   #closed = false;
@@ -65,30 +74,32 @@ export class OutgoingQueue {
   /** Queues the response for a type, replacing one still pending for it. */
   enqueue(typeUrl: string, item: OutgoingItem): void {
     if (this.#closed) return;
-    this.#pending.delete(typeUrl);
-    this.#pending.set(typeUrl, item);
+    this.#take(this.#indexOf(typeUrl));
+    this.#pendingTypes[this.#count] = typeUrl;
+    this.#pendingItems[this.#count] = item;
+    this.#count += 1;
     this.#schedule();
   }
 
   /** Drops the pending response of a type (superseded or unsubscribed); true when there was one. */
   remove(typeUrl: string): boolean {
-    const removed = this.#pending.delete(typeUrl);
+    const removed = this.#take(this.#indexOf(typeUrl)) !== undefined;
     this.#notifyIdle();
     return removed;
   }
 
   /** True when a response for the type waits for its turn. */
   has(typeUrl: string): boolean {
-    return this.#pending.has(typeUrl);
+    return this.#indexOf(typeUrl) >= 0;
   }
 
   get stats(): QueueStats {
-    return { pending: this.#pending.size, inFlight: this.#inFlight, inFlightBytes: this.#inFlightBytes };
+    return { pending: this.#count, inFlight: this.#inFlight, inFlightBytes: this.#inFlightBytes };
   }
 
   /** True when nothing is pending or being written. */
   get idle(): boolean {
-    return this.#pending.size === 0 && !this.#writing;
+    return this.#count === 0 && !this.#writing;
   }
 
   /** Resolves once the queue is idle (or closed). */
@@ -100,7 +111,9 @@ export class OutgoingQueue {
   /** Stops writing and drops everything pending. */
   close(): void {
     this.#closed = true;
-    this.#pending.clear();
+    this.#pendingTypes.fill(undefined);
+    this.#pendingItems.fill(undefined);
+    this.#count = 0;
     if (this.#awaitingTurn) {
       this.#awaitingTurn = false;
       this.#limiter?.cancel(this.#onTurn);
@@ -137,7 +150,9 @@ export class OutgoingQueue {
     // Over the keys, not the entries: no [key, value] array per pending response, and each rank computed once.
     let best: string | undefined;
     let bestRank = 0;
-    for (const typeUrl of this.#pending.keys()) {
+    const types = this.#pendingTypes;
+    for (let i = 0; i < this.#count; i++) {
+      const typeUrl = types[i]!;
       if (!this.#ordered) return typeUrl;
       const rank = this.#rank(typeUrl);
       if (best === undefined || rank < bestRank) {
@@ -150,7 +165,7 @@ export class OutgoingQueue {
 
   #drain(): void {
     if (this.#closed || this.#writing || this.#awaitingTurn) return;
-    if (this.#pending.size === 0) {
+    if (this.#count === 0) {
       this.#notifyIdle();
       return;
     }
@@ -167,8 +182,7 @@ export class OutgoingQueue {
       this.#notifyIdle();
       return;
     }
-    const item = this.#pending.get(typeUrl)!;
-    this.#pending.delete(typeUrl);
+    const item = this.#take(this.#indexOf(typeUrl))!;
     let messages: readonly Buffer[];
     try {
       messages = item.prepare();
@@ -223,6 +237,31 @@ export class OutgoingQueue {
     } catch (error) {
       done(error as Error);
     }
+  }
+
+  /** Removes the pending response at `index` (none for -1), keeping the others' order; returns it. */
+  #take(index: number): OutgoingItem | undefined {
+    if (index < 0) return undefined;
+    const types = this.#pendingTypes;
+    const items = this.#pendingItems;
+    const item = items[index];
+    const last = this.#count - 1;
+    // Shifted down by hand: splice would return a new array of what it removed.
+    for (let i = index; i < last; i++) {
+      types[i] = types[i + 1];
+      items[i] = items[i + 1];
+    }
+    types[last] = undefined;
+    items[last] = undefined;
+    this.#count = last;
+    return item;
+  }
+
+  /** The index of the type's pending response; -1 when none. */
+  #indexOf(typeUrl: string): number {
+    const types = this.#pendingTypes;
+    for (let i = 0; i < this.#count; i++) if (types[i] === typeUrl) return i;
+    return -1;
   }
 
   #notifyIdle(force = false): void {
