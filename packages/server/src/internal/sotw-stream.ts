@@ -7,6 +7,7 @@
 import type { ResourceEntry, SotwResponse, SotwWatchRequest } from "@xdskit/cache";
 import { type DiscoveryRequest, ErrorCode, XdskitError } from "@xdskit/envoy-api/core";
 import type { ResolvedTypeDescriptor } from "../type-descriptors.js";
+import type { OutgoingItem } from "./outgoing-queue.js";
 import { decodeDiscoveryRequest } from "./request-decoding.js";
 import { encodeSotw, nameListOf, namesOf, registerNameList, sameNames } from "./response-encoding.js";
 import { type CarrierStream, ProtocolMachine, type StreamProtocol, servesTypes, type TypeState } from "./stream-machine.js";
@@ -62,6 +63,9 @@ export interface SotwTypeState extends TypeState {
 export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState> {
   /** Opens a cache watch: one function per stream, not a closure per opening. */
   readonly #watchCache = (request: SotwWatchRequest) => this.env.options.cache.watchSotw(request);
+
+  /** Prepares a queued response: one function per stream, not a closure per response (see SotwSend). */
+  readonly #prepareSend = (state: SotwTypeState, response: SotwResponse) => this.#prepare(state, response);
 
   protected handleRequest(request: DiscoveryRequest, descriptor: ResolvedTypeDescriptor): void {
     const env = this.env;
@@ -309,7 +313,7 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       }
     }
     state.continued = state.watch.continues;
-    env.queue.enqueue(typeUrl, { prepare: () => this.#prepare(state, toSend) });
+    env.queue.enqueue(typeUrl, new SotwSend(this.#prepareSend, state, toSend));
   }
 
   #prepare(state: SotwTypeState, response: SotwResponse): Buffer[] {
@@ -375,6 +379,23 @@ export class SotwStream extends ProtocolMachine<DiscoveryRequest, SotwTypeState>
       }
     }
     return [message];
+  }
+}
+
+/** A queued response: one object with what it needs, not an item and a closure per response. */
+class SotwSend implements OutgoingItem {
+  readonly #prepare: (state: SotwTypeState, response: SotwResponse) => Buffer[];
+  readonly #state: SotwTypeState;
+  readonly #response: SotwResponse;
+
+  constructor(prepare: (state: SotwTypeState, response: SotwResponse) => Buffer[], state: SotwTypeState, response: SotwResponse) {
+    this.#prepare = prepare;
+    this.#state = state;
+    this.#response = response;
+  }
+
+  prepare(): Buffer[] {
+    return this.#prepare(this.#state, this.#response);
   }
 }
 
