@@ -76,21 +76,32 @@ describe("Admission: firstRequestTimeoutMs", () => {
   const admissionWith = (firstRequestTimeoutMs: number) =>
     new Admission(resolveServerOptions({ cache: new SnapshotCache(), firstRequestTimeoutMs }));
 
-  it("expires the opening streams, oldest first, each once its own time ran out, with one timer", async () => {
+  it("expires the opening streams, oldest first, each once its own time ran out (never before)", async () => {
     const admission = admissionWith(60);
-    const first = new FakeStream(admission);
+    const order: FakeStream[] = [];
+    const entered = new Map<FakeStream, number>();
+    const expiredAt = new Map<FakeStream, number>();
+    const track = (stream: FakeStream): FakeStream => {
+      const expire = stream.expireOpening.bind(stream);
+      stream.expireOpening = () => {
+        order.push(stream);
+        expiredAt.set(stream, performance.now());
+        expire();
+      };
+      entered.set(stream, performance.now());
+      return stream;
+    };
+    const first = track(new FakeStream(admission));
     expect(admission.enter(first, originOf("127.0.0.1:1"))).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 30));
-    const second = new FakeStream(admission);
-    const admitted = new FakeStream(admission);
+    const second = track(new FakeStream(admission));
+    const admitted = track(new FakeStream(admission));
     admission.enter(second, originOf("127.0.0.1:2"));
     admission.enter(admitted, originOf("127.0.0.1:3"));
     expect(admission.admit(admitted, undefined as never)).toBeUndefined();
-    await until(() => first.expired === 1, 2000);
-    // The second entered 30 ms later: its time has not run out yet.
-    expect(second.expired).toBe(0);
-    expect(admission.opening.has(second)).toBe(true);
-    await until(() => second.expired === 1, 2000);
+    await until(() => first.expired === 1 && second.expired === 1, 3000);
+    expect(order).toEqual([first, second]);
+    for (const stream of [first, second]) expect(expiredAt.get(stream)! - entered.get(stream)!).toBeGreaterThanOrEqual(59);
     expect(admission.opening.size).toBe(0);
     expect(admitted.expired).toBe(0);
     expect(admission.streams.has(admitted)).toBe(true);
