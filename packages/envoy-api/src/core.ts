@@ -2,7 +2,7 @@
 // and what @xdskit/server, @xdskit/cache and @xdskit/resources import: errors,
 // type URLs, the codec registry and schema lookups, the discovery messages and
 // the xDS service definitions. It leaves out what only some servers use, so
-// that `import "@xdskit/server"` does not load it: the CSDS messages and
+// that importing @xdskit/server does not load it: the CSDS messages and
 // service, the load reporting service (LRS) and its messages, and canonical
 // JSON and YAML (the root entry has all of them; @xdskit/server loads them the
 // first time it answers CSDS or REST-JSON). Every export here is the very
