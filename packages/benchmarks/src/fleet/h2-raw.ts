@@ -62,19 +62,20 @@ const CODE_NAMES = new Map(Object.entries(ErrorCodes).map(([name, code]) => [cod
 const codeName = (code: number): string => CODE_NAMES.get(code) ?? `error code ${code}`;
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-const DATA = 0;
-const HEADERS = 1;
-const RST_STREAM = 3;
-const SETTINGS = 4;
+/** Frame types and flags (RFC 9113 section 6), shared with the h2js floor (h2-floor.ts). */
+export const DATA = 0;
+export const HEADERS = 1;
+export const RST_STREAM = 3;
+export const SETTINGS = 4;
 const PUSH_PROMISE = 5;
-const PING = 6;
-const GOAWAY = 7;
-const WINDOW_UPDATE = 8;
-const CONTINUATION = 9;
-const END_STREAM = 0x1;
-const ACK = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
+export const PING = 6;
+export const GOAWAY = 7;
+export const WINDOW_UPDATE = 8;
+export const CONTINUATION = 9;
+export const END_STREAM = 0x1;
+export const ACK = 0x1;
+export const END_HEADERS = 0x4;
+export const PADDED = 0x8;
 const MAX_WINDOW = 2 ** 31 - 1;
 /** The window a peer starts with until its SETTINGS say otherwise. */
 const DEFAULT_WINDOW = 65_535;

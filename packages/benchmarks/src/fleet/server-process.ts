@@ -372,6 +372,15 @@ function transportFloor(grpcServer: AnyModule, api: AnyModule, codecs: Record<st
   );
 }
 
+/** `message` behind a gRPC frame header (uncompressed), in one new buffer. */
+function grpcFramed(message: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(5 + message.length);
+  b[0] = 0;
+  b.writeUInt32BE(message.length, 1);
+  b.set(message, 5);
+  return b;
+}
+
 /**
  * The node:http2 transport floor (BENCH_FLOOR=http2, fleet.ts --floor http2): as
  * {@link transportFloor}, on a node:http2 server with gRPC framing by hand, no
@@ -379,14 +388,7 @@ function transportFloor(grpcServer: AnyModule, api: AnyModule, codecs: Record<st
  */
 async function http2Floor(api: AnyModule, codecs: Record<string, AnyModule>): Promise<number> {
   const http2 = await import("node:http2");
-  const frame = (m: Uint8Array): Buffer => {
-    const b = Buffer.allocUnsafe(5 + m.length);
-    b[0] = 0;
-    b.writeUInt32BE(m.length, 1);
-    b.set(m, 5);
-    return b;
-  };
-  const { sotw, delta } = floorResponses(api, codecs, frame);
+  const { sotw, delta } = floorResponses(api, codecs, grpcFramed);
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1_000_000, initialWindowSize: 1 << 20 } });
   server.on("stream", (stream, headers) => {
     const isDelta = String(headers[":path"]).endsWith("DeltaAggregatedResources");
@@ -422,14 +424,7 @@ async function http2Floor(api: AnyModule, codecs: Record<string, AnyModule>): Pr
  * (fleet/h2-floor.ts). Resolves with the port it listens on.
  */
 async function h2jsFloor(api: AnyModule, codecs: Record<string, AnyModule>): Promise<number> {
-  const frame = (m: Uint8Array): Buffer => {
-    const b = Buffer.allocUnsafe(5 + m.length);
-    b[0] = 0;
-    b.writeUInt32BE(m.length, 1);
-    b.set(m, 5);
-    return b;
-  };
-  const { sotw, delta } = floorResponses(api, codecs, frame);
+  const { sotw, delta } = floorResponses(api, codecs, grpcFramed);
   const served = await serveH2Floor({
     sotw: { answers: sotw, decode: (bytes) => api.DiscoveryRequest.decode(bytes) },
     delta: { answers: delta, decode: (bytes) => api.DeltaDiscoveryRequest.decode(bytes) },
