@@ -1,0 +1,222 @@
+// Randomized, model-based protocol test: long random sequences of cache
+// changes and client requests through a real XdsServer (grpc-js and
+// node:http2, SotW ADS and delta ADS), with the protocol's invariants (the
+// rows of docs/protocol.md) checked after every step against the test's own
+// model of the cache. A failure names its seed and step and prints the last
+// steps; rerun one seed with
+//   XDSKIT_MODEL_SEED=<seed> [XDSKIT_MODEL_STEPS=<n>] npx vitest run packages/conformance/src/protocol-model.test.ts
+import * as grpc from "@grpc/grpc-js";
+import { defineResourceType, ResourceTypes } from "@xdskit/resources";
+import { describe, expect, it } from "vitest";
+import { ControlPlane, type Transport } from "./support/control-plane.js";
+import { DeltaModelClient } from "./support/model-delta.js";
+import { type ModelContext, SotwModelClient, short } from "./support/model-sotw.js";
+import {
+  CDS,
+  cloneState,
+  EDS,
+  EXISTABLE,
+  LDS,
+  MODEL_TYPES,
+  type ModelState,
+  RDS,
+  Rng,
+  randomState,
+  snapshotInput,
+  UNIVERSE,
+  VARIANTS,
+} from "./support/model-universe.js";
+
+const SEEDS = process.env.XDSKIT_MODEL_SEED ? [Number(process.env.XDSKIT_MODEL_SEED)] : [11, 22, 33];
+const STEPS = Number(process.env.XDSKIT_MODEL_STEPS ?? 250);
+const TRANSPORTS: readonly Transport[] = ["grpc-js", "http2"];
+const PROTOCOLS = ["sotw", "delta"] as const;
+
+type Client = SotwModelClient | DeltaModelClient;
+
+/** One run: a control plane, one client, a seeded sequence of steps. */
+async function run(transport: Transport, protocol: "sotw" | "delta", seed: number): Promise<number> {
+  const rng = new Rng(seed);
+  const trace: string[] = [];
+  let step = 0;
+  let state: ModelState = randomState(rng);
+  let label = 0;
+  const fail = (message: string): never => {
+    throw new Error(
+      `protocol model (${transport}, ${protocol}, seed ${seed}) failed at step ${step}: ${message}\n` +
+        `rerun: XDSKIT_MODEL_SEED=${seed} npx vitest run packages/conformance/src/protocol-model.test.ts\n` +
+        `last steps:\n  ${trace.slice(-40).join("\n  ")}`,
+    );
+  };
+  // The probe type goes last in the outgoing queue, so its answer comes after every response already due.
+  await using plane = await ControlPlane.start({ transport, server: { types: [defineResourceType({ ...ResourceTypes.Secret, order: 1000 })] } });
+  const client = new grpc.Client(plane.address, grpc.credentials.createInsecure());
+  // The label of the snapshot in which each type, and each resource, last changed (by content).
+  const labels = new Map<string, string>();
+  const relabel = (next: ModelState, version: string) => {
+    for (const t of MODEL_TYPES) {
+      const before = state.get(t)!;
+      const after = next.get(t)!;
+      let changed = !labels.has(t) || before.size !== after.size;
+      for (const name of new Set([...before.keys(), ...after.keys()])) {
+        if (labels.has(`${t}|${name}`) && before.get(name) === after.get(name)) continue;
+        changed = true;
+        if (after.has(name)) labels.set(`${t}|${name}`, version);
+      }
+      if (changed) labels.set(t, version);
+    }
+  };
+  relabel(state, "v0");
+  const ctx: ModelContext = { plane, client, state: () => state, labelOf: (key) => labels.get(key) ?? "?", fail, note: (line) => trace.push(line) };
+  const named = (typeUrl: string) => {
+    const names = new Set(UNIVERSE[typeUrl]!.filter(() => rng.chance(0.5)));
+    if (names.size === 0) names.add(rng.pick(UNIVERSE[typeUrl]!));
+    return names;
+  };
+  const initial = new Map<string, "*" | Set<string>>([
+    [CDS, "*"],
+    [LDS, "*"],
+    [EDS, named(EDS)],
+    [RDS, named(RDS)],
+  ]);
+  const model: Client = protocol === "sotw" ? new SotwModelClient(ctx, initial) : new DeltaModelClient(ctx, initial);
+  const setState = (next: ModelState, how: "set" | "update", typeUrl?: string, removed: string[] = []) => {
+    label++;
+    relabel(next, `v${label}`);
+    if (how === "set") plane.cache.setSnapshot("n1", snapshotInput(`v${label}`, next));
+    else {
+      const upsert = snapshotInput("x", next).resources[typeUrl!]!.filter((r) => {
+        const name = (r as { name?: string; clusterName?: string }).name || (r as { clusterName?: string }).clusterName!;
+        return next.get(typeUrl!)!.get(name) !== state.get(typeUrl!)!.get(name);
+      });
+      plane.cache.updateResources("n1", { version: `v${label}`, upsert: { [typeUrl!]: upsert }, remove: { [typeUrl!]: removed } });
+    }
+    state = next;
+  };
+  try {
+    plane.cache.setSnapshot("n1", snapshotInput("v0", state));
+    trace.push(`connect (subscriptions EDS ${[...(initial.get(EDS) as Set<string>)]}, RDS ${[...(initial.get(RDS) as Set<string>)]})`);
+    await model.connect();
+    await model.settle();
+    for (step = 1; step <= STEPS; step++) {
+      const roll = rng.next();
+      const typeUrl = rng.pick(MODEL_TYPES);
+      const namedType = rng.chance(0.5) ? EDS : RDS;
+      let quiet: "all" | string | undefined;
+      let status: { typeUrl: string; ack?: string; nack?: string; unchanged?: string } | undefined;
+      const statusNow = (t: string) => {
+        const types = plane.status.nodeStatus("n1")?.types[t];
+        return `ACK ${types?.lastAck?.nonce}, NACK ${types?.lastNack?.nonce}`;
+      };
+      let describe: string;
+      model.answered.clear();
+      if (roll < 0.1) {
+        // setSnapshot: every type may change (added, changed, removed resources).
+        const next = randomState(rng);
+        for (const t of MODEL_TYPES) if (rng.chance(0.4)) next.set(t, new Map(state.get(t)!));
+        describe = `setSnapshot v${label + 1}: ${describeState(next)}`;
+        setState(next, "set");
+      } else if (roll < 0.22) {
+        // updateResources of one type: upserts (new or changed) and removals.
+        const next = cloneState(state);
+        const m = next.get(typeUrl)!;
+        const removed: string[] = [];
+        for (const name of EXISTABLE[typeUrl]!) {
+          const r = rng.next();
+          if (r < 0.25) m.set(name, rng.int(VARIANTS));
+          else if (r < 0.4 && m.has(name)) {
+            m.delete(name);
+            removed.push(name);
+          }
+        }
+        describe = `updateResources v${label + 1} ${short(typeUrl)}: ${describeState(next, typeUrl)}`;
+        setState(next, "update", typeUrl, removed);
+      } else if (roll < 0.28) {
+        // A no-op: the same bytes under a new label sends nothing (versions-per-type: versions follow content).
+        const present = [...state.get(typeUrl)!];
+        if (present.length > 0 && rng.chance(0.5)) {
+          label++;
+          const [name, v] = rng.pick(present);
+          const only = new Map(state);
+          only.set(typeUrl, new Map([[name, v]]));
+          plane.cache.updateResources("n1", { version: `v${label}`, upsert: { [typeUrl]: snapshotInput("x", only).resources[typeUrl]! } });
+          describe = `no-op updateResources v${label} ${short(typeUrl)} ${name}`;
+        } else {
+          setState(cloneState(state), "set");
+          describe = `no-op setSnapshot v${label}`;
+        }
+        quiet = "all";
+      } else if (roll < 0.43) {
+        // A change (or a warming resend) made while the type awaited its ACK goes once the ACK comes.
+        const due = model.dueOnReply(typeUrl);
+        const nonce = model.ack(typeUrl);
+        describe = `ACK ${short(typeUrl)} ${nonce ?? "(nothing pending)"}`;
+        if (nonce !== undefined) status = { typeUrl, ack: nonce };
+        if (!due) quiet = typeUrl;
+      } else if (roll < 0.5) {
+        const due = model.dueOnReply(typeUrl);
+        const nonce = model.nack(typeUrl);
+        describe = `NACK ${short(typeUrl)} ${nonce ?? "(nothing pending)"}`;
+        if (nonce !== undefined) status = { typeUrl, nack: nonce };
+        if (!due) quiet = typeUrl; // nack-no-resend
+      } else if (roll < 0.56) {
+        const asNack = rng.chance(0.5);
+        const before = statusNow(typeUrl);
+        const nonce = model.stale(typeUrl, (n) => rng.int(n), asNack);
+        describe = `stale ${asNack ? "NACK" : "ACK"} ${short(typeUrl)} ${nonce ?? "(no older nonce)"}`;
+        if (nonce !== undefined) status = { typeUrl, unchanged: before };
+        quiet = typeUrl; // stale-nonce: its version is ignored, and the names did not change
+      } else if (roll < 0.61) {
+        const sent = model.resend(typeUrl);
+        describe = `resend last ${short(typeUrl)} request${sent ? "" : " (none with a nonce)"}`;
+        quiet = typeUrl;
+      } else if (roll < 0.75) {
+        const { names, note } = model.changeSubscription(namedType, rng);
+        describe = `subscribe ${short(namedType)} ${[...names].join(",")} ${note}`;
+        if (note === "unsubscribe only") quiet = namedType; // delta-unsubscribe
+      } else if (roll < 0.79) {
+        describe = "reconnect";
+        trace.push(`${step}: ${describe}`);
+        await model.connect();
+      } else {
+        describe = "settle (ACK everything, wait until quiet)";
+      }
+      if (describe !== "reconnect") trace.push(`${step}: ${describe}`);
+      if (describe.startsWith("settle")) await model.settle();
+      else if (describe !== "reconnect") await model.barrier();
+      if (quiet === "all" && model.answered.size > 0)
+        fail(`sotw-answer-when-version-differs / versions-per-type: a no-op update was answered (${[...model.answered].map(short)})`);
+      if (quiet !== undefined && quiet !== "all" && model.answered.has(quiet)) fail(`${describe}: ${short(quiet)} was answered; nothing was due`);
+      if (status !== undefined) {
+        const types = plane.status.nodeStatus("n1")?.types[status.typeUrl];
+        if (status.ack !== undefined && types?.lastAck?.nonce !== status.ack)
+          fail(`ack-detection: node status shows last ACK ${types?.lastAck?.nonce}, the client ACKed ${status.ack}`);
+        if (status.nack !== undefined && types?.lastNack?.nonce !== status.nack)
+          fail(`nack-detection: node status shows last NACK ${types?.lastNack?.nonce}, the client NACKed ${status.nack}`);
+        if (status.unchanged !== undefined && statusNow(status.typeUrl) !== status.unchanged)
+          fail(`stale-nonce: a stale request changed node status from ${status.unchanged} to ${statusNow(status.typeUrl)}`);
+      }
+    }
+    trace.push("final settle");
+    await model.settle();
+  } finally {
+    model.close();
+    client.close();
+  }
+  return STEPS;
+}
+
+function describeState(state: ModelState, only?: string): string {
+  return [...state]
+    .filter(([t]) => only === undefined || t === only)
+    .map(([t, m]) => `${short(t)}{${[...m].map(([n, v]) => `${n}:${v}`).join(",")}}`)
+    .join(" ");
+}
+
+describe.each(TRANSPORTS)("%s", (transport) => {
+  describe.each(PROTOCOLS)("%s ADS", (protocol) => {
+    it.each(SEEDS)("seed %i: random steps keep every protocol invariant", async (seed) => {
+      expect(await run(transport, protocol, seed)).toBe(STEPS);
+    });
+  });
+});

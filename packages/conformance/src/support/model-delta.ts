@@ -1,0 +1,302 @@
+// The delta ADS client of the protocol model test: the test decides every
+// request, accumulates what it was sent (resources minus removed_resources)
+// and checks every response on arrival against the model of the cache.
+// Rules cited are docs/protocol.md row ids.
+import { digestOf, sameContentVersion } from "@xdskit/cache";
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "@xdskit/envoy-api";
+import type { ModelContext } from "./model-sotw.js";
+import { short } from "./model-sotw.js";
+import {
+  CDS,
+  describeContent,
+  EDS,
+  expected,
+  LDS,
+  MODEL_TYPES,
+  nameOf,
+  PROBE,
+  RawStream,
+  RDS,
+  type Rng,
+  UNIVERSE,
+} from "./model-universe.js";
+
+interface HeldResource {
+  readonly version: string;
+  readonly hex: string;
+}
+
+class DeltaType {
+  readonly wildcard: boolean;
+  /** Explicitly subscribed names (named types; never empty). */
+  sub: Set<string>;
+  /** What the client holds: every resource sent minus every removal (NACKed ones too: the server counts them as held). */
+  received = new Map<string, HeldResource>();
+  /** What the client had when it last ACKed (sent as initial_resource_versions on reconnect). */
+  accepted = new Map<string, HeldResource>();
+  latest: string | undefined;
+  status: "none" | "pending" | "acked" | "nacked" = "none";
+  nonces: string[] = [];
+  /** Names the client (re)subscribed since they were last sent: a resend is allowed (delta-resubscribe-resends). */
+  forced = new Set<string>();
+  /** EDS/RDS: a CDS/LDS response came since this type's last response (warming forces resends). */
+  warm = false;
+  /** The first wildcard request of a stream is answered even when empty (delta-first-wildcard). */
+  firstWildcard = false;
+  lastRequest: DeltaDiscoveryRequest | undefined;
+  constructor(sub: "*" | Set<string>) {
+    this.wildcard = sub === "*";
+    this.sub = sub === "*" ? new Set() : sub;
+  }
+}
+
+export class DeltaModelClient {
+  readonly #ctx: ModelContext;
+  readonly types = new Map<string, DeltaType>();
+  #stream!: RawStream<DeltaDiscoveryResponse>;
+  #seen = 0;
+  #streamNonces = new Set<string>();
+  #probe: string | undefined;
+  answered = new Set<string>();
+
+  constructor(ctx: ModelContext, initial: Map<string, "*" | Set<string>>) {
+    this.#ctx = ctx;
+    for (const typeUrl of MODEL_TYPES) this.types.set(typeUrl, new DeltaType(initial.get(typeUrl)!));
+  }
+
+  /** Opens a stream; each type's first request carries initial_resource_versions (what the client accepted), as a reconnecting Envoy's. */
+  async connect(): Promise<void> {
+    this.#stream?.cancel();
+    this.#stream = new RawStream<DeltaDiscoveryResponse>(this.#ctx.client, "delta");
+    this.#seen = 0;
+    this.#streamNonces = new Set();
+    this.#probe = undefined;
+    let first = true;
+    for (const [typeUrl, st] of this.types) {
+      st.received = new Map(st.accepted);
+      st.latest = undefined;
+      st.status = "none";
+      st.nonces = [];
+      st.forced = new Set(); // delta-reconnect-only-differences: nothing is forced on a stream's first request
+      st.warm = false;
+      st.firstWildcard = st.wildcard;
+      this.#send(
+        typeUrl,
+        {
+          resourceNamesSubscribe: st.wildcard ? ["*"] : [...st.sub],
+          initialResourceVersions: Object.fromEntries([...st.accepted].map(([n, r]) => [n, r.version])),
+        },
+        first,
+      );
+      first = false;
+    }
+    await this.barrier();
+  }
+
+  #send(typeUrl: string, fields: Partial<DeltaDiscoveryRequest>, withNode = false): DeltaDiscoveryRequest {
+    const request = {
+      typeUrl,
+      resourceNamesSubscribe: [],
+      resourceNamesUnsubscribe: [],
+      initialResourceVersions: {},
+      responseNonce: "",
+      ...fields,
+      ...(withNode ? { node: { id: "n1" } } : {}),
+    } as DeltaDiscoveryRequest;
+    this.types.get(typeUrl)!.lastRequest = request;
+    this.#stream.write(request);
+    return request;
+  }
+
+  /** Subscribes the probe name again (always answered: delta-resubscribe-resends) and processes everything before its answer. */
+  async barrier(): Promise<void> {
+    const from = this.#stream.received.length;
+    // ACK the last probe answer first: a type awaiting its ACK holds make-before-break removals back.
+    if (this.#probe !== undefined) this.#stream.write({ typeUrl: PROBE, responseNonce: this.#probe } as DeltaDiscoveryRequest);
+    this.#stream.write({ typeUrl: PROBE, resourceNamesSubscribe: ["p0"] } as DeltaDiscoveryRequest);
+    await this.#stream.until("the probe response", () =>
+      this.#stream.received.slice(from).some((r) => r.typeUrl === PROBE && r.resources.some((x) => x.name === "p0")),
+    );
+    this.#process();
+  }
+
+  #process(): void {
+    const received = this.#stream.received;
+    while (this.#seen < received.length) {
+      const response = received[this.#seen++]!;
+      if (response.nonce === "") this.#ctx.fail(`nonce-per-stream: a ${response.typeUrl} response without a nonce`);
+      if (this.#streamNonces.has(response.nonce)) this.#ctx.fail(`nonce-per-stream: nonce ${response.nonce} sent twice on one stream`);
+      this.#streamNonces.add(response.nonce);
+      if (response.typeUrl === PROBE) {
+        this.#probe = response.nonce;
+        continue;
+      }
+      this.#check(response);
+    }
+  }
+
+  #check(response: DeltaDiscoveryResponse): void {
+    const typeUrl = response.typeUrl;
+    const st = this.types.get(typeUrl);
+    if (st === undefined) this.#ctx.fail(`a response for ${typeUrl}, which the client never asked for`);
+    const state = this.#ctx.state();
+    const current = state.get(typeUrl)!;
+    const entries = this.#ctx.plane.cache.getSnapshot("n1")?.resources[typeUrl]?.entries ?? {};
+    const label = `${short(typeUrl)} delta response ${response.nonce} (+${response.resources.map((r) => `${r.name}@${r.version.slice(0, 8)}`).join(",")} -${response.removedResources.join(",")})`;
+    if (response.resources.length === 0 && response.removedResources.length === 0 && !st.firstWildcard)
+      this.#ctx.fail(`${label}: an empty response nobody asked for`);
+    const names = new Set<string>();
+    for (const resource of response.resources) {
+      const name = resource.name;
+      if (names.has(name)) this.#ctx.fail(`no-duplicate-names: ${label} holds ${name} twice`);
+      names.add(name);
+      if (!st.wildcard && !st.sub.has(name)) this.#ctx.fail(`named-only-requested: ${label} sends ${name}, not subscribed`);
+      if (resource.resource === undefined) this.#ctx.fail(`${label}: ${name} has no body (and no TTL was set)`);
+      if (nameOf(typeUrl, resource.resource.value) !== name) this.#ctx.fail(`${label}: ${name} carries a resource of another name`);
+      const hex = Buffer.from(resource.resource.value).toString("hex");
+      const want = expected(state, typeUrl, new Set([name])).get(name);
+      if (want === undefined) this.#ctx.fail(`${label}: ${name} is not in the cache (stale)`);
+      if (want !== hex) this.#ctx.fail(`${label}: ${name} is stale (bytes differ from the cache's)`);
+      // delta-versions-per-resource: the version is the cache entry's.
+      const version = this.#versionOf(typeUrl, name, entries);
+      if (resource.version !== version)
+        this.#ctx.fail(`delta-versions-per-resource: ${label}: ${name} at version ${resource.version}, the cache entry's is ${version}`);
+      // No resource twice at one version unless the client asked again (or warming).
+      const held = st.received.get(name)?.version;
+      if (held !== undefined && sameContentVersion(held, resource.version) && !st.forced.has(name) && !st.warm)
+        this.#ctx.fail(`${label}: ${name} sent again at the version the client holds, unasked`);
+      st.received.set(name, { version: resource.version, hex });
+      st.forced.delete(name);
+    }
+    for (const name of response.removedResources) {
+      if (names.has(name)) this.#ctx.fail(`${label}: ${name} both sent and removed`);
+      if (current.has(name) && (st.wildcard || st.sub.has(name))) this.#ctx.fail(`delta-removed: ${label} removes ${name}, which exists`);
+      // delta-removed: only what the client holds, or a subscribed name that does not exist.
+      if (!st.received.has(name) && !(st.sub.has(name) && !current.has(name)))
+        this.#ctx.fail(`delta-removed: ${label} removes ${name}, which the client never held nor subscribed to`);
+      st.received.delete(name);
+      st.forced.delete(name);
+    }
+    this.#ctx.note(`    <- ${label}`);
+    st.latest = response.nonce;
+    st.status = "pending";
+    st.nonces.push(response.nonce);
+    st.firstWildcard = false;
+    st.warm = false;
+    this.answered.add(typeUrl);
+    if (typeUrl === CDS) this.types.get(EDS)!.warm = true;
+    if (typeUrl === LDS) this.types.get(RDS)!.warm = true;
+  }
+
+  /** What the server should send as a resource's version: `<label>~<digest>` (docs/cache.md "Versions in your words"). */
+  #versionOf(typeUrl: string, name: string, entries: { readonly [name: string]: { readonly version: string } }): string {
+    return `${this.#ctx.labelOf(`${typeUrl}|${name}`)}~${digestOf(entries[name]?.version ?? "?")}`;
+  }
+
+  /** Whether an ACK or NACK of the type may be answered: a change made while the client had not answered, or a warming resend. */
+  dueOnReply(typeUrl: string): boolean {
+    const st = this.types.get(typeUrl)!;
+    if (st.status !== "pending") return false;
+    const want = expected(this.#ctx.state(), typeUrl, st.wildcard ? undefined : st.sub);
+    const held = [...st.received].filter(([n]) => st.wildcard || st.sub.has(n));
+    return st.warm || held.length !== want.size || held.some(([n, r]) => want.get(n) !== r.hex);
+  }
+
+  ack(typeUrl: string): string | undefined {
+    const st = this.types.get(typeUrl)!;
+    if (st.status !== "pending" || st.latest === undefined) return undefined;
+    this.#send(typeUrl, { responseNonce: st.latest });
+    st.status = "acked";
+    st.accepted = new Map(st.received);
+    return st.latest;
+  }
+
+  nack(typeUrl: string): string | undefined {
+    const st = this.types.get(typeUrl)!;
+    if (st.status !== "pending" || st.latest === undefined) return undefined;
+    this.#send(typeUrl, { responseNonce: st.latest, errorDetail: { code: 3, message: `model: ${short(typeUrl)} rejected`, details: [] } });
+    st.status = "nacked";
+    return st.latest;
+  }
+
+  stale(typeUrl: string, pick: (n: number) => number, nack: boolean): string | undefined {
+    const st = this.types.get(typeUrl)!;
+    if (st.nonces.length < 2) return undefined;
+    const nonce = st.nonces[pick(st.nonces.length - 1)]!;
+    this.#send(typeUrl, {
+      responseNonce: nonce,
+      ...(nack ? { errorDetail: { code: 3, message: "model: stale rejection", details: [] } } : {}),
+    });
+    return nonce;
+  }
+
+  resend(typeUrl: string): boolean {
+    const st = this.types.get(typeUrl)!;
+    const last = st.lastRequest;
+    if (last === undefined || last.responseNonce === "" || last.resourceNamesSubscribe.length > 0) return false;
+    this.#stream.write(last);
+    return true;
+  }
+
+  /**
+   * Subscribes, unsubscribes or re-subscribes names of a named type. Unsubscribed names are dropped by the client;
+   * (re)subscribed names must be sent (delta-resubscribe-resends) or said not to exist (delta-removed).
+   */
+  changeSubscription(typeUrl: string, rng: Rng): { names: Set<string>; note: string } {
+    const st = this.types.get(typeUrl)!;
+    const subscribe: string[] = [];
+    const unsubscribe: string[] = [];
+    for (let i = 1 + rng.int(2); i > 0; i--) {
+      const name = rng.pick(UNIVERSE[typeUrl]!);
+      if (subscribe.includes(name) || unsubscribe.includes(name)) continue;
+      // Sometimes subscribe a name again that is already subscribed: it must be sent again.
+      if (st.sub.has(name) && st.sub.size - unsubscribe.length > 1 && rng.chance(0.7)) unsubscribe.push(name);
+      else subscribe.push(name);
+    }
+    for (const name of unsubscribe) {
+      st.sub.delete(name);
+      st.received.delete(name);
+      st.accepted.delete(name);
+      st.forced.delete(name);
+    }
+    for (const name of subscribe) {
+      st.sub.add(name);
+      st.forced.add(name);
+    }
+    this.#send(typeUrl, { resourceNamesSubscribe: subscribe, resourceNamesUnsubscribe: unsubscribe });
+    const note = subscribe.length === 0 ? "unsubscribe only" : `(+${subscribe.join(",")} -${unsubscribe.join(",")})`;
+    return { names: new Set(st.sub), note };
+  }
+
+  async settle(): Promise<void> {
+    for (let round = 0; ; round++) {
+      if (round > 20) this.#ctx.fail("never quiet: responses kept coming for 20 rounds of ACKs");
+      let acked = false;
+      for (const typeUrl of MODEL_TYPES) if (this.ack(typeUrl) !== undefined) acked = true;
+      this.answered.clear();
+      await this.barrier();
+      if (!acked && this.answered.size === 0) break;
+    }
+    this.checkConvergence();
+  }
+
+  /** Convergence: what the client holds (sent minus removed) is the cache's state for its subscription, at the cache's versions. */
+  checkConvergence(): void {
+    const state = this.#ctx.state();
+    const snapshot = this.#ctx.plane.cache.getSnapshot("n1");
+    for (const [typeUrl, st] of this.types) {
+      const want = expected(state, typeUrl, st.wildcard ? undefined : st.sub);
+      const held = new Map([...st.received].map(([n, r]) => [n, r.hex]));
+      const same = held.size === want.size && [...want].every(([n, hex]) => held.get(n) === hex);
+      if (!same) this.#ctx.fail(`convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)}`);
+      for (const [name, r] of st.received) {
+        const version = this.#versionOf(typeUrl, name, snapshot?.resources[typeUrl]?.entries ?? {});
+        if (r.version !== version) this.#ctx.fail(`convergence: ${short(typeUrl)} ${name} held at ${r.version}, the cache's is ${version}`);
+      }
+    }
+  }
+
+  close(): void {
+    this.#stream?.cancel();
+  }
+}
