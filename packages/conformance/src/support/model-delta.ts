@@ -5,7 +5,7 @@
 import { digestOf, sameContentVersion } from "@xdskit/cache";
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "@xdskit/envoy-api";
 import type { ModelContext } from "./model-sotw.js";
-import { short } from "./model-sotw.js";
+import { probeAcked, short } from "./model-sotw.js";
 import {
   CDS,
   describeContent,
@@ -111,13 +111,15 @@ export class DeltaModelClient {
   /** Subscribes the probe name again (always answered: delta-resubscribe-resends) and processes everything before its answer. */
   async barrier(): Promise<void> {
     const from = this.#stream.received.length;
-    // ACK the last probe answer first: a type awaiting its ACK holds make-before-break removals back.
-    if (this.#probe !== undefined) this.#stream.write({ typeUrl: PROBE, responseNonce: this.#probe } as DeltaDiscoveryRequest);
     this.#stream.write({ typeUrl: PROBE, resourceNamesSubscribe: ["p0"] } as DeltaDiscoveryRequest);
     await this.#stream.until("the probe response", () =>
       this.#stream.received.slice(from).some((r) => r.typeUrl === PROBE && r.resources.some((x) => x.name === "p0")),
     );
     this.#process();
+    // ACK the probe's answer and wait until the server took it: a type awaiting its ACK holds make-before-break removals back.
+    const probe = this.#probe!;
+    this.#stream.write({ typeUrl: PROBE, responseNonce: probe } as DeltaDiscoveryRequest);
+    await probeAcked(this.#ctx, probe);
   }
 
   #process(): void {
@@ -291,7 +293,9 @@ export class DeltaModelClient {
       if (!same) this.#ctx.fail(`convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)}`);
       for (const [name, r] of st.received) {
         const version = this.#versionOf(typeUrl, name, snapshot?.resources[typeUrl]?.entries ?? {});
-        if (r.version !== version) this.#ctx.fail(`convergence: ${short(typeUrl)} ${name} held at ${r.version}, the cache's is ${version}`);
+        // Equality is by digest (docs/cache.md): content the client already holds under an older label is not resent.
+        if (!sameContentVersion(r.version, version))
+          this.#ctx.fail(`convergence: ${short(typeUrl)} ${name} held at ${r.version}, the cache's is ${version}`);
       }
     }
   }

@@ -127,15 +127,6 @@ export class SotwModelClient {
   /** Sends a probe request (new names: always answered) and processes every response until its answer. */
   async barrier(): Promise<void> {
     const from = this.#stream.received.length;
-    if (this.#probe !== undefined) {
-      // ACK the last probe answer first: a type awaiting its ACK holds make-before-break removals back.
-      this.#stream.write({
-        typeUrl: PROBE,
-        resourceNames: [`p${(this.#probeCount - 1) % 2}`],
-        versionInfo: this.#probe.version,
-        responseNonce: this.#probe.nonce,
-      } as DiscoveryRequest);
-    }
     const name = `p${this.#probeCount++ % 2}`;
     this.#stream.write({
       typeUrl: PROBE,
@@ -144,9 +135,20 @@ export class SotwModelClient {
       responseNonce: this.#probe?.nonce ?? "",
     } as DiscoveryRequest);
     await this.#stream.until(`the probe response for ${name}`, () =>
-      this.#stream.received.slice(from).some((r) => r.typeUrl === PROBE && r.resources.length === 1 && nameOf(PROBE, r.resources[0]!.value) === name),
+      this.#stream.received
+        .slice(from)
+        .some((r) => r.typeUrl === PROBE && r.resources.length === 1 && nameOf(PROBE, r.resources[0]!.value) === name),
     );
     this.#process();
+    // ACK the probe's answer and wait until the server took it: a type awaiting its ACK holds make-before-break removals back.
+    const probe = this.#probe!;
+    this.#stream.write({
+      typeUrl: PROBE,
+      resourceNames: [name],
+      versionInfo: probe.version,
+      responseNonce: probe.nonce,
+    } as DiscoveryRequest);
+    await probeAcked(this.#ctx, probe.nonce);
   }
 
   #process(): void {
@@ -189,7 +191,8 @@ export class SotwModelClient {
       if (want.has(name)) continue;
       if (st.sub !== "*" && !st.sub.has(name)) this.#ctx.fail(`named-only-requested: ${label} holds ${name}, not subscribed`);
       // make-before-break: a SotW response may still carry what the client held (its removal waits for the ACKs).
-      if (st.received?.content.get(name) !== hex) this.#ctx.fail(`${label}: ${name} is not in the cache, nor held by the client at these bytes`);
+      if (st.received?.content.get(name) !== hex)
+        this.#ctx.fail(`${label}: ${name} is not in the cache, nor held by the client at these bytes`);
     }
     if (st.sub !== "*" && content.size === 0) this.#ctx.fail(`missing-names-held: ${label} is empty for a named subscription`);
     // versions-per-type (docs/cache.md "Versions in your words"): `<label>~<digest>`, one content one digest, and the reverse.
@@ -216,7 +219,9 @@ export class SotwModelClient {
       this.#ctx.fail(`nack-no-resend: ${label} resends the content the client NACKed`);
     // sotw-answer-when-version-differs: unchanged content only when names were added, on a named first request, or for warming.
     if (st.received !== undefined && digestOf(st.received.version) === digest && !st.forced && !st.warm)
-      this.#ctx.fail(`sotw-answer-when-version-differs: ${label} (forced ${st.forced}, warm ${st.warm}) repeats what the client holds, unasked`);
+      this.#ctx.fail(
+        `sotw-answer-when-version-differs: ${label} (forced ${st.forced}, warm ${st.warm}) repeats what the client holds, unasked`,
+      );
     this.#ctx.note(`    <- ${label}`);
     st.latest = { nonce: response.nonce, version: response.versionInfo, content };
     st.received = st.latest;
@@ -356,6 +361,15 @@ export class SotwModelClient {
 
   close(): void {
     this.#stream?.cancel();
+  }
+}
+
+/** Waits until node status shows the ACK of the probe response `nonce` (the server handled it). */
+export async function probeAcked(ctx: ModelContext, nonce: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (ctx.plane.status.nodeStatus("n1")?.types[PROBE]?.lastAck?.nonce !== nonce) {
+    if (Date.now() > deadline) ctx.fail(`the server never took the ACK of probe response ${nonce}`);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

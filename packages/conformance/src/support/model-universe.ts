@@ -2,7 +2,7 @@
 // a seeded PRNG, a small universe of resources (every resource a name and a
 // variant, so two variants of a name have different bytes), the test's own
 // model of the cache, and a raw xDS stream the test drives request by request.
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse, TypeUrl } from "@xdskit/envoy-api";
 import { Cluster } from "@xdskit/envoy-api/envoy/config/cluster/v3/cluster";
 import { ClusterLoadAssignment } from "@xdskit/envoy-api/envoy/config/endpoint/v3/endpoint";
