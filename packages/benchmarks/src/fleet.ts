@@ -19,6 +19,11 @@
 //   burst         --burst (100) one-endpoint updates 1 ms apart → the last response, every stream quiet
 //   idle/stream   heap (after GC) with every stream synced and idle, minus ready heap, per stream
 //   encodes       resource encodes and response-framing encodes per one-endpoint update
+//   reconnect all every stream closed with its connection, then all opened again on new connections
+//                 against the running server (a load balancer dropping every connection): the
+//                 time from reopening to every stream having ACKed all four types, and the
+//                 server's CPU in it. Set beside the initial sync, it shows what of that is the
+//                 cost of a fresh process (code not yet compiled by the JIT)
 //   churn         --churn-seconds (5) seconds of 10 % of the streams reconnecting each second as
 //                 restarted proxies while a one-endpoint update flows every 500 ms: the time from a
 //                 reconnect to that stream having ACKed all four types (p50, p99)
@@ -123,6 +128,8 @@ interface Run {
   readyRssMiB: number;
   initialMs: number;
   updateP50Ms: number;
+  /** Each one-endpoint update's time, in order: the first ones run code the JIT has not compiled yet. */
+  updateMs: number[];
   idleHeapKiBPerStream: number;
   idleRssKiBPerStream: number;
   resourceEncodesPerUpdate: number;
@@ -135,6 +142,10 @@ interface Run {
   /** Server CPU per one-endpoint update (includes ACK handling). */
   serverCpuMsPerUpdate: number;
   responseEncodesPerUpdate: number;
+  /** Every stream reconnected to the running server → every stream has ACKed all four types again. */
+  reconnectAllMs: number;
+  /** Server CPU in that resync. */
+  reconnectAllServerCpuMs: number;
   /** CPU time of the load generator and of the server during the initial sync: the server's should dominate. */
   initialLoadCpuMs: number;
   initialServerCpuMs: number;
@@ -215,6 +226,7 @@ async function once(
         initialServerCpuMs: idle.cpuMs - ready.cpuMs,
         idleHeapKiBPerStream: (idle.heap - ready.heap) / streams / 1024,
         idleRssKiBPerStream: (idle.rss - ready.rss) / streams / 1024,
+        updateMs: [] as number[],
         ...Object.fromEntries(
           (
             [
@@ -229,6 +241,8 @@ async function once(
               "churnUnsynced",
               "churnResyncP50Ms",
               "churnResyncP99Ms",
+              "reconnectAllMs",
+              "reconnectAllServerCpuMs",
             ] as const
           ).map((k) => [k, none]),
         ),
@@ -285,11 +299,23 @@ async function once(
     if (churn.unsynced > 0)
       console.log(`churn: ${churn.unsynced} of ${churn.reconnects} reconnected streams had not resynced 30 s after the churn`);
     const resync = [...churn.resyncMs].sort((a, b) => a - b);
+
+    // Every stream reconnects to the running server (its code compiled by now): the initial sync again.
+    load.send({ kind: "disconnectAll" });
+    await load.expect("disconnected", 10_000);
+    server.send({ kind: "stats" });
+    const beforeReconnect = await server.expect("stats", 30_000);
+    load.send({ kind: "reopenAll" });
+    const reconnected = await load.expect("resynced", timeout);
+    await new Promise((r) => setTimeout(r, 300));
+    server.send({ kind: "stats" });
+    const afterReconnect = await server.expect("stats", 30_000);
     return {
       importMs: ready.importMs,
       readyRssMiB: ready.rss / 1024 / 1024,
       initialMs,
       updateP50Ms: median(times),
+      updateMs: times,
       idleHeapKiBPerStream: (idle.heap - ready.heap) / streams / 1024,
       idleRssKiBPerStream: (idle.rss - ready.rss) / streams / 1024,
       resourceEncodesPerUpdate: (after.encodes.resources - idle.encodes.resources) / UPDATES,
@@ -304,6 +330,8 @@ async function once(
       churnUnsynced: CHURN_SECONDS === 0 ? Number.NaN : churn.unsynced,
       churnResyncP50Ms: median(resync),
       churnResyncP99Ms: resync[Math.min(resync.length - 1, Math.floor(resync.length * 0.99))] ?? 0,
+      reconnectAllMs: reconnected.ms,
+      reconnectAllServerCpuMs: afterReconnect.cpuMs - beforeReconnect.cpuMs,
     };
   } finally {
     // Let the generator exit by itself (--profile-load writes its profile on exit), then make sure.
@@ -333,6 +361,8 @@ const METRICS: [keyof Run, string, number][] = [
   ["churnUnsynced", "churn: not resynced 30 s after", 0],
   ["churnResyncP50Ms", "churn: reconnect to resynced, p50 (ms)", 0],
   ["churnResyncP99Ms", "churn: reconnect to resynced, p99 (ms)", 0],
+  ["reconnectAllMs", "every stream reconnected, all ACKed again (ms)", 0],
+  ["reconnectAllServerCpuMs", "server CPU in that resync (ms)", 0],
 ];
 
 async function main(): Promise<void> {
@@ -368,7 +398,7 @@ async function main(): Promise<void> {
             results[scenario] = byTree;
             byTree[name] = [...(byTree[name] ?? []), run];
             console.log(
-              `round ${round + 1} ${scenario} ${name}: initial ${run.initialMs.toFixed(0)} ms (CPU server ${run.initialServerCpuMs.toFixed(0)}, load ${run.initialLoadCpuMs.toFixed(0)} ms), update p50 ${run.updateP50Ms.toFixed(0)} ms, ` +
+              `round ${round + 1} ${scenario} ${name}: initial ${run.initialMs.toFixed(0)} ms (CPU server ${run.initialServerCpuMs.toFixed(0)}, load ${run.initialLoadCpuMs.toFixed(0)} ms), update p50 ${run.updateP50Ms.toFixed(0)} ms (${run.updateMs.map((ms) => ms.toFixed(0)).join("/")}), ` +
                 `import ${run.importMs.toFixed(0)} ms, ready RSS ${run.readyRssMiB.toFixed(0)} MiB, idle ${run.idleHeapKiBPerStream.toFixed(1)} KiB heap/stream, ` +
                 `update CPU ${run.serverCpuMsPerUpdate.toFixed(0)} ms, encodes/update ${run.resourceEncodesPerUpdate} resource + ${run.responseEncodesPerUpdate} response codec calls`,
             );

@@ -26,7 +26,7 @@ export function cluster(i: number, generation = 0): object {
   return {
     name: clusterName(i),
     type: 3, // EDS
-    connectTimeout: { seconds: 1 + (generation % 10), nanos: 0 },
+    connectTimeout: { seconds: 1 + generation, nanos: 0 },
     edsClusterConfig: { serviceName: "", edsConfig: { ads: {} } },
   };
 }

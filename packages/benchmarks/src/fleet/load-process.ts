@@ -9,11 +9,15 @@
 // must: version, nonce and type URL of each response, and the cluster names of
 // a CDS response (the route configuration name is the fixture's, not decoded).
 //
-// IPC (parent -> child): {kind:"open"}, {kind:"mark"}, {kind:"churn"}, {kind:"close"}.
+// IPC (parent -> child): {kind:"open"}, {kind:"mark"}, {kind:"churn"}, {kind:"disconnectAll"},
+// {kind:"reopenAll"}, {kind:"close"}.
 // Child -> parent: "ready"; "synced" when every stream has ACKed all four
 // types; after "mark", "updated" when every stream has ACKed a response of
 // each marked type received after the mark; after "churn", "churned" with the
-// resync times of the reconnected streams; "failed" on any stream error.
+// resync times of the reconnected streams; after "disconnectAll", "disconnected"
+// once every stream and connection is closed; after "reopenAll", "resynced" once
+// every stream, opened again on new connections, has ACKed all four types;
+// "failed" on any stream error.
 import http2 from "node:http2";
 import { copyBytes } from "./bytes.js";
 import { ROUTE_CONFIG_NAME } from "./fixture.js";
@@ -46,6 +50,13 @@ export type LoadCommand =
   | { kind: "mark"; types?: string[]; quiet?: boolean }
   /** Each second for `seconds` seconds, `fraction` of the (synced) streams are cancelled and opened again as restarted proxies (holding nothing). */
   | { kind: "churn"; fraction: number; seconds: number }
+  /**
+   * "disconnectAll" cancels every stream and closes its connection; "reopenAll" then opens every
+   * stream again on new connections (proxies holding nothing), as when a load balancer in front of
+   * a running control plane has dropped its connections.
+   */
+  | { kind: "disconnectAll" }
+  | { kind: "reopenAll" }
   | { kind: "close" };
 export type LoadReport =
   | { kind: "ready" }
@@ -54,6 +65,10 @@ export type LoadReport =
   | { kind: "updated"; cpuMs: number; lastResponseAt: number; responses: number }
   /** Reconnected streams, and the times (ms) from opening each to its having ACKed all four types. */
   | { kind: "churned"; reconnects: number; resyncMs: number[]; unsynced: number }
+  /** A second after "disconnectAll" closed every stream. */
+  | { kind: "disconnected" }
+  /** Every stream reopened by "reopenAll" has ACKed all four types: the time from reopening, and this process's CPU. */
+  | { kind: "resynced"; ms: number; cpuMs: number }
   | { kind: "failed"; message: string };
 
 const STREAMS = Number(process.env.BENCH_STREAMS);
@@ -274,6 +289,31 @@ function churn(fraction: number, seconds: number): void {
   tick();
 }
 
+/** Cancels every stream and closes its connection; reports "disconnected" a second later. */
+function disconnectAll(): void {
+  for (const stream of streams) stream.cancel();
+  connections!.close();
+  setTimeout(() => send({ kind: "disconnected" }), 1000);
+}
+
+/** Opens every stream again on new connections; reports "resynced" once all have ACKed all four types. */
+function reopenAll(): void {
+  const cpuAt = process.cpuUsage();
+  const openedAt = performance.now();
+  let resynced = 0;
+  const reopened = transport(CLIENT, ADDRESS, Math.ceil(STREAMS / PER_CONNECTION), (message) => {
+    if (!closing) send({ kind: "failed", message });
+  });
+  connections = reopened;
+  for (let i = 0; i < STREAMS; i++) {
+    streams[i] = new Stream(reopened, i, () => {
+      if (++resynced < STREAMS) return;
+      const cpu = process.cpuUsage(cpuAt);
+      send({ kind: "resynced", ms: performance.now() - openedAt, cpuMs: (cpu.user + cpu.system) / 1000 });
+    });
+  }
+}
+
 process.on("message", (command: LoadCommand) => {
   switch (command.kind) {
     case "open":
@@ -300,6 +340,12 @@ process.on("message", (command: LoadCommand) => {
       break;
     case "churn":
       churn(command.fraction, command.seconds);
+      break;
+    case "disconnectAll":
+      disconnectAll();
+      break;
+    case "reopenAll":
+      reopenAll();
       break;
     case "close":
       closing = true;
