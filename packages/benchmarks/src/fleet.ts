@@ -28,7 +28,8 @@
 //                 restarted proxies while a one-endpoint update flows every 500 ms: the time from a
 //                 reconnect to that stream having ACKed all four types (p50, p99)
 //
-// Options: --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5  --burst 100
+// Options: --help  (prints this)
+//          --streams 1000,10000  --modes sotw,delta  --rounds 3  --updates 5  --burst 100
 //          --churn-seconds 5 (0: no churn)  --baseline <git ref or built tree directory>  --json <file>
 //          --profile-server <dir>  (writes a CPU profile of each server process there)
 //          --profile-load <dir>  (the same for each load generator process)
@@ -53,7 +54,7 @@
 // BENCH_ALLOC_PROFILE=<file> (sampling allocation profile of the initial sync, collected
 // objects included), BENCH_UPDATE_PROFILE=<file> (CPU profile of the updates only).
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -83,8 +84,21 @@ const { values } = parseArgs({
     client: { type: "string", default: "raw" },
     transport: { type: "string", default: "grpc" },
     "baseline-transport": { type: "string", default: "grpc" },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+if (values.help) {
+  // The usage is this file's opening comment (tsc keeps it in the built file).
+  const source = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n");
+  const end = source.findIndex((line) => !line.startsWith("//"));
+  console.log(
+    source
+      .slice(0, end)
+      .map((line) => line.replace(/^\/\/ ?/, ""))
+      .join("\n"),
+  );
+  process.exit(0);
+}
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const STREAMS = values.streams.split(",").map(Number);
