@@ -58,6 +58,8 @@ export class DeltaModelClient {
   #streamNonces = new Set<string>();
   #probe: string | undefined;
   answered = new Set<string>();
+  /** Responses of the model types received (all streams). */
+  responses = 0;
 
   constructor(ctx: ModelContext, initial: Map<string, "*" | Set<string>>) {
     this.#ctx = ctx;
@@ -186,6 +188,7 @@ export class DeltaModelClient {
     st.firstWildcard = false;
     st.warm = false;
     this.answered.add(typeUrl);
+    this.responses++;
     if (typeUrl === CDS) this.types.get(EDS)!.warm = true;
     if (typeUrl === LDS) this.types.get(RDS)!.warm = true;
   }
@@ -199,9 +202,17 @@ export class DeltaModelClient {
   dueOnReply(typeUrl: string): boolean {
     const st = this.types.get(typeUrl)!;
     if (st.status !== "pending") return false;
+    // A held-back cluster (listener) change the reply releases forces endpoints (routes) again: warming.
+    const forcer = typeUrl === EDS ? CDS : typeUrl === RDS ? LDS : undefined;
+    return st.warm || this.#behind(typeUrl) || (forcer !== undefined && this.#behind(forcer));
+  }
+
+  /** Whether what the client holds of a type differs from the cache's current state for its subscription. */
+  #behind(typeUrl: string): boolean {
+    const st = this.types.get(typeUrl)!;
     const want = expected(this.#ctx.state(), typeUrl, st.wildcard ? undefined : st.sub);
     const held = [...st.received].filter(([n]) => st.wildcard || st.sub.has(n));
-    return st.warm || held.length !== want.size || held.some(([n, r]) => want.get(n) !== r.hex);
+    return held.length !== want.size || held.some(([n, r]) => want.get(n) !== r.hex);
   }
 
   ack(typeUrl: string): string | undefined {

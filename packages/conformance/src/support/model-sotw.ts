@@ -3,7 +3,7 @@
 // and every response is checked on arrival against the model of the cache.
 // Rules cited are docs/protocol.md row ids.
 import type * as grpc from "@grpc/grpc-js";
-import { digestOf } from "@xdskit/cache";
+import { digestOf, sameContentVersion } from "@xdskit/cache";
 import type { DiscoveryRequest, DiscoveryResponse } from "@xdskit/envoy-api";
 import type { ControlPlane } from "./control-plane.js";
 import {
@@ -81,6 +81,8 @@ export class SotwModelClient {
   #contentOf = new Map<string, string>();
   /** Types answered in the current step (for "quiet" expectations). */
   answered = new Set<string>();
+  /** Responses of the model types received (all streams). */
+  responses = 0;
 
   constructor(ctx: ModelContext, initial: Map<string, "*" | Set<string>>) {
     this.#ctx = ctx;
@@ -230,6 +232,7 @@ export class SotwModelClient {
     st.forced = false;
     st.warm = false;
     this.answered.add(typeUrl);
+    this.responses++;
     // warming: a cluster or listener response lets the server answer endpoints or routes again.
     if (typeUrl === CDS) this.types.get(EDS)!.warm = true;
     if (typeUrl === LDS) this.types.get(RDS)!.warm = true;
@@ -242,8 +245,16 @@ export class SotwModelClient {
   dueOnReply(typeUrl: string): boolean {
     const st = this.types.get(typeUrl)!;
     if (st.status !== "pending" || st.latest === undefined) return false;
+    // A held-back cluster (listener) change the reply releases forces endpoints (routes) again: warming.
+    const forcer = typeUrl === EDS ? CDS : typeUrl === RDS ? LDS : undefined;
+    return st.warm || this.#behind(typeUrl) || (forcer !== undefined && this.#behind(forcer));
+  }
+
+  /** Whether what the client holds of a type differs from the cache's current state for its subscription. */
+  #behind(typeUrl: string): boolean {
+    const st = this.types.get(typeUrl)!;
     const want = expected(this.#ctx.state(), typeUrl, st.sub === "*" ? undefined : st.sub);
-    return st.warm || !sameContent(st.latest.content, want);
+    return !sameContent(st.received?.content ?? new Map(), want);
   }
 
   /** ACKs the latest response of a type (ack-detection). Returns the nonce, or undefined when nothing is pending. */
@@ -346,7 +357,9 @@ export class SotwModelClient {
         if (!sameContent(held, want))
           this.#ctx.fail(`convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)}`);
         const version = `${this.#ctx.labelOf(typeUrl)}~${snapshot?.resources[typeUrl]?.version}`;
-        if (st.status === "acked" && st.received !== undefined && st.received.version !== version)
+        // Equality is by digest (docs/cache.md): content that changed and changed back while the client had not
+        // ACKed is not resent, so the client may hold it under the older label.
+        if (st.status === "acked" && st.received !== undefined && !sameContentVersion(st.received.version, version))
           this.#ctx.fail(`convergence: ${short(typeUrl)} ACKed version ${st.received.version}, the cache's is ${version}`);
       } else if (want.size > 0) {
         // missing-names-held: with none of its names in the cache a named subscription gets no answer, so only check when some exist.
