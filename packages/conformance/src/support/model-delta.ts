@@ -11,6 +11,7 @@ import {
   describeContent,
   EDS,
   expected,
+  GROUP,
   LDS,
   MODEL_TYPES,
   nameOf,
@@ -103,7 +104,7 @@ export class DeltaModelClient {
       initialResourceVersions: {},
       responseNonce: "",
       ...fields,
-      ...(withNode ? { node: { id: "n1" } } : {}),
+      ...(withNode ? { node: { id: this.#ctx.nodeId } } : {}),
     } as DeltaDiscoveryRequest;
     this.types.get(typeUrl)!.lastRequest = request;
     this.#stream.write(request);
@@ -145,7 +146,7 @@ export class DeltaModelClient {
     if (st === undefined) this.#ctx.fail(`a response for ${typeUrl}, which the client never asked for`);
     const state = this.#ctx.state();
     const current = state.get(typeUrl)!;
-    const entries = this.#ctx.plane.cache.getSnapshot("n1")?.resources[typeUrl]?.entries ?? {};
+    const entries = this.#ctx.plane.cache.getSnapshot(GROUP)?.resources[typeUrl]?.entries ?? {};
     const label = `${short(typeUrl)} delta response ${response.nonce} (+${response.resources.map((r) => `${r.name}@${r.version.slice(0, 8)}`).join(",")} -${response.removedResources.join(",")})`;
     if (response.resources.length === 0 && response.removedResources.length === 0 && !st.firstWildcard)
       this.#ctx.fail(`${label}: an empty response nobody asked for`);
@@ -296,7 +297,7 @@ export class DeltaModelClient {
   /** Convergence: what the client holds (sent minus removed) is the cache's state for its subscription, at the cache's versions. */
   checkConvergence(): void {
     const state = this.#ctx.state();
-    const snapshot = this.#ctx.plane.cache.getSnapshot("n1");
+    const snapshot = this.#ctx.plane.cache.getSnapshot(GROUP);
     for (const [typeUrl, st] of this.types) {
       const want = expected(state, typeUrl, st.wildcard ? undefined : st.sub);
       const held = new Map([...st.received].map(([n, r]) => [n, r.hex]));

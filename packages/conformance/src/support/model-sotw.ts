@@ -13,6 +13,7 @@ import {
   describeContent,
   EDS,
   expected,
+  GROUP,
   LDS,
   MODEL_TYPES,
   type ModelState,
@@ -60,6 +61,8 @@ class SotwType {
 export interface ModelContext {
   readonly plane: ControlPlane;
   readonly client: grpc.Client;
+  /** The client's node id (its node status entry). */
+  readonly nodeId: string;
   /** The cache's current state in the model. */
   state(): ModelState;
   /** The label of the snapshot in which a type (`typeUrl`) or a resource (`typeUrl|name`) last changed. */
@@ -119,7 +122,7 @@ export class SotwModelClient {
       typeUrl,
       responseNonce: "",
       ...fields,
-      ...(withNode ? { node: { id: "n1" } } : {}),
+      ...(withNode ? { node: { id: this.#ctx.nodeId } } : {}),
     } as DiscoveryRequest;
     st.lastRequest = request;
     this.#stream.write(request);
@@ -349,7 +352,7 @@ export class SotwModelClient {
   /** Convergence: what the client holds is the cache's current state for its subscription, at the cache's version. */
   checkConvergence(): void {
     const state = this.#ctx.state();
-    const snapshot = this.#ctx.plane.cache.getSnapshot("n1");
+    const snapshot = this.#ctx.plane.cache.getSnapshot(GROUP);
     for (const [typeUrl, st] of this.types) {
       const want = expected(state, typeUrl, st.sub === "*" ? undefined : st.sub);
       if (st.sub === "*") {
@@ -380,7 +383,7 @@ export class SotwModelClient {
 /** Waits until node status shows the ACK of the probe response `nonce` (the server handled it). */
 export async function probeAcked(ctx: ModelContext, nonce: string): Promise<void> {
   const deadline = Date.now() + 5_000;
-  while (ctx.plane.status.nodeStatus("n1")?.types[PROBE]?.lastAck?.nonce !== nonce) {
+  while (ctx.plane.status.nodeStatus(ctx.nodeId)?.types[PROBE]?.lastAck?.nonce !== nonce) {
     if (Date.now() > deadline) ctx.fail(`the server never took the ACK of probe response ${nonce}`);
     await new Promise((resolve) => setImmediate(resolve));
   }

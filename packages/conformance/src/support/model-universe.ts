@@ -36,6 +36,9 @@ export class Rng {
   }
 }
 
+/** The node group every model client belongs to (the cache's `nodeGroup` maps each node to it). */
+export const GROUP = "n1";
+
 /** The four types the model drives: CDS and LDS wildcard (full state), EDS and RDS by name. */
 export const CDS = TypeUrl.Cluster;
 export const EDS = TypeUrl.ClusterLoadAssignment;
