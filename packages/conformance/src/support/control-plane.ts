@@ -130,14 +130,19 @@ export class ServedCache implements AsyncDisposable {
   address = "";
   #closeHttp2: (() => Promise<void>) | undefined;
 
-  private constructor(cache: ConfigWatcher, server: Omit<XdsServerOptions, "cache">) {
+  private constructor(cache: ConfigWatcher, server: Omit<XdsServerOptions, "cache">, transport: Transport) {
     this.xds = new XdsServer({ ...server, cache });
-    if (DEFAULT_TRANSPORT === "grpc-js") this.xds.register(this.grpcServer);
+    if (transport === "grpc-js") this.xds.register(this.grpcServer);
   }
 
-  static async start(cache: ConfigWatcher, server: Omit<XdsServerOptions, "cache"> = {}): Promise<ServedCache> {
-    const served = new ServedCache(cache, server);
-    if (DEFAULT_TRANSPORT === "http2") {
+  /** Serves `cache` on `transport` (default {@link DEFAULT_TRANSPORT}). */
+  static async start(
+    cache: ConfigWatcher,
+    server: Omit<XdsServerOptions, "cache"> = {},
+    transport = DEFAULT_TRANSPORT,
+  ): Promise<ServedCache> {
+    const served = new ServedCache(cache, server, transport);
+    if (transport === "http2") {
       const listening = await listenHttp2(served.xds);
       served.address = listening.address;
       served.#closeHttp2 = listening.close;

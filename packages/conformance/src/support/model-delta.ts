@@ -2,7 +2,7 @@
 // request, accumulates what it was sent (resources minus removed_resources)
 // and checks every response on arrival against the model of the cache.
 // Rules cited are docs/protocol.md row ids.
-import { digestOf, sameContentVersion } from "@xdskit/cache";
+import { sameContentVersion } from "@xdskit/cache";
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "@xdskit/envoy-api";
 import type { ModelContext } from "./model-sotw.js";
 import { probeAcked, short } from "./model-sotw.js";
@@ -11,7 +11,6 @@ import {
   describeContent,
   EDS,
   expected,
-  GROUP,
   LDS,
   MODEL_TYPES,
   nameOf,
@@ -146,7 +145,6 @@ export class DeltaModelClient {
     if (st === undefined) this.#ctx.fail(`a response for ${typeUrl}, which the client never asked for`);
     const state = this.#ctx.state();
     const current = state.get(typeUrl)!;
-    const entries = this.#ctx.plane.cache.getSnapshot(GROUP)?.resources[typeUrl]?.entries ?? {};
     const label = `${short(typeUrl)} delta response ${response.nonce} (+${response.resources.map((r) => `${r.name}@${r.version.slice(0, 8)}`).join(",")} -${response.removedResources.join(",")})`;
     if (response.resources.length === 0 && response.removedResources.length === 0 && !st.firstWildcard)
       this.#ctx.fail(`${label}: an empty response nobody asked for`);
@@ -163,7 +161,7 @@ export class DeltaModelClient {
       if (want === undefined) this.#ctx.fail(`${label}: ${name} is not in the cache (stale)`);
       if (want !== hex) this.#ctx.fail(`${label}: ${name} is stale (bytes differ from the cache's)`);
       // delta-versions-per-resource: the version is the cache entry's.
-      const version = this.#versionOf(typeUrl, name, entries);
+      const version = this.#versionOf(typeUrl, name);
       if (resource.version !== version)
         this.#ctx.fail(`delta-versions-per-resource: ${label}: ${name} at version ${resource.version}, the cache entry's is ${version}`);
       // No resource twice at one version unless the client asked again (or warming).
@@ -195,8 +193,8 @@ export class DeltaModelClient {
   }
 
   /** What the server should send as a resource's version: `<label>~<digest>` (docs/cache.md "Versions in your words"). */
-  #versionOf(typeUrl: string, name: string, entries: { readonly [name: string]: { readonly version: string } }): string {
-    return `${this.#ctx.labelOf(`${typeUrl}|${name}`)}~${digestOf(entries[name]?.version ?? "?")}`;
+  #versionOf(typeUrl: string, name: string): string {
+    return this.#ctx.versionOf(`${typeUrl}|${name}`, this.#ctx.backend.entryDigest(typeUrl, name));
   }
 
   /** Whether an ACK or NACK of the type may be answered: a change made while the client had not answered, or a warming resend. */
@@ -297,14 +295,13 @@ export class DeltaModelClient {
   /** Convergence: what the client holds (sent minus removed) is the cache's state for its subscription, at the cache's versions. */
   checkConvergence(): void {
     const state = this.#ctx.state();
-    const snapshot = this.#ctx.plane.cache.getSnapshot(GROUP);
     for (const [typeUrl, st] of this.types) {
       const want = expected(state, typeUrl, st.wildcard ? undefined : st.sub);
       const held = new Map([...st.received].map(([n, r]) => [n, r.hex]));
       const same = held.size === want.size && [...want].every(([n, hex]) => held.get(n) === hex);
       if (!same) this.#ctx.fail(`convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)}`);
       for (const [name, r] of st.received) {
-        const version = this.#versionOf(typeUrl, name, snapshot?.resources[typeUrl]?.entries ?? {});
+        const version = this.#versionOf(typeUrl, name);
         // Equality is by digest (docs/cache.md): content the client already holds under an older label is not resent.
         if (!sameContentVersion(r.version, version))
           this.#ctx.fail(`convergence: ${short(typeUrl)} ${name} held at ${r.version}, the cache's is ${version}`);

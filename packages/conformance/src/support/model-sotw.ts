@@ -3,9 +3,10 @@
 // and every response is checked on arrival against the model of the cache.
 // Rules cited are docs/protocol.md row ids.
 import type * as grpc from "@grpc/grpc-js";
+import type { NodeStatusTracker } from "@xdskit/cache";
 import { digestOf, sameContentVersion } from "@xdskit/cache";
 import type { DiscoveryRequest, DiscoveryResponse } from "@xdskit/envoy-api";
-import type { ControlPlane } from "./control-plane.js";
+import type { ModelBackend } from "./model-backend.js";
 import {
   CDS,
   type Content,
@@ -13,7 +14,6 @@ import {
   describeContent,
   EDS,
   expected,
-  GROUP,
   LDS,
   MODEL_TYPES,
   type ModelState,
@@ -59,14 +59,19 @@ class SotwType {
 }
 
 export interface ModelContext {
-  readonly plane: ControlPlane;
+  /** The server's node status. */
+  readonly status: NodeStatusTracker;
+  readonly backend: ModelBackend;
   readonly client: grpc.Client;
   /** The client's node id (its node status entry). */
   readonly nodeId: string;
   /** The cache's current state in the model. */
   state(): ModelState;
-  /** The label of the snapshot in which a type (`typeUrl`) or a resource (`typeUrl|name`) last changed. */
-  labelOf(key: string): string;
+  /**
+   * The version a client should see for a type (`typeUrl`) or a resource (`typeUrl|name`) of content `digest`:
+   * `<label>~<digest>` with the label of the snapshot in which it last changed (SnapshotCache), or the digest alone.
+   */
+  versionOf(key: string, digest: string | undefined): string;
   fail(message: string): never;
   /** Adds a line to the trace printed on failure. */
   note(line: string): void;
@@ -216,9 +221,9 @@ export class SotwModelClient {
     if (knownContent !== undefined && knownContent !== key) this.#ctx.fail(`versions-per-type: ${label}: digest reused for other content`);
     this.#versionOf.set(key, digest);
     this.#contentOf.set(`${typeUrl}|${digest}`, key);
-    const wantLabel = this.#ctx.labelOf(typeUrl);
-    if (response.versionInfo.replace(MBB, "") !== `${wantLabel}~${digest}`)
-      this.#ctx.fail(`versions-per-type: ${label}: the type last changed in snapshot ${wantLabel}`);
+    const wantVersion = this.#ctx.versionOf(typeUrl, digest);
+    if (response.versionInfo.replace(MBB, "") !== wantVersion)
+      this.#ctx.fail(`versions-per-type: ${label}: expected version ${wantVersion}`);
     // nack-no-resend: a NACKed version is never sent again (even when forced).
     if (st.status === "nacked" && st.latest !== undefined && digestOf(st.latest.version) === digest)
       this.#ctx.fail(`nack-no-resend: ${label} resends the content the client NACKed`);
@@ -352,14 +357,13 @@ export class SotwModelClient {
   /** Convergence: what the client holds is the cache's current state for its subscription, at the cache's version. */
   checkConvergence(): void {
     const state = this.#ctx.state();
-    const snapshot = this.#ctx.plane.cache.getSnapshot(GROUP);
     for (const [typeUrl, st] of this.types) {
       const want = expected(state, typeUrl, st.sub === "*" ? undefined : st.sub);
       if (st.sub === "*") {
         const held = st.received?.content ?? new Map();
         if (!sameContent(held, want))
           this.#ctx.fail(`convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)}`);
-        const version = `${this.#ctx.labelOf(typeUrl)}~${snapshot?.resources[typeUrl]?.version}`;
+        const version = this.#ctx.versionOf(typeUrl, this.#ctx.backend.typeDigest(typeUrl));
         // Equality is by digest (docs/cache.md): content that changed and changed back while the client had not
         // ACKed is not resent, so the client may hold it under the older label.
         if (st.status === "acked" && st.received !== undefined && !sameContentVersion(st.received.version, version))
@@ -383,7 +387,7 @@ export class SotwModelClient {
 /** Waits until node status shows the ACK of the probe response `nonce` (the server handled it). */
 export async function probeAcked(ctx: ModelContext, nonce: string): Promise<void> {
   const deadline = Date.now() + 5_000;
-  while (ctx.plane.status.nodeStatus(ctx.nodeId)?.types[PROBE]?.lastAck?.nonce !== nonce) {
+  while (ctx.status.nodeStatus(ctx.nodeId)?.types[PROBE]?.lastAck?.nonce !== nonce) {
     if (Date.now() > deadline) ctx.fail(`the server never took the ACK of probe response ${nonce}`);
     await new Promise((resolve) => setImmediate(resolve));
   }
