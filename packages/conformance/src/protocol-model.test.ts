@@ -55,7 +55,7 @@ async function run(backendKind: BackendKind, transport: Transport, protocol: "so
     throw new Error(
       `protocol model (${backendKind} cache, ${transport}, ${protocol}, seed ${seed}) failed at step ${step}: ${message}\n` +
         `rerun: XDSKIT_MODEL_SEED=${seed} npx vitest run packages/conformance/src/protocol-model.test.ts\n` +
-        `last steps:\n  ${trace.slice(-40).join("\n  ")}`,
+        `last steps:\n  ${trace.slice(-Number(process.env.XDSKIT_MODEL_TRACE ?? 40)).join("\n  ")}`,
     );
   };
   // The probe type goes last in the outgoing queue, so its answer comes after every response already due.
@@ -208,9 +208,11 @@ async function run(backendKind: BackendKind, transport: Transport, protocol: "so
         describe = `resend last ${short(typeUrl)} request${sent ? "" : " (none with a nonce)"}`;
         quiet = typeUrl;
       } else if (roll < 0.75) {
-        const { names, note } = model.changeSubscription(namedType, rng);
-        describe = `subscribe ${short(namedType)} ${[...names].join(",")} ${note}`;
-        if (note === "unsubscribe only") quiet = namedType; // delta-unsubscribe
+        // Mostly endpoint and route names; a quarter of the time clusters or listeners (wildcard-switch).
+        const subType = rng.chance(0.25) ? rng.pick([CDS, LDS]) : namedType;
+        const { names, note } = model.changeSubscription(subType, rng);
+        describe = `subscribe ${short(subType)} ${names === "*" ? "*" : [...names].join(",")} ${note}`;
+        if (note === "unsubscribe only") quiet = subType; // delta-unsubscribe
       } else if (roll < 0.79) {
         describe = "reconnect";
         trace.push(`${step}: [${acting}] ${describe}`);

@@ -19,6 +19,7 @@ import {
   RDS,
   type Rng,
   UNIVERSE,
+  WILDCARD_TYPES,
 } from "./model-universe.js";
 
 interface HeldResource {
@@ -27,8 +28,8 @@ interface HeldResource {
 }
 
 class DeltaType {
-  readonly wildcard: boolean;
-  /** Explicitly subscribed names (named types; never empty). */
+  wildcard: boolean;
+  /** Explicitly subscribed names (never empty for named types, nor when a wildcard type is not wildcard). */
   sub: Set<string>;
   /** What the client holds: every resource sent minus every removal (NACKed ones too: the server counts them as held). */
   received = new Map<string, HeldResource>();
@@ -39,10 +40,12 @@ class DeltaType {
   nonces: string[] = [];
   /** Names the client (re)subscribed since they were last sent: a resend is allowed (delta-resubscribe-resends). */
   forced = new Set<string>();
+  /** Names unsubscribed while a wildcard covers them: the server must say them again, or that they are gone (delta-unsubscribe). */
+  ambiguous = new Set<string>();
   /** EDS/RDS: a CDS/LDS response came since this type's last response (warming forces resends). */
   warm = false;
-  /** The first wildcard request of a stream is answered even when empty (delta-first-wildcard). */
-  firstWildcard = false;
+  /** The first wildcard request of a stream is answered even when empty (delta-first-wildcard): until then, this is false. */
+  wildcardAnswered = false;
   lastRequest: DeltaDiscoveryRequest | undefined;
   constructor(sub: "*" | Set<string>) {
     this.wildcard = sub === "*";
@@ -80,12 +83,13 @@ export class DeltaModelClient {
       st.status = "none";
       st.nonces = [];
       st.forced = new Set(); // delta-reconnect-only-differences: nothing is forced on a stream's first request
+      st.ambiguous = new Set();
       st.warm = false;
-      st.firstWildcard = st.wildcard;
+      st.wildcardAnswered = false;
       this.#send(
         typeUrl,
         {
-          resourceNamesSubscribe: st.wildcard ? ["*"] : [...st.sub],
+          resourceNamesSubscribe: [...(st.wildcard ? ["*"] : []), ...st.sub],
           initialResourceVersions: Object.fromEntries([...st.accepted].map(([n, r]) => [n, r.version])),
         },
         first,
@@ -146,7 +150,7 @@ export class DeltaModelClient {
     const state = this.#ctx.state();
     const current = state.get(typeUrl)!;
     const label = `${short(typeUrl)} delta response ${response.nonce} (+${response.resources.map((r) => `${r.name}@${r.version.slice(0, 8)}`).join(",")} -${response.removedResources.join(",")})`;
-    if (response.resources.length === 0 && response.removedResources.length === 0 && !st.firstWildcard)
+    if (response.resources.length === 0 && response.removedResources.length === 0 && (!st.wildcard || st.wildcardAnswered))
       this.#ctx.fail(`${label}: an empty response nobody asked for`);
     const names = new Set<string>();
     for (const resource of response.resources) {
@@ -170,6 +174,7 @@ export class DeltaModelClient {
         this.#ctx.fail(`${label}: ${name} sent again at the version the client holds, unasked`);
       st.received.set(name, { version: resource.version, hex });
       st.forced.delete(name);
+      st.ambiguous.delete(name);
     }
     for (const name of response.removedResources) {
       if (names.has(name)) this.#ctx.fail(`${label}: ${name} both sent and removed`);
@@ -179,12 +184,13 @@ export class DeltaModelClient {
         this.#ctx.fail(`delta-removed: ${label} removes ${name}, which the client never held nor subscribed to`);
       st.received.delete(name);
       st.forced.delete(name);
+      st.ambiguous.delete(name);
     }
     this.#ctx.note(`    <- ${label}`);
     st.latest = response.nonce;
     st.status = "pending";
     st.nonces.push(response.nonce);
-    st.firstWildcard = false;
+    if (st.wildcard) st.wildcardAnswered = true;
     st.warm = false;
     this.answered.add(typeUrl);
     this.responses++;
@@ -254,30 +260,62 @@ export class DeltaModelClient {
    * Subscribes, unsubscribes or re-subscribes names of a named type. Unsubscribed names are dropped by the client;
    * (re)subscribed names must be sent (delta-resubscribe-resends) or said not to exist (delta-removed).
    */
-  changeSubscription(typeUrl: string, rng: Rng): { names: Set<string>; note: string } {
+  changeSubscription(typeUrl: string, rng: Rng): { names: Set<string> | "*"; note: string } {
     const st = this.types.get(typeUrl)!;
     const subscribe: string[] = [];
     const unsubscribe: string[] = [];
-    for (let i = 1 + rng.int(2); i > 0; i--) {
-      const name = rng.pick(UNIVERSE[typeUrl]!);
-      if (subscribe.includes(name) || unsubscribe.includes(name)) continue;
-      // Sometimes subscribe a name again that is already subscribed: it must be sent again.
-      if (st.sub.has(name) && st.sub.size - unsubscribe.length > 1 && rng.chance(0.7)) unsubscribe.push(name);
-      else subscribe.push(name);
+    if (WILDCARD_TYPES.has(typeUrl) && rng.chance(0.4)) {
+      // wildcard-switch: add or drop "*" (a type left without wildcard keeps at least one name).
+      if (st.wildcard) {
+        unsubscribe.push("*");
+        if (st.sub.size === 0) subscribe.push(rng.pick(UNIVERSE[typeUrl]!));
+      } else subscribe.push("*");
+    } else {
+      for (let i = 1 + rng.int(2); i > 0; i--) {
+        const name = rng.pick(UNIVERSE[typeUrl]!);
+        if (subscribe.includes(name) || unsubscribe.includes(name)) continue;
+        // Sometimes subscribe a name again that is already subscribed: it must be sent again.
+        const keeps = st.wildcard || st.sub.size - unsubscribe.length > 1;
+        if (st.sub.has(name) && keeps && rng.chance(0.7)) unsubscribe.push(name);
+        else subscribe.push(name);
+      }
     }
+    if (unsubscribe.includes("*")) {
+      st.wildcard = false;
+      // The client forgets what only the wildcard covered.
+      for (const name of new Set([...st.received.keys(), ...st.accepted.keys()])) {
+        if (st.sub.has(name) || subscribe.includes(name)) continue;
+        st.received.delete(name);
+        st.accepted.delete(name);
+        st.forced.delete(name);
+        st.ambiguous.delete(name);
+      }
+    }
+    if (subscribe.includes("*")) st.wildcard = true;
     for (const name of unsubscribe) {
+      if (name === "*") continue;
       st.sub.delete(name);
+      if (st.wildcard) {
+        // delta-unsubscribe: still covered by the wildcard, the client keeps it as "ambiguous" until the server says
+        // it again (or that it is gone), which it must.
+        st.forced.add(name);
+        if (st.received.has(name)) st.ambiguous.add(name);
+        continue;
+      }
+      // Unsubscribed, the client drops it.
       st.received.delete(name);
       st.accepted.delete(name);
       st.forced.delete(name);
     }
     for (const name of subscribe) {
+      if (name === "*") continue;
       st.sub.add(name);
       st.forced.add(name);
     }
     this.#send(typeUrl, { resourceNamesSubscribe: subscribe, resourceNamesUnsubscribe: unsubscribe });
-    const note = subscribe.length === 0 ? "unsubscribe only" : `(+${subscribe.join(",")} -${unsubscribe.join(",")})`;
-    return { names: new Set(st.sub), note };
+    // delta-unsubscribe: an unsubscribe-only request needs no answer unless a wildcard still covers the names.
+    const note = subscribe.length === 0 && !st.wildcard ? "unsubscribe only" : `(+${subscribe.join(",")} -${unsubscribe.join(",")})`;
+    return { names: st.wildcard ? "*" : new Set(st.sub), note };
   }
 
   async settle(): Promise<void> {
@@ -297,6 +335,8 @@ export class DeltaModelClient {
     const state = this.#ctx.state();
     for (const [typeUrl, st] of this.types) {
       const want = expected(state, typeUrl, st.wildcard ? undefined : st.sub);
+      if (st.ambiguous.size > 0)
+        this.#ctx.fail(`delta-unsubscribe: ${short(typeUrl)} ${[...st.ambiguous]} unsubscribed under a wildcard were never said again`);
       const held = new Map([...st.received].map(([n, r]) => [n, r.hex]));
       const same = held.size === want.size && [...want].every(([n, hex]) => held.get(n) === hex);
       if (!same) this.#ctx.fail(`convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)}`);

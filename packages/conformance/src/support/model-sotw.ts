@@ -24,6 +24,7 @@ import {
   type Rng,
   sameContent,
   UNIVERSE,
+  WILDCARD_TYPES,
 } from "./model-universe.js";
 
 const MBB = "+mbb";
@@ -197,14 +198,17 @@ export class SotwModelClient {
           `${label}: ${name} ${content.has(name) ? "is stale (bytes differ from the cache's)" : "is missing"}; the cache holds ${describeContent(want)}`,
         );
     }
+    const mbb = response.versionInfo.endsWith(MBB);
     for (const [name, hex] of content) {
       if (want.has(name)) continue;
-      if (st.sub !== "*" && !st.sub.has(name)) this.#ctx.fail(`named-only-requested: ${label} holds ${name}, not subscribed`);
-      // make-before-break: a SotW response may still carry what the client held (its removal waits for the ACKs).
+      // make-before-break: a `+mbb` response still carries what the client held (its removal waits for the ACKs).
+      if (st.sub !== "*" && !st.sub.has(name) && !mbb) this.#ctx.fail(`named-only-requested: ${label} holds ${name}, not subscribed`);
       if (st.received?.content.get(name) !== hex)
         this.#ctx.fail(`${label}: ${name} is not in the cache, nor held by the client at these bytes`);
     }
-    if (st.sub !== "*" && content.size === 0) this.#ctx.fail(`missing-names-held: ${label} is empty for a named subscription`);
+    // missing-names-held: never an empty answer to names, except a full-state type deleting what the client holds (full-state).
+    if (st.sub !== "*" && content.size === 0 && !WILDCARD_TYPES.has(typeUrl))
+      this.#ctx.fail(`missing-names-held: ${label} is empty for a named subscription`);
     // versions-per-type (docs/cache.md "Versions in your words"): `<label>~<digest>`, one content one digest, and the reverse.
     let digest = digestOf(response.versionInfo);
     let key = `${typeUrl}|${contentKey(content)}`;
@@ -313,9 +317,9 @@ export class SotwModelClient {
    * Changes a named type's subscription (new-request-supersedes, full-name-set): the new names with the latest
    * nonce; a pending response is ACKed by it, as Envoy does.
    */
-  subscribe(typeUrl: string, names: Set<string>): void {
+  subscribe(typeUrl: string, names: Set<string> | "*"): void {
     const st = this.types.get(typeUrl)!;
-    const added = [...names].some((n) => st.sub === "*" || !st.sub.has(n));
+    const added = names === "*" ? st.sub !== "*" : [...names].some((n) => st.sub === "*" || !st.sub.has(n));
     st.sub = names;
     if (added) st.forced = true;
     if (st.status === "pending" && st.latest !== undefined) {
@@ -327,9 +331,18 @@ export class SotwModelClient {
     if (st.latest !== undefined) st.status = "acked";
   }
 
-  /** Toggles one or two names of a named type's subscription (never empty) and sends it. */
-  changeSubscription(typeUrl: string, rng: Rng): { names: Set<string>; note: string } {
+  /**
+   * Toggles one or two names of a subscription (never empty) and sends it; clusters and listeners also switch
+   * between wildcard and names (wildcard-switch).
+   */
+  changeSubscription(typeUrl: string, rng: Rng): { names: Set<string> | "*"; note: string } {
     const st = this.types.get(typeUrl)!;
+    if (WILDCARD_TYPES.has(typeUrl) && (st.sub === "*" ? rng.chance(0.6) : rng.chance(0.4))) {
+      const names = st.sub === "*" ? new Set(UNIVERSE[typeUrl]!.filter(() => rng.chance(0.5))) : "*";
+      if (names !== "*" && names.size === 0) names.add(rng.pick(UNIVERSE[typeUrl]!));
+      this.subscribe(typeUrl, names);
+      return { names, note: names === "*" ? "(wildcard)" : "(from wildcard to names)" };
+    }
     const names = new Set(st.sub === "*" ? [] : st.sub);
     for (let i = 1 + rng.int(2); i > 0; i--) {
       const name = rng.pick(UNIVERSE[typeUrl]!);
@@ -368,8 +381,9 @@ export class SotwModelClient {
         // ACKed is not resent, so the client may hold it under the older label.
         if (st.status === "acked" && st.received !== undefined && !sameContentVersion(st.received.version, version))
           this.#ctx.fail(`convergence: ${short(typeUrl)} ACKed version ${st.received.version}, the cache's is ${version}`);
-      } else if (want.size > 0) {
-        // missing-names-held: with none of its names in the cache a named subscription gets no answer, so only check when some exist.
+      } else if (want.size > 0 || WILDCARD_TYPES.has(typeUrl)) {
+        // missing-names-held: with none of its names in the cache a named subscription gets no answer, so only check when
+        // some exist; a full-state type (clusters, listeners) is answered with an empty list when the client held some (full-state).
         const held = new Map([...(st.received?.content ?? [])].filter(([n]) => (st.sub as Set<string>).has(n)));
         if (!sameContent(held, want))
           this.#ctx.fail(
