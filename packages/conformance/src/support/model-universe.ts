@@ -67,7 +67,8 @@ export const VARIANTS = 3;
 
 type Message = object;
 const BUILD: Record<string, (name: string, variant: number) => Message> = {
-  [CDS]: (name, v) => cluster(name, { connectTimeout: { seconds: 1 + v } }),
+  // About 450 bytes each: with maxResponseBytes at its minimum (1 KiB), delta responses of three or four clusters are split.
+  [CDS]: (name, v) => cluster(name, { connectTimeout: { seconds: 1 + v }, altStatName: `${name}-${"x".repeat(400)}` }),
   [EDS]: (name, v) => assignment(name, 1000 + v),
   [LDS]: (name, v) => listener(name, 8000 + v, `r${v}`),
   [RDS]: (name, v) => routes(name, `c${v}`),
