@@ -9,6 +9,7 @@ import { probeAcked, short } from "./model-sotw.js";
 import {
   CDS,
   describeContent,
+  diffContent,
   EDS,
   expected,
   LDS,
@@ -339,7 +340,10 @@ export class DeltaModelClient {
         this.#ctx.fail(`delta-unsubscribe: ${short(typeUrl)} ${[...st.ambiguous]} unsubscribed under a wildcard were never said again`);
       const held = new Map([...st.received].map(([n, r]) => [n, r.hex]));
       const same = held.size === want.size && [...want].every(([n, hex]) => held.get(n) === hex);
-      if (!same) this.#ctx.fail(`convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)}`);
+      if (!same)
+        this.#ctx.fail(
+          `convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)} (${diffContent(held, want)})`,
+        );
       for (const [name, r] of st.received) {
         const version = this.#versionOf(typeUrl, name);
         // Equality is by digest (docs/cache.md): content the client already holds under an older label is not resent.

@@ -12,6 +12,7 @@ import {
   type Content,
   contentKey,
   describeContent,
+  diffContent,
   EDS,
   expected,
   LDS,
@@ -375,7 +376,9 @@ export class SotwModelClient {
       if (st.sub === "*") {
         const held = st.received?.content ?? new Map();
         if (!sameContent(held, want))
-          this.#ctx.fail(`convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)}`);
+          this.#ctx.fail(
+            `convergence: ${short(typeUrl)} holds ${describeContent(held)}, the cache ${describeContent(want)} (${diffContent(held, want)})`,
+          );
         const version = this.#ctx.versionOf(typeUrl, this.#ctx.backend.typeDigest(typeUrl));
         // Equality is by digest (docs/cache.md): content that changed and changed back while the client had not
         // ACKed is not resent, so the client may hold it under the older label.
@@ -387,7 +390,7 @@ export class SotwModelClient {
         const held = new Map([...(st.received?.content ?? [])].filter(([n]) => (st.sub as Set<string>).has(n)));
         if (!sameContent(held, want))
           this.#ctx.fail(
-            `convergence: ${short(typeUrl)} subscribed to ${describeContent(new Map([...st.sub].map((n) => [n, ""])))} holds ${describeContent(held)}, the cache ${describeContent(want)}`,
+            `convergence: ${short(typeUrl)} subscribed to ${describeContent(new Map([...st.sub].map((n) => [n, ""])))} holds ${describeContent(held)}, the cache ${describeContent(want)} (${diffContent(held, want)})`,
           );
       }
     }

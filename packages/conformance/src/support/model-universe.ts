@@ -158,6 +158,19 @@ export function contentKey(content: Content): string {
     .join(";");
 }
 
+/** What `held` lacks, has in excess, or has at other bytes than `want` ("missing a; extra b; stale c"). */
+export function diffContent(held: Content, want: Content): string {
+  const missing = [...want.keys()].filter((n) => !held.has(n));
+  const extra = [...held.keys()].filter((n) => !want.has(n));
+  const stale = [...want.keys()].filter((n) => held.has(n) && held.get(n) !== want.get(n));
+  const parts = [
+    missing.length > 0 ? `missing ${missing.join(",")}` : "",
+    extra.length > 0 ? `extra ${extra.join(",")}` : "",
+    stale.length > 0 ? `stale bytes for ${stale.join(",")}` : "",
+  ];
+  return parts.filter((p) => p !== "").join("; ");
+}
+
 export function describeContent(content: Content | undefined): string {
   if (content === undefined) return "(nothing)";
   return `{${[...content.keys()].sort().join(", ")}}`;
