@@ -32,16 +32,16 @@ function snapshotBackend(initial: ModelState): ModelBackend {
   // Silent: the model subscribes to missing names on purpose (missing-names-held), which the cache warns about.
   // Every node is in one group, so the clients share the group's answers.
   const cache = new SnapshotCache({ logger: silentLogger, nodeGroup: () => GROUP });
-  cache.setSnapshot(GROUP, snapshotInput("v0", initial));
+  const restate = (label: string, state: ModelState): void => {
+    cache.setSnapshot(GROUP, snapshotInput(label, state));
+  };
+  restate("v0", initial);
   return {
     kind: "snapshot",
     watcher: cache,
     labelled: true,
     apply(label, previous, next, typeUrl, removed = []) {
-      if (typeUrl === undefined) {
-        cache.setSnapshot(GROUP, snapshotInput(label, next));
-        return;
-      }
+      if (typeUrl === undefined) return restate(label, next);
       cache.updateResources(GROUP, {
         version: label,
         upsert: { [typeUrl]: changed(previous, next, typeUrl) },
@@ -51,9 +51,7 @@ function snapshotBackend(initial: ModelState): ModelBackend {
     rewrite(label, typeUrl, name, variant) {
       cache.updateResources(GROUP, { version: label, upsert: { [typeUrl]: [build(typeUrl, name, variant)] } });
     },
-    restate(label, state) {
-      cache.setSnapshot(GROUP, snapshotInput(label, state));
-    },
+    restate,
     typeDigest: (typeUrl) => cache.getSnapshot(GROUP)?.resources[typeUrl]?.version,
     entryDigest: (typeUrl, name) => cache.getSnapshot(GROUP)?.resources[typeUrl]?.entries[name]?.version,
     dispose: () => cache.dispose(),
@@ -66,25 +64,23 @@ function linearBackend(initial: ModelState): ModelBackend {
   for (const typeUrl of MODEL_TYPES) caches.set(typeUrl, new LinearCache({ typeUrl, resources: input[typeUrl]! }));
   caches.set(PROBE, new LinearCache({ typeUrl: PROBE, resources: PROBE_NAMES.map((n) => build(PROBE, n, 0)) }));
   const mux = new MuxCache({ caches: Object.fromEntries(caches) });
+  // A LinearCache has no label: its versions are digests alone.
+  const restate = (_label: string, state: ModelState): void => {
+    const resources = snapshotInput("x", state).resources;
+    for (const t of MODEL_TYPES) caches.get(t)!.replaceAll(resources[t]!);
+  };
   return {
     kind: "linear",
     watcher: mux,
     labelled: false,
-    apply(_label, previous, next, typeUrl, removed = []) {
-      if (typeUrl === undefined) {
-        const resources = snapshotInput("x", next).resources;
-        for (const t of MODEL_TYPES) caches.get(t)!.replaceAll(resources[t]!);
-        return;
-      }
+    apply(label, previous, next, typeUrl, removed = []) {
+      if (typeUrl === undefined) return restate(label, next);
       caches.get(typeUrl)!.update({ upsert: changed(previous, next, typeUrl), delete: [...removed] });
     },
     rewrite(_label, typeUrl, name, variant) {
       caches.get(typeUrl)!.upsert(build(typeUrl, name, variant));
     },
-    restate(_label, state) {
-      const resources = snapshotInput("x", state).resources;
-      for (const t of MODEL_TYPES) caches.get(t)!.replaceAll(resources[t]!);
-    },
+    restate,
     typeDigest: (typeUrl) => caches.get(typeUrl)?.version,
     entryDigest: (typeUrl, name) => caches.get(typeUrl)?.get(name)?.version,
     dispose: () => {
